@@ -1,0 +1,217 @@
+"""The `skill-sim` command line: run, sweep, validate, report and list. Only this module prints.
+
+Exit codes: 0 success, 2 bad input (scenario, data, topology), 1 any other failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from rich.console import Console
+
+from agents.errors import LearningError
+from sim.errors import SimError
+from topologies.errors import TopologyError
+
+USER_ERRORS = (LearningError, SimError, TopologyError)
+DEFAULT_SWEEP = (10.0, 100.0, 1e3, 1e4, 1e5, 1e6, 1e7)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `skill-sim` console script."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    console = Console(stderr=True, quiet=getattr(args, "quiet", False))
+    try:
+        return args.func(args, console)
+    except USER_ERRORS as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+        return 2
+    except KeyboardInterrupt:
+        Console(stderr=True).print("[yellow]interrupted[/]: finished learning stays cached; rerun to resume")
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: no bare traceback
+        if getattr(args, "debug", False):
+            raise
+        Console(stderr=True).print(
+            f"[bold red]failed:[/] {type(exc).__name__}: {exc}\n(rerun with --debug for the traceback)",
+            highlight=False,
+        )
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="skill-sim",
+        description="Simulate Shared Knowledge Lifelong Learning: real agents, modelled network.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser, scenario: bool = True) -> None:
+        if scenario:
+            p.add_argument("scenario", type=Path, help="scenario YAML file (see scenarios/)")
+            p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                           help="override a scenario field, e.g. --set agents.count=10 (repeatable)")
+            p.add_argument("--seed", type=int, help="override the scenario's root seed")
+        p.add_argument("--quiet", action="store_true", help="no progress or summary on the terminal")
+        p.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
+        p.add_argument("--debug", action="store_true", help="show tracebacks of unexpected failures")
+
+    run = sub.add_parser("run", help="run one scenario: learn, simulate, evaluate, report")
+    common(run)
+    run.add_argument("--out", type=Path, help="run directory (default: the scenario's output.dir or runs/NAME)")
+    run.add_argument("--alpha", type=float, help="MACs per byte (overrides the scenario's alpha)")
+    run.add_argument("--cache", type=Path, help="cache folder (default: $SKILL_SIM_CACHE or ~/.cache/skill-sim)")
+    run.set_defaults(func=_cmd_run)
+
+    sweep = sub.add_parser("sweep", help="repeat the simulation over alpha values, reusing learning")
+    common(sweep)
+    sweep.add_argument("--out", type=Path, help="sweep directory (default: runs/NAME-sweep)")
+    sweep.add_argument("--alpha", type=_alpha_list, help="comma-separated alphas, e.g. 10,100,1e3,1e4")
+    sweep.add_argument("--cache", type=Path, help="cache folder (default: $SKILL_SIM_CACHE or ~/.cache/skill-sim)")
+    sweep.set_defaults(func=_cmd_sweep)
+
+    validate = sub.add_parser("validate", help="check a scenario file and print it with every default")
+    common(validate)
+    validate.set_defaults(func=_cmd_validate)
+
+    report = sub.add_parser("report", help="re-render the summary and plots of a finished run")
+    report.add_argument("run_dir", type=Path)
+    common(report, scenario=False)
+    report.set_defaults(func=_cmd_report)
+
+    listing = sub.add_parser("list", help="list topologies, protocols, suites, backbones or scenarios")
+    listing.add_argument("what", choices=["topologies", "protocols", "suites", "backbones", "scenarios"])
+    common(listing, scenario=False)
+    listing.set_defaults(func=_cmd_list)
+    return parser
+
+
+def _alpha_list(text: str) -> list[float]:
+    try:
+        values = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated numbers, e.g. 10,100,1e3") from None
+    if not values or any(v <= 0 for v in values):
+        raise argparse.ArgumentTypeError(f"{text!r}: alphas must be positive")
+    return values
+
+
+def _load(args: argparse.Namespace):
+    from sim.loading import load_scenario
+
+    overrides = list(args.overrides)
+    if args.seed is not None:
+        overrides.append(f"seed={args.seed}")
+    if getattr(args, "alpha", None) is not None and not isinstance(args.alpha, list):
+        overrides.append(f"alpha={args.alpha}")
+    return load_scenario(args.scenario, overrides)
+
+
+def _cmd_run(args: argparse.Namespace, console: Console) -> int:
+    from sim import report, runner
+    from sim.progress import ProgressView
+
+    scenario = _load(args)
+    out = args.out or scenario.output.dir or Path("runs") / scenario.name
+    with ProgressView(console) as view:
+        prepared = runner.prepare(scenario, cache_dir=args.cache, progress=view)
+        results = runner.run_alpha(prepared, scenario.alphas[0], progress=view)
+    report.save_run(out, prepared, results)
+    if args.json:
+        print(json.dumps(results, indent=2))
+    report.print_summary(console, results, out)
+    return 0
+
+
+def _cmd_sweep(args: argparse.Namespace, console: Console) -> int:
+    from sim import report, runner
+    from sim.progress import ProgressView
+
+    scenario = _load(args)
+    alphas = args.alpha or (scenario.alphas if len(scenario.alphas) > 1 else list(DEFAULT_SWEEP))
+    out = args.out or Path("runs") / f"{scenario.name}-sweep"
+    rows = []
+    with ProgressView(console) as view:
+        prepared = runner.prepare(scenario, cache_dir=args.cache, progress=view)
+        for alpha in alphas:
+            results = runner.run_alpha(prepared, alpha, progress=view)
+            report.save_run(out / f"alpha-{alpha:g}", prepared, results, plots=False)
+            rows.append(results)
+    sweep = report.save_sweep(out, scenario, rows)
+    if args.json:
+        print(json.dumps(sweep, indent=2))
+    report.print_sweep(console, sweep, out)
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace, console: Console) -> int:
+    import yaml
+
+    scenario = _load(args)
+    resolved = scenario.model_dump(mode="json")
+    if args.json:
+        print(json.dumps(resolved, indent=2))
+    else:
+        console.print(f"[green]ok[/]: {args.scenario} is a valid scenario")
+        console.print(yaml.safe_dump(resolved, sort_keys=False), highlight=False, markup=False)
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace, console: Console) -> int:
+    from sim import report
+    from sim.results import read_results
+
+    data = read_results(args.run_dir)
+    if args.json:
+        print(json.dumps(data, indent=2))
+    report.render(args.run_dir, data)
+    if "rows" in data:
+        report.print_sweep(console, data, args.run_dir)
+    else:
+        report.print_summary(console, data, args.run_dir)
+    return 0
+
+
+def _cmd_list(args: argparse.Namespace, console: Console) -> int:
+    from sim import report
+
+    items = _listing(args.what)
+    if args.json:
+        print(json.dumps(items, indent=2))
+    else:
+        report.print_listing(Console(quiet=args.quiet), args.what, items)
+    return 0
+
+
+def _listing(what: str) -> dict[str, Any]:
+    if what == "topologies":
+        from topologies.registry import list_families
+
+        return dict(list_families())
+    if what == "protocols":
+        from sim.config import protocol_descriptions
+
+        return protocol_descriptions()
+    if what == "suites":
+        from agents.suites import list_suites
+
+        return dict(list_suites())
+    if what == "backbones":
+        import timm
+
+        return {
+            "tf_efficientnet_lite0": "embedded offline default (weights: offline); any name below with weights: pretrained needs a network",
+            **{name: "timm model" for name in timm.list_models()},
+        }
+    from sim.loading import shipped_scenarios
+
+    return {name: "" for name in shipped_scenarios()}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""Reading scenario files: safe YAML, `--set` overrides, and errors that name file, field and fix."""
+
+from __future__ import annotations
+
+import difflib
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from sim.errors import ScenarioError
+from sim.scenario import Scenario
+
+
+def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
+    """Read, override and validate a scenario file; raise ScenarioError with a readable message."""
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError(f"{path}: no such scenario file. Shipped ones: {', '.join(shipped_scenarios())}")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ScenarioError(f"{path}: the top level must be a mapping of sections, got {type(raw).__name__}")
+    for item in overrides:
+        apply_override(raw, item, source=str(path))
+    _resolve_relative_paths(raw, path.parent)
+    return validate_scenario(raw, source=str(path))
+
+
+def validate_scenario(raw: dict[str, Any], source: str = "<scenario>") -> Scenario:
+    """Validate a raw mapping into a Scenario, translating pydantic's errors into one clear message."""
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as exc:
+        lines = [format_error(err, raw) for err in exc.errors()]
+        raise ScenarioError(f"{source}: invalid scenario:\n  " + "\n  ".join(lines)) from None
+
+
+def apply_override(raw: dict[str, Any], item: str, source: str = "--set") -> None:
+    """Apply one `key.path=value` override (value parsed as YAML) to a raw scenario mapping."""
+    key, sep, text = item.partition("=")
+    if not sep or not key.strip():
+        raise ScenarioError(f"--set {item!r}: expected key.path=value, e.g. --set agents.count=10")
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        value = text
+    node = raw
+    parts = key.strip().split(".")
+    for part in parts[:-1]:
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            raise ScenarioError(f"--set {item!r}: {part!r} is not a section (it holds {child!r})")
+        node = child
+    node[parts[-1]] = value
+
+
+def format_error(err: dict[str, Any], raw: dict[str, Any]) -> str:
+    """One line per pydantic error: field path, bad value, what is allowed, and a typo suggestion."""
+    loc = [str(p) for p in err["loc"] if not _is_union_tag(p)]
+    field = ".".join(loc) or "(top level)"
+    if err["type"] == "extra_forbidden":
+        allowed = _allowed_keys(loc[:-1])
+        near = difflib.get_close_matches(loc[-1], allowed, n=1)
+        hint = f" Did you mean {near[0]!r}?" if near else ""
+        return f"{field}: unknown key.{hint} Allowed here: {', '.join(allowed)}"
+    msg = err["msg"].removeprefix("Value error, ")
+    if "input" in err and err["type"] != "missing":
+        return f"{field} = {_short(err['input'])}: {msg}"
+    return f"{field}: {msg}"
+
+
+def shipped_scenarios() -> list[str]:
+    """Scenario files shipped in the repository's scenarios/ folder."""
+    root = Path(__file__).resolve().parent.parent / "scenarios"
+    return sorted(str(p.relative_to(root.parent)) for p in root.glob("*.yaml"))
+
+
+def _resolve_relative_paths(raw: dict[str, Any], base: Path) -> None:
+    """Make file paths inside the scenario relative to the scenario file, not the working dir."""
+    for section, key in (("topology", "path"), ("tasks", "path")):
+        value = raw.get(section, {}).get(key) if isinstance(raw.get(section), dict) else None
+        if isinstance(value, str) and not Path(value).is_absolute():
+            candidate = base / value
+            if candidate.exists():
+                raw[section][key] = str(candidate)
+
+
+def _is_union_tag(part: Any) -> bool:
+    """pydantic puts the chosen union member ('flood', 'gmmc', ...) in error paths; drop it."""
+    return isinstance(part, str) and part in _union_tags()
+
+
+def _union_tags() -> set[str]:
+    tags = set()
+    for model in _all_models(Scenario):
+        for name, field in model.model_fields.items():
+            if name in ("kind", "protocol") and isinstance(field.default, str):
+                tags.add(field.default)
+    return tags
+
+
+def _allowed_keys(loc: list[str]) -> list[str]:
+    """Field names of the model found at `loc` in the schema (all union members merged)."""
+    models: list[type[BaseModel]] = [Scenario]
+    for part in loc:
+        nxt: list[type[BaseModel]] = []
+        for model in models:
+            field = model.model_fields.get(part)
+            if field is not None:
+                nxt.extend(_models_in(field.annotation))
+        # list indices ("0") keep the models of the list's items
+        models = nxt or models
+    keys: set[str] = set()
+    for model in models:
+        keys.update(model.model_fields)
+    return sorted(keys)
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    found: list[type[BaseModel]] = []
+    for arg in typing.get_args(annotation):
+        found.extend(_models_in(arg))
+    return found
+
+
+def _all_models(root: type[BaseModel]) -> list[type[BaseModel]]:
+    seen: list[type[BaseModel]] = []
+    stack = [root]
+    while stack:
+        model = stack.pop()
+        if model in seen:
+            continue
+        seen.append(model)
+        for field in model.model_fields.values():
+            stack.extend(_models_in(field.annotation))
+    return seen
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

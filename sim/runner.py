@@ -1,0 +1,282 @@
+"""One experiment end to end: scenario -> tasks + graph -> learning (cached) -> simulation for each
+alpha -> evaluation of every surviving agent with no task oracle -> a results dict.
+
+Learning does not depend on what an agent has received (a head and an anchor are functions of their
+own task only), so every task is learned once, up front, and cached by content hash; the simulation
+then schedules those counted costs in simulated time. A sweep over alpha repeats only the simulation.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import networkx as nx
+import numpy as np
+
+from agents.agent import Agent
+from agents.backbone import Backbone, create_backbone
+from agents.device import best_device
+from agents.features import FeatureCache
+from agents.learner import LearnResult, ResultStore, learn_task
+from agents.suites import TaskSuite, create_suite
+from sim.engine import SimResult, simulate
+from sim.errors import ScenarioError
+from sim.scenario import Blocks, Explicit, Scenario
+from sim.workload import TaskWork, Workload
+from topologies.files import graph_from_file
+from topologies.links import assign_links
+from topologies.registry import build_graph
+
+# A progress callback receives an event name and its fields; only the CLI draws anything.
+Progress = Callable[..., None]
+
+
+def _quiet(event: str, **fields: Any) -> None:
+    """Default progress callback: ignore everything."""
+
+
+@dataclass
+class Prepared:
+    """Everything a simulation needs, computed once per scenario: tasks, graph, learned packages."""
+
+    scenario: Scenario
+    suite: TaskSuite
+    backbone: Backbone
+    features: FeatureCache
+    assignment: list[list[int]]
+    graph: nx.Graph
+    learned: dict[int, LearnResult]
+    learn_wall_s: float
+    cache_hits: int
+    _evaluations: dict[frozenset[int], Any] = field(default_factory=dict)
+
+    @property
+    def workload(self) -> Workload:
+        """The learned costs as the engine's workload (per owner, in learning order)."""
+        tasks = []
+        for owner, task_ids in enumerate(self.assignment):
+            for tid in task_ids:
+                r = self.learned[tid]
+                tasks.append(
+                    TaskWork(
+                        task_id=tid,
+                        owner=owner,
+                        macs=int(sum(r.teacher_macs.values())),
+                        nbytes=len(r.package),
+                        student_macs=int(r.student_macs),
+                        wall_s=float(r.wall_s),
+                    )
+                )
+        return Workload(tasks=tasks)
+
+
+def assign_tasks(scenario: Scenario, num_tasks: int) -> list[list[int]]:
+    """Which tasks each agent learns, in order, from the scenario's assignment rule."""
+    n = scenario.agents.count
+    rule = scenario.agents.assignment
+    if isinstance(rule, Explicit):
+        seen: set[int] = set()
+        for agent, tasks in enumerate(rule.tasks):
+            for t in tasks:
+                if not 0 <= t < num_tasks:
+                    raise ScenarioError(
+                        f"agents.assignment.tasks[{agent}] names task {t}, but tasks are 0..{num_tasks - 1}"
+                    )
+                if t in seen:
+                    raise ScenarioError(f"agents.assignment.tasks: task {t} is assigned twice")
+                seen.add(t)
+        return [list(t) for t in rule.tasks]
+    if isinstance(rule, Blocks):
+        bounds = np.linspace(0, num_tasks, n + 1).round().astype(int)
+        return [list(range(bounds[i], bounds[i + 1])) for i in range(n)]
+    return [list(range(i, num_tasks, n)) for i in range(n)]
+
+
+def build_topology(scenario: Scenario, seed: np.random.SeedSequence) -> nx.Graph:
+    """The agents' graph with link attributes on every edge."""
+    topo = scenario.topology
+    graph_seed, link_seed = (int(s.generate_state(1)[0]) for s in seed.spawn(2))
+    if topo.family == "file":
+        graph = graph_from_file(topo.path)
+    else:
+        graph = build_graph(topo.family, scenario.agents.count, seed=graph_seed, **topo.params)
+    if graph.number_of_nodes() != scenario.agents.count:
+        raise ScenarioError(
+            f"topology has {graph.number_of_nodes()} nodes but agents.count is {scenario.agents.count}; "
+            "make them equal"
+        )
+    links = topo.links
+    return assign_links(graph, links.bandwidth, links.latency, links.loss, seed=link_seed)
+
+
+def prepare(scenario: Scenario, *, cache_dir: Any = None, progress: Progress = _quiet) -> Prepared:
+    """Build tasks and graph, then learn every task once (cached by content hash)."""
+    root = np.random.SeedSequence(scenario.seed)
+    topo_seed, _ = root.spawn(2)
+    suite = create_suite(scenario.tasks)
+    if len(suite.tasks) < scenario.agents.count and not isinstance(scenario.agents.assignment, Explicit):
+        progress("warning", message=f"{len(suite.tasks)} tasks for {scenario.agents.count} agents: some agents learn nothing")
+    assignment = assign_tasks(scenario, len(suite.tasks))
+    graph = build_topology(scenario, topo_seed)
+    device = best_device(scenario.learner.device)
+    backbone = create_backbone(scenario.learner.backbone, device=device)
+    features = FeatureCache(cache_dir)
+    store = ResultStore(features.root / "results")
+
+    order = [t for tasks in _interleave(assignment) for t in tasks]
+    progress("learning_started", total=len(order), device=str(device))
+    learned: dict[int, LearnResult] = {}
+    hits = 0
+    start = time.perf_counter()
+    task_by_id = {t.id: t for t in suite.tasks}
+    for tid in order:
+        task = task_by_id[tid]
+        # Seed per task, not per agent: a task's package does not depend on who learns it.
+        task_seed = int(np.random.SeedSequence([scenario.seed, tid]).generate_state(1)[0])
+        cached = store.get(task, backbone, scenario.learner, task_seed)
+        if cached is None:
+            cached = learn_task(task, backbone, scenario.learner, task_seed, features)
+            store.put(task, backbone, scenario.learner, task_seed, cached)
+            hit = False
+        else:
+            hits += 1
+            hit = True
+        learned[tid] = cached
+        progress("task_learned", task=tid, name=task.name, cached=hit, bytes=len(cached.package))
+    wall = time.perf_counter() - start
+    progress("learning_done", seconds=wall, cached=hits)
+    return Prepared(scenario, suite, backbone, features, assignment, graph, learned, wall, hits)
+
+
+def run_alpha(prepared: Prepared, alpha: float, *, progress: Progress = _quiet) -> dict[str, Any]:
+    """Simulate the network at one alpha, evaluate survivors, and return the results dict."""
+    sc = prepared.scenario
+    sim_seed = int(np.random.SeedSequence([sc.seed, 1]).generate_state(1)[0])
+    progress("simulating", alpha=alpha)
+    start = time.perf_counter()
+    result = simulate(
+        prepared.graph,
+        prepared.workload,
+        rates=sc.agents.rates(),
+        network=sc.network,
+        gossip=sc.gossip,
+        failures=sc.failures,
+        seed=sim_seed,
+        alpha=alpha,
+        timing=sc.timing,
+        observer=lambda event: progress("sim_event", event=event),
+    )
+    sim_wall = time.perf_counter() - start
+    progress("simulated", seconds=sim_wall)
+    evaluation = evaluate_survivors(prepared, result, progress=progress)
+    return assemble_results(prepared, result, alpha, evaluation, sim_wall)
+
+
+def evaluate_survivors(prepared: Prepared, result: SimResult, *, progress: Progress = _quiet) -> dict[int, Any]:
+    """Evaluate every alive agent's bank on all tasks' test sets with no task oracle.
+
+    Agents that ended with the same bank get the same model, so each distinct bank is evaluated
+    once (and remembered across a sweep).
+    """
+    banks = {a: frozenset(result.known_tasks(a)) for a in range(prepared.scenario.agents.count) if result.alive[a]}
+    distinct = [b for b in dict.fromkeys(banks.values()) if b not in prepared._evaluations]
+    progress("evaluating", total=len(distinct))
+    for bank in distinct:
+        agent = Agent(-1, prepared.backbone, prepared.scenario.learner, cache=prepared.features)
+        for tid in sorted(bank):
+            agent.receive(prepared.learned[tid].package)
+        prepared._evaluations[bank] = agent.evaluate(prepared.suite)
+        progress("evaluated", tasks=len(bank))
+    return {a: prepared._evaluations[b] for a, b in banks.items()}
+
+
+def assemble_results(
+    prepared: Prepared, result: SimResult, alpha: float, evaluation: dict[int, Any], sim_wall: float
+) -> dict[str, Any]:
+    """The results.json contract: headline metrics, learning costs and one entry per agent."""
+    sc = prepared.scenario
+    m = result.metrics.to_dict()
+    survivors = list(evaluation.values())
+
+    def mean(attr: str) -> float | None:
+        return float(np.mean([getattr(e, attr) for e in survivors])) if survivors else None
+
+    phases: dict[str, int] = {}
+    for r in prepared.learned.values():
+        for phase, macs in r.teacher_macs.items():
+            phases[phase] = phases.get(phase, 0) + int(macs)
+    sizes = [len(r.package) for r in prepared.learned.values()]
+    per_agent = []
+    for a in range(sc.agents.count):
+        ev = evaluation.get(a)
+        per_agent.append(
+            {
+                "agent": a,
+                "alive": bool(result.alive[a]),
+                "learns": prepared.assignment[a],
+                "tasks_known": len(result.known_tasks(a)),
+                "time_to_full_s": m["per_agent_full_s"][a],
+                "bytes_in": m["per_agent_bytes_in"][a],
+                "bytes_out": m["per_agent_bytes_out"][a],
+                "accuracy": None if ev is None else ev.accuracy,
+            }
+        )
+    return {
+        "scenario": sc.name,
+        "seed": sc.seed,
+        "agents": sc.agents.count,
+        "tasks": len(prepared.suite.tasks),
+        "alpha": alpha,
+        "topology": sc.topology.family,
+        "protocol": sc.gossip.protocol,
+        "makespan_s": m["makespan_s"],
+        "single_agent_s": m["single_agent_s"],
+        "speedup": m["speedup"],
+        "efficiency": m["efficiency"],
+        "teacher_macs": m["teacher_macs"],
+        "student_macs": m["student_macs"],
+        "bytes_sent": m["bytes_sent"],
+        "bytes_delivered": m["bytes_delivered"],
+        "bytes_lost": m["bytes_lost"],
+        "alpha_cost": m["alpha_cost"],
+        "accuracy": mean("accuracy"),
+        "mapper_accuracy": mean("mapper_accuracy"),
+        "oracle_accuracy": mean("oracle_accuracy"),
+        "tasks_lost": m["tasks_lost"],
+        "coverage_final": m["coverage_final"],
+        "learning": {
+            "macs_by_phase": phases,
+            "package_bytes_mean": float(np.mean(sizes)) if sizes else 0.0,
+            "package_bytes_total": int(sum(sizes)),
+            "wall_s": prepared.learn_wall_s,
+            "cached_tasks": prepared.cache_hits,
+            "backbone": prepared.backbone.name,
+            "feature_dim": prepared.backbone.feature_dim,
+        },
+        "simulation": {"wall_s": sim_wall, **{k: v for k, v in m.items() if k not in _HEADLINE}},
+        "per_agent": per_agent,
+        "per_task_accuracy": _per_task(survivors),
+    }
+
+
+_HEADLINE = {
+    "makespan_s", "single_agent_s", "speedup", "efficiency", "teacher_macs", "student_macs",
+    "bytes_sent", "bytes_delivered", "bytes_lost", "alpha_cost", "tasks_lost", "coverage_final",
+    "per_agent_full_s", "per_agent_bytes_in", "per_agent_bytes_out",
+}
+
+
+def _per_task(evaluations: list[Any]) -> dict[str, float]:
+    """Mean no-oracle accuracy of each task over the surviving agents."""
+    if not evaluations:
+        return {}
+    keys = evaluations[0].per_task.keys()
+    return {str(k): float(np.mean([e.per_task[k] for e in evaluations])) for k in keys}
+
+
+def _interleave(assignment: list[list[int]]) -> list[list[int]]:
+    """Learning order for progress: every agent's first task, then every agent's second, ..."""
+    depth = max((len(a) for a in assignment), default=0)
+    return [[a[i] for a in assignment if i < len(a)] for i in range(depth)]

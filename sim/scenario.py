@@ -1,0 +1,182 @@
+"""The scenario schema: one YAML file describes a complete, validated experiment.
+
+This is the single source of truth for configuration. It composes the learning settings of
+`agents.config` and the network settings of `sim.config`; everything downstream receives typed
+objects, never raw dicts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from agents.config import LearnerConfig, SuiteConfig
+from sim.config import FailuresConfig, GossipConfig, NetworkConfig
+from topologies.errors import TopologyError
+from topologies.links import validate_link_value
+from topologies.registry import family_params, list_families
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RoundRobin(_Strict):
+    """Task t goes to agent t mod N: neighbours on a ring learn consecutive tasks."""
+
+    kind: Literal["round_robin"] = "round_robin"
+
+
+class Blocks(_Strict):
+    """Agent i learns a contiguous block of tasks (agent 0 gets the first T/N, and so on)."""
+
+    kind: Literal["blocks"] = "blocks"
+
+
+class Explicit(_Strict):
+    """`tasks[i]` lists the task ids agent i learns, in order."""
+
+    kind: Literal["explicit"] = "explicit"
+    tasks: list[list[int]]
+
+
+Assignment = Union[RoundRobin, Blocks, Explicit]
+
+
+class AgentOverride(_Strict):
+    """Per-agent exception to the population's defaults (heterogeneous agents)."""
+
+    agent: int = Field(ge=0)
+    rate_macs_per_s: float = Field(gt=0)
+
+
+class AgentsSection(_Strict):
+    """How many agents there are, how fast they compute, and who learns which task."""
+
+    count: int = Field(51, ge=1)
+    # 5e10 MACs/s: what a 2-core CPU sustains on EfficientNet-Lite0 convolutions, give or take.
+    rate_macs_per_s: float = Field(5e10, gt=0)
+    overrides: list[AgentOverride] = []
+    assignment: Assignment = Field(default_factory=RoundRobin, discriminator="kind")
+
+    def rates(self) -> list[float]:
+        """Compute rate of every agent, overrides applied."""
+        rates = [self.rate_macs_per_s] * self.count
+        for o in self.overrides:
+            rates[o.agent] = o.rate_macs_per_s
+        return rates
+
+    @model_validator(mode="after")
+    def _overrides_in_range(self) -> "AgentsSection":
+        for o in self.overrides:
+            if o.agent >= self.count:
+                raise ValueError(f"override for agent {o.agent}, but agents are 0..{self.count - 1}")
+        return self
+
+
+class LinksSection(_Strict):
+    """Link attributes: a number for every edge, or a seeded distribution like
+    {dist: uniform, low: 1e6, high: 1e7}. Ignored for bandwidth in alpha mode."""
+
+    bandwidth: float | dict[str, Any] = 1.25e7  # bytes/s: a 100 Mbit/s link
+    latency: float | dict[str, Any] = 0.01  # seconds
+    loss: float | dict[str, Any] = 0.0  # probability that one transfer attempt is lost
+
+    @field_validator("bandwidth", "latency", "loss")
+    @classmethod
+    def _valid(cls, value: Any, info: Any) -> Any:
+        try:
+            validate_link_value(info.field_name, value)
+        except TopologyError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+
+class TopologySection(_Strict):
+    """Which graph connects the agents (see `skill-sim list topologies`)."""
+
+    family: str = "ring"
+    params: dict[str, Any] = {}
+    # For family "file": a GraphML or edge-list file, relative to the scenario file.
+    path: Path | None = None
+    links: LinksSection = LinksSection()
+
+    @model_validator(mode="after")
+    def _known_family_and_params(self) -> "TopologySection":
+        families = list_families()
+        if self.family not in families:
+            import difflib
+
+            near = difflib.get_close_matches(self.family, families, n=1)
+            hint = f" Did you mean {near[0]!r}?" if near else ""
+            raise ValueError(f"unknown family {self.family!r}.{hint} Allowed: {', '.join(families)}")
+        if self.family == "file":
+            if self.path is None:
+                raise ValueError("family 'file' needs `path: <graph.graphml | edges.txt>`")
+            return self
+        allowed = family_params(self.family)
+        unknown = sorted(set(self.params) - set(allowed))
+        if unknown:
+            raise ValueError(
+                f"unknown parameter(s) {unknown} for family {self.family!r}; "
+                f"allowed: {sorted(allowed) or 'none'}"
+            )
+        return self
+
+
+class OutputSection(_Strict):
+    """Where results go and what is written besides results.json."""
+
+    dir: Path | None = None  # default: runs/<scenario name>
+    plots: bool = True
+    events_csv: bool = True
+
+
+class Scenario(_Strict):
+    """A complete experiment: agents, tasks, learner, topology, network, gossip, failures, alpha."""
+
+    name: str = "scenario"
+    seed: int = 0
+    agents: AgentsSection = AgentsSection()
+    tasks: SuiteConfig = SuiteConfig()
+    learner: LearnerConfig = LearnerConfig()
+    topology: TopologySection = TopologySection()
+    network: NetworkConfig = NetworkConfig()
+    gossip: GossipConfig = Field(default_factory=lambda: _default_gossip(), discriminator="protocol")
+    failures: FailuresConfig = FailuresConfig()
+    # MACs per byte. One value for `run`; a list is the default grid for `sweep`.
+    alpha: float | list[float] = 1000.0
+    # "macs": compute time = counted MACs / rate (reproducible); "wall": measured seconds.
+    timing: Literal["macs", "wall"] = "macs"
+    output: OutputSection = OutputSection()
+
+    @field_validator("alpha")
+    @classmethod
+    def _positive_alpha(cls, value: float | list[float]) -> float | list[float]:
+        values = value if isinstance(value, list) else [value]
+        if not values or any(a <= 0 for a in values):
+            raise ValueError(f"alpha must be a positive number or a non-empty list of them, got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Scenario":
+        if isinstance(self.agents.assignment, Explicit):
+            if len(self.agents.assignment.tasks) != self.agents.count:
+                raise ValueError(
+                    f"agents.assignment.tasks has {len(self.agents.assignment.tasks)} lists, "
+                    f"one per agent is needed ({self.agents.count})"
+                )
+        return self
+
+    @property
+    def alphas(self) -> list[float]:
+        """Alpha values as a list (one for a plain run)."""
+        return list(self.alpha) if isinstance(self.alpha, list) else [float(self.alpha)]
+
+
+def _default_gossip() -> Any:
+    from sim.config import FloodConfig
+
+    return FloodConfig()
