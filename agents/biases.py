@@ -1,0 +1,230 @@
+"""Beneficial biases (BB): one learnable bias per neuron of the frozen backbone, trained with the head.
+
+A forward hook adds the bias to each nn.Conv2d output (one value per output channel, broadcast over
+H and W) and each nn.Linear output (one per unit). Adding it to the layer's output places it before
+whatever norm follows, exactly where the layer's own bias would sit; the frozen weights never change.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Callable, Iterator, Mapping
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from agents.config import BBConfig, HeadConfig
+from agents.errors import LearningError
+from agents.head import EarlyStopping, HeadResult, check_labels, init_linear, split_train_val
+
+
+def _width(module: nn.Module) -> int | None:
+    if isinstance(module, nn.Conv2d):
+        return module.out_channels
+    if isinstance(module, nn.Linear):
+        return module.out_features
+    return None
+
+
+class BiasSet:
+    """Zero-initialised biases hooked onto every Conv2d / Linear of `model`; detach() removes them."""
+
+    def __init__(self, model: nn.Module) -> None:
+        self.model = model
+        self.biases: dict[str, nn.Parameter] = {}
+        self._handles = []
+        for name, module in model.named_modules():
+            width = _width(module)
+            if width is None:
+                continue
+            ref = module.weight
+            bias = nn.Parameter(torch.zeros(width, device=ref.device, dtype=ref.dtype))
+            self.biases[name] = bias
+            self._handles.append(module.register_forward_hook(self._hook(bias, module)))
+        if not self.biases:
+            raise LearningError(f"{type(model).__name__} has no nn.Conv2d or nn.Linear layer to "
+                                f"attach beneficial biases to; disable bb for this backbone")
+
+    @staticmethod
+    def _hook(bias: nn.Parameter, module: nn.Module) -> Callable:
+        # Conv output is [N, C, H, W]: view the bias as [1, C, 1, 1] so it is per channel and the
+        # same at every spatial position. Linear output is [..., units]: plain broadcasting.
+        shape = (1, -1, 1, 1) if isinstance(module, nn.Conv2d) else (-1,)
+
+        def hook(_module: nn.Module, _inputs: tuple, output: torch.Tensor) -> torch.Tensor:
+            return output + bias.view(shape)
+
+        return hook
+
+    def parameters(self) -> list[nn.Parameter]:
+        """The learnable biases, for an optimizer."""
+        return list(self.biases.values())
+
+    def num_biases(self) -> int:
+        """Total number of bias values (what BB adds to a share package)."""
+        return sum(b.numel() for b in self.biases.values())
+
+    def state(self) -> dict[str, np.ndarray]:
+        """The biases as plain float32 numpy arrays keyed by module name."""
+        return {k: v.detach().cpu().numpy().astype(np.float32) for k, v in self.biases.items()}
+
+    def load(self, biases: Mapping[str, np.ndarray]) -> None:
+        """Set every bias from {module_name: array}; names and shapes must match this model exactly."""
+        missing = sorted(set(self.biases) - set(biases))
+        extra = sorted(set(biases) - set(self.biases))
+        if missing or extra:
+            raise LearningError(f"biases do not fit this backbone: missing {missing[:5]}, unexpected "
+                                f"{extra[:5]}; load biases trained on the same backbone")
+        with torch.no_grad():
+            for name, value in biases.items():
+                value = np.asarray(value)
+                target = self.biases[name]
+                if value.shape != tuple(target.shape):
+                    raise LearningError(f"bias {name!r} has shape {value.shape}, expected "
+                                        f"{tuple(target.shape)}; load biases from the same backbone")
+                target.copy_(torch.from_numpy(value.astype(np.float32)))
+
+    def detach(self) -> None:
+        """Remove the hooks: the model computes exactly what it did before attach."""
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+
+    def __enter__(self) -> "BiasSet":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.detach()
+
+
+def attach_biases(model: nn.Module) -> BiasSet:
+    """Hook zero-initialised learnable biases onto every Conv2d and Linear of `model`."""
+    return BiasSet(model)
+
+
+@contextmanager
+def applied_biases(model: nn.Module, biases: Mapping[str, np.ndarray] | None) -> Iterator[BiasSet | None]:
+    """Apply another agent's biases to `model` for the duration of a with-block (None: no-op)."""
+    if biases is None:
+        yield None
+        return
+    bias_set = BiasSet(model)
+    try:
+        bias_set.load(biases)
+        yield bias_set
+    finally:
+        bias_set.detach()
+
+
+@contextmanager
+def _frozen(model: nn.Module) -> Iterator[None]:
+    # Eval mode (BN uses running stats, no dropout) and no weight gradients; restored afterwards
+    # because the backbone is shared with whoever called us.
+    flags = [(p, p.requires_grad) for p in model.parameters()]
+    was_training = model.training
+    model.eval()
+    for p, _ in flags:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in flags:
+            p.requires_grad_(flag)
+        model.train(was_training)
+
+
+def _head_input(model: nn.Module, preprocess: Callable, images: np.ndarray) -> torch.Tensor:
+    out = model(preprocess(images))
+    return out.flatten(1) if out.ndim > 2 else out
+
+
+def _validate(model: nn.Module, head: nn.Linear, preprocess: Callable, images: np.ndarray,
+              labels: torch.Tensor, batch_size: int) -> tuple[float, float, int]:
+    correct, loss_sum, macs = 0, 0.0, 0
+    with torch.no_grad():
+        for start in range(0, len(images), batch_size):
+            y = labels[start:start + batch_size]
+            if start == 0:  # count one batch for real; cost is linear in the batch size
+                with FlopCounterMode(display=False) as counter:
+                    logits = head(_head_input(model, preprocess, images[start:start + batch_size]))
+                per_batch, first = counter.get_total_flops() // 2, len(y)
+            else:
+                logits = head(_head_input(model, preprocess, images[start:start + batch_size]))
+            loss_sum += nn.functional.cross_entropy(logits, y, reduction="sum").item()
+            correct += int((logits.argmax(1) == y).sum().item())
+    macs = per_batch * len(images) // first
+    return correct / len(images), loss_sum / len(images), macs
+
+
+def train_head_with_biases(model: nn.Module, preprocess: Callable[[np.ndarray], torch.Tensor],
+                           images_uint8: np.ndarray, labels: np.ndarray, num_classes: int,
+                           head_cfg: HeadConfig, bb_cfg: BBConfig, seed: int,
+                           device: torch.device | str | None = None
+                           ) -> tuple[HeadResult, dict[str, np.ndarray], int]:
+    """Train a head and the backbone's beneficial biases jointly; keep the best validation epoch.
+
+    Uses the same stratified split as `train_head` (same seed, same split). The head learns at
+    head_cfg.lr, the biases at bb_cfg.lr, for bb_cfg.epochs with head_cfg.patience. MACs: the
+    first training step and first validation batch are run under torch's FLOP counter and scaled
+    by the number of samples processed (conv/linear cost is linear in batch size).
+    """
+    images_uint8 = np.asarray(images_uint8)
+    labels = check_labels(labels, num_classes, len(images_uint8))
+    dev = torch.device(device) if device is not None else next(model.parameters()).device
+    tr_idx, val_idx = split_train_val(labels, head_cfg.val_fraction, seed)
+    y_all = torch.from_numpy(labels).to(dev)
+    x_val, y_val = images_uint8[val_idx], y_all[torch.from_numpy(val_idx).to(dev)]
+
+    with _frozen(model), attach_biases(model) as bias_set:
+        with torch.no_grad():
+            dim = _head_input(model, preprocess, images_uint8[:1]).shape[1]
+        head = init_linear(dim, num_classes, seed).to(dev)
+        opt = torch.optim.Adam([
+            {"params": head.parameters(), "lr": head_cfg.lr, "weight_decay": head_cfg.weight_decay},
+            # No weight decay on the biases: they are small corrections starting from zero.
+            {"params": bias_set.parameters(), "lr": bb_cfg.lr, "weight_decay": 0.0},
+        ])
+        rng = np.random.default_rng(seed + 1)
+        stopper = EarlyStopping(head_cfg.patience)
+        step_macs = step_size = samples = val_macs = epochs_run = 0
+        for epoch in range(1, bb_cfg.epochs + 1):
+            order = tr_idx[rng.permutation(len(tr_idx))]
+            for start in range(0, len(order), bb_cfg.batch_size):
+                batch = order[start:start + bb_cfg.batch_size]
+
+                def step() -> None:
+                    logits = head(_head_input(model, preprocess, images_uint8[batch]))
+                    loss = nn.functional.cross_entropy(logits, y_all[torch.from_numpy(batch).to(dev)])
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
+
+                if step_size == 0:  # count one real step: forward + backward through the backbone
+                    with FlopCounterMode(display=False) as counter:
+                        step()
+                    step_macs, step_size = counter.get_total_flops() // 2, len(batch)
+                else:
+                    step()
+                samples += len(batch)
+            epochs_run = epoch
+            acc, val_loss, macs = _validate(model, head, preprocess, x_val, y_val, bb_cfg.batch_size)
+            val_macs += macs
+            state = {f"head.{k}": v for k, v in head.state_dict().items()}
+            state.update({f"bb.{k}": v for k, v in bias_set.biases.items()})
+            if stopper.update(epoch, acc, val_loss, state):
+                break
+        best = stopper.best_state
+        biases = {k[3:]: v.cpu().numpy().astype(np.float32) for k, v in best.items() if k.startswith("bb.")}
+
+    total_macs = int(step_macs * samples // step_size) + int(val_macs)
+    result = HeadResult(
+        weight=best["head.weight"].cpu().numpy().astype(np.float32),
+        bias=best["head.bias"].cpu().numpy().astype(np.float32),
+        val_accuracy=float(stopper.best[0]),
+        epochs_run=epochs_run,
+        macs=total_macs,
+        best_epoch=stopper.best_epoch,
+    )
+    return result, biases, total_macs
