@@ -49,12 +49,19 @@ FAMILIES: dict[str, Callable[..., nx.Graph]] = {
 }
 
 
+def _closest(word: str, options) -> str | None:
+    """The option closest to word, ignoring case, or None when nothing is close."""
+    lowered = {str(o).lower(): o for o in options}
+    close = difflib.get_close_matches(str(word).lower(), lowered, n=1)
+    return lowered[close[0]] if close else None
+
+
 def _lookup(family: str) -> Callable[..., nx.Graph]:
     """The builder for `family`, or an error naming the closest family and listing all of them."""
     if family in FAMILIES:
         return FAMILIES[family]
-    close = difflib.get_close_matches(str(family), FAMILIES, n=1)
-    hint = f"did you mean {close[0]!r}? " if close else ""
+    close = _closest(family, FAMILIES)
+    hint = f"did you mean {close!r}? " if close else ""
     raise TopologyError(f"unknown topology family {family!r}: {hint}choose one of {sorted(FAMILIES)}")
 
 
@@ -80,8 +87,8 @@ def build_graph(family: str, n: int | None, seed: int | None = None, **params: A
     allowed = family_params(family)
     unknown = sorted(set(params) - set(allowed))
     if unknown:
-        close = difflib.get_close_matches(unknown[0], allowed, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        close = _closest(unknown[0], allowed)
+        hint = f" (did you mean {close!r}?)" if close else ""
         names = ", ".join(allowed) if allowed else "none"
         raise TopologyError(
             f"unknown parameter {unknown[0]!r} for family {family!r}{hint}: allowed: {names}"
