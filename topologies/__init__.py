@@ -15,7 +15,7 @@ from topologies.families import (
     tree_graph,
 )
 from topologies.files import graph_from_file
-from topologies.links import LINK_ATTRS, assign_links, validate_link_spec, validate_link_value
+from topologies.links import LINK_ATTRS, assign_links, check_link_number, validate_link_value
 from topologies.registry import (
     FAMILIES,
     REQUIRED,
@@ -32,6 +32,7 @@ __all__ = [
     "TopologyError",
     "assign_links",
     "build_graph",
+    "check_link_number",
     "erdos_renyi_graph",
     "family_params",
     "full_graph",
@@ -47,6 +48,5 @@ __all__ = [
     "takes_seed",
     "torus_graph",
     "tree_graph",
-    "validate_link_spec",
     "validate_link_value",
 ]

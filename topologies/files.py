@@ -26,7 +26,7 @@ from typing import Any
 import networkx as nx
 
 from topologies.errors import TopologyError
-from topologies.links import LINK_ATTRS, validate_link_value
+from topologies.links import LINK_ATTRS, check_link_number
 
 EDGELIST_SUFFIXES = (".edgelist", ".txt", ".csv")
 SUFFIXES = (".graphml", *EDGELIST_SUFFIXES)
@@ -60,7 +60,7 @@ def _check_links(graph: nx.Graph, path: Path) -> None:
         for name in LINK_ATTRS:
             if name in data:
                 try:
-                    data[name] = validate_link_value(name, data[name])
+                    data[name] = check_link_number(name, data[name])
                 except TopologyError as err:
                     raise TopologyError(f"{path}: edge ({u!r}, {v!r}): {err}") from None
 
@@ -145,7 +145,7 @@ def _read_edgelist(path: Path) -> nx.Graph:
         for name in LINK_ATTRS:
             if name in data:
                 try:
-                    data[name] = validate_link_value(name, data[name])
+                    data[name] = check_link_number(name, data[name])
                 except TopologyError as err:
                     raise TopologyError(f"{where}: {err}") from None
         graph.add_edge(u, v, **data)

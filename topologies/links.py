@@ -50,8 +50,8 @@ def _check_name(name: str) -> None:
         raise TopologyError(f"unknown link attribute {name!r}: choose one of {list(LINK_ATTRS)}")
 
 
-def validate_link_value(name: str, value: object) -> float:
-    """Return value as a float if it is valid for link attribute `name`, else raise saying the range."""
+def check_link_number(name: str, value: object) -> float:
+    """Return value as a float if it is a valid number for link attribute `name`, else raise."""
     _check_name(name)
     ok = not isinstance(value, bool) and isinstance(value, numbers.Real) and math.isfinite(value)
     if ok:
@@ -69,14 +69,16 @@ def _check_positive(name: str, key: str, value: object) -> float:
     return float(value)
 
 
-def validate_link_spec(name: str, spec: LinkSpec) -> LinkSpec:
-    """Check a number, distribution spec or None for attribute `name`; return it unchanged or raise."""
+def validate_link_value(name: str, spec: LinkSpec) -> LinkSpec:
+    """Check a scenario's value for attribute `name` (number, distribution spec or None); raise if bad.
+
+    Returns the value unchanged (numbers as float), so the scenario schema can use it as a validator.
+    """
     _check_name(name)
     if spec is None:
         return spec
     if not isinstance(spec, Mapping):
-        validate_link_value(name, spec)
-        return spec
+        return check_link_number(name, spec)
     dist = spec.get("dist")
     if dist not in _DIST_KEYS:
         raise TopologyError(
@@ -92,8 +94,8 @@ def validate_link_spec(name: str, spec: LinkSpec) -> LinkSpec:
             + (f"; unknown {extra}" if extra else "")
         )
     if dist == "uniform":
-        low = validate_link_value(name, spec["low"])
-        high = validate_link_value(name, spec["high"])
+        low = check_link_number(name, spec["low"])
+        high = check_link_number(name, spec["high"])
         if low > high:
             raise TopologyError(f"{name}: uniform low={low!r} > high={high!r}: swap them")
     elif dist == "lognormal":
@@ -113,7 +115,7 @@ def validate_link_spec(name: str, spec: LinkSpec) -> LinkSpec:
         if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)) or not values:
             raise TopologyError(f"{name}: choice values={values!r} must be a non-empty list")
         for v in values:
-            validate_link_value(name, v)
+            check_link_number(name, v)
     return spec
 
 
@@ -164,7 +166,7 @@ def assign_links(
     """Return a copy of graph with bandwidth, latency and loss on every edge (input left unchanged)."""
     specs = {"bandwidth": bandwidth, "latency": latency, "loss": loss}
     for name, spec in specs.items():
-        validate_link_spec(name, spec)
+        validate_link_value(name, spec)
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
         raise TopologyError(f"seed={seed!r} must be None or a non-negative integer")
     out = graph.copy()
@@ -177,7 +179,7 @@ def assign_links(
             data = out.edges[u, v]
             if name in data and (keep_existing or drawn is None):
                 try:
-                    data[name] = validate_link_value(name, data[name])
+                    data[name] = check_link_number(name, data[name])
                 except TopologyError as err:
                     raise TopologyError(f"edge ({u}, {v}): {err}") from None
             elif drawn is None:

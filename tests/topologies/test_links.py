@@ -3,7 +3,7 @@
 import networkx as nx
 import pytest
 
-from topologies import TopologyError, assign_links, ring_graph, validate_link_spec, validate_link_value
+from topologies import TopologyError, assign_links, check_link_number, ring_graph, validate_link_value
 
 UNIFORM = {"dist": "uniform", "low": 0.01, "high": 0.05}
 
@@ -109,8 +109,13 @@ def test_bad_existing_value_names_the_edge():
 
 def test_validators_for_the_scenario_schema():
     assert validate_link_value("latency", 0) == 0.0
-    assert validate_link_spec("latency", UNIFORM) is UNIFORM
+    assert validate_link_value("latency", UNIFORM) is UNIFORM
+    assert validate_link_value("latency", None) is None
+    with pytest.raises(TopologyError, match="loss: unknown dist 'beta'"):
+        validate_link_value("loss", {"dist": "beta"})
+    with pytest.raises(TopologyError, match=r"loss=\{'x': 1\} is invalid"):
+        check_link_number("loss", {"x": 1})
     with pytest.raises(TopologyError, match="unknown link attribute 'jitter'"):
         validate_link_value("jitter", 1)
     with pytest.raises(TopologyError, match="bandwidth=True is invalid"):
-        validate_link_value("bandwidth", True)
+        check_link_number("bandwidth", True)
