@@ -1,0 +1,188 @@
+"""The receiver's task mapper: merges received task anchors and routes a feature vector to a task.
+
+One class per anchor kind behind one small interface (`add`, `predict`, `task_ids`); `create_mapper`
+picks the class from the learner's mapper config.
+"""
+
+from __future__ import annotations
+
+import abc
+
+import numpy as np
+import scipy.linalg
+
+from agents.anchors import GMMCAnchor, MahalanobisAnchor
+from agents.config import GMMCConfig, MahalanobisConfig
+from agents.errors import LearningError
+from agents.macs import mahalanobis_update_macs
+
+# Rows scored at once: bounds the [rows, components] score matrix for large test sets.
+_CHUNK = 2048
+
+
+class TaskMapper(abc.ABC):
+    """Routes features to task ids using the anchors added so far."""
+
+    kind: str = ""
+    anchor_type: type = object
+
+    def __init__(self) -> None:
+        self._tasks: dict[int, object] = {}
+
+    @property
+    def task_ids(self) -> list[int]:
+        """Ids of the tasks added, in the order they were added."""
+        return list(self._tasks)
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def add(self, task_id: int, anchor: GMMCAnchor | MahalanobisAnchor) -> int:
+        """Merge one task's anchor; return the student MACs it cost (0 for a task already added)."""
+        if not isinstance(anchor, self.anchor_type):
+            raise LearningError(f"a {self.kind} mapper cannot take a {type(anchor).__name__}; every "
+                                f"agent must share the same mapper kind ({self.kind})")
+        task_id = int(task_id)
+        if task_id in self._tasks:
+            return 0
+        if self._tasks and anchor.dim != self.dim:
+            raise LearningError(f"anchor of task {task_id} has {anchor.dim}-D features, the mapper "
+                                f"holds {self.dim}-D ones; all agents must share one backbone")
+        self._tasks[task_id] = anchor
+        return self._merge(task_id, anchor)
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        """Task id (int64) for each row of features [N, D]."""
+        if not self._tasks:
+            raise LearningError("the task mapper holds no tasks yet; add() at least one anchor first")
+        x = np.asarray(features, dtype=np.float64)
+        if x.ndim != 2 or x.shape[1] != self.dim:
+            raise LearningError(f"features must be [N, {self.dim}], got shape {x.shape}")
+        out = np.empty(len(x), dtype=np.int64)
+        for start in range(0, len(x), _CHUNK):
+            out[start:start + _CHUNK] = self._predict(x[start:start + _CHUNK])
+        return out
+
+    @property
+    @abc.abstractmethod
+    def dim(self) -> int:
+        """Feature dimension of the anchors held."""
+
+    @abc.abstractmethod
+    def _merge(self, task_id: int, anchor: object) -> int: ...
+
+    @abc.abstractmethod
+    def _predict(self, x: np.ndarray) -> np.ndarray: ...
+
+
+class GMMCMapper(TaskMapper):
+    """All tasks' Gaussian components in one mixture; an input goes to the task of its most
+    probable component. Component weights are scaled by their task's sample count, so a task
+    seen on more data does not count less than one seen on little."""
+
+    kind, anchor_type = "gmmc", GMMCAnchor
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._prec = np.zeros((0, 0))  # [K, D] 1 / variance
+        self._mean_prec = np.zeros((0, 0))  # [K, D] mean / variance
+        self._const = np.zeros(0)  # [K] log weight - 0.5 (sum log var + sum mean^2 / var)
+        self._owner = np.zeros(0, dtype=np.int64)  # [K] task id of each component
+
+    @property
+    def dim(self) -> int:
+        return next(iter(self._tasks.values())).dim
+
+    def _merge(self, task_id: int, anchor: GMMCAnchor) -> int:
+        var = np.maximum(anchor.variances.astype(np.float64), np.finfo(np.float64).tiny)
+        mean = anchor.means.astype(np.float64)
+        prec = 1.0 / var
+        mean_prec = mean * prec
+        # log N(x; mu, var) = -0.5 x^2.prec + x.(mu prec) - 0.5 (mu^2.prec + sum log var) - D/2 log 2pi;
+        # the last term is shared by every component and dropped (argmax only).
+        log_w = np.log(np.maximum(anchor.weights.astype(np.float64), 1e-300)) + np.log(anchor.n_samples)
+        const = log_w - 0.5 * ((mean * mean_prec).sum(1) + np.log(var).sum(1))
+        if len(self._owner) == 0:
+            self._prec, self._mean_prec = prec, mean_prec
+        else:
+            self._prec = np.vstack([self._prec, prec])
+            self._mean_prec = np.vstack([self._mean_prec, mean_prec])
+        self._const = np.concatenate([self._const, const])
+        self._owner = np.concatenate([self._owner, np.full(len(const), task_id, dtype=np.int64)])
+        k, d = mean.shape
+        return 3 * k * d  # precision, mean*precision, and the constant's dot product per component
+
+    def _predict(self, x: np.ndarray) -> np.ndarray:
+        # Expanded quadratic form as two matmuls, in float64: no [N, K, D] tensor, no overflow.
+        scores = -0.5 * (x * x) @ self._prec.T + x @ self._mean_prec.T + self._const
+        return self._owner[np.argmax(scores, axis=1)]
+
+
+class MahalanobisMapper(TaskMapper):
+    """Nearest class mean in Mahalanobis distance under one tied covariance over all exemplars
+    received (each centred on its class mean), shrunk toward a scaled identity to stay invertible."""
+
+    kind, anchor_type = "mahalanobis", MahalanobisAnchor
+
+    def __init__(self, shrinkage: float = 0.1) -> None:
+        super().__init__()
+        if not 0 <= shrinkage <= 1:
+            raise LearningError(f"shrinkage must lie in [0, 1], got {shrinkage}")
+        self.shrinkage = shrinkage
+        self._scatter = np.zeros((0, 0))  # sum of centred exemplar outer products
+        self._count = 0
+        self._means = np.zeros((0, 0))  # [C, D] every class mean received
+        self._owner = np.zeros(0, dtype=np.int64)  # [C] task id of each class mean
+        self.precision = np.zeros((0, 0))
+
+    @property
+    def dim(self) -> int:
+        return next(iter(self._tasks.values())).dim
+
+    def _merge(self, task_id: int, anchor: MahalanobisAnchor) -> int:
+        means = anchor.class_means.astype(np.float64)
+        centred = anchor.exemplars.astype(np.float64) - means[anchor.exemplar_labels]
+        d = means.shape[1]
+        if self._count == 0:
+            self._scatter, self._means = np.zeros((d, d)), np.zeros((0, d))
+        self._scatter += centred.T @ centred
+        self._count += len(centred)
+        self._means = np.vstack([self._means, means])
+        self._owner = np.concatenate([self._owner, np.full(len(means), task_id, dtype=np.int64)])
+        self.precision = self._precision()
+        # P is symmetric, so x'P mu = x . (mu P): cache mu P and mu'P mu once per add.
+        self._means_prec = self._means @ self.precision
+        self._mean_terms = (self._means_prec * self._means).sum(1)
+        # The scatter update and re-inversion (macs.py formula) plus re-caching mu P and mu'P mu for
+        # every class held: a new precision changes them all.
+        n_classes = len(self._means)
+        return mahalanobis_update_macs(len(centred), d) + n_classes * d * d + n_classes * d
+
+    def _precision(self) -> np.ndarray:
+        d = self._scatter.shape[0]
+        cov = self._scatter / max(self._count, 1)
+        scale = np.trace(cov) / d
+        if not scale > 0:  # every exemplar sits on its mean (one sample per class): fall back to I
+            scale = 1.0
+        shrunk = (1 - self.shrinkage) * cov + self.shrinkage * scale * np.eye(d)
+        try:
+            factor = scipy.linalg.cho_factor(shrunk)
+            return scipy.linalg.cho_solve(factor, np.eye(d))
+        except np.linalg.LinAlgError:
+            # Only reachable with shrinkage=0 and fewer exemplars than dimensions.
+            return scipy.linalg.pinvh(shrunk)
+
+    def _predict(self, x: np.ndarray) -> np.ndarray:
+        # (x-mu)' P (x-mu) = x'Px - 2 x'P mu + mu'P mu; x'Px is the same for every class: dropped.
+        dist = -2.0 * x @ self._means_prec.T + self._mean_terms
+        return self._owner[np.argmin(dist, axis=1)]
+
+
+def create_mapper(cfg: GMMCConfig | MahalanobisConfig) -> TaskMapper:
+    """An empty task mapper of the kind the learner's mapper config names."""
+    if isinstance(cfg, GMMCConfig):
+        return GMMCMapper()
+    if isinstance(cfg, MahalanobisConfig):
+        return MahalanobisMapper(shrinkage=cfg.shrinkage)
+    raise LearningError(f"unknown mapper config {type(cfg).__name__}; use GMMCConfig or "
+                        f"MahalanobisConfig")
