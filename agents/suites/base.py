@@ -1,0 +1,96 @@
+"""`Task` and `TaskSuite`: the plain data every suite builds and every learner consumes."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from agents.errors import DataError
+
+
+def _hash_array(h: "hashlib._Hash", a: np.ndarray) -> None:
+    # Shape and dtype go in too, so that arrays with the same bytes but another layout differ.
+    h.update(f"{a.dtype.str}{a.shape}".encode())
+    h.update(np.ascontiguousarray(a).data)
+
+
+@dataclass(frozen=True, eq=False)
+class Task:
+    """One classification task: RGB uint8 images [N, H, W, 3] and int64 labels in 0..c-1.
+
+    Arrays are made read-only on construction so the cached `fingerprint` can never go stale.
+    """
+
+    id: int
+    name: str
+    classes: tuple[str, ...]
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+    def __post_init__(self) -> None:
+        c = len(self.classes)
+        if c < 2:
+            raise DataError(f"task {self.name!r} has {c} class(es) {self.classes}; a task needs at least 2")
+        if len(set(self.classes)) != c:
+            raise DataError(f"task {self.name!r} repeats a class name in {self.classes}; names must be unique")
+        for split, x, y in (("train", self.x_train, self.y_train), ("test", self.x_test, self.y_test)):
+            if x.dtype != np.uint8 or x.ndim != 4 or x.shape[3] != 3 or x.shape[1] != x.shape[2]:
+                raise DataError(
+                    f"task {self.name!r}: x_{split} is {x.dtype} {x.shape}; expected uint8 [N, S, S, 3] RGB"
+                )
+            if y.dtype != np.int64 or y.shape != (x.shape[0],):
+                raise DataError(
+                    f"task {self.name!r}: y_{split} is {y.dtype} {y.shape}; expected int64 [{x.shape[0]}]"
+                )
+            present = np.unique(y)
+            if present.tolist() != list(range(c)):
+                raise DataError(
+                    f"task {self.name!r}: {split} labels are {present.tolist()}; every class 0..{c - 1} "
+                    f"must be present and no other label"
+                )
+            x.flags.writeable = False
+            y.flags.writeable = False
+        if self.x_train.shape[1:] != self.x_test.shape[1:]:
+            raise DataError(
+                f"task {self.name!r}: train images {self.x_train.shape[1:]} and test images "
+                f"{self.x_test.shape[1:]} differ in size; resize both to the suite's image_size"
+            )
+
+    @property
+    def num_classes(self) -> int:
+        """Number of classes c (labels run 0..c-1)."""
+        return len(self.classes)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """sha256 hex of name, classes and all arrays: a content key for caches (ignores `id`)."""
+        h = hashlib.sha256()
+        h.update(self.name.encode())
+        h.update("\x00".join(self.classes).encode())
+        for a in (self.x_train, self.y_train, self.x_test, self.y_test):
+            _hash_array(h, a)
+        return h.hexdigest()
+
+
+@dataclass(frozen=True, eq=False)
+class TaskSuite:
+    """An ordered list of tasks with a name; `fingerprint` hashes every task's id and fingerprint."""
+
+    name: str
+    tasks: list[Task] = field(default_factory=list)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """sha256 hex of the suite name and each task's id and fingerprint, in order."""
+        h = hashlib.sha256(self.name.encode())
+        for t in self.tasks:
+            h.update(f"{t.id}:{t.fingerprint}".encode())
+        return h.hexdigest()
+
+    def __len__(self) -> int:
+        return len(self.tasks)

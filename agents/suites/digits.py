@@ -1,0 +1,68 @@
+"""scikit-learn's bundled handwritten digits (1797 images, 8x8, 10 classes), upscaled.
+
+The train/test split does not depend on the seed: within each class the first 70% of the images
+in file order are train, the rest test. The file is roughly ordered by writer, so this keeps most
+writers on one side of the split (a random split would put each writer's near-twins on both).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from agents.config import SuiteConfig
+from agents.errors import DataError
+from agents.suites.base import Task, TaskSuite
+from agents.suites.images import gray_to_rgb, pick_per_class, resize, stack_classes, task_rng, to_uint8
+
+CLASSES = tuple(str(d) for d in range(10))
+TRAIN_FRACTION = 0.7
+CLASSES_PER_TASK = 2
+
+
+@lru_cache(maxsize=1)
+def load_digits_split() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """{"train"|"test": (float32 [N, 8, 8] in [0, 1], int64 labels)}, disjoint, seed-independent."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = (d.images / 16.0).astype(np.float32)
+    y = d.target.astype(np.int64)
+    train_idx, test_idx = [], []
+    for c in range(10):
+        idx = np.flatnonzero(y == c)
+        k = int(round(TRAIN_FRACTION * len(idx)))
+        train_idx.append(idx[:k])
+        test_idx.append(idx[k:])
+    out = {}
+    for split, parts in (("train", train_idx), ("test", test_idx)):
+        idx = np.concatenate(parts)
+        xs, ys = x[idx], y[idx]
+        xs.flags.writeable = False
+        ys.flags.writeable = False
+        out[split] = (xs, ys)
+    return out
+
+
+def build(cfg: SuiteConfig) -> TaskSuite:
+    """Split-digits: 5 tasks of 2 digits ({0,1}, {2,3}, ...); all images unless capped per class."""
+    data = load_digits_split()
+    groups = [tuple(range(i, i + CLASSES_PER_TASK)) for i in range(0, 10, CLASSES_PER_TASK)]
+    n = len(groups) if cfg.num_tasks is None else cfg.num_tasks
+    if n > len(groups):
+        raise DataError(
+            f"num_tasks={n} but digits has only {len(groups)} tasks of {CLASSES_PER_TASK} classes; "
+            f"use num_tasks <= {len(groups)} or the 'mixed' suite for more tasks"
+        )
+    tasks = []
+    for t, group in enumerate(groups[:n]):
+        rng = task_rng(cfg.seed, t)
+        arrays = []
+        for split, per_class in (("train", cfg.train_per_class), ("test", cfg.test_per_class)):
+            x, y = data[split]
+            xs, ys = stack_classes([x[i] for i in pick_per_class(y, group, per_class, rng)])
+            arrays += [gray_to_rgb(to_uint8(resize(xs, cfg.image_size))), ys]
+        classes = tuple(CLASSES[c] for c in group)
+        tasks.append(Task(t, "digits/{" + ",".join(classes) + "}", classes, *arrays))
+    return TaskSuite("digits", tasks)
