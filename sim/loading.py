@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import typing
 from pathlib import Path
 from typing import Any
@@ -14,13 +15,29 @@ from sim.errors import ScenarioError
 from sim.scenario import Scenario
 
 
+class _Loader(yaml.SafeLoader):
+    """Safe YAML, plus YAML 1.2 floats: PyYAML reads `1e3` or `5.0e6` as strings, users mean numbers."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
+
+
+def parse_yaml(text: str) -> Any:
+    """Parse YAML safely (no arbitrary objects), reading 1e3-style numbers as floats."""
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+
+
 def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
     """Read, override and validate a scenario file; raise ScenarioError with a readable message."""
     path = Path(path)
     if not path.is_file():
         raise ScenarioError(f"{path}: no such scenario file. Shipped ones: {', '.join(shipped_scenarios())}")
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        raw = parse_yaml(path.read_text()) or {}
     except yaml.YAMLError as exc:
         raise ScenarioError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
@@ -46,7 +63,7 @@ def apply_override(raw: dict[str, Any], item: str, source: str = "--set") -> Non
     if not sep or not key.strip():
         raise ScenarioError(f"--set {item!r}: expected key.path=value, e.g. --set agents.count=10")
     try:
-        value = yaml.safe_load(text)
+        value = parse_yaml(text)
     except yaml.YAMLError:
         value = text
     node = raw
@@ -66,7 +83,7 @@ def format_error(err: dict[str, Any], raw: dict[str, Any]) -> str:
     loc = [str(p) for p in err["loc"] if not _is_union_tag(p)]
     field = ".".join(loc) or "(top level)"
     if err["type"] == "extra_forbidden":
-        allowed = _allowed_keys(loc[:-1])
+        allowed = _allowed_keys([str(p) for p in err["loc"][:-1]])
         near = difflib.get_close_matches(loc[-1], allowed, n=1)
         hint = f" Did you mean {near[0]!r}?" if near else ""
         return f"{field}: unknown key.{hint} Allowed here: {', '.join(allowed)}"
@@ -110,6 +127,9 @@ def _allowed_keys(loc: list[str]) -> list[str]:
     """Field names of the model found at `loc` in the schema (all union members merged)."""
     models: list[type[BaseModel]] = [Scenario]
     for part in loc:
+        if _is_union_tag(part):  # keep only the union member that the tag names
+            models = [m for m in models if part in (_tag_of(m), None)] or models
+            continue
         nxt: list[type[BaseModel]] = []
         for model in models:
             field = model.model_fields.get(part)
@@ -121,6 +141,14 @@ def _allowed_keys(loc: list[str]) -> list[str]:
     for model in models:
         keys.update(model.model_fields)
     return sorted(keys)
+
+
+def _tag_of(model: type[BaseModel]) -> str | None:
+    for name in ("kind", "protocol"):
+        field = model.model_fields.get(name)
+        if field is not None and isinstance(field.default, str):
+            return field.default
+    return None
 
 
 def _models_in(annotation: Any) -> list[type[BaseModel]]:

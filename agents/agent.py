@@ -1,0 +1,122 @@
+"""A Lightweight Lifelong Learning agent: learns tasks, banks received share packages, and classifies
+any input with no task oracle (its task mapper picks the task, the banked head picks the class).
+
+No SimPy here: the simulator decides *when* an agent learns or receives; this decides *what* it knows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from agents.backbone import Backbone
+from agents.biases import applied_biases
+from agents.config import LearnerConfig
+from agents.features import FeatureCache
+from agents.learner import LearnResult, eval_features, learn_task
+from agents.mapper import create_mapper
+from agents.package import SharePackage
+from agents.suites import TaskSuite
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Accuracy of one agent on every task's test set: with no oracle, of the mapper, with an oracle.
+
+    Test inputs of tasks the agent does not know count as errors in all three.
+    """
+
+    accuracy: float
+    mapper_accuracy: float
+    oracle_accuracy: float
+    per_task: dict[int, float] = field(default_factory=dict)
+    per_task_mapper: dict[int, float] = field(default_factory=dict)
+    per_task_oracle: dict[int, float] = field(default_factory=dict)
+    tasks_known: int = 0
+
+
+class Agent:
+    """One agent on a shared frozen backbone: a bank of heads plus one task mapper."""
+
+    def __init__(self, agent_id: int, backbone: Backbone, cfg: LearnerConfig, cache: FeatureCache | None = None) -> None:
+        self.agent_id = agent_id
+        self.backbone = backbone
+        self.cfg = cfg
+        self.cache = cache if cache is not None else FeatureCache()
+        self.packages: dict[int, SharePackage] = {}
+        self.mapper = create_mapper(cfg.mapper)
+
+    @property
+    def known_tasks(self) -> list[int]:
+        """Ids of the tasks this agent can solve, in the order it got them."""
+        return list(self.packages)
+
+    def learn(self, task, seed: int = 0) -> LearnResult:
+        """Learn `task` for real and bank the resulting package."""
+        result = learn_task(task, self.backbone, self.cfg, seed, self.cache)
+        self.receive(result.package)
+        return result
+
+    def receive(self, package: bytes | SharePackage) -> int:
+        """Bank a share package; return the student MACs of merging it (0 if already known)."""
+        if isinstance(package, (bytes, bytearray)):
+            package = SharePackage.from_bytes(bytes(package))
+        if package.task_id in self.packages:
+            return 0
+        self.packages[package.task_id] = package
+        return int(self.mapper.add(package.task_id, package.anchor))
+
+    def predict(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Task id and class index for each image, with no task oracle (-1, -1 when nothing is known)."""
+        return self._predict_features(np.asarray(images), self.backbone.features(images))
+
+    def evaluate(self, suite: TaskSuite) -> Evaluation:
+        """Accuracy on all tasks' test sets: no oracle, task-mapper only, and with a perfect oracle."""
+        feats, images, labels, owners = [], [], [], []
+        for task in suite.tasks:
+            feats.append(eval_features(task, self.backbone, self.cache))
+            images.append(task.x_test)
+            labels.append(task.y_test)
+            owners.append(np.full(len(task.y_test), task.id))
+        x, imgs = np.concatenate(feats), np.concatenate(images)
+        y, true_task = np.concatenate(labels), np.concatenate(owners)
+        pred_task, pred_class = self._predict_features(imgs, x)
+        oracle_class = self._classify(imgs, x, true_task)
+        mapped = pred_task == true_task
+        correct = mapped & (pred_class == y)
+        oracle = oracle_class == y
+        per = lambda hits: {t.id: float(hits[true_task == t.id].mean()) for t in suite.tasks}  # noqa: E731
+        return Evaluation(
+            accuracy=float(correct.mean()),
+            mapper_accuracy=float(mapped.mean()),
+            oracle_accuracy=float(oracle.mean()),
+            per_task=per(correct),
+            per_task_mapper=per(mapped),
+            per_task_oracle=per(oracle),
+            tasks_known=len(self.packages),
+        )
+
+    def _predict_features(self, images: np.ndarray, feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if not self.packages:
+            return np.full(len(feats), -1), np.full(len(feats), -1)
+        tasks = np.asarray(self.mapper.predict(feats), dtype=np.int64)
+        return tasks, self._classify(images, feats, tasks)
+
+    def _classify(self, images: np.ndarray, feats: np.ndarray, tasks: np.ndarray) -> np.ndarray:
+        """Class index from the head of each input's given task; -1 where that task is unknown."""
+        out = np.full(len(feats), -1, dtype=np.int64)
+        for tid in np.unique(tasks):
+            pkg = self.packages.get(int(tid))
+            if pkg is None:
+                continue
+            rows = np.flatnonzero(tasks == tid)
+            x = feats[rows]
+            if pkg.biases is not None:
+                # Beneficial biases change the features themselves: rerun the backbone with them.
+                with applied_biases(self.backbone.model, pkg.biases), torch.no_grad():
+                    x = self.backbone.features(images[rows])
+            logits = x @ np.asarray(pkg.head_weight, dtype=np.float32).T + np.asarray(pkg.head_bias, dtype=np.float32)
+            out[rows] = logits.argmax(axis=1)
+        return out
