@@ -1,0 +1,110 @@
+"""The scenario schema and its loader: shipped scenarios validate, bad input names file, field, fix."""
+
+from pathlib import Path
+
+import pytest
+
+from sim.errors import ScenarioError
+from sim.loading import apply_override, load_scenario, parse_yaml, shipped_scenarios
+from sim.scenario import Scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED = sorted((ROOT / "scenarios").glob("*.yaml"))
+
+
+def test_the_required_scenarios_are_shipped():
+    names = {p.name for p in SHIPPED}
+    assert {"ring_51.yaml", "full_51.yaml", "star_51.yaml", "smallworld_51.yaml", "ring_51_failures.yaml",
+            "ring_51_bb.yaml", "tiny.yaml"} <= names
+    assert len(shipped_scenarios()) == len(SHIPPED)
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_every_shipped_scenario_validates(path):
+    scenario = load_scenario(path)
+    assert scenario.agents.count >= 1
+    assert scenario.alphas and all(a > 0 for a in scenario.alphas)
+
+
+def test_ring_51_is_the_main_experiment():
+    s = load_scenario(ROOT / "scenarios/ring_51.yaml")
+    assert (s.agents.count, s.tasks.num_tasks, s.topology.family) == (51, 102, "ring")
+    assert s.tasks.suite == "mixed" and s.learner.backbone.weights == "offline"
+    assert s.learner.mapper.kind == "gmmc" and not s.learner.bb.enabled
+
+
+def _write(tmp_path, text):
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_typo_suggests_the_nearest_key_and_names_the_file(tmp_path):
+    path = _write(tmp_path, "topolgy: {family: ring}\n")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(path)
+    msg = str(err.value)
+    assert str(path) in msg and "topolgy" in msg and "Did you mean 'topology'" in msg
+
+
+def test_union_member_keys_are_suggested_for_the_chosen_protocol(tmp_path):
+    path = _write(tmp_path, "gossip: {protocol: push, fanoutt: 3}\n")
+    with pytest.raises(ScenarioError, match=r"gossip.fanoutt: unknown key. Did you mean 'fanout'\? Allowed here: fanout, protocol, rounds"):
+        load_scenario(path)
+
+
+def test_bad_value_quotes_field_and_value(tmp_path):
+    path = _write(tmp_path, "agents: {count: 5, rate_macs_per_s: -1}\n")
+    with pytest.raises(ScenarioError, match=r"agents.rate_macs_per_s = -1: Input should be greater than 0"):
+        load_scenario(path)
+
+
+def test_unknown_topology_family_lists_allowed(tmp_path):
+    path = _write(tmp_path, "topology: {family: rign}\n")
+    with pytest.raises(ScenarioError, match=r"unknown family 'rign'. Did you mean 'ring'"):
+        load_scenario(path)
+
+
+def test_unknown_family_parameter(tmp_path):
+    path = _write(tmp_path, "topology: {family: small_world, params: {kk: 4}}\n")
+    with pytest.raises(ScenarioError, match=r"unknown parameter\(s\) \['kk'\]"):
+        load_scenario(path)
+
+
+def test_negative_bandwidth_is_rejected(tmp_path):
+    path = _write(tmp_path, "topology: {links: {bandwidth: -5}}\n")
+    with pytest.raises(ScenarioError, match=r"topology.links.bandwidth = -5"):
+        load_scenario(path)
+
+
+def test_missing_file_and_bad_yaml(tmp_path):
+    with pytest.raises(ScenarioError, match="no such scenario file"):
+        load_scenario(tmp_path / "nope.yaml")
+    with pytest.raises(ScenarioError, match="not valid YAML"):
+        load_scenario(_write(tmp_path, "agents: [1, 2\n"))
+    with pytest.raises(ScenarioError, match="top level must be a mapping"):
+        load_scenario(_write(tmp_path, "- 1\n- 2\n"))
+
+
+def test_overrides_set_nested_fields_with_yaml_values(tmp_path):
+    path = _write(tmp_path, "name: x\n")
+    s = load_scenario(path, ["agents.count=7", "gossip.protocol=push_pull", "alpha=[10, 1e3]"])
+    assert s.agents.count == 7 and s.gossip.protocol == "push_pull" and s.alphas == [10.0, 1000.0]
+    with pytest.raises(ScenarioError, match="expected key.path=value"):
+        apply_override({}, "agents.count")
+    with pytest.raises(ScenarioError, match="is not a section"):
+        apply_override({"name": "x"}, "name.sub=1")
+
+
+def test_yaml_reads_exponent_floats_as_numbers():
+    assert parse_yaml("[1e3, 5.0e6, -2e-3, abc]") == [1000.0, 5e6, -0.002, "abc"]
+
+
+def test_explicit_assignment_needs_one_list_per_agent():
+    with pytest.raises(ValueError, match="one per agent"):
+        Scenario.model_validate({"agents": {"count": 3, "assignment": {"kind": "explicit", "tasks": [[0], [1]]}}})
+
+
+def test_defaults_are_a_valid_scenario():
+    s = Scenario()
+    assert s.agents.count == 51 and s.gossip.protocol == "flood"
