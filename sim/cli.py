@@ -188,15 +188,25 @@ def _cmd_list(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _describe(model: Any) -> str:
+    """A model's docstring plus its parameters and defaults, for `skill-sim list`."""
+    params = ", ".join(f"{k}={f.default!r}" for k, f in model.model_fields.items() if k not in ("protocol", "kind"))
+    doc = (model.__doc__ or "").strip().splitlines()[0]
+    return f"{doc} ({params})" if params else doc
+
+
 def _listing(what: str) -> dict[str, Any]:
     if what == "topologies":
         from topologies.registry import list_families
 
         return dict(list_families())
     if what == "protocols":
-        from sim.config import protocol_descriptions
+        import typing
 
-        return protocol_descriptions()
+        from sim.config import GossipConfig
+
+        members = typing.get_args(typing.get_args(GossipConfig)[0])
+        return {m.model_fields["protocol"].default: _describe(m) for m in members}
     if what == "suites":
         from agents.suites import list_suites
 

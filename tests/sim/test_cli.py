@@ -1,0 +1,94 @@
+"""End to end through the `skill-sim` CLI on scenarios/tiny.yaml: real offline backbone, real data,
+real training, simulated network. The learning is cached per test session, so later tests are quick."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sim.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = str(ROOT / "scenarios" / "tiny.yaml")
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return str(tmp_path_factory.mktemp("cache"))
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory, cache):
+    out = tmp_path_factory.mktemp("run")
+    code = main(["run", TINY, "--out", str(out), "--cache", cache, "--quiet"])
+    return code, out
+
+
+def test_run_writes_the_results_contract(tiny_run):
+    code, out = tiny_run
+    assert code == 0
+    r = json.loads((out / "results.json").read_text())
+    for key in ("scenario", "seed", "agents", "tasks", "alpha", "makespan_s", "single_agent_s", "speedup",
+                "efficiency", "teacher_macs", "student_macs", "bytes_sent", "bytes_delivered", "alpha_cost",
+                "accuracy", "mapper_accuracy", "oracle_accuracy", "tasks_lost", "coverage_final", "per_agent"):
+        assert key in r, key
+    assert (r["agents"], r["tasks"]) == (4, 8)
+    assert len(r["per_agent"]) == 4 and all(p["tasks_known"] == 8 for p in r["per_agent"])
+    assert r["coverage_final"] == 1.0 and r["tasks_lost"] == 0
+    assert 0 < r["makespan_s"] < r["single_agent_s"]
+    assert r["speedup"] == pytest.approx(r["single_agent_s"] / r["makespan_s"])
+    assert r["alpha_cost"] == pytest.approx(r["teacher_macs"] + r["student_macs"] + 1000 * r["bytes_sent"], rel=1e-9)
+    # real learning on real data: far above chance (tasks have 2..6 classes and 8 tasks)
+    assert r["oracle_accuracy"] > 0.6 and r["mapper_accuracy"] > 0.5 and r["accuracy"] > 0.4
+    assert r["accuracy"] <= r["oracle_accuracy"] + 1e-9
+    for name in ("scenario.yaml", "events.csv", "coverage.png", "topology.png", "topology.graphml"):
+        assert (out / name).is_file(), name
+
+
+def test_rerun_reuses_learning_and_is_identical(tiny_run, cache, tmp_path):
+    _, first = tiny_run
+    assert main(["run", TINY, "--out", str(tmp_path), "--cache", cache, "--quiet"]) == 0
+    a = json.loads((first / "results.json").read_text())
+    b = json.loads((tmp_path / "results.json").read_text())
+    assert b["learning"]["cached_tasks"] == 8
+    for key in ("makespan_s", "speedup", "bytes_sent", "accuracy", "teacher_macs"):
+        assert a[key] == b[key], key
+
+
+def test_sweep_reuses_learning_and_speedup_falls_with_alpha(cache, tmp_path):
+    assert main(["sweep", TINY, "--alpha", "10,1e4,1e7", "--out", str(tmp_path), "--cache", cache, "--quiet"]) == 0
+    sweep = json.loads((tmp_path / "sweep.json").read_text())
+    speedups = [r["speedup"] for r in sorted(sweep["rows"], key=lambda r: r["alpha"])]
+    assert speedups[0] > speedups[1] > speedups[2]
+    assert (tmp_path / "sweep.csv").read_text().splitlines()[0] == "alpha,speedup,efficiency,makespan_s,alpha_cost,bytes_sent"
+    assert (tmp_path / "speedup_vs_alpha.png").is_file()
+
+
+def test_report_rerenders_a_finished_run(tiny_run, capsys):
+    _, out = tiny_run
+    (out / "coverage.png").unlink()
+    assert main(["report", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["scenario"] == "tiny"
+    assert (out / "coverage.png").is_file()
+
+
+def test_validate_and_list(capsys):
+    assert main(["validate", TINY, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["agents"]["count"] == 4
+    for what in ("topologies", "protocols", "suites", "scenarios"):
+        assert main(["list", what, "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)
+
+
+def test_bad_inputs_exit_2_with_a_clear_message(tmp_path, capsys):
+    assert main(["validate", str(tmp_path / "missing.yaml")]) == 2
+    assert "no such scenario file" in capsys.readouterr().err
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("agents: {cout: 3}\n")
+    assert main(["validate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "agents.cout" in err and "count" in err and "Traceback" not in err
+    assert main(["run", TINY, "--set", "tasks.suite=nope", "--quiet"]) == 2
+    assert "tasks.suite" in capsys.readouterr().err
+    assert main(["report", str(tmp_path)]) == 2
+    assert "no results.json" in capsys.readouterr().err
