@@ -1,0 +1,224 @@
+"""The frozen feature extractor every agent shares: any timm model, its weights, its preprocessing,
+its feature function (the hot path of learning) and its counted cost per image."""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import timm
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from agents.config import BackboneConfig
+from agents.device import best_device
+from agents.errors import BackboneError, DataError
+from agents.macs import count_macs
+from agents.weights import OFFLINE_MODEL_NAME, file_sha256, load_offline_lite0, offline_weights_identity
+
+# Bump when preprocessing changes in a way that changes features: it invalidates cached features.
+PREPROCESS_VERSION = 1
+# Seed of "random" weights: fixed so that a random baseline is the same network in every process.
+RANDOM_SEED = 0
+
+
+class Backbone:
+    """A frozen timm model with its preprocessing; maps uint8 RGB images to float32 feature vectors."""
+
+    def __init__(self, name: str, model: nn.Module, device: torch.device, image_size: int,
+                 batch_size: int, weights_identity: str) -> None:
+        self.name = name
+        self.model = model
+        self.device = device
+        self.image_size = int(image_size)
+        self.batch_size = int(batch_size)
+        self.weights_identity = weights_identity
+        data_cfg = timm.data.resolve_model_data_config(model)
+        self.mean = tuple(float(v) for v in data_cfg["mean"])
+        self.std = tuple(float(v) for v in data_cfg["std"])
+        # uint8 -> normalized in one multiply-add per pixel: x * scale + shift,
+        # with scale = 1 / (255 std) and shift = -mean / std.
+        std_t = torch.tensor(self.std, dtype=torch.float32, device=device).view(1, 3, 1, 1)
+        mean_t = torch.tensor(self.mean, dtype=torch.float32, device=device).view(1, 3, 1, 1)
+        self._scale = 1.0 / (255.0 * std_t)
+        self._shift = -mean_t / std_t
+        probe = torch.zeros(1, 3, self.image_size, self.image_size, device=device)
+        try:
+            with torch.inference_mode():
+                out, macs = count_macs(self.model, probe)
+        except RuntimeError as exc:
+            raise BackboneError(f"backbone {name!r} cannot run on {self.image_size}x{self.image_size} "
+                                f"images ({exc}); choose another image_size") from exc
+        if out.ndim != 2:
+            raise BackboneError(f"backbone {name!r} returns {tuple(out.shape)}, not pooled [N, D] "
+                                f"features; choose a model with a global pooling head")
+        self.feature_dim = int(out.shape[1])
+        self._macs_per_image = int(macs)
+
+    @property
+    def macs_per_image(self) -> int:
+        """MACs of one forward pass at image_size, counted once by torch's FLOP counter."""
+        return self._macs_per_image
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """sha256 of everything that determines the features: model, weights and preprocessing."""
+        identity = {
+            "name": self.name,
+            "weights": self.weights_identity,
+            "image_size": self.image_size,
+            "mean": list(self.mean),
+            "std": list(self.std),
+            "resize": "bilinear-antialias",
+            "preprocess_version": PREPROCESS_VERSION,
+        }
+        return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+
+    def _to_batch(self, images: np.ndarray) -> torch.Tensor:
+        """uint8 NHWC numpy -> normalized float NCHW on device at image_size (no checks)."""
+        # Move uint8 (4x fewer bytes than float) and convert on the device.
+        x = torch.from_numpy(images).to(self.device, non_blocking=True)
+        x = x.permute(0, 3, 1, 2).float()  # NCHW view of NHWC memory, i.e. channels_last
+        if x.shape[-1] != self.image_size or x.shape[-2] != self.image_size:
+            # antialias matters only when shrinking (e.g. 224 photos to 96); it keeps small inputs
+            # from aliasing, and is a no-op cost-wise for the usual upscaling of 28x28 / 32x32 data.
+            x = F.interpolate(x, size=(self.image_size, self.image_size), mode="bilinear",
+                              align_corners=False, antialias=True)
+        return torch.addcmul(self._shift, x, self._scale)
+
+    def preprocess(self, images: np.ndarray) -> torch.Tensor:
+        """uint8 [N, H, W, 3] RGB -> float32 [N, 3, S, S] normalized with the model's mean/std."""
+        return self._to_batch(_check_images(images))
+
+    def features(self, images: np.ndarray) -> np.ndarray:
+        """uint8 [N, H, W, 3] RGB -> float32 [N, feature_dim] pooled features, batched."""
+        images = _check_images(images)
+        out = np.empty((len(images), self.feature_dim), dtype=np.float32)
+        with torch.inference_mode():
+            for start in range(0, len(images), self.batch_size):
+                chunk = images[start:start + self.batch_size]
+                feats = self.model(self._to_batch(chunk))
+                out[start:start + len(chunk)] = feats.float().cpu().numpy()
+        return out
+
+    def __repr__(self) -> str:
+        return (f"Backbone(name={self.name!r}, weights={self.weights_identity!r}, "
+                f"image_size={self.image_size}, feature_dim={self.feature_dim}, device={self.device})")
+
+
+def _check_images(images: np.ndarray) -> np.ndarray:
+    if not isinstance(images, np.ndarray) or images.dtype != np.uint8 or images.ndim != 4 \
+            or images.shape[-1] != 3:
+        desc = (f"{type(images).__name__} {getattr(images, 'dtype', '?')} "
+                f"{tuple(getattr(images, 'shape', ()))}")
+        raise DataError(f"backbone input must be a uint8 numpy array [N, H, W, 3] (RGB), got {desc}")
+    # torch.from_numpy needs positive strides and a writable base; copy only when it must.
+    if not images.flags.c_contiguous or not images.flags.writeable:
+        images = np.ascontiguousarray(images).copy() if not images.flags.writeable \
+            else np.ascontiguousarray(images)
+    return images
+
+
+def _unknown_name_error(name: str) -> BackboneError:
+    close = difflib.get_close_matches(name, timm.list_models(), n=5, cutoff=0.6)
+    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else \
+        "; see timm.list_models() for the available names"
+    return BackboneError(f"unknown backbone {name!r}{hint}")
+
+
+def _state_dict_sha256(model: nn.Module) -> str:
+    """sha256 over the model's tensors: identifies weights that have no file (random, hub)."""
+    digest = hashlib.sha256()
+    for key, tensor in model.state_dict().items():
+        flat = tensor.detach().cpu().contiguous().reshape(-1)
+        digest.update(f"{key}|{flat.dtype}|{tuple(tensor.shape)}|".encode())
+        digest.update(flat.view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _load_checkpoint(model: nn.Module, path: Path) -> None:
+    """Load a state dict from `path` (.pth/.pt via torch.load(weights_only), or .safetensors)."""
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+            state = load_file(str(path))
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # any unreadable file becomes one clear error naming it
+        raise BackboneError(f"cannot read checkpoint {str(path)!r}: {exc}") from exc
+    for wrapper in ("state_dict", "model"):  # common training-script containers
+        if isinstance(state, dict) and isinstance(state.get(wrapper), dict):
+            state = state[wrapper]
+    if not isinstance(state, dict):
+        raise BackboneError(f"checkpoint {str(path)!r} holds a {type(state).__name__}, not a state dict")
+    classifier = str((getattr(model, "pretrained_cfg", None) or {}).get("classifier", "classifier"))
+    state = {k.removeprefix("module."): v for k, v in state.items()}
+    own = model.state_dict()
+    for key, tensor in state.items():
+        if key in own and tuple(own[key].shape) != tuple(tensor.shape):
+            raise BackboneError(f"checkpoint {str(path)!r} key {key!r} has shape {tuple(tensor.shape)}, "
+                                f"the model expects {tuple(own[key].shape)}")
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    # The classifier is dropped (num_classes=0), so its weights are expected to be left over.
+    unexpected = [k for k in unexpected if not k.startswith(classifier + ".")]
+    if missing or unexpected:
+        raise BackboneError(f"checkpoint {str(path)!r} does not fit this model: missing {missing[:5]}, "
+                            f"unexpected {unexpected[:5]} (of {len(missing)}/{len(unexpected)})")
+
+
+def _build_model(cfg: BackboneConfig) -> tuple[nn.Module, str]:
+    """Create the timm model with cfg.weights loaded; return it and the weights' identity string."""
+    name, weights = cfg.name, cfg.weights
+    if name not in timm.list_models() and not timm.is_model(name):
+        raise _unknown_name_error(name)
+    if weights == "offline":
+        if name != OFFLINE_MODEL_NAME:
+            raise BackboneError(
+                f"weights 'offline' exist only for {OFFLINE_MODEL_NAME!r}, not {name!r}; for {name!r} use "
+                f"weights 'pretrained' (needs a network), 'random', or a path to a checkpoint"
+            )
+        model = timm.create_model(name, pretrained=False, num_classes=0)
+        load_offline_lite0(model, with_classifier=False)
+        return model, offline_weights_identity()
+    if weights == "pretrained":
+        try:
+            model = timm.create_model(name, pretrained=True, num_classes=0)
+        except Exception as exc:  # hub/network errors come in many types; all mean "no weights"
+            raise BackboneError(
+                f"could not fetch pretrained weights for {name!r} ({type(exc).__name__}: {exc}); "
+                f"weights 'pretrained' need a network (or a copy in the Hugging Face cache); "
+                f"weights 'offline' (with {OFFLINE_MODEL_NAME!r}) work without one"
+            ) from exc
+        return model, f"pretrained:sha256:{_state_dict_sha256(model)}"
+    if weights == "random":
+        # Seed inside a forked RNG so building a backbone never disturbs the caller's random state.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(RANDOM_SEED)
+            model = timm.create_model(name, pretrained=False, num_classes=0)
+        return model, f"random:sha256:{_state_dict_sha256(model)}"
+    path = Path(weights).expanduser()
+    if not path.is_file():
+        raise BackboneError(f"weights {weights!r} are neither 'offline', 'pretrained', 'random' nor an "
+                            f"existing checkpoint file (no file at {str(path)!r})")
+    model = timm.create_model(name, pretrained=False, num_classes=0)
+    _load_checkpoint(model, path)
+    return model, f"file:sha256:{file_sha256(path)}"
+
+
+def create_backbone(cfg: BackboneConfig, device: torch.device | None = None) -> Backbone:
+    """Build the frozen, eval-mode backbone that cfg describes, on `device` (default: best available)."""
+    model, identity = _build_model(cfg)
+    model.eval()
+    for param in model.parameters():
+        param.requires_grad_(False)
+    device = device if device is not None else best_device("auto")
+    model.to(device)
+    if device.type == "cpu":
+        # Inputs arrive NHWC; keeping the convolutions channels_last avoids a layout copy per batch.
+        model.to(memory_format=torch.channels_last)
+    return Backbone(cfg.name, model, device, cfg.image_size, cfg.batch_size, identity)
