@@ -1,0 +1,78 @@
+"""The folder suite from a tmp_path of PNGs, and its error messages."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from agents.config import SuiteConfig
+from agents.errors import DataError
+from agents.suites import create_suite
+
+
+def _make(root: Path, tasks: dict[str, list[str]], n_train=5, n_test=3) -> Path:
+    rng = np.random.default_rng(0)
+    for task, classes in tasks.items():
+        for split, n in (("train", n_train), ("test", n_test)):
+            for c in classes:
+                d = root / task / split / c
+                d.mkdir(parents=True)
+                for i in range(n):
+                    # Odd sizes and grey images too: the suite must resize and convert to RGB.
+                    img = rng.integers(0, 256, size=(20 + i, 14), dtype=np.uint8)
+                    Image.fromarray(img).save(d / f"{i}.png")
+    return root
+
+
+def test_folder_builds(tmp_path):
+    root = _make(tmp_path / "data", {"b_task": ["cat", "dog", "eel"], "a_task": ["x", "y"]})
+    s = create_suite(SuiteConfig(suite="folder", path=root, image_size=16))
+    assert [t.name for t in s.tasks] == ["a_task", "b_task"]
+    t = s.tasks[1]
+    assert t.classes == ("cat", "dog", "eel")
+    assert t.x_train.shape == (15, 16, 16, 3) and t.x_test.shape == (9, 16, 16, 3)
+    assert t.y_train.dtype == np.int64 and np.bincount(t.y_train).tolist() == [5, 5, 5]
+
+    cfg = SuiteConfig(suite="folder", path=root, num_tasks=1, train_per_class=2, test_per_class=1, seed=3)
+    capped = create_suite(cfg)
+    assert len(capped.tasks) == 1 and capped.tasks[0].x_train.shape[0] == 4 and capped.tasks[0].x_test.shape[0] == 2
+    assert create_suite(cfg).fingerprint == capped.fingerprint
+
+
+def test_missing_folder(tmp_path):
+    with pytest.raises(DataError, match="nope.*does not exist.*<task>/train/<class>"):
+        create_suite(SuiteConfig(suite="folder", path=tmp_path / "nope"))
+    with pytest.raises(DataError, match="needs `path`"):
+        create_suite(SuiteConfig(suite="folder"))
+
+
+def test_empty_class_folder(tmp_path):
+    root = _make(tmp_path / "d", {"t": ["a", "b"]})
+    for f in (root / "t" / "train" / "b").iterdir():
+        f.unlink()
+    with pytest.raises(DataError, match=r"train/b.*holds no images"):
+        create_suite(SuiteConfig(suite="folder", path=root))
+
+
+def test_missing_split_and_mismatched_classes(tmp_path):
+    root = _make(tmp_path / "d", {"t": ["a", "b"]})
+    (root / "t" / "test" / "b").rename(root / "t" / "test" / "c")
+    with pytest.raises(DataError, match="differ"):
+        create_suite(SuiteConfig(suite="folder", path=root))
+    root2 = _make(tmp_path / "e", {"t": ["a", "b"]})
+    for d in (root2 / "t" / "test").rglob("*.png"):
+        d.unlink()
+    for d in sorted((root2 / "t" / "test").iterdir()):
+        d.rmdir()
+    (root2 / "t" / "test").rmdir()
+    with pytest.raises(DataError, match="no test/ folder"):
+        create_suite(SuiteConfig(suite="folder", path=root2))
+
+
+def test_unreadable_image(tmp_path):
+    root = _make(tmp_path / "d", {"t": ["a", "b"]})
+    bad = root / "t" / "test" / "a" / "broken.png"
+    bad.write_bytes(b"not a png")
+    with pytest.raises(DataError, match="broken.png"):
+        create_suite(SuiteConfig(suite="folder", path=root))
