@@ -174,7 +174,7 @@ def _load_checkpoint(model: nn.Module, path: Path) -> None:
 def _build_model(cfg: BackboneConfig) -> tuple[nn.Module, str]:
     """Create the timm model with cfg.weights loaded; return it and the weights' identity string."""
     name, weights = cfg.name, cfg.weights
-    if name not in timm.list_models() and not timm.is_model(name):
+    if not timm.is_model(name):
         raise _unknown_name_error(name)
     if weights == "offline":
         if name != OFFLINE_MODEL_NAME:

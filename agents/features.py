@@ -1,0 +1,87 @@
+"""On-disk cache of backbone features: computing features is the expensive part of learning a task,
+and it depends only on the backbone and the images, so it is done once per (backbone, data) pair.
+
+Files are plain `.npy` (loaded with allow_pickle=False, never pickle), named by
+sha256(backbone.fingerprint + data_key), written to a temporary file and renamed into place so an
+interrupted run never leaves a half-written file. A file that does not load or has the wrong shape is
+recomputed. The cache changes wall time only: callers charge feature MACs whether or not it hits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:  # only for type hints: the cache needs nothing of torch itself
+    from agents.backbone import Backbone
+
+ENV_VAR = "SKILL_SIM_CACHE"
+
+
+def default_cache_root() -> Path:
+    """$SKILL_SIM_CACHE if set, else ~/.cache/skill-sim."""
+    env = os.environ.get(ENV_VAR)
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "skill-sim"
+
+
+class FeatureCache:
+    """Features of (backbone, data) pairs as .npy files under `root/features/`; counts hits and misses."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = Path(root).expanduser() if root is not None else default_cache_root()
+        self.hits = 0
+        self.misses = 0
+
+    def path_for(self, backbone: Backbone, data_key: str) -> Path:
+        """File that holds (or will hold) the features of `data_key` under `backbone`."""
+        digest = hashlib.sha256(f"{backbone.fingerprint}\n{data_key}".encode()).hexdigest()
+        return self.root / "features" / f"{digest}.npy"
+
+    def lookup(self, backbone: Backbone, images: np.ndarray, data_key: str) -> tuple[np.ndarray, bool]:
+        """Return (features, hit): cached features if a valid file exists, else computed and stored."""
+        path = self.path_for(backbone, data_key)
+        cached = self._load(path, expected=(len(images), backbone.feature_dim))
+        if cached is not None:
+            self.hits += 1
+            return cached, True
+        self.misses += 1
+        features = backbone.features(images)
+        self._store(path, features)
+        return features, False
+
+    def get(self, backbone: Backbone, images: np.ndarray, data_key: str) -> np.ndarray:
+        """Features of `images` under `backbone`, from the cache when present (see `lookup` for hit)."""
+        return self.lookup(backbone, images, data_key)[0]
+
+    @staticmethod
+    def _load(path: Path, expected: tuple[int, int]) -> np.ndarray | None:
+        """The cached array, or None when absent, unreadable, or not float32 of the expected shape."""
+        if not path.is_file():
+            return None
+        try:
+            array = np.load(path, allow_pickle=False)
+        except (OSError, ValueError, EOFError):  # truncated or foreign file: recompute over it
+            return None
+        if array.dtype != np.float32 or array.shape != expected:
+            return None
+        return array
+
+    @staticmethod
+    def _store(path: Path, features: np.ndarray) -> None:
+        """Write atomically: a temp file in the same directory, then os.replace over the final name."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=path.stem + ".", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                np.save(handle, np.ascontiguousarray(features, dtype=np.float32), allow_pickle=False)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp_name, path)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
