@@ -117,3 +117,20 @@ def test_train_head_with_biases_only_biases_and_head_learn():
     np.testing.assert_array_equal(res.weight, res2.weight)
     np.testing.assert_array_equal(biases["0"], biases2["0"])
     assert macs == macs2
+
+
+@pytest.mark.slow
+def test_bb_on_a_real_timm_backbone_keeps_it_frozen():
+    """BB through tf_efficientnet_lite0 (random weights, tiny images): weights and BN stats untouched."""
+    timm = pytest.importorskip("timm")
+    model = timm.create_model("tf_efficientnet_lite0", pretrained=False, num_classes=0).eval()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    imgs, y = _colour_task(n_per_class=8)
+    res, biases, macs = train_head_with_biases(
+        model, _preprocess, imgs, y, 2, HeadConfig(val_fraction=0.25),
+        BBConfig(enabled=True, epochs=1, batch_size=8), seed=0)
+    assert sum(b.size for b in biases.values()) == sum(
+        m.out_channels for m in model.modules() if isinstance(m, nn.Conv2d))
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(v, before[k], rtol=0, atol=0)
+    assert res.weight.shape == (2, 1280) and macs > 0

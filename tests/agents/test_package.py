@@ -144,3 +144,30 @@ def test_paper_gmmc_package_size_2048d_49_classes_k25():
     assert abs(size - 813_000) / 813_000 < 0.01
     # fp16 halves the payload; the header stays.
     assert pkg.nbytes("fp16") == payload // 2 + header == 406_900
+
+
+def test_round_trip_through_the_wire_feeds_a_receiver():
+    """Teacher: head + anchor -> bytes; receiver: bytes -> mapper + banked head -> correct labels."""
+    from agents.anchors import fit_anchor
+    from agents.config import GMMCConfig, HeadConfig
+    from agents.head import train_head
+    from agents.mapper import create_mapper
+
+    rng = np.random.default_rng(0)
+    cfg = GMMCConfig(k=3)
+    mapper, heads, tests = create_mapper(cfg), {}, []
+    for t in range(3):
+        centres = rng.normal(0, 5, 8) + rng.normal(0, 2, (2, 8))
+        y = np.repeat([0, 1], 40)
+        x = (centres[y] + rng.normal(0, 0.5, (80, 8))).astype(np.float32)
+        head = train_head(x, y, 2, HeadConfig(epochs=10, patience=5, batch_size=16), seed=t)
+        anchor, _ = fit_anchor(x, y, cfg, seed=t)
+        blob = SharePackage(t, f"task{t}", ("a", "b"), head.weight, head.bias, None, anchor).to_bytes("fp16")
+        pkg = SharePackage.from_bytes(blob)  # what the receiver holds
+        mapper.add(pkg.task_id, pkg.anchor)
+        heads[pkg.task_id] = pkg
+        tests.append((t, centres[y] + rng.normal(0, 0.5, (80, 8)), y))
+    for t, x, y in tests:
+        assert (mapper.predict(x) == t).mean() > 0.95
+        pkg = heads[t]
+        assert ((x @ pkg.head_weight.T + pkg.head_bias).argmax(1) == y).mean() > 0.95
