@@ -27,7 +27,8 @@ def _resize_matrix(n_in: int, n_out: int) -> np.ndarray:
 def resize(x: np.ndarray, height: int, width: int | None = None) -> np.ndarray:
     """Resize float images [N, H, W] or [N, H, W, C] to [N, height, width(, C)] (float32)."""
     width = height if width is None else width
-    x = np.asarray(x, dtype=np.float32)
+    # Contiguous input: matmul on a strided view (e.g. after np.rot90) is ~100x slower.
+    x = np.ascontiguousarray(x, dtype=np.float32)
     rows = _resize_matrix(x.shape[1], height)
     cols = _resize_matrix(x.shape[2], width)
     # Two batched matrix products (BLAS) on channel-first views; einsum is ~10x slower here.

@@ -18,6 +18,7 @@ from typing import Callable
 import numpy as np
 
 from agents.config import SuiteConfig
+from agents.errors import DataError
 from agents.suites import digits, fashion_mnist, textures
 from agents.suites.base import Task, TaskSuite
 from agents.suites.domains import Domain, apply_domain, random_domain
@@ -25,7 +26,8 @@ from agents.suites.images import pick_per_class, resize, task_rng, to_uint8
 
 # SKILL-102: the paper's main scenario has 102 tasks.
 DEFAULT_NUM_TASKS = 102
-# Sized for a 2-core CPU: 102 tasks x ~4 classes x 80 images is ~33k images to embed.
+# Sized for a 2-core CPU: 102 tasks x ~4 classes x 80 images is ~33k images to embed. Larger
+# requests are capped by what a source holds: digits has ~125 train / ~54 test images per class.
 DEFAULT_TRAIN_PER_CLASS = 60
 DEFAULT_TEST_PER_CLASS = 20
 MIN_CLASSES, MAX_CLASSES = 2, 6
@@ -33,6 +35,8 @@ MIN_CLASSES, MAX_CLASSES = 2, 6
 # tasks per pair) and the others 10 (about 2.5), so these weights give each source a similar
 # share of tasks.
 SOURCE_WEIGHTS = {"fmnist": 0.4, "digits": 0.4, "textures": 0.2}
+# Repeated draws of an already-used (source, domain) pair tolerated in a row before giving up.
+MAX_MISSES = 20_000
 
 
 @dataclass(frozen=True)
@@ -94,11 +98,19 @@ def plan(sources: dict[str, Source], seed: int) -> Iterator[tuple[str, Domain, l
     names = list(SOURCE_WEIGHTS)
     p = np.array([SOURCE_WEIGHTS[n] for n in names])
     used: set[tuple[str, Domain]] = set()
+    misses = 0
     while True:
         src = sources[str(rng.choice(names, p=p / p.sum()))]
         domain = random_domain(rng, src.kind)
         if (src.name, domain) in used:
+            misses += 1
+            if misses > MAX_MISSES:  # about 2,600 pairs (~8,700 tasks) exist
+                raise DataError(
+                    f"the mixed suite ran out of distinct (source, domain) pairs after {len(used)} "
+                    f"pairs; ask for fewer tasks (num_tasks up to about 8000 works)"
+                )
             continue
+        misses = 0
         used.add((src.name, domain))
         for group in _partition(len(src.classes), rng):
             yield src.name, domain, group
