@@ -1,0 +1,105 @@
+"""FeatureCache: hits return the same array without recomputing; writes are atomic; corruption heals."""
+
+import numpy as np
+import pytest
+import torch
+
+from agents.backbone import create_backbone
+from agents.config import BackboneConfig
+from agents.features import FeatureCache, default_cache_root
+
+
+@pytest.fixture(scope="module")
+def backbone():
+    cfg = BackboneConfig(name="resnet18", weights="random", image_size=32, batch_size=16)
+    return create_backbone(cfg, torch.device("cpu"))
+
+
+@pytest.fixture
+def images():
+    return np.random.default_rng(1).integers(0, 256, (6, 16, 16, 3), dtype=np.uint8)
+
+
+class CountingBackbone:
+    """Wraps a backbone and counts calls to features(), to prove a hit computes nothing."""
+
+    def __init__(self, inner):
+        self.inner, self.calls = inner, 0
+        self.fingerprint, self.feature_dim = inner.fingerprint, inner.feature_dim
+
+    def features(self, images):
+        self.calls += 1
+        return self.inner.features(images)
+
+
+def test_hit_returns_identical_array_without_recomputing(tmp_path, backbone, images):
+    counted = CountingBackbone(backbone)
+    cache = FeatureCache(tmp_path)
+    first, hit = cache.lookup(counted, images, "task-0/train")
+    assert not hit and counted.calls == 1
+    second, hit = cache.lookup(counted, images, "task-0/train")
+    assert hit and counted.calls == 1
+    np.testing.assert_array_equal(first, second)
+    assert second.dtype == np.float32 and second.shape == (6, backbone.feature_dim)
+    assert (cache.hits, cache.misses) == (1, 1)
+    # a fresh cache object over the same directory (another process) hits too
+    np.testing.assert_array_equal(FeatureCache(tmp_path).get(counted, images, "task-0/train"), first)
+    assert counted.calls == 1
+
+
+def test_keys_separate_data_and_backbones(tmp_path, backbone):
+    cache = FeatureCache(tmp_path)
+    assert cache.path_for(backbone, "a") != cache.path_for(backbone, "b")
+    other = create_backbone(BackboneConfig(name="resnet18", weights="random", image_size=40),
+                            torch.device("cpu"))
+    assert cache.path_for(backbone, "a") != cache.path_for(other, "a")
+    assert cache.path_for(backbone, "a").parent == tmp_path / "features"
+
+
+@pytest.mark.parametrize("garbage", [b"", b"not a numpy file", None])
+def test_corrupt_file_is_recomputed(tmp_path, backbone, images, garbage):
+    cache = FeatureCache(tmp_path)
+    expected = cache.get(backbone, images, "k")
+    path = cache.path_for(backbone, "k")
+    if garbage is None:  # valid .npy of the wrong shape: a stale or foreign file
+        np.save(path, np.zeros((2, 3), np.float32))
+    else:
+        path.write_bytes(garbage)
+    again, hit = cache.lookup(backbone, images, "k")
+    assert not hit
+    np.testing.assert_array_equal(again, expected)
+    np.testing.assert_array_equal(np.load(path, allow_pickle=False), expected)  # healed on disk
+
+
+def test_truncated_file_is_recomputed(tmp_path, backbone, images):
+    cache = FeatureCache(tmp_path)
+    expected = cache.get(backbone, images, "k")
+    path = cache.path_for(backbone, "k")
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    np.testing.assert_array_equal(cache.get(backbone, images, "k"), expected)
+
+
+def test_failed_write_leaves_no_file(tmp_path, backbone, images, monkeypatch):
+    cache = FeatureCache(tmp_path)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(np, "save", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        cache.get(backbone, images, "k")
+    assert list((tmp_path / "features").iterdir()) == []
+
+
+def test_files_are_plain_npy_without_pickle(tmp_path, backbone, images):
+    cache = FeatureCache(tmp_path)
+    cache.get(backbone, images, "k")
+    assert np.load(cache.path_for(backbone, "k"), allow_pickle=False).dtype == np.float32
+
+
+def test_default_root_follows_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("SKILL_SIM_CACHE", str(tmp_path / "c"))
+    assert default_cache_root() == tmp_path / "c"
+    assert FeatureCache().root == tmp_path / "c"
+    monkeypatch.delenv("SKILL_SIM_CACHE")
+    assert FeatureCache().root.parts[-2:] == (".cache", "skill-sim")
