@@ -49,9 +49,7 @@ class SharePackage:
         if not isinstance(self.anchor, (GMMCAnchor, MahalanobisAnchor)):
             raise PackageError(f"anchor must be a GMMCAnchor or MahalanobisAnchor, got "
                                f"{type(self.anchor).__name__}")
-        if self.anchor.dim != w.shape[1]:
-            raise PackageError(f"anchor is {self.anchor.dim}-D but the head takes {w.shape[1]}-D "
-                               f"features; build both from the same backbone")
+        _check_anchor(self.anchor, w.shape[1])
 
     def _tensors(self, dtype: str) -> dict[str, np.ndarray]:
         tensors = {"head.weight": self.head_weight, "head.bias": self.head_bias}
@@ -129,6 +127,25 @@ class SharePackage:
             raise PackageError(f"share package is missing or has a malformed field ({exc!r}); "
                                f"it was not written by SharePackage.to_bytes") from exc
         return cls(task_id, meta["task_name"], classes, head_w, head_b, biases, anchor)
+
+
+def _check_anchor(a: GMMCAnchor | MahalanobisAnchor, d: int) -> None:
+    """Refuse an anchor whose arrays disagree in shape: a receiver would crash or misroute on it."""
+    if isinstance(a, GMMCAnchor):
+        k = len(a.weights)
+        shapes = {"means": (a.means.shape, (k, d)), "variances": (a.variances.shape, (k, d)),
+                  "weights": (a.weights.shape, (k,))}
+    else:
+        c, n = len(a.class_means), len(a.exemplar_labels)
+        shapes = {"class_means": (a.class_means.shape, (c, d)), "exemplars": (a.exemplars.shape, (n, d)),
+                  "exemplar_labels": (a.exemplar_labels.shape, (n,))}
+        if n and (a.exemplar_labels.min() < 0 or a.exemplar_labels.max() >= c):
+            raise PackageError(f"exemplar labels span {a.exemplar_labels.min()}..{a.exemplar_labels.max()}"
+                               f" but the anchor has {c} class means; labels must lie in 0..{c - 1}")
+    for name, (got, want) in shapes.items():
+        if tuple(got) != want:
+            raise PackageError(f"anchor {name} has shape {tuple(got)}, expected {want} for {d}-D "
+                               f"features; build head and anchor from the same backbone and task")
 
 
 def _to_fp16(key: str, value: np.ndarray) -> np.ndarray:

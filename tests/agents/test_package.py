@@ -119,6 +119,12 @@ def test_inconsistent_package_is_refused():
         SharePackage(1, "t", ("only one",), pkg.head_weight, pkg.head_bias, None, pkg.anchor)
     with pytest.raises(PackageError, match="dtype"):
         pkg.to_bytes("int8")
+    with pytest.raises(PackageError, match="same backbone"):
+        SharePackage(1, "t", pkg.classes, pkg.head_weight[:, :8], pkg.head_bias, None, pkg.anchor)
+    maha = _maha_package().anchor
+    bad = MahalanobisAnchor(maha.class_means, maha.exemplars, maha.exemplar_labels + 1)
+    with pytest.raises(PackageError, match="0..2"):
+        SharePackage(1, "t", ("a", "b", "c"), maha.class_means, np.zeros(3, np.float32), None, bad)
 
 
 def test_paper_gmmc_package_size_2048d_49_classes_k25():
