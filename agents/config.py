@@ -80,7 +80,7 @@ class LearnerConfig(_Strict):
 
 
 class SuiteConfig(_Strict):
-    """Which tasks exist. `params` are suite-specific (see `skill-sim list suites`)."""
+    """Which tasks exist and how many images each has (see `skill-sim list suites`)."""
 
     suite: Literal["mixed", "fashion_mnist", "digits", "textures", "folder"] = "mixed"
     num_tasks: int | None = Field(None, ge=1)
