@@ -16,7 +16,7 @@ def _blobs(n_per_class: int = 60, c: int = 4, d: int = 16, seed: int = 0):
     return x.astype(np.float32), y.astype(np.int64)
 
 
-CFG = HeadConfig(epochs=30, patience=5, batch_size=32)
+CFG = HeadConfig(epochs=15, patience=4, batch_size=64)
 
 
 def test_head_learns_separable_problem():
