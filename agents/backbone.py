@@ -51,7 +51,7 @@ class Backbone:
         try:
             with torch.inference_mode():
                 out, macs = count_macs(self.model, probe)
-        except RuntimeError as exc:
+        except (RuntimeError, AssertionError, ValueError) as exc:
             raise BackboneError(f"backbone {name!r} cannot run on {self.image_size}x{self.image_size} "
                                 f"images ({exc}); choose another image_size") from exc
         if out.ndim != 2:
@@ -81,6 +81,10 @@ class Backbone:
 
     def _to_batch(self, images: np.ndarray) -> torch.Tensor:
         """uint8 NHWC numpy -> normalized float NCHW on device at image_size (no checks)."""
+        # torch.from_numpy needs a contiguous, writable array; copy just this batch when it is not
+        # (e.g. a read-only memory map), never the whole data set.
+        if not (images.flags.c_contiguous and images.flags.writeable):
+            images = np.array(images, order="C")
         # Move uint8 (4x fewer bytes than float) and convert on the device.
         x = torch.from_numpy(images).to(self.device, non_blocking=True)
         x = x.permute(0, 3, 1, 2).float()  # NCHW view of NHWC memory, i.e. channels_last
@@ -117,10 +121,6 @@ def _check_images(images: np.ndarray) -> np.ndarray:
         desc = (f"{type(images).__name__} {getattr(images, 'dtype', '?')} "
                 f"{tuple(getattr(images, 'shape', ()))}")
         raise DataError(f"backbone input must be a uint8 numpy array [N, H, W, 3] (RGB), got {desc}")
-    # torch.from_numpy needs positive strides and a writable base; copy only when it must.
-    if not images.flags.c_contiguous or not images.flags.writeable:
-        images = np.ascontiguousarray(images).copy() if not images.flags.writeable \
-            else np.ascontiguousarray(images)
     return images
 
 
@@ -171,9 +171,23 @@ def _load_checkpoint(model: nn.Module, path: Path) -> None:
                             f"unexpected {unexpected[:5]} (of {len(missing)}/{len(unexpected)})")
 
 
+def _create(name: str, image_size: int, pretrained: bool = False) -> nn.Module:
+    """timm.create_model with the classifier removed, sized for models whose input size is fixed."""
+    kwargs = {}
+    pretrained_cfg = timm.models.get_pretrained_cfg(name)
+    if pretrained_cfg is not None and pretrained_cfg.fixed_input_size \
+            and tuple(pretrained_cfg.input_size[-2:]) != (image_size, image_size):
+        kwargs["img_size"] = image_size  # e.g. ViTs: position embeddings are built for one size
+    try:
+        return timm.create_model(name, pretrained=pretrained, num_classes=0, **kwargs)
+    except TypeError as exc:
+        raise BackboneError(f"backbone {name!r} accepts only {pretrained_cfg.input_size[-1]}px inputs; "
+                            f"set image_size to {pretrained_cfg.input_size[-1]}") from exc
+
+
 def _build_model(cfg: BackboneConfig) -> tuple[nn.Module, str]:
     """Create the timm model with cfg.weights loaded; return it and the weights' identity string."""
-    name, weights = cfg.name, cfg.weights
+    name, weights, size = cfg.name, cfg.weights, cfg.image_size
     if not timm.is_model(name):
         raise _unknown_name_error(name)
     if weights == "offline":
@@ -182,12 +196,14 @@ def _build_model(cfg: BackboneConfig) -> tuple[nn.Module, str]:
                 f"weights 'offline' exist only for {OFFLINE_MODEL_NAME!r}, not {name!r}; for {name!r} use "
                 f"weights 'pretrained' (needs a network), 'random', or a path to a checkpoint"
             )
-        model = timm.create_model(name, pretrained=False, num_classes=0)
+        model = _create(name, size)
         load_offline_lite0(model, with_classifier=False)
         return model, offline_weights_identity()
     if weights == "pretrained":
         try:
-            model = timm.create_model(name, pretrained=True, num_classes=0)
+            model = _create(name, size, pretrained=True)
+        except BackboneError:
+            raise
         except Exception as exc:  # hub/network errors come in many types; all mean "no weights"
             raise BackboneError(
                 f"could not fetch pretrained weights for {name!r} ({type(exc).__name__}: {exc}); "
@@ -199,13 +215,13 @@ def _build_model(cfg: BackboneConfig) -> tuple[nn.Module, str]:
         # Seed inside a forked RNG so building a backbone never disturbs the caller's random state.
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(RANDOM_SEED)
-            model = timm.create_model(name, pretrained=False, num_classes=0)
+            model = _create(name, size)
         return model, f"random:sha256:{_state_dict_sha256(model)}"
     path = Path(weights).expanduser()
     if not path.is_file():
         raise BackboneError(f"weights {weights!r} are neither 'offline', 'pretrained', 'random' nor an "
                             f"existing checkpoint file (no file at {str(path)!r})")
-    model = timm.create_model(name, pretrained=False, num_classes=0)
+    model = _create(name, size)
     _load_checkpoint(model, path)
     return model, f"file:sha256:{file_sha256(path)}"
 

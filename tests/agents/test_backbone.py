@@ -158,3 +158,9 @@ def test_best_device():
     if not torch.cuda.is_available():
         with pytest.raises(LearningError, match="CUDA is not available"):
             best_device("cuda:1")
+
+
+def test_fixed_input_size_model_is_built_for_image_size():
+    vit = create_backbone(BackboneConfig(name="vit_tiny_patch16_224", weights="random", image_size=32),
+                          torch.device("cpu"))
+    assert vit.features(_images(2)).shape == (2, 192)
