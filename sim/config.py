@@ -1,0 +1,154 @@
+"""Typed settings of the simulated side: network, gossip protocol and failures (pydantic v2)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Frozen(BaseModel):
+    """Base: unknown keys are errors and settings never change after validation."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NetworkConfig(_Frozen):
+    """How links carry bytes: bandwidth source, sharing, NIC limits, loss handling."""
+
+    # "explicit": per-edge `bandwidth` attribute; "alpha": bandwidth = min(rates of the two ends) /
+    # alpha, so a byte costs alpha MACs of time as in the paper's cost metric.
+    mode: Literal["explicit", "alpha"] = "explicit"
+    # "maxmin": concurrent flows share every resource max-min fairly (SimGrid's flow model);
+    # "fifo": each resource serves one flow at a time, for comparison.
+    sharing: Literal["maxmin", "fifo"] = "maxmin"
+    # NIC capacities in bytes/s; None = the NIC is never the bottleneck, only links are.
+    uplink: float | None = Field(default=None, gt=0)
+    downlink: float | None = Field(default=None, gt=0)
+    # The paper's assumption: a student receives packages one at a time over one interface.
+    serial_receive: bool = False
+    # Reliable: a lost package is retransmitted after the timeout; unreliable: it is dropped.
+    reliable: bool = True
+    # Loss is noticed this long after the package would have arrived (a TCP-like timeout).
+    loss_timeout_s: float = Field(default=1.0, ge=0)
+    # A package is tried at most 1 + max_retries times on one link direction.
+    max_retries: int = Field(default=10, ge=0)
+
+
+class BroadcastConfig(_Frozen):
+    """The paper's setting: the teacher sends each package to every other agent directly."""
+
+    protocol: Literal["broadcast"] = "broadcast"
+
+
+class FloodConfig(_Frozen):
+    """Forward each new package to every neighbour but the one it came from."""
+
+    protocol: Literal["flood"] = "flood"
+
+
+class PushConfig(_Frozen):
+    """Forward each new package to `fanout` random neighbours, at most `rounds` hops from its owner."""
+
+    protocol: Literal["push"] = "push"
+    fanout: int = Field(default=2, ge=1)  # 2: the classic rumour-mongering choice
+    rounds: int = Field(default=64, ge=1)  # hop bound; enough for small-world diameters
+
+
+class PushPullConfig(_Frozen):
+    """Anti-entropy: every period, swap digests with a random neighbour and pull what is missing."""
+
+    protocol: Literal["push_pull"] = "push_pull"
+    period_s: float = Field(default=1.0, gt=0)  # one exchange per agent per period
+    digest_bytes_per_id: int = Field(default=8, ge=0)  # a digest lists held ids, 8 bytes each
+    # None: run until every alive agent holds every surviving task (noticed within one period).
+    max_rounds: int | None = Field(default=None, ge=1)
+
+
+GossipConfig = Annotated[
+    Union[BroadcastConfig, FloodConfig, PushConfig, PushPullConfig], Field(discriminator="protocol")
+]
+
+
+class AgentCrash(_Frozen):
+    """A scheduled crash of one agent, with optional recovery."""
+
+    agent: int = Field(ge=0)
+    at_s: float = Field(ge=0)
+    recover_at_s: float | None = None  # None: the agent stays dead
+    keep_bank: bool = True  # on recovery, keep received packages (False: the bank is wiped)
+
+    @model_validator(mode="after")
+    def _recover_after_crash(self) -> "AgentCrash":
+        if self.recover_at_s is not None and self.recover_at_s <= self.at_s:
+            raise ValueError(f"recover_at_s={self.recover_at_s} must be after at_s={self.at_s}")
+        return self
+
+
+class RandomAgentFailures(_Frozen):
+    """Agents fail after exponential up-times and recover after exponential repair times."""
+
+    mtbf_s: float = Field(gt=0)  # mean up-time of an agent
+    mttr_s: float | None = Field(default=None, gt=0)  # None: failed agents never come back
+    keep_bank: bool = True
+    fraction: float = Field(default=1.0, ge=0, le=1)  # share of agents (chosen by seed) that may fail
+    agents: list[int] | None = None  # explicit list of agents that may fail (overrides fraction)
+
+
+class LinkOutage(_Frozen):
+    """A scheduled outage of one link (both directions)."""
+
+    edge: tuple[int, int]
+    start_s: float = Field(ge=0)
+    end_s: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "LinkOutage":
+        if self.end_s <= self.start_s:
+            raise ValueError(f"end_s={self.end_s} must be after start_s={self.start_s}")
+        return self
+
+
+class RandomLinkFailures(_Frozen):
+    """Every link alternates exponential up (mtbf_s) and down (mttr_s) periods."""
+
+    mtbf_s: float = Field(gt=0)
+    mttr_s: float = Field(gt=0)
+
+
+class Partition(_Frozen):
+    """A set of edges cut together during a time window."""
+
+    edges: list[tuple[int, int]]
+    start_s: float = Field(ge=0)
+    end_s: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Partition":
+        if self.end_s <= self.start_s:
+            raise ValueError(f"end_s={self.end_s} must be after start_s={self.start_s}")
+        return self
+
+
+class AgentFailures(_Frozen):
+    """Scheduled and random agent crashes."""
+
+    scheduled: list[AgentCrash] = Field(default_factory=list)
+    random: RandomAgentFailures | None = None
+
+
+class LinkFailures(_Frozen):
+    """Scheduled and random link outages."""
+
+    scheduled: list[LinkOutage] = Field(default_factory=list)
+    random: RandomLinkFailures | None = None
+
+
+class FailuresConfig(_Frozen):
+    """Everything that can go wrong; the default is a perfect world."""
+
+    agents: AgentFailures = Field(default_factory=AgentFailures)
+    links: LinkFailures = Field(default_factory=LinkFailures)
+    partitions: list[Partition] = Field(default_factory=list)
+    # Random failure processes stop once all learning is done and the network is idle, or here.
+    horizon_s: float | None = Field(default=None, gt=0)

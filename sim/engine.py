@@ -1,0 +1,339 @@
+"""The SimPy engine: agents learn, publish and gossip packages over the network until all know all.
+
+Compute model: an agent's device learns its tasks one after the other (time = MACs / rate, or the
+measured wall time); merging received packages (student MACs / rate) runs on a separate serial
+pipeline of the same agent, one package at a time in arrival order, and does not delay learning (the
+paper's student cost is small next to learning). A package is held (refused if it comes again,
+forwarded) from its arrival, and known (counted for makespan and coverage) once merged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Literal, Sequence
+
+import networkx as nx
+import numpy as np
+import simpy
+
+from sim.config import FailuresConfig, NetworkConfig
+from sim.errors import SimError
+from sim.failures import start_failures
+from sim.flows import Flow
+from sim.gossip import check_connected, create_protocol
+from sim.knowledge import Knowledge
+from sim.metrics import Metrics, compute_metrics
+from sim.network import Network, link_table
+from sim.recorder import Event, Recorder
+from sim.workload import Workload
+
+
+class CountingEnvironment(simpy.Environment):
+    """A SimPy environment that counts the events it processes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events_processed = 0
+
+    def step(self) -> None:
+        """Process one event and count it."""
+        self.events_processed += 1
+        super().step()
+
+
+@dataclass
+class SimResult:
+    """Everything a run produced: logs, final banks, survivors and derived metrics."""
+
+    recorder: Recorder
+    known_at: np.ndarray  # (agents x tasks) time each held package was merged; inf if not held
+    held: np.ndarray  # (agents x tasks) bool: final banks
+    alive: np.ndarray  # (agents,) bool: who is alive at the end
+    metrics: Metrics
+
+    def bank(self, agent: int) -> list[int]:
+        """Task ids in an agent's final bank."""
+        return np.flatnonzero(self.held[agent]).tolist()
+
+    def bank_changes(self) -> list[tuple[float, int, int, int]]:
+        """Every bank change as (time, agent, task, +1 added / -1 removed), in time order."""
+        agents, tasks = np.nonzero(np.isfinite(self.known_at))
+        rows = [(float(self.known_at[a, t]), int(a), int(t), 1) for a, t in zip(agents, tasks)]
+        for now, agent, task, banked in self.recorder_removed:
+            rows += [(banked, agent, task, 1), (now, agent, task, -1)]
+        return sorted(rows)
+
+    recorder_removed: list = None  # removals (time, agent, task, banked at), set by simulate
+
+
+class Engine:
+    """One run's state: environment, knowledge, network, protocol, and the agents' processes."""
+
+    def __init__(self, graph: nx.Graph, workload: Workload, rates: np.ndarray, network: NetworkConfig,
+                 gossip, seed: int, alpha: float, timing: str, recorder: Recorder) -> None:
+        self.env = CountingEnvironment()
+        self.graph = graph
+        self.n_agents = graph.number_of_nodes()
+        self.workload = workload
+        self.rates = rates
+        self.seed = seed
+        self.timing = timing
+        self.recorder = recorder
+        n_tasks = workload.num_tasks
+        merge_s = workload.column("student_macs")[None, :] / rates[:, None]
+        if not merge_s.any():
+            merge_s = np.zeros(n_tasks)
+        self.knowledge = Knowledge(self.n_agents, n_tasks, merge_s)
+        self.config = network
+        self.network = Network(self.env, self.n_agents, link_table(graph, network, rates, alpha), network,
+                               workload.column("nbytes"), seed, self)
+        self.in_dirs = [[self.network.index[v, u] for v in graph.neighbors(u)] for u in range(self.n_agents)]
+        self.protocol = create_protocol(self, gossip)
+        self.plan = [[] for _ in range(self.n_agents)]
+        for task in workload.tasks:
+            self.plan[task.owner].append(task)
+        self.next_task = [0] * self.n_agents
+        self.unfinished = sum(1 for p in self.plan if p)  # alive agents with tasks left to learn
+        self.learners: dict[int, simpy.Process] = {}
+        self.catching = np.zeros(self.n_agents, dtype=bool)
+        self.wake_at = np.full(self.n_agents, np.inf)
+        self.attempts: dict[tuple[int, int], int] = {}
+        self.teacher_macs = 0
+        self.student_macs = 0.0
+        self.student_vec = workload.column("student_macs")
+
+    def child_rng(self, *key) -> np.random.Generator:
+        """A generator derived from the root seed and a stable key (protocol name, agent, ...)."""
+        words = [sum(ord(c) * 31 ** i for i, c in enumerate(k)) % 2**32 if isinstance(k, str) else k for k in key]
+        return np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(2, *words)))
+
+    # -- learning -------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start every agent's learning and the protocol's timers."""
+        for agent in range(self.n_agents):
+            if self.plan[agent]:
+                self.learners[agent] = self.env.process(learner(self.env, self, agent))
+        self.protocol.start()
+
+    def duration(self, agent: int, task) -> float:
+        """Simulated seconds for `agent` to learn `task`."""
+        return task.wall_s if self.timing == "wall" else task.macs / self.rates[agent]
+
+    def learned(self, agent: int, task) -> None:
+        """An agent finished learning a task: bank it and publish it."""
+        now = self.env.now
+        self.teacher_macs += task.macs
+        self.next_task[agent] += 1
+        if self.next_task[agent] == len(self.plan[agent]):
+            self.unfinished -= 1
+        self.catch_up(agent)
+        if not self.knowledge.held[agent, task.task_id]:
+            self.knowledge.merge_free[agent] = max(self.knowledge.merge_free[agent], now)
+            self.knowledge.held[agent, task.task_id] = True
+            self.knowledge.known_at[agent, task.task_id] = now
+            self.knowledge._count(np.array([task.task_id]), +1)
+        if self.recorder.wants_events:
+            self.recorder.emit(Event(now, "learned", agent, (task.task_id,)))
+        self.protocol.published(agent, task.task_id)
+
+    def finished(self) -> bool:
+        """Every alive agent has learned its tasks and holds every task some alive agent holds."""
+        return self.unfinished == 0 and self.knowledge.incomplete == 0
+
+    # -- network listener -------------------------------------------------------------------------
+    def flow_started(self, flow: Flow) -> None:
+        """A flow is on its way: its receiver may need a wake-up."""
+        self.knowledge.expect(flow)
+        self.wake(flow.dst)
+
+    def flow_changed(self, flow: Flow) -> None:
+        """A flow's rate changed: arrival times moved."""
+        self.wake(flow.dst)
+
+    def flow_finished(self, flow: Flow, cut: bool) -> None:
+        """Log the flow."""
+        self.recorder.transfer(flow, self.env.now, cut)
+
+    def item_lost(self, flow: Flow, index: int) -> None:
+        """A package was lost: retransmit it after the timeout if the config says so."""
+        task = int(flow.ids[index])
+        if task < 0 or not self.config.reliable:
+            return
+        key = (flow.direction, task)
+        self.attempts[key] = self.attempts.get(key, 0) + 1
+        if self.attempts[key] > self.config.max_retries:
+            return
+        at = float(flow.arr[index]) + self.config.loss_timeout_s
+        if at <= self.env.now:
+            self._resend(flow.direction, flow.src, task)
+        else:
+            event = self.env.timeout(at - self.env.now)
+            event.callbacks.append(lambda _e: self._resend(flow.direction, flow.src, task))
+
+    def _resend(self, d: int, src: int, task: int) -> None:
+        """Queue a lost package again if its sender still holds it."""
+        if self.knowledge.alive[src] and self.knowledge.held[src, task]:
+            self.network.send(d, (task,))
+
+    def before_send(self, agent: int) -> None:
+        """A direction of `agent` is about to send: catch up on arrivals first."""
+        self.catch_up(agent)
+
+    def idle(self, agent: int) -> None:
+        """A direction of `agent` fell idle: arrivals may now need a wake-up."""
+        self.wake(agent)
+
+    # -- arrivals ---------------------------------------------------------------------------------
+    def wake(self, agent: int) -> None:
+        """Make sure `agent` is woken when the next arrival needs action at its exact time."""
+        if not self.knowledge.alive[agent]:
+            return
+        tokens_only = True
+        if not self.protocol.forwards and not self.protocol.digests:
+            return
+        if self.protocol.forwards:
+            net = self.network
+            tokens_only = not any(net.state[d] == 0 and net.down[d] == 0 for d in net.out_dirs[agent])
+        at = self.knowledge.next_arrival(agent, tokens_only)
+        if at < self.wake_at[agent] or self.wake_at[agent] < self.env.now:
+            if at == np.inf:
+                return
+            self.wake_at[agent] = at
+            event = self.env.timeout(max(0.0, at - self.env.now))
+            event.callbacks.append(lambda _e: self._woken(agent, at))
+
+    def _woken(self, agent: int, at: float) -> None:
+        """A wake-up fired: catch up (which also schedules the next one)."""
+        if self.wake_at[agent] == at:
+            self.wake_at[agent] = np.inf
+        self.catch_up(agent)
+
+    def catch_up(self, agent: int, until: float | None = None) -> None:
+        """Take in everything that arrived at `agent` until now; bank, forward, answer digests."""
+        if self.catching[agent] or not self.knowledge.alive[agent]:
+            return
+        self.catching[agent] = True
+        got = self.knowledge.collect(agent, self.env.now if until is None else until)
+        if got is not None:
+            ids, srcs, times = got
+            tokens = ids < 0
+            if tokens.any():
+                toks = list(zip(ids[tokens].tolist(), srcs[tokens].tolist()))
+                ids, srcs, times = ids[~tokens], srcs[~tokens], times[~tokens]
+            else:
+                toks = []
+            fresh = ~self.knowledge.held[agent, ids]
+            ids, srcs, times = ids[fresh], srcs[fresh], times[fresh]
+            if len(ids) > 1:
+                _, first = np.unique(ids, return_index=True)
+                if len(first) < len(ids):
+                    first.sort()
+                    ids, srcs, times = ids[first], srcs[first], times[first]
+            if len(ids):
+                self.knowledge.bank(agent, ids, times)
+                self.student_macs += float(self.student_vec[ids].sum())
+                if self.recorder.wants_events:
+                    self.recorder.emit(Event(self.env.now, "banked", agent, tuple(ids.tolist())))
+                self.protocol.received(agent, ids, srcs)
+            for token, src in toks:
+                self.protocol.token(agent, token, src)
+        self.catching[agent] = False
+        self.wake(agent)
+
+    # -- failures ---------------------------------------------------------------------------------
+    def crash(self, agent: int) -> None:
+        """The agent dies: learning stops, its flows are cut, unmerged packages are lost."""
+        if not self.knowledge.alive[agent]:
+            return
+        now = self.env.now
+        self.catch_up(agent)
+        self.knowledge.wipe(agent, now, after=now)
+        self.knowledge.set_alive(agent, False)
+        if self.next_task[agent] < len(self.plan[agent]):
+            self.unfinished -= 1
+        process = self.learners.pop(agent, None)
+        if process is not None and process.is_alive:
+            process.interrupt("crash")
+        for d in self.network.out_dirs[agent] + self.in_dirs[agent]:
+            self.network.set_down(d)
+        self.knowledge.drop_inbox(agent)
+        self.recorder.emit(Event(now, "crashed", agent))
+
+    def recover(self, agent: int, keep_bank: bool) -> None:
+        """The agent comes back, with or without its bank, and resumes learning."""
+        if self.knowledge.alive[agent]:
+            return
+        now = self.env.now
+        if not keep_bank:
+            self.knowledge.wipe(agent, now)
+            for d in self.network.out_dirs[agent]:
+                self.network.queue[d] = []
+        self.knowledge.merge_free[agent] = now
+        self.knowledge.set_alive(agent, True)
+        if self.next_task[agent] < len(self.plan[agent]):
+            self.unfinished += 1
+            self.learners[agent] = self.env.process(learner(self.env, self, agent))
+        for d in self.network.out_dirs[agent] + self.in_dirs[agent]:
+            self.network.set_up(d)
+        self.recorder.emit(Event(now, "recovered", agent))
+
+    def quiet(self) -> bool:
+        """No learning left and nothing on the network: random failures may stop."""
+        return self.unfinished == 0 and not self.network.busy()
+
+
+def learner(env: simpy.Environment, engine: Engine, agent: int):
+    """An agent's learning process: its tasks in order; a crash ends it (recovery starts anew)."""
+    plan = engine.plan[agent]
+    while engine.next_task[agent] < len(plan):
+        task = plan[engine.next_task[agent]]
+        try:
+            yield env.timeout(engine.duration(agent, task))
+        except simpy.Interrupt:
+            return
+        engine.learned(agent, task)
+
+
+def validate(graph: nx.Graph, workload: Workload, rates: Sequence[float], alpha: float, timing: str) -> np.ndarray:
+    """Check inputs; return rates as an array. Errors name the field and the fix."""
+    n = graph.number_of_nodes()
+    if sorted(graph.nodes) != list(range(n)):
+        raise SimError("graph nodes must be 0..n-1; relabel with nx.convert_node_labels_to_integers")
+    if n < 1:
+        raise SimError("graph has no agents; build one with at least 1 node")
+    rates = np.asarray(rates, dtype=np.float64)
+    if rates.shape != (n,):
+        raise SimError(f"rates has {rates.size} values but the graph has {n} agents; give one rate per agent")
+    if not (rates > 0).all():
+        raise SimError(f"rates must be > 0 MACs/s, got {rates[~(rates > 0)][:5].tolist()}")
+    if not alpha > 0:
+        raise SimError(f"alpha must be > 0 MACs per byte, got {alpha!r}")
+    if timing not in ("macs", "wall"):
+        raise SimError(f"timing must be 'macs' or 'wall', got {timing!r}")
+    for task in workload.tasks:
+        if not 0 <= task.owner < n:
+            raise SimError(f"task {task.task_id} owner {task.owner} is not an agent (0..{n - 1})")
+    check_connected(graph)
+    return rates
+
+
+def simulate(graph: nx.Graph, workload: Workload, *, rates: Sequence[float], network: NetworkConfig,
+             gossip, failures: FailuresConfig, seed: int, alpha: float = 1000.0,
+             timing: Literal["macs", "wall"] = "macs", observer: Callable[[Event], None] | None = None,
+             record_packages: bool = True) -> SimResult:
+    """Run one simulation to the end (no event left) and derive its metrics."""
+    rates = validate(graph, workload, rates, alpha, timing)
+    recorder = Recorder(observer, packages=record_packages)
+    engine = Engine(graph, workload, rates, network, gossip, seed, alpha, timing, recorder)
+    start_failures(engine, failures)
+    engine.start()
+    engine.env.run()
+    for agent in range(engine.n_agents):  # arrivals after the last event need no action
+        engine.catch_up(agent, until=np.inf)
+    if engine.network.busy():
+        raise SimError("internal: traffic was queued after the last event; please report this run")
+    metrics = compute_metrics(engine, alpha)
+    result = SimResult(recorder, engine.knowledge.known_at, engine.knowledge.held,
+                       engine.knowledge.alive.copy(), metrics)
+    result.recorder_removed = engine.knowledge.removed
+    return result

@@ -1,0 +1,85 @@
+"""One flow: a batch of items crossing one link direction, with exact per-item arrival times."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Flow:
+    """Items (package ids, or negative digest tokens) sent back to back over one link direction.
+
+    Bytes leave the sender at `rate` (which may change when other flows start or end); item i has
+    left once `cum[i]` bytes have, and arrives `latency` seconds later (a pipe: the link is free for
+    the next flow as soon as the last byte has left). `breaks` holds (time, bytes sent) at every
+    rate change so that arrival times stay exact under max-min re-sharing.
+    """
+
+    __slots__ = (
+        "direction", "src", "dst", "ids", "cum", "lost", "latency", "start", "rate",
+        "t_last", "sent", "bt", "bb", "end_event", "version", "resources", "limit", "ended", "arr", "tokens", "entry",
+    )
+
+    def __init__(self, direction: int, src: int, dst: int, ids: np.ndarray, sizes: np.ndarray,
+                 latency: float, start: float, resources: tuple[int, ...]) -> None:
+        self.direction = direction
+        self.src = src
+        self.dst = dst
+        self.ids = ids
+        self.cum = np.cumsum(sizes, dtype=np.float64)
+        self.lost: np.ndarray | None = None  # True where the item is lost on the way
+        self.latency = latency
+        self.start = start
+        self.rate = 0.0
+        self.t_last = start  # time of the last progress update
+        self.sent = 0.0  # bytes sent by t_last
+        self.bt = [start]  # breakpoints: times ...
+        self.bb = [0.0]  # ... and bytes sent at those times
+        self.end_event = None
+        self.version = 0
+        self.resources = resources
+        self.limit = len(ids)  # items [0, limit) will arrive; a cut lowers it
+        self.ended = False
+        self.arr: np.ndarray | None = None  # cached arrival times of all items at the current rate
+        self.tokens: np.ndarray | None = None  # indices of digest tokens (negative ids), if any
+        self.entry = None  # the receiver's inbox entry, so rate changes can refresh it
+
+    @property
+    def total(self) -> float:
+        """Bytes of the whole flow."""
+        return float(self.cum[-1]) if len(self.cum) else 0.0
+
+    def advance(self, now: float) -> None:
+        """Account bytes sent since the last update at the current rate."""
+        if now > self.t_last:
+            self.sent = min(self.total, self.sent + self.rate * (now - self.t_last))
+            self.t_last = now
+
+    def set_rate(self, now: float, rate: float) -> None:
+        """Change the rate from `now` on, keeping a breakpoint so past arrival times stay exact."""
+        self.advance(now)
+        if rate != self.rate:
+            if self.bt[-1] != now:
+                self.bt.append(now)
+                self.bb.append(self.sent)
+            self.rate = rate
+            self.arr = self.departures(0, len(self.cum)) + self.latency
+
+    def remaining_time(self) -> float:
+        """Seconds until the last byte leaves at the current rate."""
+        left = self.total - self.sent
+        return 0.0 if left <= 0 else left / self.rate
+
+    def departures(self, lo: int, hi: int) -> np.ndarray:
+        """Times at which items lo..hi-1 have fully left the sender."""
+        cum = self.cum[lo:hi]
+        if len(self.bt) == 1:  # constant rate since the start: the common case
+            return self.start + cum / self.rate
+        out = np.interp(cum, self.bb, self.bt)
+        beyond = cum > self.bb[-1]
+        if beyond.any():
+            out[beyond] = self.bt[-1] + (cum[beyond] - self.bb[-1]) / self.rate
+        return out
+
+    def arrivals(self, lo: int, hi: int) -> np.ndarray:
+        """Times at which items lo..hi-1 reach the receiver."""
+        return self.departures(lo, hi) + self.latency

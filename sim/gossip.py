@@ -1,0 +1,207 @@
+"""Gossip protocols: what an agent sends when it learns, receives, or its anti-entropy timer fires."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import networkx as nx
+import numpy as np
+
+from sim.config import BroadcastConfig, FloodConfig, PushConfig, PushPullConfig
+from sim.errors import SimError
+
+if TYPE_CHECKING:
+    from sim.engine import Engine
+
+
+class Broadcast:
+    """The paper's setting: the teacher sends each package straight to every other agent."""
+
+    forwards = False  # receivers never relay, so arrivals need no wake-up
+    digests = False
+
+    def __init__(self, engine: "Engine", config: BroadcastConfig) -> None:
+        self.engine = engine
+        n = engine.n_agents
+        if engine.graph.number_of_edges() != n * (n - 1) // 2:
+            raise SimError(
+                f"gossip.protocol='broadcast' needs a full graph (every agent linked to every other); "
+                f"this graph has {engine.graph.number_of_edges()} of {n * (n - 1) // 2} edges: "
+                "use a 'full' topology or protocol 'flood'"
+            )
+
+    def start(self) -> None:
+        """Nothing runs on a timer."""
+
+    def published(self, agent: int, task: int) -> None:
+        """Send the new package to every neighbour (= every other agent)."""
+        for d in self.engine.network.out_dirs[agent]:
+            self.engine.network.send(d, (task,))
+
+    def received(self, agent: int, ids: np.ndarray, srcs: np.ndarray) -> None:
+        """Receivers keep what they get."""
+
+    def token(self, agent: int, token: int, src: int) -> None:
+        """Broadcast sends no digests."""
+
+
+class Flood:
+    """Forward each new package to every neighbour except the one it came from."""
+
+    forwards = True
+    digests = False
+
+    def __init__(self, engine: "Engine", config: FloodConfig) -> None:
+        self.engine = engine
+
+    def start(self) -> None:
+        """Nothing runs on a timer."""
+
+    def published(self, agent: int, task: int) -> None:
+        """Send the new package to every neighbour."""
+        for d in self.engine.network.out_dirs[agent]:
+            self.engine.network.send(d, (task,))
+
+    def received(self, agent: int, ids: np.ndarray, srcs: np.ndarray) -> None:
+        """Relay new packages to every neighbour but their sender, in arrival order."""
+        net = self.engine.network
+        for d in net.out_dirs[agent]:
+            keep = ids[srcs != net.dst[d]]
+            if len(keep):
+                net.send(d, keep.tolist())
+
+    def token(self, agent: int, token: int, src: int) -> None:
+        """Flood sends no digests."""
+
+
+class Push:
+    """Forward each new package to `fanout` random neighbours, at most `rounds` hops from its owner."""
+
+    forwards = True
+    digests = False
+
+    def __init__(self, engine: "Engine", config: PushConfig) -> None:
+        self.engine = engine
+        self.config = config
+        degrees = [d for _, d in engine.graph.degree()]
+        if config.fanout > min(degrees):
+            raise SimError(
+                f"gossip.fanout={config.fanout} is larger than the smallest degree {min(degrees)}; "
+                f"choose fanout <= {min(degrees)}"
+            )
+        self.hops: dict[tuple[int, int], int] = {}  # (agent, task) -> hops the package travelled
+        self.rng = engine.child_rng("push")
+
+    def start(self) -> None:
+        """Nothing runs on a timer."""
+
+    def _push(self, agent: int, task: int, exclude: int) -> None:
+        """Send one package to `fanout` distinct random neighbours other than `exclude`."""
+        net = self.engine.network
+        dirs = [d for d in net.out_dirs[agent] if net.dst[d] != exclude]
+        k = min(self.config.fanout, len(dirs))
+        for i in self.rng.choice(len(dirs), size=k, replace=False):
+            net.send(dirs[int(i)], (task,))
+
+    def published(self, agent: int, task: int) -> None:
+        """The owner pushes its new package (hop 0)."""
+        self.hops[agent, task] = 0
+        self._push(agent, task, exclude=-1)
+
+    def received(self, agent: int, ids: np.ndarray, srcs: np.ndarray) -> None:
+        """Push each new package on while it has travelled fewer than `rounds` hops."""
+        for task, src in zip(ids.tolist(), srcs.tolist()):
+            hops = self.hops.get((src, task), 0) + 1
+            self.hops[agent, task] = hops
+            if hops < self.config.rounds:
+                self._push(agent, task, exclude=src)
+
+    def token(self, agent: int, token: int, src: int) -> None:
+        """Push sends no digests."""
+
+
+class PushPull:
+    """Anti-entropy: every period an agent sends its digest to a random neighbour, which answers
+    with its own digest and the packages the first lacks; the first then sends what the second
+    lacks. Digest bytes (digest_bytes_per_id per held id) travel on the links like packages."""
+
+    forwards = False  # received packages are not relayed at once; only digests need wake-ups
+    digests = True
+
+    def __init__(self, engine: "Engine", config: PushPullConfig) -> None:
+        self.engine = engine
+        self.config = config
+        self.tokens: dict[int, tuple[str, int, np.ndarray]] = {}  # token -> (kind, sender, held)
+        self.next_token = -1
+        self.rounds = 0
+
+    def start(self) -> None:
+        """One timer process per agent, phases spread by the seed so agents do not fire together."""
+        for agent in range(self.engine.n_agents):
+            rng = self.engine.child_rng("push_pull", agent)
+            self.engine.env.process(self._timer(self.engine.env, agent, rng))
+
+    def _timer(self, env, agent: int, rng: np.random.Generator):
+        """Every period: if alive, open an exchange with a random neighbour."""
+        yield env.timeout(rng.uniform(0, self.config.period_s))
+        rounds = 0
+        while self.config.max_rounds is None or rounds < self.config.max_rounds:
+            if self.engine.finished():
+                return
+            if self.engine.knowledge.alive[agent]:
+                dirs = self.engine.network.out_dirs[agent]
+                if dirs:
+                    self._digest(agent, dirs[int(rng.integers(len(dirs)))], "ask")
+            rounds += 1
+            yield env.timeout(self.config.period_s)
+
+    def _digest(self, agent: int, d: int, kind: str, extra: list[int] = ()) -> None:
+        """Send a digest of what `agent` holds now on direction d, followed by `extra` packages."""
+        engine = self.engine
+        engine.catch_up(agent)
+        held = engine.knowledge.held[agent].copy()
+        token = self.next_token
+        self.next_token -= 1
+        self.tokens[token] = (kind, agent, held)
+        engine.network.digest_sizes[token] = float(self.config.digest_bytes_per_id * held.sum())
+        engine.network.send(d, [token, *extra])
+
+    def _missing(self, agent: int, other_held: np.ndarray, d: int) -> list[int]:
+        """Packages `agent` holds that the digest lacks and that are not already queued on d."""
+        ids = np.flatnonzero(self.engine.knowledge.held[agent] & ~other_held)
+        if len(ids) and self.engine.network.queue[d]:
+            ids = ids[~np.isin(ids, self.engine.network.queue[d])]
+        return ids.tolist()
+
+    def token(self, agent: int, token: int, src: int) -> None:
+        """A digest arrived at `agent` from `src`: answer it."""
+        kind, _, other_held = self.tokens.pop(token)
+        self.engine.network.digest_sizes.pop(token, None)
+        d = self.engine.network.index[agent, src]
+        if kind == "ask":
+            self._digest(agent, d, "answer", self._missing(agent, other_held, d))
+        else:
+            missing = self._missing(agent, other_held, d)
+            if missing:
+                self.engine.network.send(d, missing)
+
+    def published(self, agent: int, task: int) -> None:
+        """New packages wait for the next exchange."""
+
+    def received(self, agent: int, ids: np.ndarray, srcs: np.ndarray) -> None:
+        """Received packages wait for the next exchange."""
+
+
+PROTOCOLS = {"broadcast": Broadcast, "flood": Flood, "push": Push, "push_pull": PushPull}
+
+
+def create_protocol(engine: "Engine", config) -> object:
+    """The protocol object for a validated GossipConfig."""
+    return PROTOCOLS[config.protocol](engine, config)
+
+
+def check_connected(graph: nx.Graph) -> None:
+    """Gossip needs at least one edge and no isolated agent."""
+    isolated = [v for v, d in graph.degree() if d == 0]
+    if isolated and graph.number_of_nodes() > 1:
+        raise SimError(f"agents {isolated[:10]} have no links; every agent needs a neighbour")

@@ -1,0 +1,125 @@
+"""Derived metrics of one run: makespan, speedup, costs, bytes, coverage and resilience."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from sim.engine import Engine
+
+EXACT_CURVE_POINTS = 20_000  # above this many bank changes the coverage curve is sampled on a grid
+CURVE_GRID = 1_000
+
+
+@dataclass
+class Metrics:
+    """Numbers that summarise a run; `to_dict()` is JSON-friendly (inf becomes None)."""
+
+    n_agents: int
+    n_tasks: int
+    makespan_s: float  # every alive agent knows every task held by some alive agent (inf: never)
+    single_agent_s: float  # the fastest agent (reference_rate) learning all tasks alone
+    reference_rate: float  # MACs/s of that agent: max(rates), so speedup is never flattered
+    speedup: float  # single_agent_s / makespan_s
+    efficiency: float  # speedup / n_agents
+    teacher_macs: float  # MACs spent learning
+    student_macs: float  # MACs spent merging received packages
+    bytes_sent: float  # every byte that left a sender, retransmissions and digests included
+    bytes_delivered: float  # bytes that arrived intact (duplicates included)
+    bytes_lost: float  # bytes_sent - bytes_delivered: lost, cut or in flight at a crash
+    alpha: float
+    alpha_cost: float  # teacher_macs + student_macs + alpha * bytes_sent
+    transfers: int  # flows (each may carry several packages)
+    events: int  # SimPy events processed
+    complete: bool  # did every alive agent end up knowing every surviving task
+    coverage_final: float  # fraction of (alive agent, task) pairs known at the end
+    tasks_lost: list[int]  # tasks no alive agent holds at the end (every holder dead, or never learned)
+    alive: list[bool]
+    agent_full_s: list[float]  # per agent: time it knew every surviving task (inf: never / dead)
+    bytes_out: list[float]  # per agent
+    bytes_in: list[float]  # per agent, bytes delivered to it
+    bytes_per_link: dict[str, float]  # "u-v" (u < v): bytes sent both ways
+    coverage: list[tuple[float, float]] = field(default_factory=list)  # (time, fraction) steps
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready dict: floats stay floats, inf and nan become None."""
+        return _clean(asdict(self))
+
+
+def _clean(value):
+    """Recursively replace non-finite floats by None and tuples by lists."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.generic):
+        return _clean(value.item())
+    return value
+
+
+def coverage_curve(known_at: np.ndarray, removed: list, total: int) -> list[tuple[float, float]]:
+    """Fraction of all agent-task pairs known over time, as steps (sampled for very large runs)."""
+    times = known_at[np.isfinite(known_at)]
+    ups = np.concatenate([times, [r[3] for r in removed]]) if removed else times
+    downs = np.array([r[0] for r in removed], dtype=np.float64)
+    if total == 0 or len(ups) == 0:
+        return [(0.0, 0.0)]
+    if len(ups) + len(downs) <= EXACT_CURVE_POINTS:
+        steps = np.concatenate([ups, downs])
+        delta = np.concatenate([np.ones(len(ups)), -np.ones(len(downs))])
+        order = np.argsort(steps, kind="stable")
+        steps, level = steps[order], np.cumsum(delta[order]) / total
+        last = np.r_[steps[1:] != steps[:-1], True]  # keep the level after the last change at a time
+        return [(0.0, 0.0)] + list(zip(steps[last].tolist(), level[last].tolist()))
+    grid = np.linspace(0.0, float(max(ups.max(), downs.max() if len(downs) else 0.0)), CURVE_GRID)
+    up = np.searchsorted(np.sort(ups), grid, side="right")
+    down = np.searchsorted(np.sort(downs), grid, side="right") if len(downs) else 0
+    return list(zip(grid.tolist(), ((up - down) / total).tolist()))
+
+
+def compute_metrics(engine: "Engine", alpha: float) -> Metrics:
+    """Derive every metric from the engine's final state and counters."""
+    know = engine.knowledge
+    n, t = know.n_agents, know.n_tasks
+    alive = know.alive
+    surviving = know.held[alive].any(axis=0) if alive.any() else np.zeros(t, dtype=bool)
+    full = np.full(n, np.inf)
+    for agent in np.flatnonzero(alive):
+        row = know.known_at[agent, surviving]
+        full[agent] = row.max() if len(row) else 0.0
+    makespan = float(full[alive].max()) if alive.any() else math.inf
+    if engine.timing == "wall":
+        single = float(sum(task.wall_s for task in engine.workload.tasks))
+    else:
+        single = float(sum(task.macs for task in engine.workload.tasks)) / float(engine.rates.max())
+    speedup = single / makespan if makespan > 0 and math.isfinite(makespan) else (math.inf if makespan == 0 else 0.0)
+    net = engine.network
+    src, dst = net.src, net.dst
+    per_link: dict[str, float] = {}
+    for d in range(net.n_dirs):
+        a, b = sorted((int(src[d]), int(dst[d])))
+        key = f"{a}-{b}"
+        per_link[key] = per_link.get(key, 0.0) + float(net.dir_sent[d])
+    student = engine.student_macs
+    return Metrics(
+        n_agents=n, n_tasks=t, makespan_s=makespan, single_agent_s=single,
+        reference_rate=float(engine.rates.max()), speedup=speedup, efficiency=speedup / n,
+        teacher_macs=float(engine.teacher_macs), student_macs=float(student),
+        bytes_sent=net.bytes_sent, bytes_delivered=net.bytes_delivered, bytes_lost=net.bytes_lost,
+        alpha=alpha, alpha_cost=float(engine.teacher_macs + student + alpha * net.bytes_sent),
+        transfers=len(engine.recorder), events=engine.env.events_processed,
+        complete=bool(math.isfinite(makespan)),
+        coverage_final=float(know.held[alive].mean()) if alive.any() and t else 0.0,
+        tasks_lost=np.flatnonzero(~surviving).tolist(), alive=alive.tolist(),
+        agent_full_s=full.tolist(),
+        bytes_out=np.bincount(src, weights=net.dir_sent, minlength=n).tolist(),
+        bytes_in=np.bincount(dst, weights=net.dir_delivered, minlength=n).tolist(),
+        bytes_per_link=per_link,
+        coverage=coverage_curve(know.known_at, know.removed, n * t),
+    )

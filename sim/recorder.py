@@ -1,0 +1,89 @@
+"""What happened: every transfer and bank change, kept compactly, plus progress events for observers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from sim.flows import Flow
+
+
+@dataclass(frozen=True)
+class Event:
+    """A progress event for observers (progress bars, logs): time, kind, agent, tasks involved."""
+
+    time: float
+    kind: str  # learned | banked | crashed | recovered | link_down | link_up
+    agent: int | None = None
+    tasks: tuple[int, ...] = ()
+    detail: str = ""
+
+
+OUTCOMES = ("delivered", "lost", "cut")
+
+
+class Recorder:
+    """Transfer rows in growing lists (packages of all transfers in one int32 array) and bank changes.
+
+    A transfer is one flow: several packages sent back to back on one link direction. Its outcome
+    is "delivered" (every item arrived), "lost" (some items lost on the way) or "cut" (an outage or
+    crash stopped it). Bank additions live in the engine's (agents x tasks) merge-time matrix;
+    removals (crash with the bank wiped) are logged with the time the entry had been banked.
+    """
+
+    def __init__(self, observer: Callable[[Event], None] | None = None, packages: bool = True) -> None:
+        self.observer = observer
+        self.keep_packages = packages  # False: keep transfer rows but not their package lists
+        self.start: list[float] = []
+        self.end: list[float] = []
+        self.src: list[int] = []
+        self.dst: list[int] = []
+        self.nbytes: list[float] = []
+        self.outcome: list[int] = []
+        self._chunks: list[np.ndarray] = []
+        self._offsets = [0]
+
+    def transfer(self, flow: Flow, now: float, cut: bool) -> None:
+        """Log one finished flow."""
+        self.start.append(flow.start)
+        self.end.append(now)
+        self.src.append(flow.src)
+        self.dst.append(flow.dst)
+        self.nbytes.append(flow.sent)
+        lost = flow.lost is not None and bool(flow.lost[:flow.limit].any())
+        self.outcome.append(2 if cut else (1 if lost else 0))
+        if self.keep_packages:
+            self._chunks.append(flow.ids.astype(np.int32))
+            self._offsets.append(self._offsets[-1] + len(flow.ids))
+
+    def emit(self, event: Event) -> None:
+        """Pass an event to the observer, if any."""
+        if self.observer is not None:
+            self.observer(event)
+
+    @property
+    def wants_events(self) -> bool:
+        """True when someone listens, so callers can skip building events."""
+        return self.observer is not None
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+    def packages(self, i: int) -> tuple[int, ...]:
+        """Package ids of transfer i (negative ids are digests)."""
+        if not self.keep_packages:
+            return ()
+        if len(self._chunks) > 1:
+            self._chunks = [np.concatenate(self._chunks)]
+        return tuple(self._chunks[0][self._offsets[i]:self._offsets[i + 1]].tolist())
+
+    def transfers(self) -> list[dict]:
+        """Every transfer as a JSON-friendly row."""
+        return [
+            {"start": self.start[i], "end": self.end[i], "src": self.src[i], "dst": self.dst[i],
+             "packages": list(self.packages(i)), "bytes": self.nbytes[i],
+             "outcome": OUTCOMES[self.outcome[i]]}
+            for i in range(len(self))
+        ]

@@ -1,0 +1,88 @@
+"""What the agents must learn: per task its owner, teacher cost, package size and merge cost."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sim.errors import SimError
+
+
+@dataclass(frozen=True)
+class TaskWork:
+    """One task's costs as the engine sees them: learning MACs, package bytes, merge MACs."""
+
+    task_id: int
+    owner: int
+    macs: int  # teacher MACs to learn the task
+    nbytes: int  # size of its share package on the wire
+    student_macs: int  # a receiver's MACs to merge the package into its bank
+    wall_s: float = 0.0  # measured learning wall time, used when timing="wall"
+
+    def __post_init__(self) -> None:
+        for name in ("task_id", "owner", "macs", "nbytes", "student_macs", "wall_s"):
+            if getattr(self, name) < 0:
+                raise SimError(f"TaskWork.{name} must be >= 0, got {getattr(self, name)!r}")
+
+
+@dataclass(frozen=True)
+class Workload:
+    """All tasks; per owner, list order is learning order. Task ids must be 0..T-1, each once."""
+
+    tasks: list[TaskWork] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        ids = sorted(t.task_id for t in self.tasks)
+        if ids != list(range(len(ids))):
+            raise SimError(f"Workload task ids must be 0..{len(ids) - 1} each once, got {ids[:10]}...")
+
+    @property
+    def num_tasks(self) -> int:
+        """Number of tasks (T)."""
+        return len(self.tasks)
+
+    def by_owner(self) -> dict[int, list[TaskWork]]:
+        """Tasks grouped by owner, each group in learning order."""
+        groups: dict[int, list[TaskWork]] = {}
+        for task in self.tasks:
+            groups.setdefault(task.owner, []).append(task)
+        return groups
+
+    def column(self, name: str) -> np.ndarray:
+        """One attribute of every task as an array indexed by task id."""
+        out = np.zeros(self.num_tasks, dtype=np.float64)
+        for task in self.tasks:
+            out[task.task_id] = getattr(task, name)
+        return out
+
+
+def synthetic_workload(
+    n_agents: int,
+    tasks_per_agent: int,
+    macs: int,
+    nbytes: int,
+    student_macs: int = 0,
+    seed: int | None = None,
+    jitter: float = 0.0,
+) -> Workload:
+    """Cost-only workload: agent a owns tasks a*k..a*k+k-1; jitter scales costs by U(1-j, 1+j)."""
+    if n_agents < 1 or tasks_per_agent < 1:
+        raise SimError(f"need n_agents >= 1 and tasks_per_agent >= 1, got {n_agents}, {tasks_per_agent}")
+    if not 0.0 <= jitter < 1.0:
+        raise SimError(f"jitter must be in [0, 1), got {jitter!r}")
+    rng = np.random.default_rng(seed)
+    tasks = []
+    for owner in range(n_agents):
+        for k in range(tasks_per_agent):
+            scale = rng.uniform(1 - jitter, 1 + jitter, size=3) if jitter else np.ones(3)
+            tasks.append(
+                TaskWork(
+                    task_id=owner * tasks_per_agent + k,
+                    owner=owner,
+                    macs=int(macs * scale[0]),
+                    nbytes=max(1, int(nbytes * scale[1])),
+                    student_macs=int(student_macs * scale[2]),
+                )
+            )
+    return Workload(tasks)
