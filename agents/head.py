@@ -6,6 +6,7 @@ never seen while choosing the epoch to keep. Heads and BB training share the spl
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -140,12 +141,29 @@ def _fit(head: nn.Linear, x_tr: torch.Tensor, y_tr: torch.Tensor, x_val: torch.T
     return stopper, epochs_run
 
 
+def _macs_per_sample(head: nn.Linear, x_tr: torch.Tensor, y_tr: torch.Tensor, x_val: torch.Tensor,
+                     cfg: HeadConfig) -> tuple[float, float]:
+    """Counted MACs per sample of one training step (forward + backward) and of validation."""
+    probe = copy.deepcopy(head)
+    batch = min(cfg.batch_size, len(y_tr))
+
+    def step() -> None:
+        nn.functional.cross_entropy(probe(x_tr[:batch]), y_tr[:batch]).backward()
+
+    _, train_macs = count_macs(step)
+    with torch.no_grad():
+        _, val_macs = count_macs(probe, x_val)
+    return train_macs / batch, val_macs / max(1, len(x_val))
+
+
 def train_head(features: np.ndarray, labels: np.ndarray, num_classes: int, cfg: HeadConfig,
                seed: int, device: torch.device | str | None = None) -> HeadResult:
     """Train one linear layer features -> num_classes; restore the epoch with the best val accuracy.
 
-    MACs are counted by torch's FLOP counter around the whole training (forward, backward and the
-    per-epoch validation passes; Adam's elementwise update is not a matmul and is not counted).
+    MACs are counted by torch's FLOP counter on one training step and one validation pass (forward
+    and backward; Adam's elementwise update is not a matmul and is not counted), then scaled by the
+    samples processed: a linear layer's cost is exactly linear in batch size, and counting every
+    step would make the counter's dispatch overhead dominate the training itself.
     """
     features = np.asarray(features)
     if features.ndim != 2:
@@ -158,7 +176,9 @@ def train_head(features: np.ndarray, labels: np.ndarray, num_classes: int, cfg: 
     tr, va = torch.from_numpy(tr_idx).to(dev), torch.from_numpy(val_idx).to(dev)
 
     head = init_linear(features.shape[1], num_classes, seed).to(dev)
-    (stopper, epochs_run), macs = count_macs(_fit, head, x[tr], y[tr], x[va], y[va], cfg, seed)
+    train_per_sample, val_per_sample = _macs_per_sample(head, x[tr], y[tr], x[va], cfg)
+    stopper, epochs_run = _fit(head, x[tr], y[tr], x[va], y[va], cfg, seed)
+    macs = round(epochs_run * (train_per_sample * len(tr_idx) + val_per_sample * len(val_idx)))
     head.load_state_dict(stopper.best_state)
     return HeadResult(
         weight=head.weight.detach().cpu().numpy().astype(np.float32),
