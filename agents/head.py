@@ -43,7 +43,7 @@ def check_labels(labels: np.ndarray, num_classes: int, n: int | None = None) -> 
     if len(labels) and (labels.min() < 0 or labels.max() >= num_classes):
         raise DataError(f"labels must lie in 0..{num_classes - 1}, got range "
                         f"{labels.min()}..{labels.max()}; fix num_classes or the labels")
-    return labels.astype(np.int64, copy=False)
+    return labels.astype(np.int64)  # a writable copy: task arrays are read-only, torch needs writable
 
 
 def split_train_val(labels: np.ndarray, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
