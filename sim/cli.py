@@ -120,8 +120,8 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
     out = args.out or scenario.output.dir or Path("runs") / scenario.name
     with ProgressView(console) as view:
         prepared = runner.prepare(scenario, cache_dir=args.cache, progress=view)
-        results = runner.run_alpha(prepared, scenario.alphas[0], progress=view)
-    report.save_run(out, prepared, results)
+        results, raw = runner.run_alpha(prepared, scenario.alphas[0], progress=view)
+    report.save_run(out, prepared, results, runner.event_rows(raw))
     if args.json:
         print(json.dumps(results, indent=2))
     report.print_summary(console, results, out)
@@ -139,8 +139,8 @@ def _cmd_sweep(args: argparse.Namespace, console: Console) -> int:
     with ProgressView(console) as view:
         prepared = runner.prepare(scenario, cache_dir=args.cache, progress=view)
         for alpha in alphas:
-            results = runner.run_alpha(prepared, alpha, progress=view)
-            report.save_run(out / f"alpha-{alpha:g}", prepared, results, plots=False)
+            results, raw = runner.run_alpha(prepared, alpha, progress=view)
+            report.save_run(out / f"alpha-{alpha:g}", prepared, results, runner.event_rows(raw), plots=False)
             rows.append(results)
     sweep = report.save_sweep(out, scenario, rows)
     if args.json:

@@ -164,7 +164,9 @@ def print_summary(console: Console, r: dict[str, Any], out: Path) -> None:
     t.add_column(justify="right")
     t.add_column(style="dim")
     rows = [
-        ("makespan", f"{r['makespan_s']:,.2f} s", "simulated: until every survivor knows every surviving task"),
+        ("makespan", _num(r["makespan_s"], ",.2f") + " s",
+         "simulated: until every survivor knows every surviving task" + ("" if r["makespan_s"] is not None
+                                                                          else " — never reached")),
         ("single agent", f"{r['single_agent_s']:,.2f} s", "one agent learning all tasks alone"),
         ("speedup", f"{_num(r['speedup'], '.2f')}", f"efficiency {_num(r['efficiency'], '.3f')} (speedup / N)"),
         ("teacher MACs", f"{r['teacher_macs']:.3e}", "learning heads, biases and anchors"),
@@ -191,7 +193,7 @@ def print_sweep(console: Console, sweep: dict[str, Any], out: Path) -> None:
     for col in ("α", "speedup", "efficiency", "makespan s", "alpha cost", "bytes sent"):
         t.add_column(col, justify="right")
     for r in sorted(sweep["rows"], key=lambda r: r["alpha"]):
-        t.add_row(f"{r['alpha']:g}", _num(r["speedup"], ".2f"), _num(r["efficiency"], ".3f"), f"{r['makespan_s']:,.2f}",
+        t.add_row(f"{r['alpha']:g}", _num(r["speedup"], ".2f"), _num(r["efficiency"], ".3f"), _num(r["makespan_s"], ",.2f"),
                   f"{r['alpha_cost']:.3e}", f"{r['bytes_sent']:.3e}")
     console.print(t)
     cross = sweep.get("efficiency_half_alpha")

@@ -150,8 +150,8 @@ def prepare(scenario: Scenario, *, cache_dir: Any = None, progress: Progress = _
     return Prepared(scenario, suite, backbone, features, assignment, graph, learned, wall, hits)
 
 
-def run_alpha(prepared: Prepared, alpha: float, *, progress: Progress = _quiet) -> dict[str, Any]:
-    """Simulate the network at one alpha, evaluate survivors, and return the results dict."""
+def run_alpha(prepared: Prepared, alpha: float, *, progress: Progress = _quiet) -> tuple[dict[str, Any], SimResult]:
+    """Simulate the network at one alpha, evaluate survivors; return the results dict and the raw run."""
     sc = prepared.scenario
     sim_seed = int(np.random.SeedSequence([sc.seed, 1]).generate_state(1)[0])
     progress("simulating", alpha=alpha)
@@ -171,7 +171,7 @@ def run_alpha(prepared: Prepared, alpha: float, *, progress: Progress = _quiet) 
     sim_wall = time.perf_counter() - start
     progress("simulated", seconds=sim_wall)
     evaluation = evaluate_survivors(prepared, result, progress=progress)
-    return assemble_results(prepared, result, alpha, evaluation, sim_wall)
+    return assemble_results(prepared, result, alpha, evaluation, sim_wall), result
 
 
 def evaluate_survivors(prepared: Prepared, result: SimResult, *, progress: Progress = _quiet) -> dict[int, Any]:
@@ -180,7 +180,7 @@ def evaluate_survivors(prepared: Prepared, result: SimResult, *, progress: Progr
     Agents that ended with the same bank get the same model, so each distinct bank is evaluated
     once (and remembered across a sweep).
     """
-    banks = {a: frozenset(result.known_tasks(a)) for a in range(prepared.scenario.agents.count) if result.alive[a]}
+    banks = {a: frozenset(result.bank(a)) for a in range(prepared.scenario.agents.count) if result.alive[a]}
     distinct = [b for b in dict.fromkeys(banks.values()) if b not in prepared._evaluations]
     progress("evaluating", total=len(distinct))
     for bank in distinct:
@@ -216,10 +216,10 @@ def assemble_results(
                 "agent": a,
                 "alive": bool(result.alive[a]),
                 "learns": prepared.assignment[a],
-                "tasks_known": len(result.known_tasks(a)),
-                "time_to_full_s": m["per_agent_full_s"][a],
-                "bytes_in": m["per_agent_bytes_in"][a],
-                "bytes_out": m["per_agent_bytes_out"][a],
+                "tasks_known": len(result.bank(a)),
+                "time_to_full_s": m["agent_full_s"][a],
+                "bytes_in": m["bytes_in"][a],
+                "bytes_out": m["bytes_out"][a],
                 "accuracy": None if ev is None else ev.accuracy,
             }
         )
@@ -244,7 +244,8 @@ def assemble_results(
         "accuracy": mean("accuracy"),
         "mapper_accuracy": mean("mapper_accuracy"),
         "oracle_accuracy": mean("oracle_accuracy"),
-        "tasks_lost": m["tasks_lost"],
+        "tasks_lost": len(m["tasks_lost"]),
+        "tasks_lost_ids": m["tasks_lost"],
         "coverage_final": m["coverage_final"],
         "learning": {
             "macs_by_phase": phases,
@@ -255,7 +256,11 @@ def assemble_results(
             "backbone": prepared.backbone.name,
             "feature_dim": prepared.backbone.feature_dim,
         },
-        "simulation": {"wall_s": sim_wall, **{k: v for k, v in m.items() if k not in _HEADLINE}},
+        "simulation": {
+            "wall_s": sim_wall,
+            **{k: v for k, v in m.items() if k not in _HEADLINE},
+            "coverage": thin(m["coverage"], 2000),
+        },
         "per_agent": per_agent,
         "per_task_accuracy": _per_task(survivors),
     }
@@ -264,8 +269,31 @@ def assemble_results(
 _HEADLINE = {
     "makespan_s", "single_agent_s", "speedup", "efficiency", "teacher_macs", "student_macs",
     "bytes_sent", "bytes_delivered", "bytes_lost", "alpha_cost", "tasks_lost", "coverage_final",
-    "per_agent_full_s", "per_agent_bytes_in", "per_agent_bytes_out",
+    "agent_full_s", "bytes_in", "bytes_out", "alive", "alpha", "coverage",
 }
+
+
+def thin(series: list[Any], limit: int) -> list[Any]:
+    """At most `limit` points of a step series, always keeping the last one."""
+    if len(series) <= limit:
+        return list(series)
+    step = -(-len(series) // limit)
+    return list(series[::step]) + ([series[-1]] if (len(series) - 1) % step else [])
+
+
+def event_rows(result: SimResult) -> list[dict[str, Any]]:
+    """Transfers and bank changes as rows for events.csv, in time order."""
+    rows = [
+        {"time_s": t["start"], "kind": "transfer", "agent": t["src"], "peer": t["dst"],
+         "task": ";".join(str(p) for p in t["packages"]), "bytes": t["bytes"], "outcome": t["outcome"],
+         "end_s": t["end"]}
+        for t in result.recorder.transfers()
+    ]
+    rows += [
+        {"time_s": time_s, "kind": "banked" if change > 0 else "removed", "agent": agent, "task": task}
+        for time_s, agent, task, change in result.bank_changes()
+    ]
+    return sorted(rows, key=lambda r: r["time_s"])
 
 
 def _per_task(evaluations: list[Any]) -> dict[str, float]:
