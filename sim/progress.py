@@ -44,8 +44,8 @@ class ProgressView:
     def __exit__(self, *exc: object) -> None:
         self.progress.stop()
 
-    def __call__(self, event: str, **fields: Any) -> None:
-        handler = getattr(self, f"_on_{event}", None)
+    def __call__(self, name: str, /, **fields: Any) -> None:
+        handler = getattr(self, f"_on_{name}", None)
         if handler is not None:
             handler(**fields)
 

@@ -33,7 +33,7 @@ from topologies.registry import build_graph
 Progress = Callable[..., None]
 
 
-def _quiet(event: str, **fields: Any) -> None:
+def _quiet(name: str, /, **fields: Any) -> None:
     """Default progress callback: ignore everything."""
 
 
