@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from rich.console import Console
+from rich.markup import escape
 
 from agents.errors import LearningError
 from sim.errors import SimError
@@ -29,7 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args, console)
     except USER_ERRORS as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+        Console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return 2
     except KeyboardInterrupt:
         Console(stderr=True).print("[yellow]interrupted[/]: finished learning stays cached; rerun to resume")
@@ -38,8 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "debug", False):
             raise
         Console(stderr=True).print(
-            f"[bold red]failed:[/] {type(exc).__name__}: {exc}\n(rerun with --debug for the traceback)",
+            f"[bold red]failed:[/] {type(exc).__name__}: {escape(str(exc))}\n(rerun with --debug for the traceback)",
             highlight=False,
+            soft_wrap=True,
         )
         return 1
 
