@@ -88,7 +88,7 @@ def format_error(err: dict[str, Any], raw: dict[str, Any]) -> str:
         hint = f" Did you mean {near[0]!r}?" if near else ""
         return f"{field}: unknown key.{hint} Allowed here: {', '.join(allowed)}"
     msg = err["msg"].removeprefix("Value error, ")
-    if "input" in err and err["type"] != "missing":
+    if "input" in err and err["type"] != "missing" and not isinstance(err["input"], dict):
         return f"{field} = {_short(err['input'])}: {msg}"
     return f"{field}: {msg}"
 
