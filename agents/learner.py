@@ -98,9 +98,11 @@ class ResultStore:
         self.root = Path(root)
 
     def key(self, task: Task, backbone: Backbone, cfg: LearnerConfig, seed: int) -> str:
-        """Content hash of task data, backbone, learner settings (device excluded) and seed."""
+        """Content hash of task id and data, backbone, learner settings (device excluded) and seed."""
         settings = cfg.model_dump(mode="json", exclude={"device"})
-        blob = json.dumps([RESULT_VERSION, task.fingerprint, backbone.fingerprint, settings, seed], sort_keys=True)
+        # task.id goes in too: the package carries it, and task.fingerprint ignores it.
+        blob = json.dumps([RESULT_VERSION, task.id, task.fingerprint, backbone.fingerprint, settings, seed],
+                          sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()
 
     def get(self, task: Task, backbone: Backbone, cfg: LearnerConfig, seed: int) -> LearnResult | None:
@@ -112,10 +114,12 @@ class ResultStore:
             package = pkg_path.read_bytes()
         except (OSError, ValueError):
             return None
-        if len(package) != meta.get("package_bytes"):
+        if not isinstance(meta, dict) or len(package) != meta.pop("package_bytes", None):
             return None
-        meta.pop("package_bytes")
-        return LearnResult(package=package, **meta)
+        try:
+            return LearnResult(package=package, **meta)
+        except TypeError:  # foreign or damaged metadata (missing or unknown fields)
+            return None
 
     def put(self, task: Task, backbone: Backbone, cfg: LearnerConfig, seed: int, result: LearnResult) -> None:
         """Store a result: package first, metadata last (its presence marks a complete entry)."""
