@@ -98,6 +98,8 @@ class Engine:
         self.catching = np.zeros(self.n_agents, dtype=bool)
         self.wake_at = np.full(self.n_agents, np.inf)
         self.attempts: dict[tuple[int, int], int] = {}
+        # one flow never repeats a package unless loss retries or digests can queue it twice
+        self.may_repeat = bool((self.network.loss > 0).any()) or self.protocol.digests
         self.teacher_macs = 0
         self.student_macs = 0.0
         self.student_vec = workload.column("student_macs")
@@ -128,17 +130,14 @@ class Engine:
             self.unfinished -= 1
         self.catch_up(agent)
         if not self.knowledge.held[agent, task.task_id]:
-            self.knowledge.merge_free[agent] = max(self.knowledge.merge_free[agent], now)
-            self.knowledge.held[agent, task.task_id] = True
-            self.knowledge.known_at[agent, task.task_id] = now
-            self.knowledge._count(np.array([task.task_id]), +1)
+            self.knowledge.own(agent, task.task_id, now)
         if self.recorder.wants_events:
             self.recorder.emit(Event(now, "learned", agent, (task.task_id,)))
         self.protocol.published(agent, task.task_id)
 
     def finished(self) -> bool:
         """Every alive agent has learned its tasks and holds every task some alive agent holds."""
-        return self.unfinished == 0 and self.knowledge.incomplete == 0
+        return self.unfinished == 0 and self.knowledge.complete()
 
     # -- network listener -------------------------------------------------------------------------
     def flow_started(self, flow: Flow) -> None:
@@ -148,6 +147,7 @@ class Engine:
 
     def flow_changed(self, flow: Flow) -> None:
         """A flow's rate changed: arrival times moved."""
+        self.knowledge.moved(flow)
         self.wake(flow.dst)
 
     def flow_finished(self, flow: Flow, cut: bool) -> None:
@@ -193,7 +193,13 @@ class Engine:
             return
         if self.protocol.forwards:
             net = self.network
-            tokens_only = not any(net.state[d] == 0 and net.down[d] == 0 for d in net.out_dirs[agent])
+            state, down = net.state, net.down
+            for d in net.out_dirs[agent]:
+                if state[d] == 0 and down[d] == 0:
+                    tokens_only = False
+                    break
+            if tokens_only and not self.protocol.digests:
+                return
         at = self.knowledge.next_arrival(agent, tokens_only)
         if at < self.wake_at[agent] or self.wake_at[agent] < self.env.now:
             if at == np.inf:
@@ -218,22 +224,30 @@ class Engine:
             ids, srcs, times = got
             tokens = ids < 0
             if tokens.any():
+                if isinstance(srcs, int):
+                    srcs = np.full(len(ids), srcs)
                 toks = list(zip(ids[tokens].tolist(), srcs[tokens].tolist()))
                 ids, srcs, times = ids[~tokens], srcs[~tokens], times[~tokens]
             else:
                 toks = []
             fresh = ~self.knowledge.held[agent, ids]
-            ids, srcs, times = ids[fresh], srcs[fresh], times[fresh]
-            if len(ids) > 1:
+            if not fresh.all():
+                ids, times = ids[fresh], times[fresh]
+                if not isinstance(srcs, int):
+                    srcs = srcs[fresh]
+            if len(ids) > 1 and not isinstance(srcs, int) or self.may_repeat:
                 _, first = np.unique(ids, return_index=True)
                 if len(first) < len(ids):
                     first.sort()
-                    ids, srcs, times = ids[first], srcs[first], times[first]
+                    ids, times = ids[first], times[first]
+                    srcs = srcs if isinstance(srcs, int) else srcs[first]
             if len(ids):
                 self.knowledge.bank(agent, ids, times)
                 self.student_macs += float(self.student_vec[ids].sum())
                 if self.recorder.wants_events:
                     self.recorder.emit(Event(self.env.now, "banked", agent, tuple(ids.tolist())))
+                if isinstance(srcs, int):
+                    srcs = np.full(len(ids), srcs)
                 self.protocol.received(agent, ids, srcs)
             for token, src in toks:
                 self.protocol.token(agent, token, src)

@@ -65,8 +65,14 @@ class Flood:
     def received(self, agent: int, ids: np.ndarray, srcs: np.ndarray) -> None:
         """Relay new packages to every neighbour but their sender, in arrival order."""
         net = self.engine.network
+        if srcs[0] == srcs[-1] and (len(srcs) < 3 or (srcs == srcs[0]).all()):  # one sender
+            src, items = srcs[0], ids.tolist()
+            for d in net.out_dirs[agent]:
+                if net.dst_l[d] != src:
+                    net.send(d, items)
+            return
         for d in net.out_dirs[agent]:
-            keep = ids[srcs != net.dst[d]]
+            keep = ids[srcs != net.dst_l[d]]
             if len(keep):
                 net.send(d, keep.tolist())
 

@@ -22,27 +22,39 @@ class Knowledge:
         self.held = np.zeros((n_agents, n_tasks), dtype=bool)
         self.known_at = np.full((n_agents, n_tasks), np.inf)  # merge time of each held package
         self.merge_s = merge_s  # (agents x tasks) seconds to merge, or a per-task row broadcast
+        self.no_merge = not merge_s.any()
         self.merge_free = np.zeros(n_agents)  # when each agent's merge pipeline is next free
         self.inbox: list[list[list]] = [[] for _ in range(n_agents)]  # [flow, next item] entries
         self.alive = np.ones(n_agents, dtype=bool)
         self.holders = np.zeros(n_tasks, dtype=np.int64)  # alive agents holding each task
-        self.incomplete = 0  # tasks held by some but not all alive agents
+        self.holders_total = 0  # sum of holders; lets `complete` skip work when nothing changed
+        self._complete: tuple[int, bool] = (-1, False)  # (holders_total, answer) of the last check
+        self.due = np.full(n_agents, np.inf)  # lower bound on each agent's next arrival
         self.removed: list[tuple[float, int, int, float]] = []  # (time, agent, task, banked at)
         self.merges = 0  # packages merged (for student MACs)
 
     # -- state changes --------------------------------------------------------------------------
     def bank(self, agent: int, ids: np.ndarray, times: np.ndarray) -> np.ndarray:
         """Hold new packages arriving at `times` (sorted); return their merge-completion times."""
+        if self.no_merge:  # merging is free: known on arrival
+            done = times
+        else:
+            done = self._merge_times(agent, ids, times)
+        self.held[agent, ids] = True
+        self.known_at[agent, ids] = done
+        self.merges += len(ids)
+        if self.alive[agent]:
+            self.holders[ids] += 1
+            self.holders_total += len(ids)
+        return done
+
+    def _merge_times(self, agent: int, ids: np.ndarray, times: np.ndarray) -> np.ndarray:
+        """Completion times of merging `ids` one by one in arrival order after the pipeline frees."""
         m = self.merge_s[agent, ids] if self.merge_s.ndim == 2 else self.merge_s[ids]
         total = np.cumsum(m)
         start = np.maximum.accumulate(times - (total - m))
         done = total + np.maximum(start, self.merge_free[agent])
         self.merge_free[agent] = done[-1]
-        self.held[agent, ids] = True
-        self.known_at[agent, ids] = done
-        self.merges += len(ids)
-        if self.alive[agent]:
-            self._count(ids, +1)
         return done
 
     def wipe(self, agent: int, now: float, after: float = -np.inf) -> None:
@@ -52,25 +64,33 @@ class Knowledge:
         for t in ids:
             self.removed.append((now, agent, int(t), float(self.known_at[agent, t])))
         if self.alive[agent]:
-            self._count(ids, -1)
+            self.holders[ids] -= 1
+            self.holders_total -= len(ids)
         self.held[agent, ids] = False
         self.known_at[agent, ids] = np.inf
         self.rescan(agent)
 
+    def own(self, agent: int, task: int, now: float) -> None:
+        """An agent learned a task itself: it holds and knows it now."""
+        self.held[agent, task] = True
+        self.known_at[agent, task] = now
+        self.merge_free[agent] = max(self.merge_free[agent], now)
+        self.holders[task] += 1
+        self.holders_total += 1
+
     def set_alive(self, agent: int, alive: bool) -> None:
-        """Mark an agent dead or alive and recount which tasks are incomplete."""
+        """Mark an agent dead or alive and recount holders among the living."""
         self.alive[agent] = alive
         self.holders = self.held[self.alive].sum(axis=0)
-        n = int(self.alive.sum())
-        self.incomplete = int(((self.holders > 0) & (self.holders < n)).sum())
+        self.holders_total = int(self.holders.sum())
+        self._complete = (-1, False)
 
-    def _count(self, ids: np.ndarray, delta: int) -> None:
-        """Update holder counts and the number of incomplete tasks for `ids`."""
-        n = int(self.alive.sum())
-        before = self.holders[ids]
-        after = before + delta
-        self.holders[ids] = after
-        self.incomplete += int(((after > 0) & (after < n)).sum() - ((before > 0) & (before < n)).sum())
+    def complete(self) -> bool:
+        """Every task is held by no alive agent or by all of them (as far as caught up)."""
+        if self._complete[0] != self.holders_total:
+            n = int(self.alive.sum())
+            self._complete = (self.holders_total, bool(((self.holders == 0) | (self.holders == n)).all()))
+        return self._complete[1]
 
     # -- arrivals -------------------------------------------------------------------------------
     def expect(self, flow: Flow) -> None:
@@ -78,12 +98,23 @@ class Knowledge:
         entry = [flow, 0, 0]
         flow.entry = entry
         self.inbox[flow.dst].append(entry)
+        if len(flow.arr) and flow.arr[0] < self.due[flow.dst]:
+            self.due[flow.dst] = flow.arr[0]
+
+    def moved(self, flow: Flow) -> None:
+        """A flow's arrival times changed (rate change): its receiver may be due earlier."""
+        lo = flow.entry[1]
+        if lo < flow.limit and flow.arr[lo] < self.due[flow.dst]:
+            self.due[flow.dst] = flow.arr[lo]
 
     def collect(self, agent: int, now: float):
         """Items arrived at `agent` until `now`: (ids, sources, times) in arrival order, lost removed."""
+        if now < self.due[agent]:
+            return None
         parts = []
         inbox = self.inbox[agent]
         finished = False
+        due = np.inf
         for entry in inbox:
             flow, lo = entry[0], entry[1]
             hi = flow.limit
@@ -95,17 +126,23 @@ class Knowledge:
                 if flow.lost is not None:
                     ok = ~flow.lost[lo:lo + k]
                     ids, times = ids[ok], times[ok]
-                parts.append((ids, np.full(len(ids), flow.src), times))
+                parts.append((ids, flow.src, times))
                 entry[1] = lo = lo + k
-            if lo >= hi and flow.ended:
+            if lo < hi:
+                if flow.arr[lo] < due:
+                    due = flow.arr[lo]
+            elif flow.ended:
                 finished = True
+        self.due[agent] = due
         if finished:
             self.inbox[agent] = [e for e in inbox if e[1] < e[0].limit or not e[0].ended]
         if not parts:
             return None
         if len(parts) == 1:
             return parts[0]
-        ids, srcs, times = (np.concatenate(x) for x in zip(*parts))
+        ids = np.concatenate([p[0] for p in parts])
+        times = np.concatenate([p[2] for p in parts])
+        srcs = np.concatenate([np.full(len(p[0]), p[1]) for p in parts])
         order = np.argsort(times, kind="stable")
         return ids[order], srcs[order], times[order]
 
@@ -147,3 +184,4 @@ class Knowledge:
     def drop_inbox(self, agent: int) -> None:
         """Forget everything still on its way to a dead agent (its flows were cut)."""
         self.inbox[agent] = []
+        self.due[agent] = np.inf

@@ -109,8 +109,10 @@ class Network:
             self._request(d)
 
     def busy(self) -> bool:
-        """True while any flow is active, waiting or queued."""
-        return bool(self.active) or bool(self.waiting) or any(self.queue[d] for d in range(self.n_dirs))
+        """True while any flow is active or waiting, or items are queued on a direction that is up."""
+        if self.active or self.waiting:
+            return True
+        return any(q and not self.down[d] for d, q in enumerate(self.queue))
 
     def resources_of(self, d: int) -> tuple[int, ...]:
         """Resources a flow on direction d crosses (only the ones that can bind)."""

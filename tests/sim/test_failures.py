@@ -1,0 +1,78 @@
+"""Crashes, recoveries, partitions and random outages: survivors still converge; lost tasks are named."""
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from sim.config import FailuresConfig, FloodConfig, NetworkConfig, PushPullConfig
+from sim.engine import simulate
+from sim.errors import SimError
+from sim.workload import TaskWork, Workload, synthetic_workload
+
+
+def linked(graph, bw=1e4, lat=0.01):
+    nx.set_edge_attributes(graph, bw, "bandwidth")
+    nx.set_edge_attributes(graph, lat, "latency")
+    return graph
+
+
+def run(graph, failures, gossip=None, macs=10, n_tasks=1, observer=None):
+    n = graph.number_of_nodes()
+    work = synthetic_workload(n, n_tasks, macs=macs, nbytes=1000)
+    return simulate(graph, work, rates=[10.0] * n, network=NetworkConfig(), gossip=gossip or FloodConfig(),
+                    failures=FailuresConfig(**failures), seed=5, observer=observer)
+
+
+def test_an_agent_dead_before_learning_loses_its_task_and_others_converge():
+    res = run(linked(nx.cycle_graph(6)), {"agents": {"scheduled": [{"agent": 2, "at_s": 0.5}]}})
+    m = res.metrics
+    assert m.tasks_lost == [2]
+    assert m.alive == [True, True, False, True, True, True]
+    assert m.complete and m.coverage_final == pytest.approx(5 / 6)
+    assert not res.held[2].any() or res.known_at[2].max() <= 0.5
+
+
+def test_crash_and_recovery_with_bank_kept_converges():
+    failures = {"agents": {"scheduled": [{"agent": 1, "at_s": 0.5, "recover_at_s": 3.0}]}}
+    events = []
+    res = run(linked(nx.cycle_graph(5)), failures, observer=events.append)
+    assert res.metrics.complete and res.held.all()
+    kinds = [e.kind for e in events if e.agent == 1]
+    assert "crashed" in kinds and "recovered" in kinds
+    assert res.known_at[1, 1] >= 3.0 + 1.0  # relearned from scratch after recovery
+
+
+def test_a_wiped_bank_is_refilled_by_anti_entropy():
+    failures = {"agents": {"scheduled": [{"agent": 0, "at_s": 2.0, "recover_at_s": 3.0, "keep_bank": False}]}}
+    res = run(linked(nx.cycle_graph(5)), failures, gossip=PushPullConfig(period_s=0.3))
+    assert res.metrics.complete and res.held.all()
+    removed = [c for c in res.bank_changes() if c[3] == -1]
+    assert removed and all(c[0] == 3.0 and c[1] == 0 for c in removed)
+
+
+def test_a_partition_delays_but_does_not_stop_flooding():
+    parts = {"partitions": [{"edges": [[1, 2]], "start_s": 0.0, "end_s": 5.0}]}
+    res = run(linked(nx.path_graph(4)), parts)
+    assert res.metrics.complete
+    assert res.known_at[2, 0] > 5.0 and res.known_at[1, 3] > 5.0
+
+
+def test_random_link_failures_end_and_flood_converges():
+    failures = {"links": {"random": {"mtbf_s": 0.5, "mttr_s": 0.2}}}
+    res = run(linked(nx.cycle_graph(8), bw=2e3), failures)
+    assert res.metrics.complete
+    m = res.metrics
+    assert m.bytes_sent == pytest.approx(m.bytes_delivered + m.bytes_lost)
+
+
+def test_random_agent_failures_with_repair_converge_under_push_pull():
+    failures = {"agents": {"random": {"mtbf_s": 3.0, "mttr_s": 0.5, "fraction": 0.5}}, "horizon_s": 20.0}
+    res = run(linked(nx.cycle_graph(8)), failures, gossip=PushPullConfig(period_s=0.2))
+    assert res.metrics.complete and res.metrics.coverage_final == 1.0
+
+
+def test_failures_naming_missing_agents_or_edges_are_refused():
+    with pytest.raises(SimError, match="agent=9"):
+        run(linked(nx.cycle_graph(4)), {"agents": {"scheduled": [{"agent": 9, "at_s": 1}]}})
+    with pytest.raises(SimError, match=r"edge \[0, 2\]"):
+        run(linked(nx.cycle_graph(4)), {"links": {"scheduled": [{"edge": [0, 2], "start_s": 0, "end_s": 1}]}})
