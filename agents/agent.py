@@ -65,8 +65,10 @@ class Agent:
             package = SharePackage.from_bytes(bytes(package))
         if package.task_id in self.packages:
             return 0
+        # Merge first: a refused anchor (wrong mapper kind or feature dim) must leave the bank as it was.
+        macs = int(self.mapper.add(package.task_id, package.anchor))
         self.packages[package.task_id] = package
-        return int(self.mapper.add(package.task_id, package.anchor))
+        return macs
 
     def predict(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Task id and class index for each image, with no task oracle (-1, -1 when nothing is known)."""
