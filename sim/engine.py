@@ -98,6 +98,9 @@ class Engine:
         self.catching = np.zeros(self.n_agents, dtype=bool)
         self.wake_at = np.full(self.n_agents, np.inf)
         self.attempts: dict[tuple[int, int], int] = {}
+        self.crashed_at = np.zeros(self.n_agents)
+        self.recoveries_due = 0  # crashed agents that a failure process will bring back
+        self.last_change = 0.0  # last time some agent learned or banked something
         # one flow never repeats a package unless loss retries or digests can queue it twice
         self.may_repeat = bool((self.network.loss > 0).any()) or self.protocol.digests
         self.teacher_macs = 0
@@ -125,6 +128,7 @@ class Engine:
         """An agent finished learning a task: bank it and publish it."""
         now = self.env.now
         self.teacher_macs += task.macs
+        self.last_change = now
         self.next_task[agent] += 1
         if self.next_task[agent] == len(self.plan[agent]):
             self.unfinished -= 1
@@ -135,9 +139,15 @@ class Engine:
             self.recorder.emit(Event(now, "learned", agent, (task.task_id,)))
         self.protocol.published(agent, task.task_id)
 
+    def stalled(self, for_s: float) -> bool:
+        """Learning is over, no recovery is due and no agent got anything new for `for_s` seconds."""
+        return (self.unfinished == 0 and self.recoveries_due == 0
+                and self.env.now - self.last_change > for_s)
+
     def finished(self) -> bool:
-        """Every alive agent has learned its tasks and holds every task some alive agent holds."""
-        return self.unfinished == 0 and self.knowledge.complete()
+        """No recovery is due, every alive agent has learned its tasks and holds every task some
+        alive agent holds."""
+        return self.unfinished == 0 and self.recoveries_due == 0 and self.knowledge.complete()
 
     # -- network listener -------------------------------------------------------------------------
     def flow_started(self, flow: Flow) -> None:
@@ -178,6 +188,15 @@ class Engine:
     def before_send(self, agent: int) -> None:
         """A direction of `agent` is about to send: catch up on arrivals first."""
         self.catch_up(agent)
+
+    def direction_down(self, d: int) -> None:
+        """Direction d was cut: what already left but has not arrived yet is lost too."""
+        dst = self.network.dst_l[d]
+        self.catch_up(dst)
+        for entry in self.knowledge.inbox[dst]:
+            flow = entry[0]
+            if flow.direction == d and flow.ended and entry[1] < flow.limit:
+                self.network.fail_tail(flow, entry[1])
 
     def idle(self, agent: int) -> None:
         """A direction of `agent` fell idle: arrivals may now need a wake-up."""
@@ -242,6 +261,7 @@ class Engine:
                     ids, times = ids[first], times[first]
                     srcs = srcs if isinstance(srcs, int) else srcs[first]
             if len(ids):
+                self.last_change = self.env.now
                 self.knowledge.bank(agent, ids, times)
                 self.student_macs += float(self.student_vec[ids].sum())
                 if self.recorder.wants_events:
@@ -256,12 +276,12 @@ class Engine:
 
     # -- failures ---------------------------------------------------------------------------------
     def crash(self, agent: int) -> None:
-        """The agent dies: learning stops, its flows are cut, unmerged packages are lost."""
+        """The agent dies: learning stops and its flows are cut (merges pause until it recovers)."""
         if not self.knowledge.alive[agent]:
             return
         now = self.env.now
         self.catch_up(agent)
-        self.knowledge.wipe(agent, now, after=now)
+        self.crashed_at[agent] = now
         self.knowledge.set_alive(agent, False)
         if self.next_task[agent] < len(self.plan[agent]):
             self.unfinished -= 1
@@ -278,11 +298,17 @@ class Engine:
         if self.knowledge.alive[agent]:
             return
         now = self.env.now
+        know = self.knowledge
         if not keep_bank:
-            self.knowledge.wipe(agent, now)
+            know.wipe(agent, now)
             for d in self.network.out_dirs[agent]:
                 self.network.queue[d] = []
-        self.knowledge.merge_free[agent] = now
+            know.merge_free[agent] = now
+        else:  # merges cut by the crash resume where they stopped
+            down = now - self.crashed_at[agent]
+            pending = know.held[agent] & (know.known_at[agent] > self.crashed_at[agent])
+            know.known_at[agent, pending] += down
+            know.merge_free[agent] = max(now, know.merge_free[agent] + down)
         self.knowledge.set_alive(agent, True)
         if self.next_task[agent] < len(self.plan[agent]):
             self.unfinished += 1

@@ -19,7 +19,9 @@ def crash_process(env, engine: "Engine", agent: int, at_s: float, recover_at_s: 
     yield env.timeout(at_s)
     engine.crash(agent)
     if recover_at_s is not None:
+        engine.recoveries_due += 1
         yield env.timeout(recover_at_s - at_s)
+        engine.recoveries_due -= 1
         engine.recover(agent, keep_bank)
 
 
@@ -33,7 +35,9 @@ def random_agent_process(env, engine: "Engine", agent: int, mtbf_s: float, mttr_
         engine.crash(agent)
         if mttr_s is None:
             return
+        engine.recoveries_due += 1
         yield env.timeout(rng.exponential(mttr_s))
+        engine.recoveries_due -= 1
         engine.recover(agent, keep_bank)
 
 

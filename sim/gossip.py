@@ -151,8 +151,9 @@ class PushPull:
         """Every period: if alive, open an exchange with a random neighbour."""
         yield env.timeout(rng.uniform(0, self.config.period_s))
         rounds = 0
+        idle = self.config.idle_rounds or max(50, 4 * self.engine.n_agents)
         while self.config.max_rounds is None or rounds < self.config.max_rounds:
-            if self.engine.finished():
+            if self.engine.finished() or self.engine.stalled(idle * self.config.period_s):
                 return
             if self.engine.knowledge.alive[agent]:
                 dirs = self.engine.network.out_dirs[agent]

@@ -23,6 +23,7 @@ class Listener(Protocol):
     def item_lost(self, flow: Flow, index: int) -> None: ...
     def before_send(self, agent: int) -> None: ...
     def idle(self, agent: int) -> None: ...
+    def direction_down(self, d: int) -> None: ...
 
 
 def link_table(graph: nx.Graph, config: NetworkConfig, rates: np.ndarray, alpha: float) -> dict:
@@ -329,6 +330,21 @@ class Network:
                 self.waiting = deque(x for x in self.waiting if x != d)
                 self.state[d] = 0
             self.cut(d)
+            self.listener.direction_down(d)
+
+    def fail_tail(self, flow: Flow, keep: int) -> None:
+        """A flow already sent but still propagating is cut: items from `keep` on never arrive."""
+        if keep >= flow.limit:
+            return
+        sizes = np.diff(flow.cum, prepend=0.0)[keep:flow.limit]
+        ok = np.ones(len(sizes), dtype=bool) if flow.lost is None else ~flow.lost[keep:flow.limit]
+        moved = float(sizes[ok].sum())
+        self.bytes_delivered -= moved
+        self.bytes_lost += moved
+        self.dir_delivered[flow.direction] -= moved
+        failed = [int(i) for i in flow.ids[keep:flow.limit][ok] if i >= 0]
+        flow.limit = keep
+        self.queue[flow.direction][:0] = failed
 
     def set_up(self, d: int) -> None:
         """One reason less for direction d to be down; resume its queue when none is left."""

@@ -49,6 +49,7 @@ class Stub:
     def item_lost(self, flow, index): pass
     def before_send(self, agent): pass
     def idle(self, agent): pass
+    def direction_down(self, d): pass
 
     def flow_finished(self, flow, cut):
         self.finished.append((flow.env_now if hasattr(flow, "env_now") else None, flow))

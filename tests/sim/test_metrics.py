@@ -1,0 +1,53 @@
+"""Derived metrics: speedup and efficiency, alpha cost, coverage curve, per-agent and per-link bytes."""
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from sim.config import BroadcastConfig, FailuresConfig, FloodConfig, NetworkConfig
+from sim.engine import simulate
+from sim.metrics import coverage_curve
+from sim.workload import synthetic_workload
+
+
+def test_speedup_efficiency_and_costs_on_a_full_graph():
+    n, bw = 4, 1000.0
+    g = nx.complete_graph(n)
+    nx.set_edge_attributes(g, bw, "bandwidth")
+    work = synthetic_workload(n, 2, macs=100, nbytes=100, student_macs=0)
+    res = simulate(g, work, rates=[10.0] * n, network=NetworkConfig(), gossip=BroadcastConfig(),
+                   failures=FailuresConfig(), seed=0, alpha=10.0)
+    m = res.metrics
+    # each agent learns 2 tasks (20 s); the last package arrives 0.1 s later
+    assert m.makespan_s == pytest.approx(20.1)
+    assert m.single_agent_s == pytest.approx(80.0)
+    assert m.speedup == pytest.approx(80.0 / 20.1)
+    assert m.efficiency == pytest.approx(m.speedup / n)
+    assert m.teacher_macs == 800
+    assert m.bytes_sent == 8 * 3 * 100
+    assert m.alpha_cost == pytest.approx(800 + 10.0 * 2400)
+    assert m.agent_full_s == pytest.approx([20.1] * n)
+    assert m.bytes_out == pytest.approx([600.0] * n) and m.bytes_in == pytest.approx([600.0] * n)
+    assert m.bytes_per_link["0-1"] == pytest.approx(400.0)
+
+
+def test_coverage_curve_is_a_step_series_to_one():
+    g = nx.cycle_graph(6)
+    nx.set_edge_attributes(g, 1e3, "bandwidth")
+    work = synthetic_workload(6, 1, macs=10, nbytes=100, seed=0, jitter=0.5)
+    m = simulate(g, work, rates=[1.0] * 6, network=NetworkConfig(), gossip=FloodConfig(),
+                 failures=FailuresConfig(), seed=0).metrics
+    times = [t for t, _ in m.coverage]
+    levels = [c for _, c in m.coverage]
+    assert times == sorted(times) and levels == sorted(levels)
+    assert levels[0] == 0.0 and levels[-1] == pytest.approx(1.0)
+    assert times[-1] == pytest.approx(m.makespan_s)
+
+
+def test_coverage_curve_counts_removals_and_samples_large_runs():
+    known = np.array([[1.0, np.inf], [2.0, 3.0]])
+    curve = coverage_curve(known, [(2.5, 0, 1, 0.5)], total=4)
+    assert curve == [(0.0, 0.0), (0.5, 0.25), (1.0, 0.5), (2.0, 0.75), (2.5, 0.5), (3.0, 0.75)]
+    big = np.random.default_rng(0).random((300, 100))
+    sampled = coverage_curve(big, [], total=big.size)
+    assert len(sampled) == 1000 and sampled[-1][1] == pytest.approx(1.0)
