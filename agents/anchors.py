@@ -16,8 +16,6 @@ from agents.errors import DataError
 from agents.head import check_labels
 from agents.macs import class_means_macs, gmm_fit_macs
 
-# scikit-learn's default variance floor: keeps a cluster of identical points from having zero variance.
-REG_COVAR = 1e-6
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,11 +75,11 @@ def fit_gmmc(features: np.ndarray, cfg: GMMCConfig, seed: int) -> tuple[GMMCAnch
     resp[np.arange(n), km.labels_] = 1.0
     nk = resp.sum(0) + 10 * np.finfo(np.float64).eps  # as scikit-learn does, so no cluster is empty
     means = resp.T @ x / nk[:, None]
-    variances = resp.T @ (x * x) / nk[:, None] - means**2 + REG_COVAR
+    variances = resp.T @ (x * x) / nk[:, None] - means**2 + cfg.reg_covar
     gm = GaussianMixture(
         n_components=k, covariance_type="diag", max_iter=cfg.max_iter, random_state=seed,
-        reg_covar=REG_COVAR, init_params="random_from_data",  # overridden by the *_init below
-        weights_init=nk / n, means_init=means, precisions_init=1.0 / np.maximum(variances, REG_COVAR),
+        reg_covar=cfg.reg_covar, init_params="random_from_data",  # overridden by the *_init below
+        weights_init=nk / n, means_init=means, precisions_init=1.0 / variances,
     ).fit(x)
     anchor = GMMCAnchor(
         means=gm.means_.astype(np.float32),

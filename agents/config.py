@@ -53,6 +53,10 @@ class GMMCConfig(_Strict):
     kind: Literal["gmmc"] = "gmmc"
     k: int = Field(25, ge=1)
     max_iter: int = Field(100, ge=1)
+    # Variance floor added to every diagonal variance. scikit-learn's 1e-6 lets a component fitted
+    # on a handful of 1280-D features collapse onto them; 0.01 (about 1.5 % of the mean feature
+    # variance of EfficientNet-Lite0) raised mapper accuracy on 102 mixed tasks from 0.33 to 0.70.
+    reg_covar: float = Field(0.01, gt=0)
 
 
 class MahalanobisConfig(_Strict):

@@ -1,6 +1,7 @@
 """The scenario reference, generated from the schema itself so that the README cannot drift from it.
 
-`python -m sim.schema_doc` prints the Markdown; a test checks the README holds exactly this text.
+`python -m sim.schema_doc` prints the Markdown, `--write README.md` replaces the section in place;
+a test checks the README holds exactly this text.
 """
 
 from __future__ import annotations
@@ -78,5 +79,19 @@ def _default(field: Any) -> str:
     return f"`{value!r}`".replace("|", "\\|")
 
 
+def write_into(path: str) -> None:
+    """Replace the generated section of a Markdown file (between BEGIN and END) with a fresh one."""
+    from pathlib import Path
+
+    text = Path(path).read_text()
+    start, end = text.index(BEGIN), text.index(END) + len(END)
+    Path(path).write_text(text[:start] + reference() + text[end:])
+
+
 if __name__ == "__main__":
-    print(reference())
+    import sys
+
+    if sys.argv[1:2] == ["--write"] and len(sys.argv) == 3:
+        write_into(sys.argv[2])
+    else:
+        print(reference())
