@@ -89,7 +89,7 @@ class SharePackage:
         }
         if isinstance(self.anchor, GMMCAnchor):
             metadata["n_samples"] = str(int(self.anchor.n_samples))
-        return st_save(self._tensors(dtype), metadata=metadata)
+        return _canonical(st_save(self._tensors(dtype), metadata=metadata))
 
     def nbytes(self, dtype: Literal["fp32", "fp16"] = "fp32") -> int:
         """Exact size on the wire: the length of `to_bytes(dtype)`."""
@@ -185,3 +185,20 @@ def _read_metadata(data: bytes) -> dict[str, str]:
         raise PackageError(f"share package version {version!r} is not supported; this build reads "
                            f"versions {list(SUPPORTED_VERSIONS)} (upgrade skill-sim)")
     return meta
+
+
+def _canonical(blob: bytes) -> bytes:
+    """Rewrite the safetensors JSON header with sorted keys, so equal packages are equal bytes.
+
+    safetensors writes its header maps in hash order, which changes from call to call. Sorting
+    keeps the same keys and values, so the header length, the data offsets and the size on the
+    wire are unchanged; the format pads headers with spaces, which is what we pad with too.
+    """
+    n = int.from_bytes(blob[:8], "little")
+    header = json.loads(blob[8:8 + n])
+    if "__metadata__" in header:
+        header["__metadata__"] = dict(sorted(header["__metadata__"].items()))
+    text = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+    if len(text) > n:  # cannot happen for a reordering; keep safetensors' own bytes if it ever does
+        return blob
+    return blob[:8] + text.ljust(n, b" ") + blob[8 + n:]

@@ -80,9 +80,6 @@ def test_same_seed_same_content_even_on_a_cold_cache(suite, backbone, result, tm
     assert _canonical(other.package)[1] != _canonical(result.package)[1]
 
 
-@pytest.mark.xfail(strict=True, reason="agents.package: safetensors writes __metadata__ in random (Rust "
-                   "HashMap) order, so equal packages differ in header bytes; package.py should write a "
-                   "canonical header")
 def test_same_seed_same_bytes(suite, backbone, result, cache):
     packages = {learn_task(suite.tasks[0], backbone, CFG, seed=0, cache=cache).package for _ in range(4)}
     assert packages == {result.package}
