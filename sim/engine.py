@@ -153,7 +153,7 @@ class Engine:
     def flow_started(self, flow: Flow) -> None:
         """A flow is on its way: its receiver may need a wake-up."""
         self.knowledge.expect(flow)
-        self.wake(flow.dst)
+        self.wake(flow.dst, flow.entry)
 
     def flow_changed(self, flow: Flow) -> None:
         """A flow's rate changed: arrival times moved."""
@@ -203,8 +203,9 @@ class Engine:
         self.wake(agent)
 
     # -- arrivals ---------------------------------------------------------------------------------
-    def wake(self, agent: int) -> None:
-        """Make sure `agent` is woken when the next arrival needs action at its exact time."""
+    def wake(self, agent: int, entry: list | None = None) -> None:
+        """Make sure `agent` is woken when the next arrival needs action at its exact time
+        (looking only at one new inbox entry when `entry` is given)."""
         if not self.knowledge.alive[agent]:
             return
         tokens_only = True
@@ -219,7 +220,7 @@ class Engine:
                     break
             if tokens_only and not self.protocol.digests:
                 return
-        at = self.knowledge.next_arrival(agent, tokens_only)
+        at = self.knowledge.next_arrival(agent, tokens_only, entry)
         if at < self.wake_at[agent] or self.wake_at[agent] < self.env.now:
             if at == np.inf:
                 return
@@ -232,13 +233,15 @@ class Engine:
         if self.wake_at[agent] == at:
             self.wake_at[agent] = np.inf
         self.catch_up(agent)
+        self.wake(agent)  # even if an earlier catch-up took the arrivals this wake-up was for
 
     def catch_up(self, agent: int, until: float | None = None) -> None:
         """Take in everything that arrived at `agent` until now; bank, forward, answer digests."""
-        if self.catching[agent] or not self.knowledge.alive[agent]:
-            return
+        now = self.env.now if until is None else until
+        if now < self.knowledge.due[agent] or self.catching[agent] or not self.knowledge.alive[agent]:
+            return  # nothing has arrived yet, or already catching up, or dead
         self.catching[agent] = True
-        got = self.knowledge.collect(agent, self.env.now if until is None else until)
+        got = self.knowledge.collect(agent, now)
         if got is not None:
             ids, srcs, times = got
             tokens = ids < 0
@@ -272,7 +275,8 @@ class Engine:
             for token, src in toks:
                 self.protocol.token(agent, token, src)
         self.catching[agent] = False
-        self.wake(agent)
+        if got is not None:
+            self.wake(agent)
 
     # -- failures ---------------------------------------------------------------------------------
     def crash(self, agent: int) -> None:

@@ -16,7 +16,7 @@ class Flow:
 
     __slots__ = (
         "direction", "src", "dst", "ids", "cum", "lost", "latency", "start", "rate",
-        "t_last", "sent", "bt", "bb", "end_event", "version", "resources", "limit", "ended", "arr", "tokens", "entry",
+        "t_last", "sent", "bt", "bb", "end_event", "version", "resources", "limit", "ended", "arr", "tokens", "entry", "total",
     )
 
     def __init__(self, direction: int, src: int, dst: int, ids: np.ndarray, sizes: np.ndarray,
@@ -26,6 +26,7 @@ class Flow:
         self.dst = dst
         self.ids = ids
         self.cum = np.cumsum(sizes, dtype=np.float64)
+        self.total = float(self.cum[-1]) if len(self.cum) else 0.0  # bytes of the whole flow
         self.lost: np.ndarray | None = None  # True where the item is lost on the way
         self.latency = latency
         self.start = start
@@ -42,11 +43,6 @@ class Flow:
         self.arr: np.ndarray | None = None  # cached arrival times of all items at the current rate
         self.tokens: np.ndarray | None = None  # indices of digest tokens (negative ids), if any
         self.entry = None  # the receiver's inbox entry, so rate changes can refresh it
-
-    @property
-    def total(self) -> float:
-        """Bytes of the whole flow."""
-        return float(self.cum[-1]) if len(self.cum) else 0.0
 
     def advance(self, now: float) -> None:
         """Account bytes sent since the last update at the current rate."""

@@ -146,11 +146,12 @@ class Knowledge:
         order = np.argsort(times, kind="stable")
         return ids[order], srcs[order], times[order]
 
-    def next_arrival(self, agent: int, tokens_only: bool) -> float:
-        """Earliest time a new package (or any digest token) will arrive at `agent`."""
+    def next_arrival(self, agent: int, tokens_only: bool, only: list | None = None) -> float:
+        """Earliest time a new package (or any digest token) will arrive at `agent` (from one
+        inbox entry if `only` is given)."""
         best = np.inf
         held = self.held[agent]
-        for entry in self.inbox[agent]:
+        for entry in (self.inbox[agent] if only is None else (only,)):
             flow, lo = entry[0], entry[1]
             hi = flow.limit
             if lo >= hi:

@@ -118,8 +118,8 @@ def compute_metrics(engine: "Engine", alpha: float) -> Metrics:
         coverage_final=float(know.held[alive].mean()) if alive.any() and t else 0.0,
         tasks_lost=np.flatnonzero(~surviving).tolist(), alive=alive.tolist(),
         agent_full_s=full.tolist(),
-        bytes_out=np.bincount(src, weights=net.dir_sent, minlength=n).tolist(),
-        bytes_in=np.bincount(dst, weights=net.dir_delivered, minlength=n).tolist(),
+        bytes_out=np.bincount(src, weights=np.asarray(net.dir_sent), minlength=n).tolist(),
+        bytes_in=np.bincount(dst, weights=np.asarray(net.dir_delivered), minlength=n).tolist(),
         bytes_per_link=per_link,
         coverage=coverage_curve(know.known_at, know.removed, n * t),
     )

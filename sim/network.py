@@ -99,8 +99,8 @@ class Network:
         self.bytes_sent = 0.0
         self.bytes_delivered = 0.0
         self.bytes_lost = 0.0
-        self.dir_sent = np.zeros(n_dirs)  # bytes that left on each direction
-        self.dir_delivered = np.zeros(n_dirs)  # bytes that arrived intact on each direction
+        self.dir_sent = [0.0] * n_dirs  # bytes that left on each direction
+        self.dir_delivered = [0.0] * n_dirs  # bytes that arrived intact on each direction
 
     # -- queueing -------------------------------------------------------------------------------
     def send(self, d: int, items) -> None:

@@ -1,0 +1,138 @@
+"""Network engine benchmark: cost-only workloads, flood and push_pull on ring and small-world graphs.
+
+Each case runs in its own process (so peak RSS is that run's alone) and reports wall seconds, SimPy
+events per wall second, transfers (flows), agent-package deliveries and peak memory; the table ends
+with how wall time grows with N. Writes bench/results/network.json.
+
+    .venv/bin/python bench/network.py                 # N = 51, 500, 5000
+    .venv/bin/python bench/network.py --sizes 51 500  # a subset
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "network.json"
+
+# Paper-like costs: a GMMC package is ~813 KB; 100 Mbit/s links with 5 ms latency; a device at
+# 1 GMAC/s learning a task in 10 s. Links then carry the whole knowledge base in about a minute.
+PACKAGE_BYTES = 813_000
+TASK_MACS = 10**10
+RATE = 1e9
+BANDWIDTH = 12.5e6
+LATENCY = 0.005
+PERIOD_S = 1.0
+
+
+def build_graph(kind: str, n: int, seed: int):
+    """Ring or connected Watts-Strogatz small world (k=4, p=0.1) with uniform links."""
+    import networkx as nx
+
+    graph = nx.cycle_graph(n) if kind == "ring" else nx.connected_watts_strogatz_graph(n, 4, 0.1, seed=seed)
+    nx.set_edge_attributes(graph, BANDWIDTH, "bandwidth")
+    nx.set_edge_attributes(graph, LATENCY, "latency")
+    nx.set_edge_attributes(graph, 0.0, "loss")
+    return graph
+
+
+def run_one(protocol: str, kind: str, n: int, seed: int = 0) -> dict:
+    """One simulation; returns its measurements."""
+    sys.path.insert(0, str(ROOT))
+    from sim.config import FailuresConfig, FloodConfig, NetworkConfig, PushPullConfig
+    from sim.engine import simulate
+    from sim.workload import synthetic_workload
+
+    graph = build_graph(kind, n, seed)
+    work = synthetic_workload(n, 2, macs=TASK_MACS, nbytes=PACKAGE_BYTES, seed=seed, jitter=0.2)
+    gossip = FloodConfig() if protocol == "flood" else PushPullConfig(period_s=PERIOD_S)
+    start = time.perf_counter()
+    res = simulate(graph, work, rates=[RATE] * n, network=NetworkConfig(), gossip=gossip,
+                   failures=FailuresConfig(), seed=seed, record_packages=False)
+    wall = time.perf_counter() - start
+    m = res.metrics
+    return {
+        "protocol": protocol, "graph": kind, "n": n, "packages": work.num_tasks,
+        "deliveries": int(res.held.sum()) - work.num_tasks, "wall_s": wall, "events": m.events,
+        "events_per_s": m.events / wall, "transfers": m.transfers, "makespan_s": m.makespan_s,
+        "speedup": m.speedup, "complete": m.complete, "bytes_sent": m.bytes_sent,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def run_case(protocol: str, kind: str, n: int, timeout_s: float) -> dict:
+    """Run one case in a fresh process; a case over the time limit is reported as such."""
+    cmd = [sys.executable, __file__, "--one", protocol, kind, str(n)]
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=True)
+    except subprocess.TimeoutExpired:
+        return {"protocol": protocol, "graph": kind, "n": n, "wall_s": None, "note": f"over {timeout_s:.0f} s limit"}
+    except subprocess.CalledProcessError as err:
+        return {"protocol": protocol, "graph": kind, "n": n, "wall_s": None, "note": err.stderr[-500:]}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def growth(rows: list[dict]) -> list[dict]:
+    """Per protocol and graph: wall-time ratio and exponent between consecutive sizes."""
+    import math
+
+    out = []
+    for key in sorted({(r["protocol"], r["graph"]) for r in rows}):
+        series = sorted((r["n"], r["wall_s"]) for r in rows if (r["protocol"], r["graph"]) == key and r["wall_s"])
+        for (n0, w0), (n1, w1) in zip(series, series[1:]):
+            out.append({"protocol": key[0], "graph": key[1], "from_n": n0, "to_n": n1, "wall_ratio": w1 / w0,
+                        "exponent": math.log(w1 / w0) / math.log(n1 / n0)})
+    return out
+
+
+def main() -> None:
+    """Run the grid, print a table, write the JSON."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[51, 500, 5000])
+    parser.add_argument("--protocols", nargs="+", default=["flood", "push_pull"])
+    parser.add_argument("--graphs", nargs="+", default=["ring", "small_world"])
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds allowed per case")
+    parser.add_argument("--one", nargs=3, metavar=("PROTOCOL", "GRAPH", "N"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(run_one(args.one[0], args.one[1], int(args.one[2]))))
+        return
+    rows = []
+    header = f"{'protocol':10} {'graph':12} {'N':>5} {'wall s':>8} {'events':>9} {'ev/s':>8} {'flows':>9} {'deliveries':>11} {'makespan':>9} {'RSS MB':>7}"
+    print(header)
+    for n in args.sizes:
+        for kind in args.graphs:
+            for protocol in args.protocols:
+                row = run_case(protocol, kind, n, args.timeout)
+                rows.append(row)
+                if row["wall_s"] is None:
+                    print(f"{protocol:10} {kind:12} {n:>5} {row['note']}")
+                else:
+                    print(f"{protocol:10} {kind:12} {n:>5} {row['wall_s']:8.2f} {row['events']:9d} "
+                          f"{row['events_per_s']:8.0f} {row['transfers']:9d} {row['deliveries']:11d} "
+                          f"{row['makespan_s']:9.1f} {row['peak_rss_mb']:7.0f}", flush=True)
+    grow = growth(rows)
+    for g in grow:
+        print(f"growth {g['protocol']:10} {g['graph']:12} N {g['from_n']} -> {g['to_n']}: "
+              f"wall x{g['wall_ratio']:.1f} (N^{g['exponent']:.2f})")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+               "costs": {"package_bytes": PACKAGE_BYTES, "task_macs": TASK_MACS, "rate": RATE,
+                         "bandwidth": BANDWIDTH, "latency": LATENCY, "push_pull_period_s": PERIOD_S},
+               "runs": rows, "growth": grow}
+    tmp = RESULTS.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(payload, indent=2))
+    tmp.replace(RESULTS)
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
