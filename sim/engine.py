@@ -50,6 +50,7 @@ class SimResult:
     held: np.ndarray  # (agents x tasks) bool: final banks
     alive: np.ndarray  # (agents,) bool: who is alive at the end
     metrics: Metrics
+    removed: list[tuple[float, int, int, float]]  # bank wipes: (time, agent, task, banked at)
 
     def bank(self, agent: int) -> list[int]:
         """Task ids in an agent's final bank."""
@@ -59,11 +60,9 @@ class SimResult:
         """Every bank change as (time, agent, task, +1 added / -1 removed), in time order."""
         agents, tasks = np.nonzero(np.isfinite(self.known_at))
         rows = [(float(self.known_at[a, t]), int(a), int(t), 1) for a, t in zip(agents, tasks)]
-        for now, agent, task, banked in self.recorder_removed:
+        for now, agent, task, banked in self.removed:
             rows += [(banked, agent, task, 1), (now, agent, task, -1)]
         return sorted(rows)
-
-    recorder_removed: list = None  # removals (time, agent, task, banked at), set by simulate
 
 
 class Engine:
@@ -377,7 +376,5 @@ def simulate(graph: nx.Graph, workload: Workload, *, rates: Sequence[float], net
     if engine.network.busy():
         raise SimError("internal: traffic was queued after the last event; please report this run")
     metrics = compute_metrics(engine, alpha)
-    result = SimResult(recorder, engine.knowledge.known_at, engine.knowledge.held,
-                       engine.knowledge.alive.copy(), metrics)
-    result.recorder_removed = engine.knowledge.removed
-    return result
+    know = engine.knowledge
+    return SimResult(recorder, know.known_at, know.held, know.alive.copy(), metrics, know.removed)

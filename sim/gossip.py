@@ -106,6 +106,8 @@ class Push:
         net = self.engine.network
         dirs = [d for d in net.out_dirs[agent] if net.dst[d] != exclude]
         k = min(self.config.fanout, len(dirs))
+        if k == 0:
+            return
         for i in self.rng.choice(len(dirs), size=k, replace=False):
             net.send(dirs[int(i)], (task,))
 

@@ -90,3 +90,9 @@ def test_push_with_full_fanout_behaves_like_flood():
 def test_push_fanout_larger_than_the_degree_is_refused():
     with pytest.raises(SimError, match="fanout=3"):
         run(linked(nx.cycle_graph(5)), PushConfig(fanout=3))
+
+
+def test_push_stops_at_leaves_without_error():
+    res = run(linked(nx.path_graph(5)), PushConfig(fanout=1, rounds=10))
+    assert res.metrics.bytes_sent == pytest.approx(res.metrics.bytes_delivered)
+    assert res.held.sum(axis=0).min() >= 1
