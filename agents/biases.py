@@ -161,9 +161,14 @@ def _validate(model: nn.Module, head: nn.Linear, preprocess: Callable, images: n
 def train_head_with_biases(model: nn.Module, preprocess: Callable[[np.ndarray], torch.Tensor],
                            images_uint8: np.ndarray, labels: np.ndarray, num_classes: int,
                            head_cfg: HeadConfig, bb_cfg: BBConfig, seed: int,
-                           device: torch.device | str | None = None
+                           device: torch.device | str | None = None,
+                           init_head: HeadResult | None = None,
                            ) -> tuple[HeadResult, dict[str, np.ndarray], int]:
     """Train a head and the backbone's beneficial biases jointly; keep the best validation epoch.
+
+    With `init_head` (a head already trained on cached features, which is cheap) training starts
+    from it and its validation score is epoch 0, so biases are kept only if they beat the plain
+    head: a few expensive epochs through the backbone then refine rather than start from scratch.
 
     Uses the same stratified split as `train_head` (same seed, same split). The head learns at
     head_cfg.lr, the biases at bb_cfg.lr, for bb_cfg.epochs with head_cfg.patience. MACs: the
@@ -181,6 +186,10 @@ def train_head_with_biases(model: nn.Module, preprocess: Callable[[np.ndarray], 
         with torch.no_grad():
             dim = _head_input(model, preprocess, images_uint8[:1]).shape[1]
         head = init_linear(dim, num_classes, seed).to(dev)
+        if init_head is not None:
+            with torch.no_grad():
+                head.weight.copy_(torch.from_numpy(init_head.weight))
+                head.bias.copy_(torch.from_numpy(init_head.bias))
         opt = torch.optim.Adam([
             {"params": head.parameters(), "lr": head_cfg.lr, "weight_decay": head_cfg.weight_decay},
             # No weight decay on the biases: they are small corrections starting from zero.
@@ -189,6 +198,15 @@ def train_head_with_biases(model: nn.Module, preprocess: Callable[[np.ndarray], 
         rng = np.random.default_rng(seed + 1)
         stopper = EarlyStopping(head_cfg.patience)
         step_macs = step_size = samples = val_macs = epochs_run = 0
+
+        def snapshot() -> dict[str, torch.Tensor]:
+            state = {f"head.{k}": v for k, v in head.state_dict().items()}
+            state.update({f"bb.{k}": v for k, v in bias_set.biases.items()})
+            return state
+
+        if init_head is not None:
+            acc, val_loss, val_macs = _validate(model, head, preprocess, x_val, y_val, bb_cfg.batch_size)
+            stopper.update(0, acc, val_loss, snapshot())
         for epoch in range(1, bb_cfg.epochs + 1):
             order = tr_idx[rng.permutation(len(tr_idx))]
             for start in range(0, len(order), bb_cfg.batch_size):
@@ -211,9 +229,7 @@ def train_head_with_biases(model: nn.Module, preprocess: Callable[[np.ndarray], 
             epochs_run = epoch
             acc, val_loss, macs = _validate(model, head, preprocess, x_val, y_val, bb_cfg.batch_size)
             val_macs += macs
-            state = {f"head.{k}": v for k, v in head.state_dict().items()}
-            state.update({f"bb.{k}": v for k, v in bias_set.biases.items()})
-            if stopper.update(epoch, acc, val_loss, state):
+            if stopper.update(epoch, acc, val_loss, snapshot()):
                 break
         best = stopper.best_state
         biases = {k[3:]: v.cpu().numpy().astype(np.float32) for k, v in best.items() if k.startswith("bb.")}

@@ -55,14 +55,14 @@ def learn_task(task: Task, backbone: Backbone, cfg: LearnerConfig, seed: int, ca
     # Charged even on a cache hit: the simulated agent computed them; the cache is our shortcut.
     macs = {"features": backbone.macs_per_image * len(task.x_train)}
     biases = None
+    head = train_head(feats, task.y_train, task.num_classes, cfg.head, seed, backbone.device)
+    macs["head"] = head.macs
     if cfg.bb.enabled:
+        # Start from the head trained on cached features; biases refine it through the backbone.
         head, biases, macs["bb"] = train_head_with_biases(
             backbone.model, backbone.preprocess, task.x_train, task.y_train, task.num_classes,
-            cfg.head, cfg.bb, seed, backbone.device,
+            cfg.head, cfg.bb, seed, backbone.device, init_head=head,
         )
-    else:
-        head = train_head(feats, task.y_train, task.num_classes, cfg.head, seed, backbone.device)
-        macs["head"] = head.macs
     # The anchor lives in the plain (bias-free) feature space: the receiver's mapper must pick a
     # task before it knows whose biases to apply.
     anchor, macs["anchor"] = fit_anchor(feats, task.y_train, cfg.mapper, seed)

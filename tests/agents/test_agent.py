@@ -132,13 +132,17 @@ def test_bb_end_to_end_on_a_tiny_task(suite, backbone, cache):
     cfg = CFG.model_copy(update={"bb": BBConfig(enabled=True, epochs=1, batch_size=32)})
     agent = Agent(0, backbone, cfg, cache)
     res = agent.learn(task)
-    assert set(res.teacher_macs) == {"features", "bb", "anchor"} and res.teacher_macs["bb"] > 0
+    # BB refines a head first trained on cached features: both phases are paid for.
+    assert set(res.teacher_macs) == {"features", "head", "bb", "anchor"} and res.teacher_macs["bb"] > 0
     pkg = SharePackage.from_bytes(res.package)
     assert pkg.biases and sum(v.size for v in pkg.biases.values()) > backbone.feature_dim
     plain = backbone.features(task.x_test)
     with applied_biases(backbone.model, pkg.biases):
         biased = backbone.features(task.x_test)
-    assert not np.allclose(plain, biased)  # the biases change the features the head sees
+    # Biases that training kept change the features the head sees; all-zero ones (the plain head
+    # won on validation) must not.
+    trained = any(np.any(v) for v in pkg.biases.values())
+    assert np.allclose(plain, biased) != trained
     assert np.array_equal(backbone.features(task.x_test), plain)  # and are gone afterwards
     ev = agent.evaluate(TaskSuite("one", [task]))
     # One epoch of a few steps: too little to promise accuracy, enough to prove the path runs.
