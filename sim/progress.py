@@ -55,9 +55,9 @@ class ProgressView:
     def _on_learning_started(self, total: int, device: str) -> None:
         self._learn = self.progress.add_task(f"learning ({device})", total=total, info="")
 
-    def _on_task_learned(self, task: int, name: str, cached: bool, bytes: int) -> None:
+    def _on_task_learned(self, task: int, agent: int, name: str, cached: bool, bytes: int) -> None:
         self._cached += cached
-        info = f"{self._cached} cached · last: {name}"
+        info = f"{self._cached} cached · agent {agent}: {name}"
         self.progress.update(self._learn, advance=1, info=info[:60])
 
     def _on_learning_done(self, seconds: float, cached: int) -> None:

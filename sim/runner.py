@@ -131,6 +131,7 @@ def prepare(scenario: Scenario, *, cache_dir: Any = None, progress: Progress = _
     hits = 0
     start = time.perf_counter()
     task_by_id = {t.id: t for t in suite.tasks}
+    owner = {tid: agent for agent, tasks in enumerate(assignment) for tid in tasks}
     for tid in order:
         task = task_by_id[tid]
         # Seed per task, not per agent: a task's package does not depend on who learns it.
@@ -144,7 +145,7 @@ def prepare(scenario: Scenario, *, cache_dir: Any = None, progress: Progress = _
             hits += 1
             hit = True
         learned[tid] = cached
-        progress("task_learned", task=tid, name=task.name, cached=hit, bytes=len(cached.package))
+        progress("task_learned", task=tid, agent=owner[tid], name=task.name, cached=hit, bytes=len(cached.package))
     wall = time.perf_counter() - start
     progress("learning_done", seconds=wall, cached=hits)
     return Prepared(scenario, suite, backbone, features, assignment, graph, learned, wall, hits)
