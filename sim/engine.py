@@ -16,7 +16,7 @@ import networkx as nx
 import numpy as np
 import simpy
 
-from sim.config import FailuresConfig, NetworkConfig
+from sim.config import FailuresConfig, GossipConfig, NetworkConfig
 from sim.errors import SimError
 from sim.failures import start_failures
 from sim.flows import Flow
@@ -69,7 +69,7 @@ class Engine:
     """One run's state: environment, knowledge, network, protocol, and the agents' processes."""
 
     def __init__(self, graph: nx.Graph, workload: Workload, rates: np.ndarray, network: NetworkConfig,
-                 gossip, seed: int, alpha: float, timing: str, recorder: Recorder) -> None:
+                 gossip: GossipConfig, seed: int, alpha: float, timing: str, recorder: Recorder) -> None:
         self.env = CountingEnvironment()
         self.graph = graph
         self.n_agents = graph.number_of_nodes()
@@ -361,7 +361,7 @@ def validate(graph: nx.Graph, workload: Workload, rates: Sequence[float], alpha:
 
 
 def simulate(graph: nx.Graph, workload: Workload, *, rates: Sequence[float], network: NetworkConfig,
-             gossip, failures: FailuresConfig, seed: int, alpha: float = 1000.0,
+             gossip: GossipConfig, failures: FailuresConfig, seed: int, alpha: float = 1000.0,
              timing: Literal["macs", "wall"] = "macs", observer: Callable[[Event], None] | None = None,
              record_packages: bool = True) -> SimResult:
     """Run one simulation to the end (no event left) and derive its metrics."""
