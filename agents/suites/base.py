@@ -94,3 +94,11 @@ class TaskSuite:
 
     def __len__(self) -> int:
         return len(self.tasks)
+
+
+def tasks_wanted(num_tasks: int | None, available: int, what: str, fix: str) -> int:
+    """How many tasks to build: all `available` by default, else `num_tasks` if there are that many."""
+    n = available if num_tasks is None else num_tasks
+    if n > available:
+        raise DataError(f"num_tasks={n} but {what} has only {available} tasks; {fix}")
+    return n

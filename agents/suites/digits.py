@@ -12,8 +12,7 @@ from functools import lru_cache
 import numpy as np
 
 from agents.config import SuiteConfig
-from agents.errors import DataError
-from agents.suites.base import Task, TaskSuite
+from agents.suites.base import Task, TaskSuite, tasks_wanted
 from agents.suites.images import gray_to_rgb, pick_per_class, resize, stack_classes, task_rng, to_uint8
 
 CLASSES = tuple(str(d) for d in range(10))
@@ -49,12 +48,8 @@ def build(cfg: SuiteConfig) -> TaskSuite:
     """Split-digits: 5 tasks of 2 digits ({0,1}, {2,3}, ...); all images unless capped per class."""
     data = load_digits_split()
     groups = [tuple(range(i, i + CLASSES_PER_TASK)) for i in range(0, 10, CLASSES_PER_TASK)]
-    n = len(groups) if cfg.num_tasks is None else cfg.num_tasks
-    if n > len(groups):
-        raise DataError(
-            f"num_tasks={n} but digits has only {len(groups)} tasks of {CLASSES_PER_TASK} classes; "
-            f"use num_tasks <= {len(groups)} or the 'mixed' suite for more tasks"
-        )
+    n = tasks_wanted(cfg.num_tasks, len(groups), f"digits ({CLASSES_PER_TASK} classes each)",
+                     f"use num_tasks <= {len(groups)} or the 'mixed' suite for more tasks")
     tasks = []
     for t, group in enumerate(groups[:n]):
         rng = task_rng(cfg.seed, t)

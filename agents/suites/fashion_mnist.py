@@ -15,7 +15,7 @@ import numpy as np
 
 from agents.config import SuiteConfig
 from agents.errors import DataError
-from agents.suites.base import Task, TaskSuite
+from agents.suites.base import Task, TaskSuite, tasks_wanted
 from agents.suites.images import gray_to_rgb, pick_per_class, resize, stack_classes, task_rng, to_uint8
 
 DEFAULT_PATH = Path("/usr/share/datasets/fashion-mnist")
@@ -108,12 +108,8 @@ def build(cfg: SuiteConfig) -> TaskSuite:
     """Split-Fashion-MNIST: tasks of 2 classes in official order (t-shirt/trouser, pullover/dress, ...)."""
     data = load_fashion_mnist(cfg.path)
     groups = [tuple(range(i, i + CLASSES_PER_TASK)) for i in range(0, len(CLASSES), CLASSES_PER_TASK)]
-    n = len(groups) if cfg.num_tasks is None else cfg.num_tasks
-    if n > len(groups):
-        raise DataError(
-            f"num_tasks={n} but fashion_mnist has only {len(groups)} tasks of {CLASSES_PER_TASK} classes; "
-            f"use num_tasks <= {len(groups)} or the 'mixed' suite for more tasks"
-        )
+    n = tasks_wanted(cfg.num_tasks, len(groups), f"fashion_mnist ({CLASSES_PER_TASK} classes each)",
+                     f"use num_tasks <= {len(groups)} or the 'mixed' suite for more tasks")
     n_train = cfg.train_per_class or DEFAULT_TRAIN_PER_CLASS
     n_test = cfg.test_per_class or DEFAULT_TEST_PER_CLASS
     tasks = []

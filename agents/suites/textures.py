@@ -14,7 +14,7 @@ from PIL import Image
 
 from agents.config import SuiteConfig
 from agents.errors import DataError
-from agents.suites.base import Task, TaskSuite
+from agents.suites.base import Task, TaskSuite, tasks_wanted
 from agents.suites.images import stack_classes, task_rng, to_uint8
 
 # Photos bundled in the scikit-image package itself (checked offline with scikit-image 0.26);
@@ -99,12 +99,8 @@ def sample_patches(name: str, split: str, n: int, image_size: int, rng: np.rando
 def build(cfg: SuiteConfig) -> TaskSuite:
     """Photo-patch tasks: the photos in `PHOTOS` order, 4 per task (5 tasks); the seed picks patches."""
     groups = [PHOTOS[i : i + CLASSES_PER_TASK] for i in range(0, len(PHOTOS), CLASSES_PER_TASK)]
-    n = len(groups) if cfg.num_tasks is None else cfg.num_tasks
-    if n > len(groups):
-        raise DataError(
-            f"num_tasks={n} but textures has only {len(groups)} tasks of {CLASSES_PER_TASK} photos; "
-            f"use num_tasks <= {len(groups)} or the 'mixed' suite for more tasks"
-        )
+    n = tasks_wanted(cfg.num_tasks, len(groups), f"textures ({CLASSES_PER_TASK} photos each)",
+                     f"use num_tasks <= {len(groups)} or the 'mixed' suite for more tasks")
     n_train = cfg.train_per_class or DEFAULT_TRAIN_PER_CLASS
     n_test = cfg.test_per_class or DEFAULT_TEST_PER_CLASS
     tasks = []
