@@ -123,7 +123,7 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
     with ProgressView(console) as view:
         prepared = runner.prepare(scenario, cache_dir=args.cache, progress=view)
         results, raw = runner.run_alpha(prepared, scenario.alphas[0], progress=view)
-    report.save_run(out, prepared, results, runner.event_rows(raw))
+    report.save_run(out, prepared, results, runner.event_rows(raw, results["incidents"]))
     if args.json:
         print(json.dumps(results, indent=2))
     report.print_summary(console, results, out)
@@ -142,7 +142,7 @@ def _cmd_sweep(args: argparse.Namespace, console: Console) -> int:
         prepared = runner.prepare(scenario, cache_dir=args.cache, progress=view)
         for alpha in alphas:
             results, raw = runner.run_alpha(prepared, alpha, progress=view)
-            report.save_run(out / f"alpha-{alpha:g}", prepared, results, runner.event_rows(raw), plots=False)
+            report.save_run(out / f"alpha-{alpha:g}", prepared, results, runner.event_rows(raw, results["incidents"]), plots=False)
             rows.append(results)
     sweep = report.save_sweep(out, scenario, rows)
     if args.json:

@@ -34,11 +34,21 @@ def save_run(out: Path, prepared: Any, results: dict[str, Any], events: list[dic
     alive = {p["agent"]: p["alive"] for p in results["per_agent"]}
     for node in graph.nodes:
         graph.nodes[node]["alive"] = bool(alive.get(node, True))
+    cut = {tuple(sorted(e)) for e in _scheduled_cuts(sc.failures)}
+    for u, v in graph.edges:
+        graph.edges[u, v]["outage"] = tuple(sorted((u, v))) in cut
     nx.write_graphml(graph, out / TOPOLOGY_GRAPHML)
     # results.json last: its presence marks a complete run directory.
     files.write_json(out / files.RESULTS, results)
     if plots and sc.output.plots:
         render(out, results)
+
+
+def _scheduled_cuts(failures: Any) -> list[tuple[int, int]]:
+    """Edges that a scheduled link outage or a partition takes down at some point of the run."""
+    edges = [tuple(o.edge) for o in failures.links.scheduled]
+    edges += [tuple(e) for p in failures.partitions for e in p.edges]
+    return edges
 
 
 def save_sweep(out: Path, scenario: Any, runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -113,20 +123,25 @@ def _plot_topology(path: Path, graph: nx.Graph, data: dict[str, Any]) -> None:
     import matplotlib.pyplot as plt
 
     n = graph.number_of_nodes()
-    pos = nx.circular_layout(graph) if n <= 2 or data.get("topology") in ("ring", "full", "line") else nx.spring_layout(graph, seed=0)
+    circular = n <= 2 or data.get("topology") in ("ring", "full", "line")
+    pos = nx.circular_layout(graph) if circular else nx.spring_layout(graph, seed=0)
     dead = [v for v, a in graph.nodes(data=True) if str(a.get("alive", True)) in ("False", "false")]
     alive = [v for v in graph.nodes if v not in dead]
+    cut = [(u, v) for u, v, a in graph.edges(data=True) if str(a.get("outage", False)) in ("True", "true")]
     fig, ax = plt.subplots(figsize=(6, 6))
     nx.draw_networkx_edges(graph, pos, ax=ax, alpha=0.4, width=0.8)
-    size = 300 if n <= 60 else 40
+    if cut:
+        nx.draw_networkx_edges(graph, pos, edgelist=cut, ax=ax, edge_color="tab:red", style="dashed", width=2.5,
+                               label="link outage / partition")
+    size = 300 if n <= 24 else (140 if n <= 60 else 30)
     nx.draw_networkx_nodes(graph, pos, nodelist=alive, node_color="tab:blue", node_size=size, ax=ax, label="alive")
     if dead:
         nx.draw_networkx_nodes(graph, pos, nodelist=dead, node_color="tab:red", node_shape="X", node_size=size, ax=ax,
                                label="crashed")
     if n <= 60:
-        nx.draw_networkx_labels(graph, pos, font_size=7, font_color="white", ax=ax)
+        nx.draw_networkx_labels(graph, pos, font_size=7 if n <= 24 else 5, font_color="white", ax=ax)
     ax.set_title(f"{data['scenario']}: {data.get('topology', '')}, {n} agents")
-    ax.legend(loc="lower right")
+    ax.legend(loc="center" if circular else "best", framealpha=0.9)
     ax.axis("off")
     fig.tight_layout()
     fig.savefig(path, dpi=120)

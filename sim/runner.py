@@ -29,6 +29,9 @@ from topologies.files import graph_from_file
 from topologies.links import assign_links
 from topologies.registry import build_graph
 
+# Engine events that are failures or repairs: kept in results.json and events.csv.
+INCIDENTS = ("crashed", "recovered", "link_down", "link_up")
+
 # A progress callback receives an event name and its fields; only the CLI draws anything.
 Progress = Callable[..., None]
 
@@ -156,6 +159,13 @@ def run_alpha(prepared: Prepared, alpha: float, *, progress: Progress = _quiet) 
     sc = prepared.scenario
     sim_seed = int(np.random.SeedSequence([sc.seed, 1]).generate_state(1)[0])
     progress("simulating", alpha=alpha)
+    incidents: list[dict[str, Any]] = []
+
+    def observe(event: Any) -> None:
+        if event.kind in INCIDENTS:
+            incidents.append({"time_s": event.time, "kind": event.kind, "agent": event.agent, "detail": event.detail})
+        progress("sim_event", event=event)
+
     start = time.perf_counter()
     result = simulate(
         prepared.graph,
@@ -167,12 +177,14 @@ def run_alpha(prepared: Prepared, alpha: float, *, progress: Progress = _quiet) 
         seed=sim_seed,
         alpha=alpha,
         timing=sc.timing,
-        observer=lambda event: progress("sim_event", event=event),
+        observer=observe,
     )
     sim_wall = time.perf_counter() - start
     progress("simulated", seconds=sim_wall)
     evaluation = evaluate_survivors(prepared, result, progress=progress)
-    return assemble_results(prepared, result, alpha, evaluation, sim_wall), result
+    results = assemble_results(prepared, result, alpha, evaluation, sim_wall)
+    results["incidents"] = incidents
+    return results, result
 
 
 def evaluate_survivors(prepared: Prepared, result: SimResult, *, progress: Progress = _quiet) -> dict[int, Any]:
@@ -282,8 +294,8 @@ def thin(series: list[Any], limit: int) -> list[Any]:
     return list(series[::step]) + ([series[-1]] if (len(series) - 1) % step else [])
 
 
-def event_rows(result: SimResult) -> list[dict[str, Any]]:
-    """Transfers and bank changes as rows for events.csv, in time order."""
+def event_rows(result: SimResult, incidents: list[dict[str, Any]] = ()) -> list[dict[str, Any]]:
+    """Transfers, bank changes and incidents (crashes, outages) as rows for events.csv, in time order."""
     rows = [
         {"time_s": t["start"], "kind": "transfer", "agent": t["src"], "peer": t["dst"],
          "task": ";".join(str(p) for p in t["packages"]), "bytes": t["bytes"], "outcome": t["outcome"],
@@ -294,6 +306,7 @@ def event_rows(result: SimResult) -> list[dict[str, Any]]:
         {"time_s": time_s, "kind": "banked" if change > 0 else "removed", "agent": agent, "task": task}
         for time_s, agent, task, change in result.bank_changes()
     ]
+    rows += [{**i, "outcome": i["detail"]} for i in incidents]
     return sorted(rows, key=lambda r: r["time_s"])
 
 

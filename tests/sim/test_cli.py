@@ -92,3 +92,21 @@ def test_bad_inputs_exit_2_with_a_clear_message(tmp_path, capsys):
     assert "tasks.suite" in capsys.readouterr().err
     assert main(["report", str(tmp_path)]) == 2
     assert "no results.json" in capsys.readouterr().err
+
+
+def test_failures_are_reported_and_marked(cache, tmp_path):
+    crash = "failures.agents.scheduled=[{agent: 2, at_s: 0.0}]"
+    outage = "failures.links.scheduled=[{edge: [0, 1], start_s: 0.0, end_s: 0.05}]"
+    assert main(["run", TINY, "--out", str(tmp_path), "--cache", cache, "--quiet", "--set", crash, "--set", outage]) == 0
+    r = json.loads((tmp_path / "results.json").read_text())
+    assert [p["alive"] for p in r["per_agent"]] == [True, True, False, True]
+    assert r["per_agent"][2]["accuracy"] is None
+    # agent 2 died before learning anything: its two tasks never existed at a survivor, and
+    # coverage counts them as unknown (6 of 8 tasks at each of the 3 survivors)
+    assert r["tasks_lost"] == 2 and r["coverage_final"] == pytest.approx(6 / 8)
+    assert sorted((i["kind"], i["time_s"]) for i in r["incidents"]) == [
+        ("crashed", 0.0), ("link_down", 0.0), ("link_up", 0.05)]
+    csv_kinds = {line.split(",")[1] for line in (tmp_path / "events.csv").read_text().splitlines()[1:]}
+    assert {"transfer", "banked", "crashed", "link_down", "link_up"} <= csv_kinds
+    graphml = (tmp_path / "topology.graphml").read_text()
+    assert 'attr.name="outage"' in graphml and 'attr.name="alive"' in graphml
