@@ -94,8 +94,8 @@ class Engine:
         self.next_task = [0] * self.n_agents
         self.unfinished = sum(1 for p in self.plan if p)  # alive agents with tasks left to learn
         self.learners: dict[int, simpy.Process] = {}
-        self.catching = np.zeros(self.n_agents, dtype=bool)
-        self.wake_at = np.full(self.n_agents, np.inf)
+        self.catching = [False] * self.n_agents
+        self.wake_at = [np.inf] * self.n_agents
         self.attempts: dict[tuple[int, int], int] = {}
         self.crashed_at = np.zeros(self.n_agents)
         self.recoveries_due = 0  # crashed agents that a failure process will bring back
@@ -181,7 +181,7 @@ class Engine:
 
     def _resend(self, d: int, src: int, task: int) -> None:
         """Queue a lost package again if its sender still holds it."""
-        if self.knowledge.alive[src] and self.knowledge.held[src, task]:
+        if self.knowledge.live[src] and self.knowledge.held[src, task]:
             self.network.send(d, (task,))
 
     def before_send(self, agent: int) -> None:
@@ -205,7 +205,7 @@ class Engine:
     def wake(self, agent: int, entry: list | None = None) -> None:
         """Make sure `agent` is woken when the next arrival needs action at its exact time
         (looking only at one new inbox entry when `entry` is given)."""
-        if not self.knowledge.alive[agent]:
+        if not self.knowledge.live[agent]:
             return
         tokens_only = True
         if not self.protocol.forwards and not self.protocol.digests:
@@ -237,11 +237,14 @@ class Engine:
     def catch_up(self, agent: int, until: float | None = None) -> None:
         """Take in everything that arrived at `agent` until now; bank, forward, answer digests."""
         now = self.env.now if until is None else until
-        if now < self.knowledge.due[agent] or self.catching[agent] or not self.knowledge.alive[agent]:
+        know = self.knowledge
+        if now < know.due[agent] or self.catching[agent] or not know.live[agent]:
             return  # nothing has arrived yet, or already catching up, or dead
         self.catching[agent] = True
-        got = self.knowledge.collect(agent, now)
-        if got is not None:
+        got = know.collect(agent, now)
+        if got is not None and len(got[0]) == 1:
+            self._take_one(agent, *got)
+        elif got is not None:
             ids, srcs, times = got
             tokens = ids < 0
             if tokens.any():
@@ -268,8 +271,6 @@ class Engine:
                 self.student_macs += float(self.student_vec[ids].sum())
                 if self.recorder.wants_events:
                     self.recorder.emit(Event(self.env.now, "banked", agent, tuple(ids.tolist())))
-                if isinstance(srcs, int):
-                    srcs = np.full(len(ids), srcs)
                 self.protocol.received(agent, ids, srcs)
             for token, src in toks:
                 self.protocol.token(agent, token, src)
@@ -277,10 +278,24 @@ class Engine:
         if got is not None:
             self.wake(agent)
 
+    def _take_one(self, agent: int, ids: np.ndarray, srcs, times: np.ndarray) -> None:
+        """catch_up's work for a single arrived item (the common case), on scalars."""
+        task = int(ids[0])
+        src = srcs if isinstance(srcs, int) else int(srcs[0])
+        if task < 0:
+            self.protocol.token(agent, task, src)
+        elif not self.knowledge.held[agent, task]:
+            self.last_change = self.env.now
+            self.knowledge.bank(agent, ids, times)
+            self.student_macs += float(self.student_vec[task])
+            if self.recorder.wants_events:
+                self.recorder.emit(Event(self.env.now, "banked", agent, (task,)))
+            self.protocol.received(agent, ids, src)
+
     # -- failures ---------------------------------------------------------------------------------
     def crash(self, agent: int) -> None:
         """The agent dies: learning stops and its flows are cut (merges pause until it recovers)."""
-        if not self.knowledge.alive[agent]:
+        if not self.knowledge.live[agent]:
             return
         now = self.env.now
         self.catch_up(agent)
@@ -298,7 +313,7 @@ class Engine:
 
     def recover(self, agent: int, keep_bank: bool) -> None:
         """The agent comes back, with or without its bank, and resumes learning."""
-        if self.knowledge.alive[agent]:
+        if self.knowledge.live[agent]:
             return
         now = self.env.now
         know = self.knowledge

@@ -12,11 +12,15 @@ class Flow:
     left once `cum[i]` bytes have, and arrives `latency` seconds later (a pipe: the link is free for
     the next flow as soon as the last byte has left). `breaks` holds (time, bytes sent) at every
     rate change so that arrival times stay exact under max-min re-sharing.
+
+    `ids_l` and `arr_l` mirror `ids` and `arr` as Python lists: most flows carry one to three
+    items, and scalar reads of a list are several times cheaper than of a numpy array.
     """
 
     __slots__ = (
         "direction", "src", "dst", "ids", "cum", "lost", "latency", "start", "rate",
         "t_last", "sent", "bt", "bb", "end_event", "version", "resources", "limit", "ended", "arr", "tokens", "entry", "total",
+        "ids_l", "arr_l",
     )
 
     def __init__(self, direction: int, src: int, dst: int, ids: np.ndarray, sizes: np.ndarray,
@@ -25,6 +29,7 @@ class Flow:
         self.src = src
         self.dst = dst
         self.ids = ids
+        self.ids_l = ids.tolist()
         self.cum = np.cumsum(sizes, dtype=np.float64)
         self.total = float(self.cum[-1]) if len(self.cum) else 0.0  # bytes of the whole flow
         self.lost: np.ndarray | None = None  # True where the item is lost on the way
@@ -41,6 +46,7 @@ class Flow:
         self.limit = len(ids)  # items [0, limit) will arrive; a cut lowers it
         self.ended = False
         self.arr: np.ndarray | None = None  # cached arrival times of all items at the current rate
+        self.arr_l: list[float] = []  # the same as a list
         self.tokens: np.ndarray | None = None  # indices of digest tokens (negative ids), if any
         self.entry = None  # the receiver's inbox entry, so rate changes can refresh it
 
@@ -59,6 +65,7 @@ class Flow:
                 self.bb.append(self.sent)
             self.rate = rate
             self.arr = self.departures(0, len(self.cum)) + self.latency
+            self.arr_l = self.arr.tolist()
 
     def remaining_time(self) -> float:
         """Seconds until the last byte leaves at the current rate."""

@@ -62,9 +62,15 @@ class Flood:
         for d in self.engine.network.out_dirs[agent]:
             self.engine.network.send(d, (task,))
 
-    def received(self, agent: int, ids: np.ndarray, srcs: np.ndarray) -> None:
+    def received(self, agent: int, ids: np.ndarray, srcs) -> None:
         """Relay new packages to every neighbour but their sender, in arrival order."""
         net = self.engine.network
+        if isinstance(srcs, int):  # one sender
+            src, items = srcs, ids.tolist()
+            for d in net.out_dirs[agent]:
+                if net.dst_l[d] != src:
+                    net.send(d, items)
+            return
         if srcs[0] == srcs[-1] and (len(srcs) < 3 or (srcs == srcs[0]).all()):  # one sender
             src, items = srcs[0], ids.tolist()
             for d in net.out_dirs[agent]:
@@ -116,9 +122,10 @@ class Push:
         self.hops[agent, task] = 0
         self._push(agent, task, exclude=-1)
 
-    def received(self, agent: int, ids: np.ndarray, srcs: np.ndarray) -> None:
+    def received(self, agent: int, ids: np.ndarray, srcs) -> None:
         """Push each new package on while it has travelled fewer than `rounds` hops."""
-        for task, src in zip(ids.tolist(), srcs.tolist()):
+        srcs = [srcs] * len(ids) if isinstance(srcs, int) else srcs.tolist()
+        for task, src in zip(ids.tolist(), srcs):
             hops = self.hops.get((src, task), 0) + 1
             self.hops[agent, task] = hops
             if hops < self.config.rounds:
@@ -157,7 +164,7 @@ class PushPull:
         while self.config.max_rounds is None or rounds < self.config.max_rounds:
             if self.engine.finished() or self.engine.stalled(idle * self.config.period_s):
                 return
-            if self.engine.knowledge.alive[agent]:
+            if self.engine.knowledge.live[agent]:
                 dirs = self.engine.network.out_dirs[agent]
                 if dirs:
                     self._digest(agent, dirs[int(rng.integers(len(dirs)))], "ask")

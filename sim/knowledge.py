@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
+
 import numpy as np
 
 from sim.flows import Flow
@@ -26,16 +28,19 @@ class Knowledge:
         self.merge_free = np.zeros(n_agents)  # when each agent's merge pipeline is next free
         self.inbox: list[list[list]] = [[] for _ in range(n_agents)]  # [flow, next item] entries
         self.alive = np.ones(n_agents, dtype=bool)
+        self.live = [True] * n_agents  # `alive` as a list, for cheap scalar reads
         self.holders = np.zeros(n_tasks, dtype=np.int64)  # alive agents holding each task
         self.holders_total = 0  # sum of holders; lets `complete` skip work when nothing changed
         self._complete: tuple[int, bool] = (-1, False)  # (holders_total, answer) of the last check
-        self.due = np.full(n_agents, np.inf)  # lower bound on each agent's next arrival
+        self.due = [np.inf] * n_agents  # lower bound on each agent's next arrival
         self.removed: list[tuple[float, int, int, float]] = []  # (time, agent, task, banked at)
         self.merges = 0  # packages merged (for student MACs)
 
     # -- state changes --------------------------------------------------------------------------
     def bank(self, agent: int, ids: np.ndarray, times: np.ndarray) -> np.ndarray:
         """Hold new packages arriving at `times` (sorted); return their merge-completion times."""
+        if len(ids) == 1:  # the common case, without numpy's per-call overhead
+            return self._bank_one(agent, int(ids[0]), times)
         if self.no_merge:  # merging is free: known on arrival
             done = times
         else:
@@ -47,6 +52,23 @@ class Knowledge:
             self.holders[ids] += 1
             self.holders_total += len(ids)
         return done
+
+    def _bank_one(self, agent: int, task: int, times: np.ndarray) -> np.ndarray:
+        """`bank` for one package: the same arithmetic on scalars."""
+        t = float(times[0])
+        if self.no_merge:
+            done = t
+        else:
+            m = float(self.merge_s[agent, task] if self.merge_s.ndim == 2 else self.merge_s[task])
+            done = m + max(t, float(self.merge_free[agent]))  # see _merge_times with one item
+            self.merge_free[agent] = done
+        self.held[agent, task] = True
+        self.known_at[agent, task] = done
+        self.merges += 1
+        if self.live[agent]:
+            self.holders[task] += 1
+            self.holders_total += 1
+        return np.array([done])
 
     def _merge_times(self, agent: int, ids: np.ndarray, times: np.ndarray) -> np.ndarray:
         """Completion times of merging `ids` one by one in arrival order after the pipeline frees."""
@@ -81,6 +103,7 @@ class Knowledge:
     def set_alive(self, agent: int, alive: bool) -> None:
         """Mark an agent dead or alive and recount holders among the living."""
         self.alive[agent] = alive
+        self.live[agent] = alive
         self.holders = self.held[self.alive].sum(axis=0)
         self.holders_total = int(self.holders.sum())
         self._complete = (-1, False)
@@ -98,14 +121,14 @@ class Knowledge:
         entry = [flow, 0, 0]
         flow.entry = entry
         self.inbox[flow.dst].append(entry)
-        if len(flow.arr) and flow.arr[0] < self.due[flow.dst]:
-            self.due[flow.dst] = flow.arr[0]
+        if flow.arr_l and flow.arr_l[0] < self.due[flow.dst]:
+            self.due[flow.dst] = flow.arr_l[0]
 
     def moved(self, flow: Flow) -> None:
         """A flow's arrival times changed (rate change): its receiver may be due earlier."""
         lo = flow.entry[1]
-        if lo < flow.limit and flow.arr[lo] < self.due[flow.dst]:
-            self.due[flow.dst] = flow.arr[lo]
+        if lo < flow.limit and flow.arr_l[lo] < self.due[flow.dst]:
+            self.due[flow.dst] = flow.arr_l[lo]
 
     def collect(self, agent: int, now: float):
         """Items arrived at `agent` until `now`: (ids, sources, times) in arrival order, lost removed."""
@@ -118,19 +141,19 @@ class Knowledge:
         for entry in inbox:
             flow, lo = entry[0], entry[1]
             hi = flow.limit
-            if lo < hi and flow.arr[lo] <= now:
-                times = flow.arr[lo:hi]
-                k = int(np.searchsorted(times, now, side="right"))
+            arr = flow.arr_l
+            if lo < hi and arr[lo] <= now:
+                k = bisect_right(arr, now, lo, hi) - lo  # arrivals increase with the index
                 ids = flow.ids[lo:lo + k]
-                times = times[:k]
+                times = flow.arr[lo:lo + k]
                 if flow.lost is not None:
                     ok = ~flow.lost[lo:lo + k]
                     ids, times = ids[ok], times[ok]
                 parts.append((ids, flow.src, times))
                 entry[1] = lo = lo + k
             if lo < hi:
-                if flow.arr[lo] < due:
-                    due = flow.arr[lo]
+                if arr[lo] < due:
+                    due = arr[lo]
             elif flow.ended:
                 finished = True
         self.due[agent] = due
@@ -163,6 +186,16 @@ class Knowledge:
             if tokens_only:
                 continue
             scan = max(lo, entry[2])  # items before `scan` are held already, and stay held
+            if hi - scan <= 8:  # short tail: walk it in Python, without numpy's per-call cost
+                arr, ids, lost = flow.arr_l, flow.ids_l, flow.lost
+                while scan < hi and arr[scan] < best:
+                    task = ids[scan]
+                    if task >= 0 and not held[task] and (lost is None or not lost[scan]):
+                        best = arr[scan]
+                        break
+                    scan += 1
+                entry[2] = scan
+                continue
             while scan < hi and flow.arr[scan] < best:
                 window = flow.ids[scan:scan + 32]
                 want = ~held[np.maximum(window, 0)] & (window >= 0)

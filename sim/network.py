@@ -73,6 +73,7 @@ class Network:
         self.n_dirs, self.n_agents, self.seed = n_dirs, n_agents, seed
         self.src_l, self.dst_l = self.src.tolist(), self.dst.tolist()  # Python ints: fast scalar access
         self.latency_l = self.latency.tolist()
+        self.lossy = (self.loss > 0).tolist()
         self.index = {(int(a), int(b)): d for d, (a, b) in enumerate(zip(self.src, self.dst))}
         self.out_dirs: list[list[int]] = [[] for _ in range(n_agents)]
         for d, a in enumerate(self.src):
@@ -90,8 +91,12 @@ class Network:
         self.exclusive[n_dirs:n_dirs + n_agents] = fifo and config.uplink is not None
         self.exclusive[n_dirs + n_agents:] = config.serial_receive or (fifo and config.downlink is not None)
         self.any_exclusive = bool(self.exclusive.any())
+        self.capacity_l = self.capacity.tolist()
+        self.exclusive_l = self.exclusive.tolist()
         self.plain = config.uplink is None and config.downlink is None and not self.any_exclusive
-        self.users: dict[int, set[Flow]] = {}  # resource -> flows using it
+        # resource -> flows using it, in start order (a dict, not a set: set order follows memory
+        # addresses, which made re-sharing order, float rounding and results vary between runs)
+        self.users: dict[int, dict[Flow, None]] = {}
         self.holder: dict[int, object] = {}  # exclusive resource -> the flow or request holding it
         self.waiting: deque = deque()  # requests for exclusive resources, FIFO
         self.rngs: dict[int, np.random.Generator] = {}
@@ -174,14 +179,18 @@ class Network:
         flow = Flow(d, self.src_l[d], self.dst_l[d], ids, sizes, self.latency_l[d], self.env.now, res)
         if len(tokens):
             flow.tokens = tokens
-        if self.loss[d] > 0:
+        if self.lossy[d]:
             flow.lost = self._rng(d).random(len(ids)) < self.loss[d]
         self.state[d] = 2
         self.active.setdefault(d, []).append(flow)
         self.flows_started += 1
+        users, exclusive = self.users, self.exclusive_l
         for r in res:
-            self.users.setdefault(r, set()).add(flow)
-            if self.exclusive[r]:
+            if r in users:
+                users[r][flow] = None
+            else:
+                users[r] = {flow: None}
+            if exclusive[r]:
                 self.holder[r] = flow
         self._reshare(flow)
         self.listener.flow_started(flow)
@@ -198,7 +207,7 @@ class Network:
         """Recompute max-min fair rates (progressive filling) for the flows coupled to `seed`."""
         now = self.env.now
         if len(seed.resources) == 1 and len(self.users[seed.resources[0]]) == 1 and seed.rate == 0:
-            seed.set_rate(now, float(self.capacity[seed.resources[0]]))  # alone on its link
+            seed.set_rate(now, self.capacity_l[seed.resources[0]])  # alone on its link
             self._schedule_end(seed)
             return
         comp, todo, seen = [], [seed], {id(seed)}
@@ -212,7 +221,7 @@ class Network:
                         seen.add(id(g))
                         todo.append(g)
         if len(comp) == 1 and all(len(self.users[r]) == 1 for r in comp[0].resources):
-            rates = {id(comp[0]): float(min(self.capacity[r] for r in comp[0].resources))}
+            rates = {id(comp[0]): min(self.capacity_l[r] for r in comp[0].resources)}
         else:
             rates = self._progressive_filling(comp)
         for f in comp:
@@ -226,7 +235,7 @@ class Network:
 
     def _progressive_filling(self, flows: list[Flow]) -> dict[int, float]:
         """Max-min fair rates: raise all rates together, freezing flows at each saturated resource."""
-        cap = {r: float(self.capacity[r]) for f in flows for r in f.resources}
+        cap = {r: self.capacity_l[r] for f in flows for r in f.resources}
         count = {r: 0 for r in cap}
         for f in flows:
             for r in f.resources:
@@ -293,7 +302,7 @@ class Network:
         if not flows:
             del self.active[d]
         for r in flow.resources:
-            self.users[r].discard(flow)
+            self.users[r].pop(flow, None)
             if self.holder.get(r) is flow:
                 del self.holder[r]
         if flow.lost is not None:
