@@ -244,6 +244,8 @@ class Engine:
         got = know.collect(agent, now)
         if got is not None and len(got[0]) == 1:
             self._take_one(agent, *got)
+        elif got is not None and len(got[0]) <= 64:
+            self._take_few(agent, *got)
         elif got is not None:
             ids, srcs, times = got
             tokens = ids < 0
@@ -291,6 +293,32 @@ class Engine:
             if self.recorder.wants_events:
                 self.recorder.emit(Event(self.env.now, "banked", agent, (task,)))
             self.protocol.received(agent, ids, src)
+
+    def _take_few(self, agent: int, ids: np.ndarray, srcs, times: np.ndarray) -> None:
+        """catch_up's work for a few arrived items: the same filtering (tokens apart, held
+        dropped, first copy of a repeat kept) done in one Python pass instead of numpy calls."""
+        one_src = isinstance(srcs, int)
+        ids_l = ids.tolist()
+        toks, keep = self.knowledge.sift(agent, ids_l, self.may_repeat or not one_src)
+        if toks:
+            srcs_l = [srcs] * len(ids_l) if one_src else srcs.tolist()
+            toks = [(ids_l[i], srcs_l[i]) for i in toks]
+            if one_src:
+                srcs = np.full(len(ids_l), srcs)
+        if len(keep) < len(ids_l):
+            pick = np.array(keep, dtype=np.int64)
+            ids, times = ids[pick], times[pick]
+            if not isinstance(srcs, int):
+                srcs = srcs[pick]
+        if keep:
+            self.last_change = self.env.now
+            self.knowledge.bank(agent, ids, times)
+            self.student_macs += float(self.student_vec[ids].sum())
+            if self.recorder.wants_events:
+                self.recorder.emit(Event(self.env.now, "banked", agent, tuple(ids.tolist())))
+            self.protocol.received(agent, ids, srcs)
+        for token, src in toks:
+            self.protocol.token(agent, token, src)
 
     # -- failures ---------------------------------------------------------------------------------
     def crash(self, agent: int) -> None:

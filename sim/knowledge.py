@@ -210,6 +210,19 @@ class Knowledge:
             entry[2] = scan
         return best
 
+    def sift(self, agent: int, ids: list[int], dedupe: bool) -> tuple[list[int], list[int]]:
+        """Indices of digest tokens, and of packages `agent` does not hold yet (with `dedupe`,
+        only the first copy of each), in order."""
+        held = self.held[agent]
+        toks, keep, seen = [], [], set()
+        for i, task in enumerate(ids):
+            if task < 0:
+                toks.append(i)
+            elif not held[task] and not (dedupe and task in seen):
+                seen.add(task)
+                keep.append(i)
+        return toks, keep
+
     def rescan(self, agent: int) -> None:
         """Packages were dropped from an agent's bank: forget what the scans learned."""
         for entry in self.inbox[agent]:
