@@ -183,7 +183,8 @@ def print_summary(console: Console, r: dict[str, Any], out: Path) -> None:
          "simulated: until every survivor knows every surviving task" + ("" if r["makespan_s"] is not None
                                                                           else " — never reached")),
         ("single agent", f"{r['single_agent_s']:,.2f} s", "one agent learning all tasks alone"),
-        ("speedup", f"{_num(r['speedup'], '.2f')}", f"efficiency {_num(r['efficiency'], '.3f')} (speedup / N)"),
+        ("speedup", f"{_num(r['speedup'], '.2f')}", f"efficiency {_num(r['efficiency'], '.3f')} (speedup / N); "
+                                                     f"{_num(r.get('speedup_bound'), '.1f')} with free communication"),
         ("teacher MACs", f"{r['teacher_macs']:.3e}", "learning heads, biases and anchors"),
         ("student MACs", f"{r['student_macs']:.3e}", "merging received packages"),
         ("bytes sent", f"{r['bytes_sent']:.3e}", f"delivered {r['bytes_delivered']:.3e}, lost {r['bytes_lost']:.3e}"),

@@ -257,6 +257,7 @@ def assemble_results(
         "accuracy": mean("accuracy"),
         "mapper_accuracy": mean("mapper_accuracy"),
         "oracle_accuracy": mean("oracle_accuracy"),
+        "speedup_bound": _compute_bound(prepared, m["single_agent_s"]),
         "tasks_lost": len(m["tasks_lost"]),
         "tasks_lost_ids": m["tasks_lost"],
         "coverage_final": m["coverage_final"],
@@ -308,6 +309,21 @@ def event_rows(result: SimResult, incidents: list[dict[str, Any]] = ()) -> list[
     ]
     rows += [{**i, "outcome": i["detail"]} for i in incidents]
     return sorted(rows, key=lambda r: r["time_s"])
+
+
+def _compute_bound(prepared: Prepared, single_agent_s: float | None) -> float | None:
+    """The speedup with free communication: single-agent time over the busiest agent's own learning.
+
+    Tasks differ in size, so even at alpha -> 0 the slowest agent sets the makespan; this is the
+    ceiling a sweep approaches at small alpha (N only if every agent's work were equal).
+    """
+    rates = prepared.scenario.agents.rates()
+    if prepared.scenario.timing == "wall":
+        busy = [sum(prepared.learned[t].wall_s for t in tasks) for tasks in prepared.assignment]
+    else:
+        busy = [sum(prepared.learned[t].total_macs for t in tasks) / rates[a] for a, tasks in enumerate(prepared.assignment)]
+    worst = max(busy, default=0.0)
+    return None if not single_agent_s or worst <= 0 else float(single_agent_s / worst)
 
 
 def _per_task(evaluations: list[Any]) -> dict[str, float]:

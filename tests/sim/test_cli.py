@@ -37,6 +37,7 @@ def test_run_writes_the_results_contract(tiny_run):
     assert r["coverage_final"] == 1.0 and r["tasks_lost"] == 0
     assert 0 < r["makespan_s"] < r["single_agent_s"]
     assert r["speedup"] == pytest.approx(r["single_agent_s"] / r["makespan_s"])
+    assert r["speedup"] <= r["speedup_bound"] + 1e-9  # no run beats free communication
     assert r["alpha_cost"] == pytest.approx(r["teacher_macs"] + r["student_macs"] + 1000 * r["bytes_sent"], rel=1e-9)
     # real learning on real data: far above chance (tasks have 2..6 classes and 8 tasks)
     assert r["oracle_accuracy"] > 0.6 and r["mapper_accuracy"] > 0.5 and r["accuracy"] > 0.4
@@ -60,6 +61,9 @@ def test_sweep_reuses_learning_and_speedup_falls_with_alpha(cache, tmp_path):
     sweep = json.loads((tmp_path / "sweep.json").read_text())
     speedups = [r["speedup"] for r in sorted(sweep["rows"], key=lambda r: r["alpha"])]
     assert speedups[0] > speedups[1] > speedups[2]
+    # alpha = 10 prices bytes at almost nothing: the speedup is the free-communication bound
+    bound = json.loads((tmp_path / "alpha-10" / "results.json").read_text())["speedup_bound"]
+    assert speedups[0] == pytest.approx(bound, rel=0.05)
     assert (tmp_path / "sweep.csv").read_text().splitlines()[0] == "alpha,speedup,efficiency,makespan_s,alpha_cost,bytes_sent"
     assert (tmp_path / "speedup_vs_alpha.png").is_file()
 
