@@ -88,6 +88,7 @@ class Engine:
                                workload.column("nbytes"), seed, self)
         self.in_dirs = [[self.network.index[v, u] for v in graph.neighbors(u)] for u in range(self.n_agents)]
         self.protocol = create_protocol(self, gossip)
+        self.woken_by_arrivals = self.protocol.forwards or self.protocol.digests
         self.plan = [[] for _ in range(self.n_agents)]
         for task in workload.tasks:
             self.plan[task.owner].append(task)
@@ -205,11 +206,9 @@ class Engine:
     def wake(self, agent: int, entry: list | None = None) -> None:
         """Make sure `agent` is woken when the next arrival needs action at its exact time
         (looking only at one new inbox entry when `entry` is given)."""
-        if not self.knowledge.live[agent]:
+        if not self.knowledge.live[agent] or not self.woken_by_arrivals:
             return
         tokens_only = True
-        if not self.protocol.forwards and not self.protocol.digests:
-            return
         if self.protocol.forwards:
             net = self.network
             state, down = net.state, net.down

@@ -20,7 +20,7 @@ class Flow:
     __slots__ = (
         "direction", "src", "dst", "ids", "cum", "lost", "latency", "start", "rate",
         "t_last", "sent", "bt", "bb", "end_event", "version", "resources", "limit", "ended", "arr", "tokens", "entry", "total",
-        "ids_l", "arr_l",
+        "ids_l", "arr_l", "cum_l",
     )
 
     def __init__(self, direction: int, src: int, dst: int, ids: np.ndarray, sizes: np.ndarray,
@@ -30,8 +30,9 @@ class Flow:
         self.dst = dst
         self.ids = ids
         self.ids_l = ids.tolist()
-        self.cum = np.cumsum(sizes, dtype=np.float64)
-        self.total = float(self.cum[-1]) if len(self.cum) else 0.0  # bytes of the whole flow
+        self.cum = sizes.astype(np.float64, copy=False).cumsum()
+        self.cum_l = self.cum.tolist()
+        self.total = self.cum_l[-1] if self.cum_l else 0.0  # bytes of the whole flow
         self.lost: np.ndarray | None = None  # True where the item is lost on the way
         self.latency = latency
         self.start = start
@@ -64,8 +65,13 @@ class Flow:
                 self.bt.append(now)
                 self.bb.append(self.sent)
             self.rate = rate
-            self.arr = self.departures(0, len(self.cum)) + self.latency
-            self.arr_l = self.arr.tolist()
+            if len(self.bt) == 1 and len(self.cum_l) <= 32:  # few items: the same sums in Python
+                start, latency = self.start, self.latency
+                self.arr_l = [start + c / rate + latency for c in self.cum_l]
+                self.arr = np.array(self.arr_l)
+            else:
+                self.arr = self.departures(0, len(self.cum)) + self.latency
+                self.arr_l = self.arr.tolist()
 
     def remaining_time(self) -> float:
         """Seconds until the last byte leaves at the current rate."""
