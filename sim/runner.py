@@ -23,7 +23,7 @@ from agents.learner import LearnResult, ResultStore, learn_task
 from agents.suites import TaskSuite, create_suite
 from sim.engine import SimResult, simulate
 from sim.errors import ScenarioError
-from sim.scenario import Blocks, Explicit, Scenario
+from sim.scenario import Balanced, Blocks, Explicit, Scenario
 from sim.workload import TaskWork, Workload
 from topologies.files import graph_from_file
 from topologies.links import assign_links
@@ -75,9 +75,13 @@ class Prepared:
         return Workload(tasks=tasks)
 
 
-def assign_tasks(scenario: Scenario, num_tasks: int) -> list[list[int]]:
-    """Which tasks each agent learns, in order, from the scenario's assignment rule."""
+def assign_tasks(scenario: Scenario, sizes: list[int]) -> list[list[int]]:
+    """Which tasks each agent learns, in order, from the scenario's assignment rule.
+
+    `sizes[t]` is task t's number of training images, which sets its learning cost.
+    """
     n = scenario.agents.count
+    num_tasks = len(sizes)
     rule = scenario.agents.assignment
     if isinstance(rule, Explicit):
         seen: set[int] = set()
@@ -91,6 +95,13 @@ def assign_tasks(scenario: Scenario, num_tasks: int) -> list[list[int]]:
                     raise ScenarioError(f"agents.assignment.tasks: task {t} is assigned twice")
                 seen.add(t)
         return [list(t) for t in rule.tasks]
+    if isinstance(rule, Balanced):
+        order = sorted(range(num_tasks), key=lambda t: (-sizes[t], t))
+        dealt: list[list[int]] = [[] for _ in range(n)]
+        for i, t in enumerate(order):
+            round_, pos = divmod(i, n)
+            dealt[pos if round_ % 2 == 0 else n - 1 - pos].append(t)
+        return [sorted(tasks) for tasks in dealt]
     if isinstance(rule, Blocks):
         bounds = np.linspace(0, num_tasks, n + 1).round().astype(int)
         return [list(range(bounds[i], bounds[i + 1])) for i in range(n)]
@@ -121,7 +132,7 @@ def prepare(scenario: Scenario, *, cache_dir: Any = None, progress: Progress = _
     suite = create_suite(scenario.tasks)
     if len(suite.tasks) < scenario.agents.count and not isinstance(scenario.agents.assignment, Explicit):
         progress("warning", message=f"{len(suite.tasks)} tasks for {scenario.agents.count} agents: some agents learn nothing")
-    assignment = assign_tasks(scenario, len(suite.tasks))
+    assignment = assign_tasks(scenario, [len(t.y_train) for t in suite.tasks])
     graph = build_topology(scenario, topo_seed)
     device = best_device(scenario.learner.device)
     backbone = create_backbone(scenario.learner.backbone, device=device)

@@ -35,6 +35,13 @@ class Blocks(_Strict):
     kind: Literal["blocks"] = "blocks"
 
 
+class Balanced(_Strict):
+    """Tasks sorted by training-set size (which sets their learning cost) and dealt in snake order
+    (largest to agent 0..N-1, next round back N-1..0, ...), so agents get even work and equal counts."""
+
+    kind: Literal["balanced"] = "balanced"
+
+
 class Explicit(_Strict):
     """`tasks[i]` lists the task ids agent i learns, in order."""
 
@@ -42,7 +49,7 @@ class Explicit(_Strict):
     tasks: list[list[int]]
 
 
-Assignment = Union[RoundRobin, Blocks, Explicit]
+Assignment = Union[RoundRobin, Blocks, Balanced, Explicit]
 
 
 class AgentOverride(_Strict):

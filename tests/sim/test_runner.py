@@ -13,22 +13,34 @@ def _scenario(**agents):
 
 
 def test_round_robin_gives_neighbours_consecutive_tasks():
-    assert assign_tasks(_scenario(), 8) == [[0, 4], [1, 5], [2, 6], [3, 7]]
+    assert assign_tasks(_scenario(), [10] * 8) == [[0, 4], [1, 5], [2, 6], [3, 7]]
 
 
 def test_blocks_are_contiguous_and_cover_every_task():
-    blocks = assign_tasks(_scenario(assignment={"kind": "blocks"}), 10)
+    blocks = assign_tasks(_scenario(assignment={"kind": "blocks"}), [10] * 10)
     assert [t for b in blocks for t in b] == list(range(10))
     assert all(b == list(range(b[0], b[-1] + 1)) for b in blocks if b)
+
+
+def test_balanced_evens_out_work_with_equal_counts():
+    sizes = [600, 100, 500, 200, 400, 300, 350, 250]
+    dealt = assign_tasks(_scenario(assignment={"kind": "balanced"}), sizes)
+    assert sorted(t for d in dealt for t in d) == list(range(8))
+    assert all(len(d) == 2 for d in dealt)
+    work = [sum(sizes[t] for t in d) for d in dealt]
+    assert max(work) - min(work) <= 100  # round robin here gives 900 vs 450
+    rr = assign_tasks(_scenario(), sizes)
+    rr_work = [sum(sizes[t] for t in d) for d in rr]
+    assert max(work) < max(rr_work)
 
 
 def test_explicit_assignment_is_checked():
     s = _scenario(assignment={"kind": "explicit", "tasks": [[0], [1], [2], [3, 9]]})
     with pytest.raises(ScenarioError, match=r"tasks\[3\] names task 9, but tasks are 0..7"):
-        assign_tasks(s, 8)
+        assign_tasks(s, [10] * 8)
     s = _scenario(assignment={"kind": "explicit", "tasks": [[0], [0], [2], [3]]})
     with pytest.raises(ScenarioError, match="task 0 is assigned twice"):
-        assign_tasks(s, 8)
+        assign_tasks(s, [10] * 8)
 
 
 def test_topology_has_link_attributes_and_is_seeded():
