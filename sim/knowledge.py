@@ -153,7 +153,13 @@ class Knowledge:
                 finished = True
         self.due[agent] = due
         if finished:
-            self.inbox[agent] = [e for e in inbox if e[1] < e[0].limit or not e[0].ended]
+            keep = []
+            for e in inbox:
+                if e[1] < e[0].limit or not e[0].ended:
+                    keep.append(e)
+                else:
+                    e[0].entry = None  # break the flow <-> entry cycle: refcounting frees both
+            self.inbox[agent] = keep
         if not parts:
             return None
         if len(parts) == 1:
@@ -258,5 +264,7 @@ class Knowledge:
 
     def drop_inbox(self, agent: int) -> None:
         """Forget everything still on its way to a dead agent (its flows were cut)."""
+        for e in self.inbox[agent]:
+            e[0].entry = None  # break the flow <-> entry cycle
         self.inbox[agent] = []
         self.due[agent] = np.inf
