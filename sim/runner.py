@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 import networkx as nx
@@ -125,10 +126,9 @@ def build_topology(scenario: Scenario, seed: np.random.SeedSequence) -> nx.Graph
     return assign_links(graph, links.bandwidth, links.latency, links.loss, seed=link_seed)
 
 
-def prepare(scenario: Scenario, *, cache_dir: Any = None, progress: Progress = _quiet) -> Prepared:
+def prepare(scenario: Scenario, *, cache_dir: Path | None = None, progress: Progress = _quiet) -> Prepared:
     """Build tasks and graph, then learn every task once (cached by content hash)."""
-    root = np.random.SeedSequence(scenario.seed)
-    topo_seed, _ = root.spawn(2)
+    topo_seed = np.random.SeedSequence(scenario.seed).spawn(1)[0]
     suite = create_suite(scenario.tasks)
     if len(suite.tasks) < scenario.agents.count and not isinstance(scenario.agents.assignment, Explicit):
         progress("warning", message=f"{len(suite.tasks)} tasks for {scenario.agents.count} agents: some agents learn nothing")
@@ -150,16 +150,14 @@ def prepare(scenario: Scenario, *, cache_dir: Any = None, progress: Progress = _
         task = task_by_id[tid]
         # Seed per task, not per agent: a task's package does not depend on who learns it.
         task_seed = int(np.random.SeedSequence([scenario.seed, tid]).generate_state(1)[0])
-        cached = store.get(task, backbone, scenario.learner, task_seed)
-        if cached is None:
-            cached = learn_task(task, backbone, scenario.learner, task_seed, features)
-            store.put(task, backbone, scenario.learner, task_seed, cached)
-            hit = False
-        else:
-            hits += 1
-            hit = True
-        learned[tid] = cached
-        progress("task_learned", task=tid, agent=owner[tid], name=task.name, cached=hit, bytes=len(cached.package))
+        result = store.get(task, backbone, scenario.learner, task_seed)
+        hit = result is not None
+        if result is None:
+            result = learn_task(task, backbone, scenario.learner, task_seed, features)
+            store.put(task, backbone, scenario.learner, task_seed, result)
+        hits += hit
+        learned[tid] = result
+        progress("task_learned", task=tid, agent=owner[tid], name=task.name, cached=hit, bytes=len(result.package))
     wall = time.perf_counter() - start
     progress("learning_done", seconds=wall, cached=hits)
     return Prepared(scenario, suite, backbone, features, assignment, graph, learned, wall, hits)
