@@ -48,7 +48,7 @@ class Flow:
         self.ended = False
         self.arr: np.ndarray | None = None  # cached arrival times of all items at the current rate
         self.arr_l: list[float] = []  # the same as a list
-        self.tokens: np.ndarray | None = None  # indices of digest tokens (negative ids), if any
+        self.tokens: list[int] | None = None  # indices of digest tokens (negative ids), if any
         self.entry = None  # the receiver's inbox entry, so rate changes can refresh it
 
     def advance(self, now: float) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 
 import numpy as np
 
@@ -213,10 +213,11 @@ class Knowledge:
             hi = flow.limit
             if lo >= hi:
                 continue
-            if flow.tokens is not None:
-                i = int(np.searchsorted(flow.tokens, lo))
-                if i < len(flow.tokens) and flow.tokens[i] < hi:
-                    best = min(best, float(flow.arr[flow.tokens[i]]))
+            tokens = flow.tokens
+            if tokens is not None:
+                i = bisect_left(tokens, lo)
+                if i < len(tokens) and tokens[i] < hi:
+                    best = min(best, flow.arr_l[tokens[i]])
             if tokens_only:
                 continue
             scan = max(lo, entry[2])  # items before `scan` are held already, and stay held

@@ -178,7 +178,7 @@ class Network:
             sizes, tokens = self.sizes[ids], ()
         flow = Flow(d, self.src_l[d], self.dst_l[d], ids, sizes, self.latency_l[d], self.env.now, res)
         if len(tokens):
-            flow.tokens = tokens
+            flow.tokens = tokens.tolist()
         if self.lossy[d]:
             flow.lost = self._rng(d).random(len(ids)) < self.loss[d]
         self.state[d] = 2
