@@ -184,14 +184,15 @@ class PushPull:
 
     def _missing(self, agent: int, other_held: np.ndarray, d: int) -> list[int]:
         """Packages `agent` holds that the digest lacks and that are not already queued on d."""
-        ids = np.flatnonzero(self.engine.knowledge.held[agent] & ~other_held)
+        want = self.engine.knowledge.held[agent] & ~other_held
         queued = self.engine.network.queue[d]
-        if len(ids) and queued:
-            if len(ids) + len(queued) <= 256:  # a set test is much cheaper than np.isin here
+        if queued:
+            if len(queued) <= 16:  # a set test is much cheaper than numpy calls here
                 queued = set(queued)
-                return [i for i in ids.tolist() if i not in queued]
-            ids = ids[~np.isin(ids, queued)]
-        return ids.tolist()
+                return [i for i in np.flatnonzero(want).tolist() if i not in queued]
+            q = np.array(queued, dtype=np.int64)
+            want[q[q >= 0]] = False  # `want` is a fresh array
+        return np.flatnonzero(want).tolist()
 
     def token(self, agent: int, token: int, src: int) -> None:
         """A digest arrived at `agent` from `src`: answer it."""
