@@ -221,27 +221,15 @@ class Knowledge:
             if tokens_only:
                 continue
             scan = max(lo, entry[2])  # items before `scan` are held already, and stay held
-            if hi - scan <= 8:  # short tail: walk it in Python, without numpy's per-call cost
-                arr, ids, lost = flow.arr_l, flow.ids_l, flow.lost
-                while scan < hi and arr[scan] < best:
-                    task = ids[scan]
-                    if task >= 0 and not held[task] and (lost is None or not lost[scan]):
-                        best = arr[scan]
-                        break
-                    scan += 1
-                entry[2] = scan
-                continue
-            while scan < hi and flow.arr[scan] < best:
-                window = flow.ids[scan:scan + 32]
-                want = ~held[np.maximum(window, 0)] & (window >= 0)
-                if flow.lost is not None:
-                    want &= ~flow.lost[scan:scan + len(window)]
-                i = int(np.argmax(want))
-                if want[i]:
-                    scan += i
-                    best = min(best, float(flow.arr[scan]))
+            # a plain Python walk: cheaper per item than numpy windows, and each item is passed
+            # once (the mark in entry[2] remembers where the walk stopped)
+            arr, ids, lost = flow.arr_l, flow.ids_l, flow.lost
+            while scan < hi and arr[scan] < best:
+                task = ids[scan]
+                if task >= 0 and not held[task] and (lost is None or not lost[scan]):
+                    best = arr[scan]
                     break
-                scan += len(window)
+                scan += 1
             entry[2] = scan
         return best
 
