@@ -117,8 +117,12 @@ class Engine:
         """Start every agent's learning and the protocol's timers."""
         for agent in range(self.n_agents):
             if self.plan[agent]:
-                self.learners[agent] = self.env.process(learner(self.env, self, agent))
+                self.start_learner(agent)
         self.protocol.start()
+
+    def start_learner(self, agent: int) -> None:
+        """Start (or restart after a recovery) an agent's learning process."""
+        self.learners[agent] = self.env.process(learner(self.env, self, agent))
 
     def duration(self, agent: int, task) -> float:
         """Simulated seconds for `agent` to learn `task`."""
@@ -319,49 +323,7 @@ class Engine:
         for token, src in toks:
             self.protocol.token(agent, token, src)
 
-    # -- failures ---------------------------------------------------------------------------------
-    def crash(self, agent: int) -> None:
-        """The agent dies: learning stops and its flows are cut (merges pause until it recovers)."""
-        if not self.knowledge.live[agent]:
-            return
-        now = self.env.now
-        self.catch_up(agent)
-        self.crashed_at[agent] = now
-        self.knowledge.set_alive(agent, False)
-        if self.next_task[agent] < len(self.plan[agent]):
-            self.unfinished -= 1
-        process = self.learners.pop(agent, None)
-        if process is not None and process.is_alive:
-            process.interrupt("crash")
-        for d in self.network.out_dirs[agent] + self.in_dirs[agent]:
-            self.network.set_down(d)
-        self.knowledge.drop_inbox(agent)
-        self.recorder.emit(Event(now, "crashed", agent))
-
-    def recover(self, agent: int, keep_bank: bool) -> None:
-        """The agent comes back, with or without its bank, and resumes learning."""
-        if self.knowledge.live[agent]:
-            return
-        now = self.env.now
-        know = self.knowledge
-        if not keep_bank:
-            know.wipe(agent, now)
-            for d in self.network.out_dirs[agent]:
-                self.network.queue[d] = []
-            know.merge_free[agent] = now
-        else:  # merges cut by the crash resume where they stopped
-            down = now - self.crashed_at[agent]
-            pending = know.held[agent] & (know.known_at[agent] > self.crashed_at[agent])
-            know.known_at[agent, pending] += down
-            know.merge_free[agent] = max(now, know.merge_free[agent] + down)
-        self.knowledge.set_alive(agent, True)
-        if self.next_task[agent] < len(self.plan[agent]):
-            self.unfinished += 1
-            self.learners[agent] = self.env.process(learner(self.env, self, agent))
-        for d in self.network.out_dirs[agent] + self.in_dirs[agent]:
-            self.network.set_up(d)
-        self.recorder.emit(Event(now, "recovered", agent))
-
+    # -- failures (see sim/failures.py for crash and recovery) -------------------------------------
     def quiet(self) -> bool:
         """No learning left and nothing on the network: random failures may stop."""
         return self.unfinished == 0 and not self.network.busy()

@@ -14,15 +14,59 @@ if TYPE_CHECKING:
     from sim.engine import Engine
 
 
+def crash(engine: "Engine", agent: int) -> None:
+    """The agent dies: learning stops and its flows are cut (merges pause until it recovers)."""
+    if not engine.knowledge.live[agent]:
+        return
+    now = engine.env.now
+    engine.catch_up(agent)
+    engine.crashed_at[agent] = now
+    engine.knowledge.set_alive(agent, False)
+    if engine.next_task[agent] < len(engine.plan[agent]):
+        engine.unfinished -= 1
+    process = engine.learners.pop(agent, None)
+    if process is not None and process.is_alive:
+        process.interrupt("crash")
+    for d in engine.network.out_dirs[agent] + engine.in_dirs[agent]:
+        engine.network.set_down(d)
+    engine.knowledge.drop_inbox(agent)
+    engine.recorder.emit(Event(now, "crashed", agent))
+
+
+def recover(engine: "Engine", agent: int, keep_bank: bool) -> None:
+    """The agent comes back, with or without its bank, and resumes learning."""
+    if engine.knowledge.live[agent]:
+        return
+    now = engine.env.now
+    know = engine.knowledge
+    if not keep_bank:
+        know.wipe(agent, now)
+        for d in engine.network.out_dirs[agent]:
+            engine.network.queue[d] = []
+        know.merge_free[agent] = now
+    else:  # merges cut by the crash resume where they stopped
+        down = now - engine.crashed_at[agent]
+        pending = know.held[agent] & (know.known_at[agent] > engine.crashed_at[agent])
+        know.known_at[agent, pending] += down
+        know.merge_free[agent] = max(now, know.merge_free[agent] + down)
+    engine.knowledge.set_alive(agent, True)
+    if engine.next_task[agent] < len(engine.plan[agent]):
+        engine.unfinished += 1
+        engine.start_learner(agent)
+    for d in engine.network.out_dirs[agent] + engine.in_dirs[agent]:
+        engine.network.set_up(d)
+    engine.recorder.emit(Event(now, "recovered", agent))
+
+
 def crash_process(env, engine: "Engine", agent: int, at_s: float, recover_at_s: float | None, keep_bank: bool):
     """One scheduled crash of `agent`, and its recovery if any."""
     yield env.timeout(at_s)
-    engine.crash(agent)
+    crash(engine, agent)
     if recover_at_s is not None:
         engine.recoveries_due += 1
         yield env.timeout(recover_at_s - at_s)
         engine.recoveries_due -= 1
-        engine.recover(agent, keep_bank)
+        recover(engine, agent, keep_bank)
 
 
 def random_agent_process(env, engine: "Engine", agent: int, mtbf_s: float, mttr_s: float | None,
@@ -32,13 +76,13 @@ def random_agent_process(env, engine: "Engine", agent: int, mtbf_s: float, mttr_
         yield env.timeout(rng.exponential(mtbf_s))
         if engine.quiet() or (horizon_s is not None and env.now > horizon_s):
             return
-        engine.crash(agent)
+        crash(engine, agent)
         if mttr_s is None:
             return
         engine.recoveries_due += 1
         yield env.timeout(rng.exponential(mttr_s))
         engine.recoveries_due -= 1
-        engine.recover(agent, keep_bank)
+        recover(engine, agent, keep_bank)
 
 
 def outage_process(env, engine: "Engine", edges: list[tuple[int, int]], start_s: float, end_s: float, label: str):
