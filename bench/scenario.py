@@ -77,7 +77,7 @@ def main() -> None:
                       f"{r['sweep_warm_s']:.1f}", f"{r['run']['speedup']:.2f}", f"{r['run']['efficiency']:.3f}",
                       f"{r['efficiency_half_alpha']:.3g}" if r["efficiency_half_alpha"] else "—",
                       f"{100 * r['run']['accuracy']:.1f} %")
-    Console().print(table)
+    Console(width=160).print(table)
     report = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}, "alphas": ALPHAS, "rows": rows}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     tmp_json = args.json.with_suffix(".tmp")
