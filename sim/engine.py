@@ -99,7 +99,8 @@ class Engine:
         self.wake_at = [np.inf] * self.n_agents
         self.attempts: dict[tuple[int, int], int] = {}
         self.crashed_at = np.zeros(self.n_agents)
-        self.recoveries_due = 0  # crashed agents that a failure process will bring back
+        self.recoveries_due = 0  # crashed agents or cut links that a failure process will bring back
+        self.resends_due = 0  # lost packages waiting for their retransmission timeout
         self.last_change = 0.0  # last time some agent learned or banked something
         # one flow never repeats a package unless loss retries or digests can queue it twice
         self.may_repeat = bool((self.network.loss > 0).any()) or self.protocol.digests
@@ -144,9 +145,17 @@ class Engine:
         self.protocol.published(agent, task.task_id)
 
     def stalled(self, for_s: float) -> bool:
-        """Learning is over, no recovery is due and no agent got anything new for `for_s` seconds."""
+        """Learning is over, no recovery is due, no agent got anything new for `for_s` seconds and
+        no package is still on its way (a slow or congested link may take longer than `for_s` to
+        deliver one: that is not a stall)."""
         return (self.unfinished == 0 and self.recoveries_due == 0
-                and self.env.now - self.last_change > for_s)
+                and self.env.now - self.last_change > for_s and not self.packages_on_the_way())
+
+    def packages_on_the_way(self) -> bool:
+        """Some package waits to be resent, is queued on a direction that is up, or has left its
+        sender and not been taken in by its receiver yet (digests do not count)."""
+        return (self.resends_due > 0 or self.network.packages_queued()
+                or self.knowledge.packages_incoming())
 
     def finished(self) -> bool:
         """No recovery is due, every alive agent has learned its tasks and holds every task some
@@ -181,11 +190,14 @@ class Engine:
         if at <= self.env.now:
             self._resend(flow.direction, flow.src, task)
         else:
+            self.resends_due += 1
             event = self.env.timeout(at - self.env.now)
-            event.callbacks.append(lambda _e: self._resend(flow.direction, flow.src, task))
+            event.callbacks.append(lambda _e: self._resend(flow.direction, flow.src, task, True))
 
-    def _resend(self, d: int, src: int, task: int) -> None:
+    def _resend(self, d: int, src: int, task: int, timed: bool = False) -> None:
         """Queue a lost package again if its sender still holds it."""
+        if timed:
+            self.resends_due -= 1
         if self.knowledge.live[src] and self.knowledge.held[src, task]:
             self.network.send(d, (task,))
 

@@ -92,7 +92,9 @@ def outage_process(env, engine: "Engine", edges: list[tuple[int, int]], start_s:
     for d in dirs:
         engine.network.set_down(d)
     engine.recorder.emit(Event(env.now, "link_down", detail=f"{label} {edges}"))
+    engine.recoveries_due += 1  # the cut heals: anti-entropy must not give up before it does
     yield env.timeout(end_s - start_s)
+    engine.recoveries_due -= 1
     for d in dirs:
         engine.network.set_up(d)
     engine.recorder.emit(Event(env.now, "link_up", detail=f"{label} {edges}"))

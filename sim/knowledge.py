@@ -233,6 +233,21 @@ class Knowledge:
             entry[2] = scan
         return best
 
+    def packages_incoming(self) -> bool:
+        """True while some package (not a digest, not lost) has left its sender for an alive agent
+        and has not been taken in yet (in flight, or arrived since the agent last caught up)."""
+        for agent, inbox in enumerate(self.inbox):
+            if not self.live[agent]:
+                continue
+            for entry in inbox:
+                flow, lo = entry[0], entry[1]
+                lost = flow.lost
+                ids = flow.ids_l
+                for i in range(lo, flow.limit):
+                    if ids[i] >= 0 and (lost is None or not lost[i]):
+                        return True
+        return False
+
     def sift(self, agent: int, ids: list[int], dedupe: bool) -> tuple[list[int], list[int]]:
         """Indices of digest tokens, and of packages `agent` does not hold yet (with `dedupe`,
         only the first copy of each), in order."""

@@ -120,6 +120,14 @@ class Network:
             return True
         return any(q and not self.down[d] for d, q in enumerate(self.queue))
 
+    def packages_queued(self) -> bool:
+        """True while a package (not a digest) is queued on a direction that is up."""
+        down = self.down
+        for d, q in enumerate(self.queue):
+            if q and not down[d] and (q[0] >= 0 or q[-1] >= 0 or any(i >= 0 for i in q)):
+                return True
+        return False
+
     def resources_of(self, d: int) -> tuple[int, ...]:
         """Resources a flow on direction d crosses (only the ones that can bind)."""
         if self.plain:

@@ -76,3 +76,11 @@ def test_failures_naming_missing_agents_or_edges_are_refused():
         run(linked(nx.cycle_graph(4)), {"agents": {"scheduled": [{"agent": 9, "at_s": 1}]}})
     with pytest.raises(SimError, match=r"edge \[0, 2\]"):
         run(linked(nx.cycle_graph(4)), {"links": {"scheduled": [{"edge": [0, 2], "start_s": 0, "end_s": 1}]}})
+
+
+def test_push_pull_waits_for_a_partition_longer_than_its_idle_rounds_to_heal():
+    # idle stop after 5 x 0.2 s = 1 s without news; the partition lasts 8 s and must not end the run
+    parts = {"partitions": [{"edges": [[1, 2]], "start_s": 0.0, "end_s": 8.0}]}
+    res = run(linked(nx.path_graph(4)), parts, gossip=PushPullConfig(period_s=0.2, idle_rounds=5))
+    assert res.metrics.complete and res.held.all()
+    assert res.known_at[2, 0] > 8.0 and res.known_at[1, 3] > 8.0

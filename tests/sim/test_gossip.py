@@ -96,3 +96,28 @@ def test_push_stops_at_leaves_without_error():
     res = run(linked(nx.path_graph(5)), PushConfig(fanout=1, rounds=10))
     assert res.metrics.bytes_sent == pytest.approx(res.metrics.bytes_delivered)
     assert res.held.sum(axis=0).min() >= 1
+
+
+def test_push_pull_does_not_give_up_while_packages_crawl_over_congested_links():
+    """The stored hypothesis example of test_properties (seed 3817): digests swamp a 567 B/s link
+    and FIFO uplinks, so a package can sit queued for over idle_rounds x period (10 s) while no
+    agent banks anything. The idle stop once fired then, with 12 and 13 still queued towards
+    agent 0: agents 2 and 3 never got them although the graph is connected and everyone alive."""
+    edges = [(0, 2, 1672.1974441215395, 0.03867763692300704), (0, 5, 3208.519673680734, 0.01813524125690553),
+             (0, 1, 2537.3357389606463, 0.043914561266697766), (1, 3, 2361.8427632410057, 0.0012987054376888798),
+             (1, 5, 3340.8908934632886, 0.04201183537446116), (1, 2, 1485.0431931521766, 0.017292767461943553),
+             (2, 3, 2071.597243783758, 0.04593519570354894), (3, 4, 4771.1612228485255, 0.03801378103107879),
+             (4, 5, 3048.0918726127406, 0.010835737361043997), (5, 6, 567.0865135889165, 0.020616652191901876)]
+    graph = nx.Graph()
+    graph.add_nodes_from(range(7))
+    for u, v, bw, lat in edges:
+        graph.add_edge(u, v, bandwidth=bw, latency=lat, loss=0.0)
+    work = synthetic_workload(7, 2, macs=5, nbytes=500, student_macs=1, seed=3817, jitter=0.5)
+    network = NetworkConfig(sharing="fifo", uplink=2000.0, serial_receive=True, loss_timeout_s=0.1, max_retries=1000)
+    failures = FailuresConfig(agents={"scheduled": [{"agent": 6, "at_s": 0.0, "recover_at_s": 4.0}]},
+                              partitions=[{"edges": [[0, 1]], "start_s": 0.5, "end_s": 2.0}])
+    res = simulate(graph, work, rates=[5.0] * 7, network=network, gossip=PushPullConfig(period_s=0.2),
+                   failures=failures, seed=3817)
+    assert res.alive.all()
+    assert res.metrics.complete and res.held.all()
+    assert res.metrics.bytes_sent == pytest.approx(res.metrics.bytes_delivered + res.metrics.bytes_lost)
