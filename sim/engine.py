@@ -283,17 +283,21 @@ class Engine:
                     ids, times = ids[first], times[first]
                     srcs = srcs if isinstance(srcs, int) else srcs[first]
             if len(ids):
-                self.last_change = self.env.now
-                self.knowledge.bank(agent, ids, times)
-                self.student_macs += float(self.student_vec[ids].sum())
-                if self.recorder.wants_events:
-                    self.recorder.emit(Event(self.env.now, "banked", agent, tuple(ids.tolist())))
-                self.protocol.received(agent, ids, srcs)
+                self._bank_new(agent, ids, times, srcs)
             for token, src in toks:
                 self.protocol.token(agent, token, src)
         self.catching[agent] = False
         if got is not None:
             self.wake(agent)
+
+    def _bank_new(self, agent: int, ids: np.ndarray, times: np.ndarray, srcs) -> None:
+        """Bank packages new to `agent`, charge their student MACs, and let the protocol forward them."""
+        self.last_change = self.env.now
+        self.knowledge.bank(agent, ids, times)
+        self.student_macs += float(self.student_vec[ids].sum())
+        if self.recorder.wants_events:
+            self.recorder.emit(Event(self.env.now, "banked", agent, tuple(ids.tolist())))
+        self.protocol.received(agent, ids, srcs)
 
     def _take_one(self, agent: int, ids: np.ndarray, srcs, times: np.ndarray) -> None:
         """catch_up's work for a single arrived item (the common case), on scalars."""
@@ -326,12 +330,7 @@ class Engine:
             if not isinstance(srcs, int):
                 srcs = srcs[pick]
         if keep:
-            self.last_change = self.env.now
-            self.knowledge.bank(agent, ids, times)
-            self.student_macs += float(self.student_vec[ids].sum())
-            if self.recorder.wants_events:
-                self.recorder.emit(Event(self.env.now, "banked", agent, tuple(ids.tolist())))
-            self.protocol.received(agent, ids, srcs)
+            self._bank_new(agent, ids, times, srcs)
         for token, src in toks:
             self.protocol.token(agent, token, src)
 
