@@ -158,6 +158,9 @@ def _plot_speedup(path: Path, sweep: dict[str, Any]) -> None:
     ax.axhline(n, color="tab:green", ls="--", label=f"N = {n}")
     ax.axhline(n / 2, color="tab:orange", ls=":", label=f"0.5 N = {n / 2:g}")
     ax.set_xscale("log")
+    speedups = [r["speedup"] for r in rows if r["speedup"]]
+    if speedups and min(speedups) < n / 100:  # a wide range: a log axis keeps the tail readable
+        ax.set_yscale("log")
     ax.set_xlabel("α (MACs per byte)")
     ax.set_ylabel("speedup (single agent / makespan)")
     ax.set_title(f"{sweep['scenario']}: speedup vs α ({sweep['topology']}, {sweep['protocol']})")
