@@ -257,7 +257,7 @@ class Engine:
             return  # nothing has arrived yet, or already catching up, or dead
         self.catching[agent] = True
         got = know.collect(agent, now)
-        if got is not None and len(got[0]) == 1:
+        if got is not None and len(got[0]) == 1 and not isinstance(got[0], list):
             self._take_one(agent, *got)
         elif got is not None and len(got[0]) <= 64:
             self._take_few(agent, *got)
@@ -315,7 +315,11 @@ class Engine:
 
     def _take_few(self, agent: int, ids: np.ndarray, srcs, times: np.ndarray) -> None:
         """catch_up's work for a few arrived items: the same filtering (tokens apart, held
-        dropped, first copy of a repeat kept) done in one Python pass instead of numpy calls."""
+        dropped, first copy of a repeat kept) done in one Python pass instead of numpy calls.
+        Items from several flows come as Python lists: filtered as lists, made arrays once."""
+        if isinstance(ids, list):
+            self._take_listed(agent, ids, srcs, times)
+            return
         one_src = isinstance(srcs, int)
         ids_l = ids.tolist()
         toks, keep = self.knowledge.sift(agent, ids_l, self.may_repeat or not one_src)
@@ -331,6 +335,18 @@ class Engine:
                 srcs = srcs[pick]
         if keep:
             self._bank_new(agent, ids, times, srcs)
+        for token, src in toks:
+            self.protocol.token(agent, token, src)
+
+    def _take_listed(self, agent: int, ids: list[int], srcs: list[int], times: list[float]) -> None:
+        """`_take_few` for items of several flows given as Python lists (see Knowledge.collect)."""
+        toks, keep = self.knowledge.sift(agent, ids, True)
+        toks = [(ids[i], srcs[i]) for i in toks]
+        if keep:
+            if len(keep) < len(ids):
+                ids, srcs, times = [ids[i] for i in keep], [srcs[i] for i in keep], [times[i] for i in keep]
+            self._bank_new(agent, np.array(ids, dtype=np.int64), np.array(times, dtype=np.float64),
+                           np.array(srcs, dtype=np.int64))
         for token, src in toks:
             self.protocol.token(agent, token, src)
 

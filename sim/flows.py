@@ -23,15 +23,17 @@ class Flow:
         "ids_l", "arr_l", "cum_l",
     )
 
-    def __init__(self, direction: int, src: int, dst: int, ids: np.ndarray, sizes: np.ndarray,
-                 latency: float, start: float, resources: tuple[int, ...]) -> None:
+    def __init__(self, direction: int, src: int, dst: int, ids: np.ndarray, cum: np.ndarray,
+                 cum_l: list[float], latency: float, start: float, resources: tuple[int, ...]) -> None:
+        """`cum` (and its list mirror `cum_l`) holds the cumulative bytes after each item; the
+        network builds both, in Python for short flows (see Network.open_flow)."""
         self.direction = direction
         self.src = src
         self.dst = dst
         self.ids = ids
         self.ids_l = ids.tolist()
-        self.cum = sizes.astype(np.float64, copy=False).cumsum()
-        self.cum_l = self.cum.tolist()
+        self.cum = cum
+        self.cum_l = cum_l
         self.total = self.cum_l[-1] if self.cum_l else 0.0  # bytes of the whole flow
         self.lost: np.ndarray | None = None  # True where the item is lost on the way
         self.latency = latency

@@ -131,7 +131,9 @@ class Knowledge:
             self.due[flow.dst] = flow.arr_l[lo]
 
     def collect(self, agent: int, now: float):
-        """Items arrived at `agent` until `now`: (ids, sources, times) in arrival order, lost removed."""
+        """Items arrived at `agent` until `now`: (ids, sources, times) in arrival order, lost removed.
+        Arrays (sources an int when all come from one flow), or Python lists when several flows
+        brought at most 64 items."""
         if now < self.due[agent]:
             return None
         parts = []
@@ -164,7 +166,7 @@ class Knowledge:
             return None
         if len(parts) == 1:
             return self._slice(*parts[0])
-        if sum(hi - lo for _, lo, hi in parts) <= 256:
+        if sum(hi - lo for _, lo, hi in parts) <= 64:  # the engine's few-item path takes these
             return self._merge_small(parts)
         parts = [self._slice(*p) for p in parts]
         ids = np.concatenate([p[0] for p in parts])
@@ -183,9 +185,10 @@ class Knowledge:
         return ids, flow.src, times
 
     @staticmethod
-    def _merge_small(parts: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _merge_small(parts: list) -> tuple[list[int], list[int], list[float]]:
         """Slices of several flows merged in arrival order (a stable sort on time, as the numpy
-        path in `collect` does), built with Python lists: cheaper for a few items."""
+        path in `collect` does), as Python lists: cheaper for a few items, and the engine's
+        few-item path filters them as lists before making arrays once."""
         ids, srcs, times = [], [], []
         for flow, lo, hi in parts:
             if flow.lost is None:
@@ -199,9 +202,7 @@ class Knowledge:
                         times.append(flow.arr_l[i])
                         srcs.append(flow.src)
         order = sorted(range(len(times)), key=times.__getitem__)
-        return (np.array([ids[i] for i in order], dtype=np.int64),
-                np.array([srcs[i] for i in order], dtype=np.int64),
-                np.array([times[i] for i in order], dtype=np.float64))
+        return [ids[i] for i in order], [srcs[i] for i in order], [times[i] for i in order]
 
     def next_arrival(self, agent: int, tokens_only: bool, only: list | None = None) -> float:
         """Earliest time a new package (or any digest token) will arrive at `agent` (from one
