@@ -19,7 +19,7 @@ import simpy
 from sim.config import FailuresConfig, GossipConfig, NetworkConfig
 from sim.errors import SimError
 from sim.failures import start_failures
-from sim.flows import Flow
+from sim.flows import Flow, call_later
 from sim.gossip import check_connected, create_protocol
 from sim.knowledge import Knowledge
 from sim.metrics import Metrics, compute_metrics
@@ -191,8 +191,7 @@ class Engine:
             self._resend(flow.direction, flow.src, task)
         else:
             self.resends_due += 1
-            event = self.env.timeout(at - self.env.now)
-            event.callbacks.append(lambda _e: self._resend(flow.direction, flow.src, task, True))
+            call_later(self.env, at - self.env.now, lambda _e: self._resend(flow.direction, flow.src, task, True))
 
     def _resend(self, d: int, src: int, task: int, timed: bool = False) -> None:
         """Queue a lost package again if its sender still holds it."""
@@ -239,8 +238,7 @@ class Engine:
             if at == np.inf:
                 return
             self.wake_at[agent] = at
-            event = self.env.timeout(max(0.0, at - self.env.now))
-            event.callbacks.append(lambda _e: self._woken(agent, at))
+            call_later(self.env, max(0.0, at - self.env.now), lambda _e: self._woken(agent, at))
 
     def _woken(self, agent: int, at: float) -> None:
         """A wake-up fired: catch up (which also schedules the next one)."""

@@ -179,20 +179,22 @@ class PushPull:
         token = self.next_token
         self.next_token -= 1
         self.tokens[token] = (kind, agent, held)
-        engine.network.digest_sizes[token] = float(self.config.digest_bytes_per_id * held.sum())
+        engine.network.digest_sizes[token] = float(self.config.digest_bytes_per_id * np.count_nonzero(held))
         engine.network.send(d, [token, *extra])
 
     def _missing(self, agent: int, other_held: np.ndarray, d: int) -> list[int]:
         """Packages `agent` holds that the digest lacks and that are not already queued on d."""
-        want = self.engine.knowledge.held[agent] & ~other_held
+        # `a > b` is `a & ~b` on bools in one numpy call; nonzero()[0] is flatnonzero without its
+        # Python wrapper (this runs twice per exchange, hundreds of thousands of times)
+        want = self.engine.knowledge.held[agent] > other_held
         queued = self.engine.network.queue[d]
         if queued:
             if len(queued) <= 16:  # a set test is much cheaper than numpy calls here
                 queued = set(queued)
-                return [i for i in np.flatnonzero(want).tolist() if i not in queued]
+                return [i for i in want.nonzero()[0].tolist() if i not in queued]
             q = np.array(queued, dtype=np.int64)
             want[q[q >= 0]] = False  # `want` is a fresh array
-        return np.flatnonzero(want).tolist()
+        return want.nonzero()[0].tolist()
 
     def token(self, agent: int, token: int, src: int) -> None:
         """A digest arrived at `agent` from `src`: answer it."""

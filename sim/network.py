@@ -12,7 +12,7 @@ import simpy
 
 from sim.config import NetworkConfig
 from sim.errors import SimError
-from sim.flows import Flow
+from sim.flows import Flow, call_later
 
 SHORT_FLOW = 32  # flows with at most this many items get their byte sums in plain Python
 
@@ -292,9 +292,7 @@ class Network:
         """(Re)schedule the moment the flow's last byte leaves."""
         flow.version += 1
         version = flow.version
-        event = self.env.timeout(flow.remaining_time())
-        event.callbacks.append(lambda _e: self._finish(flow, version))
-        flow.end_event = event
+        flow.end_event = call_later(self.env, flow.remaining_time(), lambda _e: self._finish(flow, version))
 
     # -- ends -----------------------------------------------------------------------------------
     def _finish(self, flow: Flow, version: int) -> None:

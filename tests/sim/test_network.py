@@ -160,3 +160,21 @@ def test_bytes_sent_is_delivered_plus_lost():
     assert sum(m.bytes_out) == pytest.approx(m.bytes_sent)
     assert sum(m.bytes_in) == pytest.approx(m.bytes_delivered)
     assert sum(m.bytes_per_link.values()) == pytest.approx(m.bytes_sent)
+
+
+def test_call_later_orders_like_a_timeout():
+    """call_later takes the heap place env.timeout would: same-time events keep creation order."""
+    from sim.flows import call_later
+
+    def run(bare: bool) -> list:
+        env, log = simpy.Environment(), []
+        for i, delay in enumerate([1.0, 0.0, 1.0, 2.0, 1.0]):
+            fn = (lambda i: lambda _e: log.append((env.now, i)))(i)
+            if bare and i % 2:
+                call_later(env, delay, fn)
+            else:
+                env.timeout(delay).callbacks.append(fn)
+        env.run()
+        return log
+
+    assert run(True) == run(False) == [(0.0, 1), (1.0, 0), (1.0, 2), (1.0, 4), (2.0, 3)]
