@@ -19,26 +19,13 @@ import simpy
 from sim.config import FailuresConfig, GossipConfig, NetworkConfig
 from sim.errors import SimError
 from sim.failures import start_failures
-from sim.flows import Flow, call_later
+from sim.flows import CountingEnvironment, Flow, call_later
 from sim.gossip import check_connected, create_protocol
 from sim.knowledge import Knowledge
 from sim.metrics import Metrics, compute_metrics
 from sim.network import Network, link_table
 from sim.recorder import Event, Recorder
 from sim.workload import Workload
-
-
-class CountingEnvironment(simpy.Environment):
-    """A SimPy environment that counts the events it processes."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.events_processed = 0
-
-    def step(self) -> None:
-        """Process one event and count it."""
-        self.events_processed += 1
-        super().step()
 
 
 @dataclass
@@ -399,7 +386,7 @@ def simulate(graph: nx.Graph, workload: Workload, *, rates: Sequence[float], net
     engine = Engine(graph, workload, rates, network, gossip, seed, alpha, timing, recorder)
     start_failures(engine, failures)
     engine.start()
-    engine.env.run()
+    engine.env.run_all()
     for agent in range(engine.n_agents):  # arrivals after the last event need no action
         engine.catch_up(agent, until=np.inf)
     if engine.network.busy():

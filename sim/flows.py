@@ -1,13 +1,43 @@
-"""One flow: a batch of items crossing one link direction, with exact per-item arrival times."""
+"""One flow: a batch of items crossing one link direction, with exact per-item arrival times;
+and the event loop that schedules flow ends (a counting SimPy environment, bare callbacks)."""
 
 from __future__ import annotations
 
-from heapq import heappush
+from heapq import heappop, heappush
 from typing import Callable
 
 import numpy as np
 import simpy
 from simpy.events import NORMAL
+
+
+class CountingEnvironment(simpy.Environment):
+    """A SimPy environment that counts the events it processes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events_processed = 0
+
+    def step(self) -> None:
+        """Process one event and count it."""
+        self.events_processed += 1
+        super().step()
+
+    def run_all(self) -> None:
+        """`run()` until no event is left, with SimPy's `step` inlined: the same pops, callbacks
+        and failure check, without two Python calls per event (runs have ~10^6 events)."""
+        queue = self._queue
+        while queue:
+            self._now, _, _, event = heappop(queue)
+            self.events_processed += 1
+            callbacks, event.callbacks = event.callbacks, None
+            for callback in callbacks:
+                callback(event)
+            if not event._ok and not hasattr(event, "_defused"):  # a process crashed: re-raise
+                exc = type(event._value)(*event._value.args)
+                exc.__cause__ = event._value
+                raise exc
+        self.events_processed += 1  # `run` counted its last call of `step`, the one that found no event
 
 
 class Call:
