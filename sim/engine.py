@@ -276,7 +276,8 @@ class Engine:
             self.wake(agent)
 
     def _bank_new(self, agent: int, ids: np.ndarray, times: np.ndarray, srcs) -> None:
-        """Bank packages new to `agent`, charge their student MACs, and let the protocol forward them."""
+        """Bank packages new to `agent`, charge their student MACs, and let the protocol forward
+        them (`srcs`: one sender, or one per package as an array or a list)."""
         self.last_change = self.env.now
         self.knowledge.bank(agent, ids, times)
         self.student_macs += float(self.student_vec[ids].sum())
@@ -330,8 +331,7 @@ class Engine:
         if keep:
             if len(keep) < len(ids):
                 ids, srcs, times = [ids[i] for i in keep], [srcs[i] for i in keep], [times[i] for i in keep]
-            self._bank_new(agent, np.array(ids, dtype=np.int64), np.array(times, dtype=np.float64),
-                           np.array(srcs, dtype=np.int64))
+            self._bank_new(agent, np.array(ids, dtype=np.int64), np.array(times, dtype=np.float64), srcs)
         for token, src in toks:
             self.protocol.token(agent, token, src)
 

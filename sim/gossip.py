@@ -63,13 +63,22 @@ class Flood:
             self.engine.network.send(d, (task,))
 
     def received(self, agent: int, ids: np.ndarray, srcs) -> None:
-        """Relay new packages to every neighbour but their sender, in arrival order."""
+        """Relay new packages to every neighbour but their sender, in arrival order (`srcs`: one
+        sender, or one per package as an array or, from the engine's few-item path, a list)."""
         net = self.engine.network
         if isinstance(srcs, int):  # one sender
             src, items = srcs, ids.tolist()
             for d in net.out_dirs[agent]:
                 if net.dst_l[d] != src:
                     net.send(d, items)
+            return
+        if isinstance(srcs, list):  # the same filter as below, on Python lists
+            items = ids.tolist()
+            for d in net.out_dirs[agent]:
+                dst = net.dst_l[d]
+                keep = [i for i, s in zip(items, srcs) if s != dst]
+                if keep:
+                    net.send(d, keep)
             return
         if srcs[0] == srcs[-1] and (len(srcs) < 3 or (srcs == srcs[0]).all()):  # one sender
             src, items = srcs[0], ids.tolist()
@@ -124,7 +133,7 @@ class Push:
 
     def received(self, agent: int, ids: np.ndarray, srcs) -> None:
         """Push each new package on while it has travelled fewer than `rounds` hops."""
-        srcs = [srcs] * len(ids) if isinstance(srcs, int) else srcs.tolist()
+        srcs = [srcs] * len(ids) if isinstance(srcs, int) else srcs if isinstance(srcs, list) else srcs.tolist()
         for task, src in zip(ids.tolist(), srcs):
             hops = self.hops.get((src, task), 0) + 1
             self.hops[agent, task] = hops
