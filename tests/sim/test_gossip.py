@@ -121,3 +121,19 @@ def test_push_pull_does_not_give_up_while_packages_crawl_over_congested_links():
     assert res.alive.all()
     assert res.metrics.complete and res.held.all()
     assert res.metrics.bytes_sent == pytest.approx(res.metrics.bytes_delivered + res.metrics.bytes_lost)
+
+
+@pytest.mark.parametrize("srcs", [[1, 2, 1, 3], [2, 2, 2, 2], [3, 1, 1, 1]])
+def test_flood_relays_the_same_with_senders_as_a_list_or_an_array(srcs):
+    """The engine's few-item path hands senders over as a list; numpy arrays take another branch."""
+    from types import SimpleNamespace
+
+    from sim.gossip import Flood
+
+    def relay(given):
+        sent = []
+        net = SimpleNamespace(out_dirs=[[0, 1, 2]], dst_l=[1, 2, 3], send=lambda d, items: sent.append((d, list(items))))
+        Flood(SimpleNamespace(network=net), FloodConfig()).received(0, np.array([5, 6, 7, 8]), given)
+        return sent
+
+    assert relay(srcs) == relay(np.array(srcs))
