@@ -67,7 +67,7 @@ class Prepared:
                     TaskWork(
                         task_id=tid,
                         owner=owner,
-                        macs=int(sum(r.teacher_macs.values())),
+                        macs=r.total_macs,
                         nbytes=len(r.package),
                         student_macs=int(r.student_macs),
                         wall_s=float(r.wall_s),
