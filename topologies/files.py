@@ -52,17 +52,22 @@ def _relabel(graph: nx.Graph) -> nx.Graph:
     return out
 
 
+def _check_link_values(data: dict, where: str) -> None:
+    """Validate (and convert to float) whichever link attributes `data` holds; `where` prefixes errors."""
+    for name in LINK_ATTRS:
+        if name in data:
+            try:
+                data[name] = check_link_number(name, data[name])
+            except TopologyError as err:
+                raise TopologyError(f"{where}: {err}") from None
+
+
 def _check_links(graph: nx.Graph, path: Path) -> None:
     """Validate bandwidth/latency/loss wherever the file gave them, naming the file and edge."""
     for u, v, data in graph.edges(data=True):
         if u == v:
             raise TopologyError(f"{path}: self-loop on node {u!r}: remove it (a link joins two agents)")
-        for name in LINK_ATTRS:
-            if name in data:
-                try:
-                    data[name] = check_link_number(name, data[name])
-                except TopologyError as err:
-                    raise TopologyError(f"{path}: edge ({u!r}, {v!r}): {err}") from None
+        _check_link_values(data, f"{path}: edge ({u!r}, {v!r})")
 
 
 def _read_graphml(path: Path) -> nx.Graph:
@@ -142,12 +147,7 @@ def _read_edgelist(path: Path) -> nx.Graph:
                 f"{where}: duplicate edge {u}-{v} (first on line {first_line[key]}): keep one"
             )
         first_line[key] = lineno
-        for name in LINK_ATTRS:
-            if name in data:
-                try:
-                    data[name] = check_link_number(name, data[name])
-                except TopologyError as err:
-                    raise TopologyError(f"{where}: {err}") from None
+        _check_link_values(data, where)
         graph.add_edge(u, v, **data)
     if graph.number_of_nodes() == 0:
         raise TopologyError(f"{path}: no nodes or edges found: {_FORMAT_HINT}")
