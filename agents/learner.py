@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -18,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from agents.anchors import fit_anchor
+from agents.atomic import write_atomic
 from agents.backbone import Backbone
 from agents.biases import train_head_with_biases
 from agents.config import LearnerConfig
@@ -127,16 +126,5 @@ class ResultStore:
         self.root.mkdir(parents=True, exist_ok=True)
         meta = {k: v for k, v in asdict(result).items() if k != "package"}
         meta["package_bytes"] = len(result.package)
-        _write_atomic(self.root / f"{key}.pkg", result.package)
-        _write_atomic(self.root / f"{key}.json", json.dumps(meta).encode())
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        write_atomic(self.root / f"{key}.pkg", result.package)
+        write_atomic(self.root / f"{key}.json", json.dumps(meta).encode())

@@ -36,6 +36,7 @@ from agents.config import (BackboneConfig, BBConfig, GMMCConfig, LearnerConfig, 
 from agents.features import FeatureCache  # noqa: E402
 from agents.learner import LearnResult, learn_task, train_features, eval_features  # noqa: E402
 from agents.suites import TaskSuite, create_suite  # noqa: E402
+from sim.results import write_json  # noqa: E402
 
 OUT = Path(__file__).parent / "results" / "learning.json"
 PHASES = ("features", "head", "bb", "anchor")
@@ -150,19 +151,6 @@ def print_table(report: dict) -> None:
         console.print(f"skill == sequential ({name}): {same}")
 
 
-def write_atomic(path: Path, data: dict) -> None:
-    """JSON to a temp file in the same folder, then os.replace over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(data, handle, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=20, help="mixed-suite tasks (default 20)")
@@ -239,7 +227,7 @@ def main() -> None:
         "throughput": speed,
         "total_seconds": time.perf_counter() - start,
     }
-    write_atomic(args.out, report)
+    write_json(args.out, report)
     print_table(report)
     print(f"wrote {args.out} in {report['total_seconds']:.0f}s")
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import platform
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable
 
 import yaml
+
+from agents import atomic
 
 from sim.errors import SimError
 
@@ -25,16 +25,8 @@ SWEEP_COLUMNS = ("alpha", "speedup", "efficiency", "makespan_s", "alpha_cost", "
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write text to a temp file beside `path`, then rename it over `path` (atomic on POSIX)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write text atomically (temp file beside `path`, then rename): never a half-written result."""
+    atomic.write_atomic(path, text.encode())
 
 
 def write_json(path: Path, data: Any) -> None:
