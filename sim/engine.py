@@ -16,13 +16,14 @@ import networkx as nx
 import numpy as np
 import simpy
 
+from sim.compiled import run_compiled, why_not
 from sim.config import FailuresConfig, GossipConfig, NetworkConfig
 from sim.errors import SimError
 from sim.failures import start_failures
 from sim.flows import CountingEnvironment, Flow, call_later
-from sim.gossip import check_connected, create_protocol
+from sim.gossip import check_connected, check_protocol, create_protocol
 from sim.knowledge import Knowledge
-from sim.metrics import Metrics, compute_metrics
+from sim.metrics import Metrics, RunState, compute_metrics
 from sim.network import Network, link_table
 from sim.recorder import Event, Recorder
 from sim.workload import Workload
@@ -336,6 +337,18 @@ class Engine:
             self.protocol.token(agent, token, src)
 
     # -- failures (see sim/failures.py for crash and recovery) -------------------------------------
+    def run_state(self) -> RunState:
+        """The finished run's state, for compute_metrics."""
+        know, net = self.knowledge, self.network
+        return RunState(
+            known_at=know.known_at, held=know.held, alive=know.alive, removed=know.removed,
+            workload=self.workload, rates=self.rates, timing=self.timing, src=net.src, dst=net.dst,
+            dir_sent=np.asarray(net.dir_sent), dir_delivered=np.asarray(net.dir_delivered),
+            bytes_sent=net.bytes_sent, bytes_delivered=net.bytes_delivered, bytes_lost=net.bytes_lost,
+            teacher_macs=self.teacher_macs, student_macs=self.student_macs, transfers=len(self.recorder),
+            events=self.env.events_processed,
+        )
+
     def quiet(self) -> bool:
         """No learning left and nothing on the network: random failures may stop."""
         return self.unfinished == 0 and not self.network.busy()
@@ -379,18 +392,35 @@ def validate(graph: nx.Graph, workload: Workload, rates: Sequence[float], alpha:
 def simulate(graph: nx.Graph, workload: Workload, *, rates: Sequence[float], network: NetworkConfig,
              gossip: GossipConfig, failures: FailuresConfig, seed: int, alpha: float = 1000.0,
              timing: Literal["macs", "wall"] = "macs", observer: Callable[[Event], None] | None = None,
-             record_packages: bool = True) -> SimResult:
-    """Run one simulation to the end (no event left) and derive its metrics."""
+             record_packages: bool = True, engine: Literal["auto", "simpy", "compiled"] = "auto") -> SimResult:
+    """Run one simulation to the end (no event left) and derive its metrics.
+
+    `engine`: "auto" takes the compiled loop (sim/kernel.py) where it gives the flow model's answer
+    (flood or broadcast over independent links, no loss, no failure; see sim.compiled.why_not) and
+    the SimPy engine elsewhere; "simpy" or "compiled" force one (compiled fails where it does not apply).
+    """
     rates = validate(graph, workload, rates, alpha, timing)
+    check_protocol(graph, gossip)
     recorder = Recorder(observer, packages=record_packages)
-    engine = Engine(graph, workload, rates, network, gossip, seed, alpha, timing, recorder)
-    start_failures(engine, failures)
-    engine.start()
-    engine.env.run_all()
-    for agent in range(engine.n_agents):  # arrivals after the last event need no action
-        engine.catch_up(agent, until=np.inf)
-    if engine.network.busy():
+    if engine not in ("auto", "simpy", "compiled"):
+        raise SimError(f"engine must be 'auto', 'simpy' or 'compiled', got {engine!r}")
+    reason = why_not(graph, network, gossip, failures) if engine != "simpy" else "engine='simpy'"
+    if engine == "compiled" and reason is not None:
+        raise SimError(f"engine='compiled' does not model {reason}; use engine='auto' or 'simpy'")
+    if reason is None:
+        state = run_compiled(graph, workload, rates, network, alpha, timing, gossip.protocol == "flood", recorder)
+        if state.transfers == 0 and graph.number_of_nodes() > 1 and workload.num_tasks:
+            raise SimError("internal: the compiled loop sent nothing; please report this run")
+        metrics = compute_metrics(state, alpha)
+        return SimResult(recorder, state.known_at, state.held, state.alive.copy(), metrics, state.removed)
+    sim = Engine(graph, workload, rates, network, gossip, seed, alpha, timing, recorder)
+    start_failures(sim, failures)
+    sim.start()
+    sim.env.run_all()
+    for agent in range(sim.n_agents):  # arrivals after the last event need no action
+        sim.catch_up(agent, until=np.inf)
+    if sim.network.busy():
         raise SimError("internal: traffic was queued after the last event; please report this run")
-    metrics = compute_metrics(engine, alpha)
-    know = engine.knowledge
+    metrics = compute_metrics(sim.run_state(), alpha)
+    know = sim.knowledge
     return SimResult(recorder, know.known_at, know.held, know.alive.copy(), metrics, know.removed)

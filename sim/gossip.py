@@ -22,13 +22,6 @@ class Broadcast:
 
     def __init__(self, engine: "Engine", config: BroadcastConfig) -> None:
         self.engine = engine
-        n = engine.n_agents
-        if engine.graph.number_of_edges() != n * (n - 1) // 2:
-            raise SimError(
-                f"gossip.protocol='broadcast' needs a full graph (every agent linked to every other); "
-                f"this graph has {engine.graph.number_of_edges()} of {n * (n - 1) // 2} edges: "
-                "use a 'full' topology or protocol 'flood'"
-            )
 
     def start(self) -> None:
         """Nothing runs on a timer."""
@@ -104,12 +97,6 @@ class Push:
     def __init__(self, engine: "Engine", config: PushConfig) -> None:
         self.engine = engine
         self.config = config
-        degrees = [d for _, d in engine.graph.degree()]
-        if config.fanout > min(degrees):
-            raise SimError(
-                f"gossip.fanout={config.fanout} is larger than the smallest degree {min(degrees)}; "
-                f"choose fanout <= {min(degrees)}"
-            )
         self.hops: dict[tuple[int, int], int] = {}  # (agent, task) -> hops the package travelled
         self.rng = engine.child_rng("push")
 
@@ -230,6 +217,24 @@ PROTOCOLS = {"broadcast": Broadcast, "flood": Flood, "push": Push, "push_pull": 
 def create_protocol(engine: "Engine", config) -> object:
     """The protocol object for a validated GossipConfig."""
     return PROTOCOLS[config.protocol](engine, config)
+
+
+def check_protocol(graph: nx.Graph, config) -> None:
+    """The graph suits the protocol: broadcast needs a full graph, push a fanout within every degree."""
+    n = graph.number_of_nodes()
+    if config.protocol == "broadcast" and graph.number_of_edges() != n * (n - 1) // 2:
+        raise SimError(
+            f"gossip.protocol='broadcast' needs a full graph (every agent linked to every other); "
+            f"this graph has {graph.number_of_edges()} of {n * (n - 1) // 2} edges: "
+            "use a 'full' topology or protocol 'flood'"
+        )
+    if config.protocol == "push":
+        smallest = min(d for _, d in graph.degree())
+        if config.fanout > smallest:
+            raise SimError(
+                f"gossip.fanout={config.fanout} is larger than the smallest degree {smallest}; "
+                f"choose fanout <= {smallest}"
+            )
 
 
 def check_connected(graph: nx.Graph) -> None:

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-if TYPE_CHECKING:
-    from sim.engine import Engine
+from sim.workload import Workload
 
 EXACT_CURVE_POINTS = 20_000  # above this many bank changes the coverage curve is sampled on a grid
 CURVE_GRID = 1_000
@@ -34,7 +31,7 @@ class Metrics:
     alpha: float
     alpha_cost: float  # teacher_macs + student_macs + alpha * bytes_sent
     transfers: int  # flows (each may carry several packages)
-    events: int  # SimPy events processed
+    events: int  # scheduled events processed (SimPy's, or the compiled loop's package arrivals)
     complete: bool  # did every alive agent end up knowing every surviving task
     coverage_final: float  # fraction of (alive agent, task) pairs known at the end
     tasks_lost: list[int]  # tasks no alive agent holds at the end (every holder dead, or never learned)
@@ -83,43 +80,67 @@ def coverage_curve(known_at: np.ndarray, removed: list, total: int) -> list[tupl
     return list(zip(grid.tolist(), ((up - down) / total).tolist()))
 
 
-def compute_metrics(engine: "Engine", alpha: float) -> Metrics:
-    """Derive every metric from the engine's final state and counters."""
-    know = engine.knowledge
-    n, t = know.n_agents, know.n_tasks
-    alive = know.alive
-    surviving = know.held[alive].any(axis=0) if alive.any() else np.zeros(t, dtype=bool)
+@dataclass
+class RunState:
+    """What a finished run hands to compute_metrics, whichever engine produced it."""
+
+    known_at: np.ndarray  # (agents x tasks) merge time of each held package; inf if not held
+    held: np.ndarray  # (agents x tasks) bool
+    alive: np.ndarray  # (agents,) bool
+    removed: list  # bank wipes: (time, agent, task, banked at)
+    workload: Workload
+    rates: np.ndarray
+    timing: str
+    src: np.ndarray  # per link direction
+    dst: np.ndarray
+    dir_sent: np.ndarray  # bytes that left on each direction
+    dir_delivered: np.ndarray  # bytes that arrived intact on each direction
+    bytes_sent: float  # every byte that left a sender
+    bytes_delivered: float
+    bytes_lost: float
+    teacher_macs: float
+    student_macs: float
+    transfers: int
+    events: int
+
+
+def compute_metrics(run: RunState, alpha: float) -> Metrics:
+    """Derive every metric from a run's final state and counters."""
+    n, t = run.held.shape
+    alive = run.alive
+    surviving = run.held[alive].any(axis=0) if alive.any() else np.zeros(t, dtype=bool)
     full = np.full(n, np.inf)
     for agent in np.flatnonzero(alive):
-        row = know.known_at[agent, surviving]
+        row = run.known_at[agent, surviving]
         full[agent] = row.max() if len(row) else 0.0
     makespan = float(full[alive].max()) if alive.any() else math.inf
-    if engine.timing == "wall":
-        single = float(sum(task.wall_s for task in engine.workload.tasks))
+    if run.timing == "wall":
+        single = float(sum(task.wall_s for task in run.workload.tasks))
     else:
-        single = float(sum(task.macs for task in engine.workload.tasks)) / float(engine.rates.max())
+        single = float(sum(task.macs for task in run.workload.tasks)) / float(run.rates.max())
     speedup = single / makespan if makespan > 0 and math.isfinite(makespan) else (math.inf if makespan == 0 else 0.0)
-    net = engine.network
-    src, dst = net.src, net.dst
+    dir_sent = np.asarray(run.dir_sent, dtype=np.float64)
+    dir_delivered = np.asarray(run.dir_delivered, dtype=np.float64)
+    lo, hi = np.minimum(run.src, run.dst), np.maximum(run.src, run.dst)
     per_link: dict[str, float] = {}
-    for d in range(net.n_dirs):
-        a, b = sorted((int(src[d]), int(dst[d])))
+    for a, b, sent in zip(lo.tolist(), hi.tolist(), dir_sent.tolist()):
         key = f"{a}-{b}"
-        per_link[key] = per_link.get(key, 0.0) + float(net.dir_sent[d])
-    student = engine.student_macs
+        per_link[key] = per_link.get(key, 0.0) + sent
+    student = run.student_macs
     return Metrics(
         n_agents=n, n_tasks=t, makespan_s=makespan, single_agent_s=single,
-        reference_rate=float(engine.rates.max()), speedup=speedup, efficiency=speedup / n,
-        teacher_macs=float(engine.teacher_macs), student_macs=float(student),
-        bytes_sent=net.bytes_sent, bytes_delivered=net.bytes_delivered, bytes_lost=net.bytes_lost,
-        alpha=alpha, alpha_cost=float(engine.teacher_macs + student + alpha * net.bytes_sent),
-        transfers=len(engine.recorder), events=engine.env.events_processed,
+        reference_rate=float(run.rates.max()), speedup=speedup, efficiency=speedup / n,
+        teacher_macs=float(run.teacher_macs), student_macs=float(student),
+        bytes_sent=float(run.bytes_sent), bytes_delivered=float(run.bytes_delivered),
+        bytes_lost=float(run.bytes_lost),
+        alpha=alpha, alpha_cost=float(run.teacher_macs + student + alpha * run.bytes_sent),
+        transfers=run.transfers, events=run.events,
         complete=bool(math.isfinite(makespan)),
-        coverage_final=float(know.held[alive].mean()) if alive.any() and t else 0.0,
+        coverage_final=float(run.held[alive].mean()) if alive.any() and t else 0.0,
         tasks_lost=np.flatnonzero(~surviving).tolist(), alive=alive.tolist(),
         agent_full_s=full.tolist(),
-        bytes_out=np.bincount(src, weights=np.asarray(net.dir_sent), minlength=n).tolist(),
-        bytes_in=np.bincount(dst, weights=np.asarray(net.dir_delivered), minlength=n).tolist(),
+        bytes_out=np.bincount(run.src, weights=dir_sent, minlength=n).tolist(),
+        bytes_in=np.bincount(run.dst, weights=dir_delivered, minlength=n).tolist(),
         bytes_per_link=per_link,
-        coverage=coverage_curve(know.known_at, know.removed, n * t),
+        coverage=coverage_curve(run.known_at, run.removed, n * t),
     )

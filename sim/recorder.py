@@ -44,6 +44,7 @@ class Recorder:
         self.outcome: list[int] = []
         self._chunks: list[np.ndarray] = []
         self._offsets = [0]
+        self._bulk: dict[str, np.ndarray] | None = None  # rows logged at once by the compiled loop
 
     def transfer(self, flow: Flow, now: float, cut: bool) -> None:
         """Log one finished flow."""
@@ -58,6 +59,29 @@ class Recorder:
             self._chunks.append(flow.ids.astype(np.int32))
             self._offsets.append(self._offsets[-1] + len(flow.ids))
 
+    def add_flows(self, start: np.ndarray, end: np.ndarray, src: np.ndarray, dst: np.ndarray,
+                  nbytes: np.ndarray, packages: np.ndarray | None = None, offsets: np.ndarray | None = None) -> None:
+        """Log a whole run's delivered flows at once, as arrays in finish order (the compiled
+        loop's output); flow i carried packages[offsets[i]:offsets[i + 1]]."""
+        if len(self.start) or self._bulk is not None:
+            raise ValueError("add_flows logs a whole run at once, into an empty recorder")
+        self._bulk = {"start": start, "end": end, "src": src, "dst": dst, "nbytes": nbytes}
+        if self.keep_packages and packages is not None:
+            self._chunks = [packages.astype(np.int32, copy=False)]
+            self._offsets = offsets
+
+    def _row(self, i: int) -> dict:
+        """Transfer i as a JSON-friendly row."""
+        if self._bulk is not None:
+            b = self._bulk
+            start, end, src, dst, nbytes = (b["start"][i], b["end"][i], b["src"][i], b["dst"][i], b["nbytes"][i])
+            outcome = 0
+        else:
+            start, end, src, dst = self.start[i], self.end[i], self.src[i], self.dst[i]
+            nbytes, outcome = self.nbytes[i], self.outcome[i]
+        return {"start": float(start), "end": float(end), "src": int(src), "dst": int(dst),
+                "packages": list(self.packages(i)), "bytes": float(nbytes), "outcome": OUTCOMES[outcome]}
+
     def emit(self, event: Event) -> None:
         """Pass an event to the observer, if any."""
         if self.observer is not None:
@@ -69,7 +93,7 @@ class Recorder:
         return self.observer is not None
 
     def __len__(self) -> int:
-        return len(self.start)
+        return len(self._bulk["start"]) if self._bulk is not None else len(self.start)
 
     def packages(self, i: int) -> tuple[int, ...]:
         """Package ids of transfer i (negative ids are digests)."""
@@ -81,9 +105,4 @@ class Recorder:
 
     def transfers(self) -> list[dict]:
         """Every transfer as a JSON-friendly row."""
-        return [
-            {"start": self.start[i], "end": self.end[i], "src": self.src[i], "dst": self.dst[i],
-             "packages": list(self.packages(i)), "bytes": self.nbytes[i],
-             "outcome": OUTCOMES[self.outcome[i]]}
-            for i in range(len(self))
-        ]
+        return [self._row(i) for i in range(len(self))]

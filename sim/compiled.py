@@ -1,0 +1,98 @@
+"""The compiled path: when sim.kernel's loop gives the flow model's answer, and its arrays as a SimResult."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+
+from sim.config import FailuresConfig, GossipConfig, NetworkConfig
+from sim.metrics import RunState
+from sim.network import link_table
+from sim.recorder import Event, Recorder
+from sim.workload import Workload
+
+try:  # numba is a dependency; without it every run takes the SimPy engine
+    from sim import kernel
+except ImportError:  # pragma: no cover - exercised only where numba is missing
+    kernel = None
+
+
+def why_not(graph: nx.Graph, network: NetworkConfig, gossip: GossipConfig, failures: FailuresConfig) -> str | None:
+    """None when the compiled loop applies; otherwise the setting that needs the SimPy engine.
+
+    It applies when every link direction is a resource of its own (no NIC limit, no serial
+    receive: each direction is then a FIFO pipe, in "maxmin" and "fifo" alike), nothing is lost
+    and nothing fails, and the protocol is flood or broadcast (no timers, no random choices).
+    """
+    if kernel is None:
+        return "numba is not installed"
+    if gossip.protocol not in ("flood", "broadcast"):
+        return f"gossip.protocol={gossip.protocol!r}"
+    if network.uplink is not None or network.downlink is not None or network.serial_receive:
+        return "NIC limits (network.uplink, downlink or serial_receive)"
+    if (failures.agents.scheduled or failures.agents.random or failures.links.scheduled
+            or failures.links.random or failures.partitions):
+        return "failures"
+    if any(attrs.get("loss", 0.0) > 0 for _, _, attrs in graph.edges(data=True)):
+        return "lossy links"
+    return None
+
+
+def run_compiled(graph: nx.Graph, workload: Workload, rates: np.ndarray, network: NetworkConfig, alpha: float,
+                 timing: str, forward: bool, recorder: Recorder) -> RunState:
+    """Run the compiled loop; log its flows into `recorder` and replay learned/banked events to the
+    observer afterwards, in time order. Returns the run's state for compute_metrics."""
+    n, n_tasks = graph.number_of_nodes(), workload.num_tasks
+    links = link_table(graph, network, rates, alpha)
+    src, dst = links["src"], links["dst"]
+    order = np.argsort(src, kind="stable")
+    out_ptr = np.searchsorted(src[order], np.arange(n + 1)).astype(np.int64)
+    pub_t, pub_agent, pub_task = _publishes(workload, rates, timing)
+    student = workload.column("student_macs")
+    held, known_at, dir_bytes, student_macs, events, f_start, f_end, f_dir, f_bytes, f_items, i_fid, i_pkg = (
+        kernel.run_loop(n, n_tasks, out_ptr, order.astype(np.int64), src, dst, links["bandwidth"],
+                        links["latency"], workload.column("nbytes"), pub_t, pub_agent, pub_task, student,
+                        rates, forward, recorder.keep_packages))
+    finish = np.lexsort((f_start, f_end))  # the SimPy engine logs flows as they finish
+    packages = offsets = None
+    if recorder.keep_packages:
+        by_flow = np.argsort(i_fid, kind="stable")  # items stay in send order within a flow
+        rank = np.empty(len(finish), dtype=np.int64)
+        rank[finish] = np.arange(len(finish))
+        packages = i_pkg[by_flow][np.argsort(rank[i_fid[by_flow]], kind="stable")]
+        offsets = np.concatenate([[0], np.cumsum(f_items[finish])])
+    recorder.add_flows(f_start[finish], f_end[finish], src[f_dir[finish]], dst[f_dir[finish]], f_bytes[finish],
+                       packages, offsets)
+    if recorder.wants_events:
+        _replay(recorder, pub_t, pub_agent, pub_task, known_at, held)
+    total = float(dir_bytes.sum())
+    return RunState(
+        known_at=known_at, held=held, alive=np.ones(n, dtype=bool), removed=[], workload=workload, rates=rates,
+        timing=timing, src=src, dst=dst, dir_sent=dir_bytes, dir_delivered=dir_bytes, bytes_sent=total,
+        bytes_delivered=total, bytes_lost=0.0, teacher_macs=float(sum(t.macs for t in workload.tasks)),
+        student_macs=float(student_macs), transfers=len(f_start), events=int(events),
+    )
+
+
+def _publishes(workload: Workload, rates: np.ndarray, timing: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """When each task is learned: every owner learns its tasks back to back from time 0."""
+    times, agents, tasks = [], [], []
+    for owner, group in sorted(workload.by_owner().items()):
+        now = 0.0
+        for task in group:
+            now += task.wall_s if timing == "wall" else task.macs / rates[owner]
+            times.append(now), agents.append(owner), tasks.append(task.task_id)
+    order = np.lexsort((np.array(agents), np.array(times)))
+    return (np.array(times, dtype=np.float64)[order], np.array(agents, dtype=np.int64)[order],
+            np.array(tasks, dtype=np.int64)[order])
+
+
+def _replay(recorder: Recorder, pub_t, pub_agent, pub_task, known_at: np.ndarray, held: np.ndarray) -> None:
+    """Tell the observer what happened, as the SimPy engine would have told it live."""
+    events = [(float(t), 0, int(a), int(k)) for t, a, k in zip(pub_t, pub_agent, pub_task)]
+    owner = {int(k): int(a) for a, k in zip(pub_agent, pub_task)}
+    agents, tasks = np.nonzero(held)
+    events += [(float(known_at[a, k]), 1, int(a), int(k)) for a, k in zip(agents, tasks) if owner[int(k)] != a]
+    for t, kind, agent, task in sorted(events):
+        recorder.emit(Event(t, "banked" if kind else "learned", agent, (task,)))
+
