@@ -1,0 +1,349 @@
+"""The compiled loop (sim/kernel.py) against the SimPy engine (the reference).
+
+Claim under test: with generic link parameters (continuous random bandwidths, latencies and rates,
+jittered package sizes: no two arrivals tie exactly) both engines give the same banks, merge times,
+metrics (event counts apart), transfers and bank changes, to the last bit.
+
+Found: the claim holds bit for bit for broadcast without merge cost, and to within a few ulps
+everywhere; it does not hold to the last bit in two ways, both the SimPy engine's float rounding:
+  * merge times: SimPy merges packages caught up together with a cumsum formula
+    (Knowledge._merge_times: (m0 + m1) + max(...)) while the compiled loop (and SimPy for one
+    package) uses m1 + max(t1, m0 + max(t0, free)); the sums round differently.
+  * forwarding: SimPy wakes an agent with call_later(at - now), i.e. at now + (at - now), which can
+    be one ulp past the arrival time `at`; a flood flow then starts at that env.now, the compiled
+    loop's at `at` itself.
+The exact-equality claims are kept below as xfail(strict=True) tests (the random ones and two
+minimal hand-written cases), so that they turn into failures once the engines agree to the bit.
+"""
+
+import math
+
+import networkx as nx
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from sim.compiled import why_not
+from sim.config import BroadcastConfig, FailuresConfig, FloodConfig, NetworkConfig, PushConfig, PushPullConfig
+from sim.engine import simulate
+from sim.errors import SimError
+from sim.workload import TaskWork, Workload, synthetic_workload
+
+SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# the strict xfails must fail on every run: draw the same examples every time (no database either)
+FIXED = settings(SETTINGS, derandomize=True, database=None)
+REL = 1e-12  # "a few ulps" on times of 1..100 s (observed differences: at most ~3e-14 s)
+
+SIMPY_ROUNDING = (
+    "SimPy's float rounding differs from the compiled loop's by an ulp: batched merges use a cumsum "
+    "formula (Knowledge._merge_times), and wake-ups at now + (at - now) can land one ulp after the "
+    "arrival, so flood flows start one ulp late"
+)
+
+
+def random_links(graph, rng):
+    """Continuous random bandwidth (bytes/s) and latency (s) on every edge, no loss."""
+    for u, v in graph.edges:
+        graph.edges[u, v].update(bandwidth=float(rng.uniform(500.0, 5000.0)),
+                                 latency=float(rng.uniform(0.0, 0.05)), loss=0.0)
+    return graph
+
+
+def connected_graph(n, seed, extra):
+    """A random labelled tree on n nodes plus about `extra` * n random edges."""
+    rng = np.random.default_rng(seed)
+    graph = nx.random_labeled_tree(n, seed=seed)
+    for _ in range(int(extra * n)):
+        u, v = rng.choice(n, size=2, replace=False)
+        graph.add_edge(int(u), int(v))
+    return graph
+
+
+@st.composite
+def cases(draw, protocol, student_costs=(0, 20_000)):
+    """A random tie-free run: graph, workload, rates, network config, gossip, seed."""
+    n = draw(st.integers(2, 12))
+    seed = draw(st.integers(0, 2**31 - 1))
+    rng = np.random.default_rng(seed)
+    if protocol == "broadcast":
+        graph, gossip = nx.complete_graph(n), BroadcastConfig()
+    else:
+        graph, gossip = connected_graph(n, seed, draw(st.sampled_from([0.0, 0.5, 1.5]))), FloodConfig()
+    random_links(graph, rng)
+    network = NetworkConfig(mode=draw(st.sampled_from(["explicit", "alpha"])),
+                            sharing=draw(st.sampled_from(["maxmin", "fifo"])))
+    rates = rng.uniform(1e5, 1e6, size=n)  # distinct: alpha mode derives bandwidths from them
+    work = synthetic_workload(n, draw(st.integers(1, 3)), macs=1_000_000, nbytes=2_000,
+                              student_macs=draw(st.sampled_from(student_costs)), seed=seed,
+                              jitter=draw(st.floats(0.1, 0.9)))
+    return graph, work, rates, network, gossip, seed
+
+
+def run(graph, work, rates, network, gossip, engine, seed=0, **kw):
+    return simulate(graph, work, rates=rates, network=network, gossip=gossip, failures=FailuresConfig(),
+                    seed=seed, alpha=1000.0, engine=engine, **kw)
+
+
+def both_engines(case):
+    """The SimPy and the compiled run of a case (checking that the compiled loop applies)."""
+    graph, work, rates, network, gossip, seed = case
+    assert why_not(graph, network, gossip, FailuresConfig()) is None
+    ref = run(graph, work, rates, network, gossip, "simpy", seed)
+    got = run(graph, work, rates, network, gossip, "compiled", seed)
+    assert ref.metrics.complete and ref.held.all() and len(ref.recorder) > 0
+    return ref, got
+
+
+def metrics_without_events(res):
+    d = res.metrics.to_dict()
+    del d["events"]  # the engines count different events
+    return d
+
+
+def sorted_transfers(res):
+    return sorted(res.recorder.transfers(), key=lambda r: (r["src"], r["dst"], r["start"], r["end"]))
+
+
+def assert_identical(ref, got):
+    """Exact equality of everything both engines report, event counts apart."""
+    assert np.array_equal(ref.held, got.held)
+    assert np.array_equal(ref.known_at, got.known_at)  # exact, inf where not held
+    assert np.array_equal(ref.alive, got.alive)
+    assert metrics_without_events(ref) == metrics_without_events(got)
+    assert sorted_transfers(ref) == sorted_transfers(got)
+    assert ref.bank_changes() == got.bank_changes()
+
+
+def close(a, b):
+    """Equal, floats to within REL (recursively through dicts and lists; None is inf)."""
+    if isinstance(a, float) or isinstance(b, float):
+        return isinstance(a, (int, float)) and isinstance(b, (int, float)) and math.isclose(a, b, rel_tol=REL)
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(close(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return isinstance(b, (list, tuple)) and len(a) == len(b) and all(map(close, a, b))
+    return a == b
+
+
+def assert_same_up_to_ulps(ref, got):
+    """Exactly the same banks, flows and packages; every time and derived float within REL."""
+    assert np.array_equal(ref.held, got.held)
+    assert np.array_equal(np.isfinite(ref.known_at), np.isfinite(got.known_at))
+    held = ref.held
+    np.testing.assert_allclose(got.known_at[held], ref.known_at[held], rtol=REL, atol=0)
+    assert np.array_equal(ref.alive, got.alive)
+    m_ref, m_got = metrics_without_events(ref), metrics_without_events(got)
+    assert m_ref.keys() == m_got.keys()
+    for key in m_ref:
+        assert close(m_ref[key], m_got[key]), key
+    t_ref, t_got = sorted_transfers(ref), sorted_transfers(got)
+    assert len(t_ref) == len(t_got)
+    for a, b in zip(t_ref, t_got):
+        assert close(a, b), (a, b)
+    by_entry = lambda rows: {(a, t, s): time for time, a, t, s in rows}  # noqa: E731
+    c_ref, c_got = by_entry(ref.bank_changes()), by_entry(got.bank_changes())
+    assert c_ref.keys() == c_got.keys()
+    assert close([c_ref[k] for k in sorted(c_ref)], [c_got[k] for k in sorted(c_ref)])
+
+
+# -- the claim: bit for bit -----------------------------------------------------------------------
+@pytest.mark.xfail(strict=True, reason=SIMPY_ROUNDING)
+@FIXED
+@given(cases("flood"))
+def test_flood_compiled_equals_simpy_bit_for_bit(case):
+    assert_identical(*both_engines(case))
+
+
+@pytest.mark.xfail(strict=True, reason=SIMPY_ROUNDING + " (here: batched merges)")
+@FIXED
+@given(cases("broadcast"))
+def test_broadcast_compiled_equals_simpy_bit_for_bit(case):
+    assert_identical(*both_engines(case))
+
+
+@SETTINGS
+@given(cases("broadcast", student_costs=(0,)))
+def test_broadcast_without_merge_cost_is_bit_for_bit(case):
+    """No forwarding and no merge pipeline: neither rounding difference can arise."""
+    ref, got = both_engines(case)
+    assert_identical(ref, got)
+    graph, work, rates, network, gossip, seed = case
+    assert_identical(got, run(graph, work, rates, network, gossip, "auto", seed))  # auto takes the compiled loop
+
+
+# -- what does hold: the same runs to within a few ulps -------------------------------------------
+@SETTINGS
+@given(cases("flood"))
+def test_flood_compiled_equals_simpy_to_a_few_ulps(case):
+    ref, got = both_engines(case)
+    assert_same_up_to_ulps(ref, got)
+    graph, work, rates, network, gossip, seed = case
+    assert_identical(got, run(graph, work, rates, network, gossip, "auto", seed))  # auto takes the compiled loop
+
+
+@SETTINGS
+@given(cases("broadcast"))
+def test_broadcast_compiled_equals_simpy_to_a_few_ulps(case):
+    assert_same_up_to_ulps(*both_engines(case))
+
+
+# -- the two disagreements, minimal ---------------------------------------------------------------
+def literal_run(edges, tasks, rates, gossip, engine):
+    graph = nx.Graph()
+    for u, v, bandwidth, latency in edges:
+        graph.add_edge(u, v, bandwidth=bandwidth, latency=latency, loss=0.0)
+    work = Workload([TaskWork(*t) for t in tasks])
+    return run(graph, work, rates, NetworkConfig(), gossip, engine)
+
+
+# two agents, one link; agent 1 catches up on both of agent 0's packages at once and merges them
+TWO_AGENTS = dict(
+    edges=[(0, 1, 4051.100212157301, 0.028296000137370544)],
+    tasks=[(0, 0, 1335148, 2152, 10040), (1, 0, 1178082, 1220, 25887),  # (id, owner, macs, bytes, student)
+           (2, 1, 1198245, 1673, 20117), (3, 1, 936413, 1514, 29325)],
+    rates=[163353.96054414328, 688268.9111650208],
+)
+# a path 0 - 2 - 1, no merge cost; agent 2 forwards agent 1's package to agent 0
+THREE_AGENTS = dict(
+    edges=[(0, 2, 3163.2526087231754, 0.04065378482622961), (1, 2, 1011.1539689699746, 0.008213609377786524)],
+    tasks=[(0, 0, 1035238, 2240, 0), (1, 1, 871173, 2265, 0), (2, 2, 1187810, 1926, 0)],
+    rates=[860833.7912176956, 501797.6682681151, 990500.9761517516],
+)
+
+
+@pytest.mark.xfail(strict=True, reason="SimPy merges a batch with a cumsum formula: makespan "
+                                       "15.752239979618976 vs the compiled loop's 15.752239979618974")
+def test_minimal_batched_merge_is_bit_for_bit():
+    ref = literal_run(**TWO_AGENTS, gossip=BroadcastConfig(), engine="simpy")
+    got = literal_run(**TWO_AGENTS, gossip=BroadcastConfig(), engine="compiled")
+    assert_same_up_to_ulps(ref, got)
+    assert ref.metrics.makespan_s == got.metrics.makespan_s
+
+
+@pytest.mark.xfail(strict=True, reason="SimPy starts the 2->0 forward at now + (at - now) = "
+                                       "3.9843326736346754, one ulp after the arrival 3.984332673634675")
+def test_minimal_forward_starts_at_the_arrival_time():
+    ref = literal_run(**THREE_AGENTS, gossip=FloodConfig(), engine="simpy")
+    got = literal_run(**THREE_AGENTS, gossip=FloodConfig(), engine="compiled")
+    assert_same_up_to_ulps(ref, got)
+    assert sorted_transfers(ref) == sorted_transfers(got)
+
+
+def test_minimal_cases_agree_up_to_ulps_and_flood_merges_one_at_a_time():
+    for case, gossip in ((TWO_AGENTS, BroadcastConfig()), (TWO_AGENTS, FloodConfig()), (THREE_AGENTS, FloodConfig())):
+        ref = literal_run(**case, gossip=gossip, engine="simpy")
+        got = literal_run(**case, gossip=gossip, engine="compiled")
+        assert_same_up_to_ulps(ref, got)
+    # flood wakes agent 1 on each arrival, so SimPy merges one package at a time: bit for bit
+    assert_identical(literal_run(**TWO_AGENTS, gossip=FloodConfig(), engine="simpy"),
+                     literal_run(**TWO_AGENTS, gossip=FloodConfig(), engine="compiled"))
+
+
+# -- observer, package lists ----------------------------------------------------------------------
+def small_run(protocol="flood", **kw):
+    n = 7
+    rng = np.random.default_rng(5)
+    if protocol == "broadcast":
+        graph = nx.complete_graph(n)
+    else:
+        graph = nx.connected_watts_strogatz_graph(n, 4, 0.3, seed=5)
+    random_links(graph, rng)
+    work = synthetic_workload(n, 2, macs=1_000_000, nbytes=2_000, student_macs=20_000, seed=5, jitter=0.5)
+    rates = rng.uniform(1e5, 1e6, size=n)
+    gossip = BroadcastConfig() if protocol == "broadcast" else FloodConfig()
+    return graph, work, rates, gossip, run(graph, work, rates, NetworkConfig(), gossip, "compiled", **kw)
+
+
+@pytest.mark.parametrize("protocol", ["flood", "broadcast"])
+def test_observer_gets_learned_and_banked_events_in_time_order(protocol):
+    events = []
+    graph, work, rates, gossip, res = small_run(protocol, observer=events.append)
+    n, n_tasks = graph.number_of_nodes(), work.num_tasks
+    owners = work.column("owner").astype(int)
+    assert {e.kind for e in events} == {"learned", "banked"}
+    learned = [(e.agent, t) for e in events if e.kind == "learned" for t in e.tasks]
+    banked = [(e.agent, t) for e in events if e.kind == "banked" for t in e.tasks]
+    assert sorted(learned) == [(int(owners[t]), t) for t in range(n_tasks)]  # every task, once
+    assert sorted(banked) == sorted((a, t) for a in range(n) for t in range(n_tasks) if owners[t] != a)
+    times = [e.time for e in events]
+    assert times == sorted(times)
+    for e in events:
+        for t in e.tasks:
+            if e.kind == "learned":
+                assert e.time == res.known_at[e.agent, t]  # the owner knows it once learned
+            else:
+                assert 0 < e.time <= res.known_at[e.agent, t]  # held no later than merged
+    # the SimPy engine reports the same events (its banked times are catch-up times, not merge times)
+    ref_events = []
+    run(graph, work, rates, NetworkConfig(), gossip, "simpy", observer=ref_events.append)
+    flat = lambda evs: sorted((e.kind, e.agent, t) for e in evs for t in e.tasks)  # noqa: E731
+    assert flat(events) == flat(ref_events)
+
+
+def test_without_package_lists_the_compiled_path_keeps_transfer_rows():
+    *_, full = small_run()
+    *_, bare = small_run(record_packages=False)
+    assert len(bare.recorder) == len(full.recorder) == full.metrics.transfers > 0
+    assert bare.metrics.transfers == full.metrics.transfers
+    rows = bare.recorder.transfers()
+    assert all(r["packages"] == [] for r in rows)
+    assert sum(len(r["packages"]) for r in full.recorder.transfers()) > 0
+    strip = lambda rs: sorted((r["src"], r["dst"], r["start"], r["end"], r["bytes"]) for r in rs)  # noqa: E731
+    assert strip(rows) == strip(full.recorder.transfers())
+
+
+# -- where the compiled loop does not apply -------------------------------------------------------
+UNSUPPORTED = {  # name: (settings that differ from plain flood over lossless links, word in the reason)
+    "push_pull": (dict(gossip=PushPullConfig(period_s=0.5)), "push_pull"),
+    "push": (dict(gossip=PushConfig(fanout=1, rounds=10)), "push"),
+    "uplink": (dict(network=NetworkConfig(uplink=2000.0)), "uplink"),
+    "downlink": (dict(network=NetworkConfig(downlink=2000.0)), "downlink"),
+    "serial_receive": (dict(network=NetworkConfig(serial_receive=True)), "serial_receive"),
+    "lossy_edge": (dict(loss=0.1), "loss"),
+    "agent_crash": (dict(failures=FailuresConfig(agents={"scheduled": [{"agent": 1, "at_s": 0.5}]})), "failures"),
+    "link_outage": (dict(failures=FailuresConfig(
+        links={"scheduled": [{"edge": (0, 1), "start_s": 0.1, "end_s": 0.5}]})), "failures"),
+    "partition": (dict(failures=FailuresConfig(
+        partitions=[{"edges": [(0, 1)], "start_s": 0.1, "end_s": 0.5}])), "failures"),
+}
+
+
+def ring(loss=0.0):
+    graph = random_links(nx.cycle_graph(5), np.random.default_rng(1))
+    if loss:
+        graph.edges[0, 1]["loss"] = loss  # one lossy edge is enough
+    return graph
+
+
+@pytest.mark.parametrize("name", sorted(UNSUPPORTED))
+def test_why_not_names_the_setting_and_forcing_compiled_is_refused(name):
+    kw, word = UNSUPPORTED[name]
+    graph = ring(kw.get("loss", 0.0))
+    network = kw.get("network", NetworkConfig())
+    gossip = kw.get("gossip", FloodConfig())
+    failures = kw.get("failures", FailuresConfig())
+    reason = why_not(graph, network, gossip, failures)
+    assert reason is not None and word in reason
+    n = graph.number_of_nodes()
+    work = synthetic_workload(n, 1, macs=1_000_000, nbytes=2_000, seed=1, jitter=0.5)
+    args = dict(rates=[5e5] * n, network=network, gossip=gossip, failures=failures, seed=0)
+    with pytest.raises(SimError, match="does not model") as info:
+        simulate(graph, work, engine="compiled", **args)
+    assert reason in str(info.value)
+    simulate(graph, work, engine="auto", **args)  # auto falls back to the SimPy engine
+
+
+def test_why_not_is_none_for_flood_and_broadcast_over_plain_links():
+    for mode in ("explicit", "alpha"):
+        for sharing in ("maxmin", "fifo"):
+            network = NetworkConfig(mode=mode, sharing=sharing)
+            assert why_not(ring(), network, FloodConfig(), FailuresConfig()) is None
+            full = random_links(nx.complete_graph(4), np.random.default_rng(2))
+            assert why_not(full, network, BroadcastConfig(), FailuresConfig()) is None
+
+
+def test_an_unknown_engine_is_refused():
+    work = synthetic_workload(5, 1, macs=1_000_000, nbytes=2_000, seed=1)
+    with pytest.raises(SimError, match="engine"):
+        simulate(ring(), work, rates=[5e5] * 5, network=NetworkConfig(), gossip=FloodConfig(),
+                 failures=FailuresConfig(), seed=0, engine="numba")
