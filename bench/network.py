@@ -1,8 +1,10 @@
 """Network engine benchmark: cost-only workloads, flood and push_pull on ring and small-world graphs.
 
-Each case runs in its own process (so peak RSS is that run's alone) and reports wall seconds, SimPy
-events per wall second, transfers (flows), agent-package deliveries and peak memory; the table ends
-with how wall time grows with N. Writes bench/results/network.json.
+Each case runs in its own process (so peak RSS is that run's alone) and reports the engine that ran
+(flood takes the compiled loop, push_pull the SimPy engine), wall seconds, events per wall second,
+transfers (flows), agent-package deliveries and peak memory; flood below N = --big also runs on the
+SimPy engine, for the speed ratio measured in the same run. The table ends with how wall time grows
+with N. Writes bench/results/network.json.
 
     .venv/bin/python bench/network.py                 # N = 51, 500, 5000
     .venv/bin/python bench/network.py --sizes 51 500  # a subset
@@ -44,9 +46,10 @@ def build_graph(kind: str, n: int, seed: int):
     return graph
 
 
-def run_one(protocol: str, kind: str, n: int, seed: int = 0) -> dict:
+def run_one(protocol: str, kind: str, n: int, engine: str = "auto", seed: int = 0) -> dict:
     """One simulation; returns its measurements."""
     sys.path.insert(0, str(ROOT))
+    from sim.compiled import pick
     from sim.config import FailuresConfig, FloodConfig, NetworkConfig, PushPullConfig
     from sim.engine import simulate
     from sim.workload import synthetic_workload
@@ -54,13 +57,14 @@ def run_one(protocol: str, kind: str, n: int, seed: int = 0) -> dict:
     graph = build_graph(kind, n, seed)
     work = synthetic_workload(n, 2, macs=TASK_MACS, nbytes=PACKAGE_BYTES, seed=seed, jitter=0.2)
     gossip = FloodConfig() if protocol == "flood" else PushPullConfig(period_s=PERIOD_S)
+    engine = pick(graph, work, NetworkConfig(), gossip, FailuresConfig(), engine)[0]
     start = time.perf_counter()
     res = simulate(graph, work, rates=[RATE] * n, network=NetworkConfig(), gossip=gossip,
-                   failures=FailuresConfig(), seed=seed, record_packages=False)
+                   failures=FailuresConfig(), seed=seed, record_packages=False, engine=engine)
     wall = time.perf_counter() - start
     m = res.metrics
     return {
-        "protocol": protocol, "graph": kind, "n": n, "packages": work.num_tasks,
+        "protocol": protocol, "graph": kind, "n": n, "engine": engine, "packages": work.num_tasks,
         "deliveries": int(res.held.sum()) - work.num_tasks, "wall_s": wall, "events": m.events,
         "events_per_s": m.events / wall, "transfers": m.transfers, "makespan_s": m.makespan_s,
         "speedup": m.speedup, "complete": m.complete, "bytes_sent": m.bytes_sent,
@@ -68,9 +72,9 @@ def run_one(protocol: str, kind: str, n: int, seed: int = 0) -> dict:
     }
 
 
-def run_case(protocol: str, kind: str, n: int, timeout_s: float) -> dict:
+def run_case(protocol: str, kind: str, n: int, timeout_s: float, engine: str = "auto") -> dict:
     """Run one case in a fresh process; a case over the time limit is reported as such."""
-    cmd = [sys.executable, __file__, "--one", protocol, kind, str(n)]
+    cmd = [sys.executable, __file__, "--one", protocol, kind, str(n), engine]
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=True)
     except subprocess.TimeoutExpired:
@@ -93,6 +97,16 @@ def growth(rows: list[dict]) -> list[dict]:
     return out
 
 
+def _print_row(row: dict) -> None:
+    """One line of the table."""
+    if row["wall_s"] is None:
+        print(f"{row['protocol']:10} {row['graph']:12} {row['n']:>5} {row['note']}")
+        return
+    print(f"{row['protocol']:10} {row['graph']:12} {row['n']:>5} {row['engine']:>8} {row['wall_s']:8.2f} "
+          f"{row['events']:9d} {row['events_per_s']:8.0f} {row['transfers']:9d} {row['deliveries']:11d} "
+          f"{row['makespan_s']:9.1f} {row['peak_rss_mb']:7.0f}", flush=True)
+
+
 def main() -> None:
     """Run the grid, print a table, write the JSON."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -103,26 +117,31 @@ def main() -> None:
     parser.add_argument("--big", type=int, default=5000, help="from this N on, run only --big-graphs")
     parser.add_argument("--big-graphs", nargs="+", default=["small_world"],
                         help="graphs run at N >= --big (the issue's N=5000 target is small world)")
-    parser.add_argument("--one", nargs=3, metavar=("PROTOCOL", "GRAPH", "N"), help=argparse.SUPPRESS)
+    parser.add_argument("--one", nargs=4, metavar=("PROTOCOL", "GRAPH", "N", "ENGINE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(run_one(args.one[0], args.one[1], int(args.one[2]))))
+        print(json.dumps(run_one(args.one[0], args.one[1], int(args.one[2]), args.one[3])))
         return
     rows = []
-    header = f"{'protocol':10} {'graph':12} {'N':>5} {'wall s':>8} {'events':>9} {'ev/s':>8} {'flows':>9} {'deliveries':>11} {'makespan':>9} {'RSS MB':>7}"
+    header = f"{'protocol':10} {'graph':12} {'N':>5} {'engine':>8} {'wall s':>8} {'events':>9} {'ev/s':>8} {'flows':>9} {'deliveries':>11} {'makespan':>9} {'RSS MB':>7}"
     print(header)
     for n in args.sizes:
         for kind in args.graphs if n < args.big else [g for g in args.graphs if g in args.big_graphs]:
             for protocol in args.protocols:
-                row = run_case(protocol, kind, n, args.timeout)
-                rows.append(row)
-                if row["wall_s"] is None:
-                    print(f"{protocol:10} {kind:12} {n:>5} {row['note']}")
-                else:
-                    print(f"{protocol:10} {kind:12} {n:>5} {row['wall_s']:8.2f} {row['events']:9d} "
-                          f"{row['events_per_s']:8.0f} {row['transfers']:9d} {row['deliveries']:11d} "
-                          f"{row['makespan_s']:9.1f} {row['peak_rss_mb']:7.0f}", flush=True)
-    grow = growth(rows)
+                engines = ["auto", "simpy"] if protocol == "flood" and n < args.big else ["auto"]
+                for engine in engines:
+                    row = run_case(protocol, kind, n, args.timeout, engine)
+                    row["reference"] = engine == "simpy"  # the same case on the SimPy engine, for the ratio
+                    rows.append(row)
+                    _print_row(row)
+    for row in rows:
+        if row["reference"] and row["wall_s"]:
+            fast = next(r for r in rows if not r["reference"] and (r["protocol"], r["graph"], r["n"]) == (row["protocol"], row["graph"], row["n"]))
+            if fast["wall_s"]:
+                row["compiled_speedup"] = row["wall_s"] / fast["wall_s"]
+                print(f"ratio  {row['protocol']:10} {row['graph']:12} N {row['n']}: compiled loop "
+                      f"{row['compiled_speedup']:.1f}x faster than the SimPy engine")
+    grow = growth([r for r in rows if not r["reference"]])
     for g in grow:
         print(f"growth {g['protocol']:10} {g['graph']:12} N {g['from_n']} -> {g['to_n']}: "
               f"wall x{g['wall_ratio']:.1f} (N^{g['exponent']:.2f})")

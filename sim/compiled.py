@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import networkx as nx
 import numpy as np
 
@@ -11,10 +13,10 @@ from sim.network import link_table
 from sim.recorder import Event, Recorder
 from sim.workload import Workload
 
-try:  # numba is a dependency; without it every run takes the SimPy engine
-    from sim import kernel
-except ImportError:  # pragma: no cover - exercised only where numba is missing
-    kernel = None
+# Below this many agent-task pairs "auto" keeps the SimPy engine: loading the compiled loop costs
+# ~0.2 s, more than SimPy needs for the 51-agent scenarios (bench/network.py measures both).
+COMPILED_FROM_PAIRS = 20_000
+HAVE_NUMBA = importlib.util.find_spec("numba") is not None  # a dependency; without it, SimPy only
 
 
 def why_not(graph: nx.Graph, network: NetworkConfig, gossip: GossipConfig, failures: FailuresConfig) -> str | None:
@@ -24,7 +26,7 @@ def why_not(graph: nx.Graph, network: NetworkConfig, gossip: GossipConfig, failu
     receive: each direction is then a FIFO pipe, in "maxmin" and "fifo" alike), nothing is lost
     and nothing fails, and the protocol is flood or broadcast (no timers, no random choices).
     """
-    if kernel is None:
+    if not HAVE_NUMBA:
         return "numba is not installed"
     if gossip.protocol not in ("flood", "broadcast"):
         return f"gossip.protocol={gossip.protocol!r}"
@@ -38,10 +40,23 @@ def why_not(graph: nx.Graph, network: NetworkConfig, gossip: GossipConfig, failu
     return None
 
 
+def pick(graph: nx.Graph, workload: Workload, network: NetworkConfig, gossip: GossipConfig,
+         failures: FailuresConfig, engine: str = "auto") -> tuple[str, str | None]:
+    """The engine a run takes ("simpy" or "compiled") and, for SimPy, why."""
+    if engine == "simpy":
+        return "simpy", "engine='simpy'"
+    reason = why_not(graph, network, gossip, failures)
+    if engine == "auto" and reason is None and graph.number_of_nodes() * workload.num_tasks < COMPILED_FROM_PAIRS:
+        reason = f"a small run (under {COMPILED_FROM_PAIRS} agent-task pairs)"
+    return ("simpy", reason) if reason else ("compiled", None)
+
+
 def run_compiled(graph: nx.Graph, workload: Workload, rates: np.ndarray, network: NetworkConfig, alpha: float,
                  timing: str, forward: bool, recorder: Recorder) -> RunState:
     """Run the compiled loop; log its flows into `recorder` and replay learned/banked events to the
     observer afterwards, in time order. Returns the run's state for compute_metrics."""
+    from sim import kernel  # imports numba: only when a run takes this path
+
     n, n_tasks = graph.number_of_nodes(), workload.num_tasks
     links = link_table(graph, network, rates, alpha)
     src, dst = links["src"], links["dst"]

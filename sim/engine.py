@@ -16,7 +16,7 @@ import networkx as nx
 import numpy as np
 import simpy
 
-from sim.compiled import run_compiled, why_not
+from sim.compiled import pick, run_compiled
 from sim.config import FailuresConfig, GossipConfig, NetworkConfig
 from sim.errors import SimError
 from sim.failures import start_failures
@@ -397,17 +397,18 @@ def simulate(graph: nx.Graph, workload: Workload, *, rates: Sequence[float], net
 
     `engine`: "auto" takes the compiled loop (sim/kernel.py) where it gives the flow model's answer
     (flood or broadcast over independent links, no loss, no failure; see sim.compiled.why_not) and
-    the SimPy engine elsewhere; "simpy" or "compiled" force one (compiled fails where it does not apply).
+    the run is not tiny, the SimPy engine elsewhere; "simpy" or "compiled" force one (compiled fails
+    where it does not apply).
     """
     rates = validate(graph, workload, rates, alpha, timing)
     check_protocol(graph, gossip)
     recorder = Recorder(observer, packages=record_packages)
     if engine not in ("auto", "simpy", "compiled"):
         raise SimError(f"engine must be 'auto', 'simpy' or 'compiled', got {engine!r}")
-    reason = why_not(graph, network, gossip, failures) if engine != "simpy" else "engine='simpy'"
-    if engine == "compiled" and reason is not None:
+    chosen, reason = pick(graph, workload, network, gossip, failures, engine)
+    if engine == "compiled" and chosen != "compiled":
         raise SimError(f"engine='compiled' does not model {reason}; use engine='auto' or 'simpy'")
-    if reason is None:
+    if chosen == "compiled":
         state = run_compiled(graph, workload, rates, network, alpha, timing, gossip.protocol == "flood", recorder)
         if state.transfers == 0 and graph.number_of_nodes() > 1 and workload.num_tasks:
             raise SimError("internal: the compiled loop sent nothing; please report this run")

@@ -167,8 +167,6 @@ def test_broadcast_without_merge_cost_is_bit_for_bit(case):
     """No forwarding and no merge pipeline: neither rounding difference can arise."""
     ref, got = both_engines(case)
     assert_identical(ref, got)
-    graph, work, rates, network, gossip, seed = case
-    assert_identical(got, run(graph, work, rates, network, gossip, "auto", seed))  # auto takes the compiled loop
 
 
 # -- what does hold: the same runs to within a few ulps -------------------------------------------
@@ -177,8 +175,6 @@ def test_broadcast_without_merge_cost_is_bit_for_bit(case):
 def test_flood_compiled_equals_simpy_to_a_few_ulps(case):
     ref, got = both_engines(case)
     assert_same_up_to_ulps(ref, got)
-    graph, work, rates, network, gossip, seed = case
-    assert_identical(got, run(graph, work, rates, network, gossip, "auto", seed))  # auto takes the compiled loop
 
 
 @SETTINGS
@@ -347,3 +343,18 @@ def test_an_unknown_engine_is_refused():
     with pytest.raises(SimError, match="engine"):
         simulate(ring(), work, rates=[5e5] * 5, network=NetworkConfig(), gossip=FloodConfig(),
                  failures=FailuresConfig(), seed=0, engine="numba")
+
+
+def test_auto_takes_the_compiled_loop_for_large_runs_only():
+    """Loading the compiled loop costs more than SimPy needs for a small run."""
+    from sim.compiled import COMPILED_FROM_PAIRS, pick
+
+    graph = random_links(nx.cycle_graph(10), np.random.default_rng(0))
+    small = synthetic_workload(10, 2, macs=10**6, nbytes=1000)
+    large = synthetic_workload(10, COMPILED_FROM_PAIRS // 10, macs=10**6, nbytes=1000)
+    plain = (NetworkConfig(), FloodConfig(), FailuresConfig())
+    assert pick(graph, small, *plain)[0] == "simpy"
+    assert pick(graph, large, *plain)[0] == "compiled"
+    assert pick(graph, small, *plain, engine="compiled")[0] == "compiled"
+    assert pick(graph, large, *plain, engine="simpy")[0] == "simpy"
+    assert pick(graph, large, NetworkConfig(serial_receive=True), FloodConfig(), FailuresConfig())[0] == "simpy"
