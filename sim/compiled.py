@@ -95,7 +95,7 @@ def _publishes(workload: Workload, rates: np.ndarray, timing: str) -> tuple[np.n
     for owner, group in sorted(workload.by_owner().items()):
         now = 0.0
         for task in group:
-            now += task.wall_s if timing == "wall" else task.macs / rates[owner]
+            now += task.seconds(rates[owner], timing)
             times.append(now), agents.append(owner), tasks.append(task.task_id)
     order = np.lexsort((np.array(agents), np.array(times)))
     return (np.array(times, dtype=np.float64)[order], np.array(agents, dtype=np.int64)[order],

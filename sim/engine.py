@@ -115,7 +115,7 @@ class Engine:
 
     def duration(self, agent: int, task) -> float:
         """Simulated seconds for `agent` to learn `task`."""
-        return task.wall_s if self.timing == "wall" else task.macs / self.rates[agent]
+        return task.seconds(self.rates[agent], self.timing)
 
     def learned(self, agent: int, task) -> None:
         """An agent finished learning a task: bank it and publish it."""

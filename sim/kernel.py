@@ -71,6 +71,29 @@ def _has(bits: np.ndarray, v: int, p: int) -> bool:
     return (bits[v, p >> 6] >> np.uint64(p & 63)) & np.uint64(1) != 0
 
 
+@njit(cache=True, inline="always", error_model="numpy")
+def _add(bits: np.ndarray, v: int, p: int) -> None:
+    """Agent v now holds package p."""
+    bits[v, p >> 6] |= np.uint64(1) << np.uint64(p & 63)
+
+
+@njit(cache=True, error_model="numpy")
+def _open_flow(f_start, f_end, f_bytes, f_dir, f_items, n_flows, start, d):
+    """Flow n_flows on direction d, starting at `start`; returns the flow tables, grown if full."""
+    if n_flows == len(f_start):
+        f_start, f_end, f_bytes = _grow(f_start, n_flows + 1), _grow(f_end, n_flows + 1), _grow(f_bytes, n_flows + 1)
+        f_dir, f_items = _grow(f_dir, n_flows + 1), _grow(f_items, n_flows + 1)
+    f_start[n_flows] = start
+    f_dir[n_flows] = d
+    return f_start, f_end, f_bytes, f_dir, f_items
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _close_flow(f_end, f_bytes, f_items, fid, end, nbytes, items) -> None:
+    """Flow fid has ended at `end`, having carried `nbytes` in `items` packages."""
+    f_end[fid], f_bytes[fid], f_items[fid] = end, nbytes, items
+
+
 @njit(cache=True, error_model="numpy")
 def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_t, pub_agent, pub_task,
              student, rates, forward, keep_items):
@@ -149,7 +172,7 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
         if came >= 0:
             if _has(bits, v, p):
                 continue  # a duplicate: delivered, refused
-            bits[v, p >> 6] |= np.uint64(1) << np.uint64(p & 63)
+            _add(bits, v, p)
             if no_merge:
                 done = t
             else:
@@ -162,18 +185,17 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
             sender = src[came]
         else:
             if not _has(bits, v, p):
-                bits[v, p >> 6] |= np.uint64(1) << np.uint64(p & 63)
+                _add(bits, v, p)
                 known_at[v, p] = t
                 merge_free[v] = max(merge_free[v], t)
             sender = -1
+        s = sizes[p]
         for j in range(out_ptr[v], out_ptr[v + 1]):
             d = out_dir[j]
             if dst[d] == sender:
                 continue
-            s = sizes[p]
             if nxt_fid[d] != NO_FLOW and t > cur_end[d]:  # the next flow began when the current ended
-                fid = cur_fid[d]
-                f_end[fid], f_bytes[fid], f_items[fid] = cur_end[d], cur_bytes[d], cur_items[d]
+                _close_flow(f_end, f_bytes, f_items, cur_fid[d], cur_end[d], cur_bytes[d], cur_items[d])
                 cur_fid[d] = nxt_fid[d]
                 cur_start[d] = cur_end[d]
                 cur_bytes[d] = nxt_bytes[d]
@@ -188,12 +210,9 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
                 leave = cur_end[d]
             elif cur_fid[d] != NO_FLOW and t <= cur_end[d]:  # busy: waits for the next flow
                 if nxt_fid[d] == NO_FLOW:
-                    if n_flows == len(f_start):
-                        f_start, f_end, f_bytes = _grow(f_start, n_flows + 1), _grow(f_end, n_flows + 1), _grow(f_bytes, n_flows + 1)
-                        f_dir, f_items = _grow(f_dir, n_flows + 1), _grow(f_items, n_flows + 1)
+                    f_start, f_end, f_bytes, f_dir, f_items = _open_flow(
+                        f_start, f_end, f_bytes, f_dir, f_items, n_flows, cur_end[d], d)
                     nxt_fid[d] = n_flows
-                    f_start[n_flows] = cur_end[d]
-                    f_dir[n_flows] = d
                     n_flows += 1
                     nxt_bytes[d] = 0.0
                     nxt_items[d] = 0
@@ -203,15 +222,11 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
                 leave = cur_end[d] + nxt_bytes[d] / bw[d]
             else:  # idle: a new flow now
                 if cur_fid[d] != NO_FLOW:
-                    fid = cur_fid[d]
-                    f_end[fid], f_bytes[fid], f_items[fid] = cur_end[d], cur_bytes[d], cur_items[d]
-                if n_flows == len(f_start):
-                    f_start, f_end, f_bytes = _grow(f_start, n_flows + 1), _grow(f_end, n_flows + 1), _grow(f_bytes, n_flows + 1)
-                    f_dir, f_items = _grow(f_dir, n_flows + 1), _grow(f_items, n_flows + 1)
+                    _close_flow(f_end, f_bytes, f_items, cur_fid[d], cur_end[d], cur_bytes[d], cur_items[d])
+                f_start, f_end, f_bytes, f_dir, f_items = _open_flow(
+                    f_start, f_end, f_bytes, f_dir, f_items, n_flows, t, d)
                 fid = n_flows
                 n_flows += 1
-                f_start[fid] = t
-                f_dir[fid] = d
                 cur_fid[d] = fid
                 cur_start[d] = t
                 cur_bytes[d] = s
@@ -247,13 +262,10 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
                 it_next[q_tail[d]] = k
                 q_tail[d] = k
     for d in range(n_dirs):  # close the flows still open when the last package arrived
-        fid = cur_fid[d]
-        if fid != NO_FLOW:
-            f_end[fid], f_bytes[fid], f_items[fid] = cur_end[d], cur_bytes[d], cur_items[d]
-        fid = nxt_fid[d]
-        if fid != NO_FLOW:
-            f_end[fid] = cur_end[d] + nxt_bytes[d] / bw[d]
-            f_bytes[fid], f_items[fid] = nxt_bytes[d], nxt_items[d]
+        if cur_fid[d] != NO_FLOW:
+            _close_flow(f_end, f_bytes, f_items, cur_fid[d], cur_end[d], cur_bytes[d], cur_items[d])
+        if nxt_fid[d] != NO_FLOW:
+            _close_flow(f_end, f_bytes, f_items, nxt_fid[d], cur_end[d] + nxt_bytes[d] / bw[d], nxt_bytes[d], nxt_items[d])
     held = np.zeros((n_agents, n_tasks), dtype=np.bool_)
     for v in range(n_agents):
         for p in range(n_tasks):

@@ -20,6 +20,11 @@ class TaskWork:
     student_macs: int  # a receiver's MACs to merge the package into its bank
     wall_s: float = 0.0  # measured learning wall time, used when timing="wall"
 
+    def seconds(self, rate: float, timing: str = "macs") -> float:
+        """Simulated seconds to learn this task on a device of `rate` MACs/s (timing "macs"), or
+        its measured wall time (timing "wall")."""
+        return self.wall_s if timing == "wall" else self.macs / rate
+
     def __post_init__(self) -> None:
         for name in ("task_id", "owner", "macs", "nbytes", "student_macs", "wall_s"):
             if getattr(self, name) < 0:
