@@ -182,10 +182,12 @@ class Engine:
             call_later(self.env, at - self.env.now, lambda _e: self._resend(flow.direction, flow.src, task, True))
 
     def _resend(self, d: int, src: int, task: int, timed: bool = False) -> None:
-        """Queue a lost package again if its sender still holds it."""
+        """Queue a lost package again if its sender still holds it. A sender that is down keeps it
+        queued on its down direction, like the packages its crash cut: it leaves on recovery, and
+        a recovery without the bank clears it."""
         if timed:
             self.resends_due -= 1
-        if self.knowledge.live[src] and self.knowledge.held[src, task]:
+        if self.knowledge.held[src, task]:
             self.network.send(d, (task,))
 
     def before_send(self, agent: int) -> None:
