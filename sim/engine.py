@@ -20,7 +20,7 @@ from sim.compiled import pick, run_compiled
 from sim.config import FailuresConfig, GossipConfig, NetworkConfig
 from sim.errors import SimError
 from sim.failures import start_failures
-from sim.flows import CountingEnvironment, Flow, call_later
+from sim.flows import CountingEnvironment, Flow, call_at
 from sim.gossip import check_connected, check_protocol, create_protocol
 from sim.knowledge import Knowledge
 from sim.metrics import Metrics, RunState, compute_metrics
@@ -179,7 +179,7 @@ class Engine:
             self._resend(flow.direction, flow.src, task)
         else:
             self.resends_due += 1
-            call_later(self.env, at - self.env.now, lambda _e: self._resend(flow.direction, flow.src, task, True))
+            call_at(self.env, at, lambda _e: self._resend(flow.direction, flow.src, task, True))
 
     def _resend(self, d: int, src: int, task: int, timed: bool = False) -> None:
         """Queue a lost package again if its sender still holds it. A sender that is down keeps it
@@ -228,7 +228,7 @@ class Engine:
             if at == np.inf:
                 return
             self.wake_at[agent] = at
-            call_later(self.env, max(0.0, at - self.env.now), lambda _e: self._woken(agent, at))
+            call_at(self.env, max(at, self.env.now), lambda _e: self._woken(agent, at))
 
     def _woken(self, agent: int, at: float) -> None:
         """A wake-up fired: catch up (which also schedules the next one)."""

@@ -55,8 +55,13 @@ def call_later(env: simpy.Environment, delay: float, fn: Callable) -> Call:
     id) is exactly the one `env.timeout(delay)` with fn as callback would get, so the order of
     events and their count stay the same; it skips building a full Timeout (flow ends and
     wake-ups schedule hundreds of thousands of these per run)."""
+    return call_at(env, env._now + delay, fn)
+
+
+def call_at(env: simpy.Environment, at: float, fn: Callable) -> Call:
+    """Run fn(event) at time `at` (>= now) exactly: `call_later(at - now)` can land one ulp off."""
     event = Call(fn)
-    heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), event))
+    heappush(env._queue, (at, NORMAL, next(env._eid), event))
     return event
 
 

@@ -71,13 +71,17 @@ class Knowledge:
         return np.array([done])
 
     def _merge_times(self, agent: int, ids: np.ndarray, times: np.ndarray) -> np.ndarray:
-        """Completion times of merging `ids` one by one in arrival order after the pipeline frees."""
+        """Completion times of merging `ids` one by one in arrival order after the pipeline frees:
+        done_i = m_i + max(t_i, done_{i-1}), the same sums `_bank_one` (and the compiled loop) make
+        for one package, so that a batch rounds exactly like packages merged one at a time."""
         m = self.merge_s[agent, ids] if self.merge_s.ndim == 2 else self.merge_s[ids]
-        total = np.cumsum(m)
-        start = np.maximum.accumulate(times - (total - m))
-        done = total + np.maximum(start, self.merge_free[agent])
-        self.merge_free[agent] = done[-1]
-        return done
+        free = float(self.merge_free[agent])
+        done = []
+        for mi, ti in zip(m.tolist(), np.asarray(times, dtype=np.float64).tolist()):
+            free = mi + max(ti, free)
+            done.append(free)
+        self.merge_free[agent] = free
+        return np.array(done)
 
     def wipe(self, agent: int, now: float, after: float = -np.inf) -> None:
         """Drop an agent's packages merged after `after` (all by default), logging each removal."""
