@@ -8,7 +8,7 @@ flows, arrival times and banks with one heap event per package arrival (a copy s
 already holds the package is sent and counted, but its landing changes nothing and is not an event),
 and no Python object per flow: ~15x faster than the SimPy engine at N = 500. The SimPy engine
 (engine.py) stays the reference for every other setting; tests/sim/test_compiled.py checks that both
-agree (to the last ulp or so: SimPy rounds batched merges and wake-up times slightly differently).
+agree bit for bit when no two arrivals tie (exact ties may be broken in a different order).
 """
 
 from __future__ import annotations
