@@ -64,10 +64,11 @@ def run_compiled(graph: nx.Graph, workload: Workload, rates: np.ndarray, network
     out_ptr = np.searchsorted(src[order], np.arange(n + 1)).astype(np.int64)
     pub_t, pub_agent, pub_task = _publishes(workload, rates, timing)
     student = workload.column("student_macs")
-    held, known_at, dir_bytes, student_macs, events, f_start, f_end, f_dir, f_bytes, f_items, i_fid, i_pkg = (
+    held, known_at, student_macs, events, f_start, f_end, f_dir, f_bytes, f_items, i_fid, i_pkg = (
         kernel.run_loop(n, n_tasks, out_ptr, order.astype(np.int64), src, dst, links["bandwidth"],
                         links["latency"], workload.column("nbytes"), pub_t, pub_agent, pub_task, student,
                         rates, forward, recorder.keep_packages))
+    dir_bytes = np.bincount(f_dir, weights=f_bytes, minlength=len(src))  # package sizes are whole bytes: exact
     finish = np.lexsort((f_start, f_end))  # the SimPy engine logs flows as they finish
     packages = offsets = None
     if recorder.keep_packages:

@@ -13,10 +13,40 @@ agree bit for bit when no two arrivals tie (exact ties may be broken in a differ
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
-from numba import njit
+from numba import njit, types
 
 NO_FLOW = -1
+# Columns of the per-direction rows: floats (item counts are exact as floats) and integers.
+CUR_START, CUR_BYTES, CUR_END, NXT_BYTES, BW, LAT, CUR_ITEMS, NXT_ITEMS = range(8)
+CUR_FID, NXT_FID, QHC, QHP, QTC, QTP, DST, SRC = range(8)
+CHUNK = 16  # packages per block of a direction's FIFO: pops and pushes walk memory in order
+TASK_BITS = 24  # an item's key packs (send order << TASK_BITS) | task
+TASK_MASK = (1 << TASK_BITS) - 1
+MAX_TASKS = 1 << TASK_BITS
+
+
+# The loop's big tables (merge times, blocks of packages on their way, flows) are read at random:
+# at N = 5000 it is bound by TLB misses unless they sit on huge pages. numpy asks Linux for those on
+# its own allocations; numba's allocator does not, so the loop asks with madvise (Linux only; called
+# by symbol name, so the compiled loop stays cacheable).
+if sys.platform.startswith("linux"):
+    _madvise = types.ExternalFunction("madvise", types.int32(types.uintp, types.uintp, types.int32))
+    MADV_HUGEPAGE = 14
+
+    @njit(cache=True)
+    def _huge(a: np.ndarray) -> None:
+        """Ask for huge pages under the whole pages of a fresh (untouched) array of 2 MiB or more."""
+        start = (a.ctypes.data + 4095) & ~4095
+        end = (a.ctypes.data + a.nbytes) & ~4095
+        if end > start + (1 << 21):
+            _madvise(start, end - start, MADV_HUGEPAGE)
+else:
+    @njit(cache=True)
+    def _huge(a: np.ndarray) -> None:
+        """Huge pages are asked for on Linux only."""
 
 
 @njit(cache=True, error_model="numpy")
@@ -25,6 +55,16 @@ def _grow(a: np.ndarray, need: int) -> np.ndarray:
     if need <= len(a):
         return a
     b = np.empty(max(need, 2 * len(a)), a.dtype)
+    _huge(b)
+    b[:len(a)] = a
+    return b
+
+
+@njit(cache=True, error_model="numpy")
+def _grow_rows(a: np.ndarray) -> np.ndarray:
+    """A 2-D table with twice the rows, contents kept."""
+    b = np.empty((2 * len(a), a.shape[1]), a.dtype)
+    _huge(b)
     b[:len(a)] = a
     return b
 
@@ -91,7 +131,7 @@ def _open_flow(f_start, f_end, f_bytes, f_dir, f_items, n_flows, start, d):
 @njit(cache=True, inline="always", error_model="numpy")
 def _close_flow(f_end, f_bytes, f_items, fid, end, nbytes, items) -> None:
     """Flow fid has ended at `end`, having carried `nbytes` in `items` packages."""
-    f_end[fid], f_bytes[fid], f_items[fid] = end, nbytes, items
+    f_end[fid], f_bytes[fid], f_items[fid] = end, nbytes, int(items)
 
 
 @njit(cache=True, error_model="numpy")
@@ -102,23 +142,25 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
     out_ptr/out_dir: each agent's outgoing directions (CSR); src/dst/bw/lat: per direction;
     sizes/student: per task; pub_*: publish events sorted by time; forward: relay new packages
     to every neighbour but their sender (flood) or not (broadcast).
-    Returns banks, merge times, per-direction bytes, student MACs, heap events, and the flows
+    Returns banks, merge times, student MACs, heap events, and the flows
     (start, end, direction, bytes, items) plus, with keep_items, each item's flow and package.
     """
-    bits = np.zeros((n_agents, (n_tasks + 63) >> 6), dtype=np.uint64)
-    known_at = np.full((n_agents, n_tasks), np.inf)
+    bits = np.empty((n_agents, (n_tasks + 63) >> 6), dtype=np.uint64)
+    _huge(bits)
+    bits[:] = 0
+    known_at = np.empty((n_agents, n_tasks))
+    _huge(known_at)
+    known_at[:] = np.inf
     merge_free = np.zeros(n_agents)
     no_merge = not (student > 0).any()
     n_dirs = len(src)
-    dir_bytes = np.zeros(n_dirs)
-    cur_fid = np.full(n_dirs, NO_FLOW, dtype=np.int64)  # flow now leaving (or last left) per direction
-    cur_start = np.zeros(n_dirs)
-    cur_bytes = np.zeros(n_dirs)
-    cur_end = np.zeros(n_dirs)
-    nxt_fid = np.full(n_dirs, NO_FLOW, dtype=np.int64)  # flow that starts when the current one ends
-    nxt_bytes = np.zeros(n_dirs)
-    cur_items = np.zeros(n_dirs, dtype=np.int64)
-    nxt_items = np.zeros(n_dirs, dtype=np.int64)
+    # Per direction, its state in two 64-byte rows (one cache line each: at N = 5000 there are
+    # 20,000 directions, and separate arrays per field cost a cache miss per field).
+    ds = np.zeros((n_dirs, 8))
+    di = np.full((n_dirs, 8), -1, dtype=np.int64)
+    for d in range(n_dirs):
+        ds[d, BW], ds[d, LAT] = bw[d], lat[d]
+        di[d, DST], di[d, SRC] = dst[d], src[d]
     f_start = np.empty(1024)
     f_end = np.empty(1024)
     f_dir = np.empty(1024, dtype=np.int32)
@@ -130,17 +172,15 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
     n_items = 0
     student_macs = 0.0
     events = 0
-    # Packages on their way, one FIFO per direction (arrivals on a direction come in send order):
-    # a linked list over item slots, recycled through a free list.
-    it_t = np.empty(1024)  # arrival time
-    it_seq = np.empty(1024, dtype=np.int64)  # tie-break: order of sending
-    it_task = np.empty(1024, dtype=np.int64)
-    it_next = np.empty(1024, dtype=np.int64)
+    # Packages on their way, one FIFO per direction (arrivals on a direction come in send order),
+    # as a linked list of blocks of CHUNK items (arrival time, key), recycled through a free list.
+    c_t = np.empty((1024, CHUNK))
+    c_key = np.empty((1024, CHUNK), dtype=np.int64)
+    c_next = np.empty(1024, dtype=np.int64)
     free = -1
-    n_slots = 0
-    q_head = np.full(n_dirs, -1, dtype=np.int64)
-    q_tail = np.full(n_dirs, -1, dtype=np.int64)
-    # A binary heap of the directions with packages on the way, keyed by their first arrival.
+    n_chunks = 0
+    # A binary heap of the directions with packages on the way, keyed by their first arrival (and
+    # its key: send order first, so ties go to the package sent first).
     h_t = np.empty(n_dirs)
     h_s = np.empty(n_dirs, dtype=np.int64)
     h_d = np.empty(n_dirs, dtype=np.int64)
@@ -149,22 +189,29 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
     pi = 0  # next publish; publishes carry sequence numbers 0..n_pub-1, sends follow
     seq = n_pub
     while True:
-        if pi < n_pub and (h_n == 0 or pub_t[pi] < h_t[0] or (pub_t[pi] == h_t[0] and pi < h_s[0])):
+        if pi < n_pub and (h_n == 0 or pub_t[pi] < h_t[0] or (pub_t[pi] == h_t[0] and pi < h_s[0] >> TASK_BITS)):
             t, v, p, came = pub_t[pi], pub_agent[pi], pub_task[pi], -1
             pi += 1
         elif h_n > 0:
             came = h_d[0]
-            k = q_head[came]
-            t, p, v = it_t[k], it_task[k], dst[came]
-            q_head[came] = it_next[k]
-            it_next[k] = free
-            free = k
-            if q_head[came] == -1:
-                q_tail[came] = -1
+            c, i = di[came, QHC], di[came, QHP]
+            t, p, v = c_t[c, i], c_key[c, i] & TASK_MASK, di[came, DST]
+            i += 1
+            if c == di[came, QTC] and i == di[came, QTP]:  # that was the last one on its way
+                c_next[c] = free
+                free = c
+                di[came, QHC] = di[came, QTC] = -1
                 h_n -= 1
                 h_t[0], h_s[0], h_d[0] = h_t[h_n], h_s[h_n], h_d[h_n]
             else:
-                h_t[0], h_s[0] = it_t[q_head[came]], it_seq[q_head[came]]
+                if i == CHUNK:  # block used up: on to the next one
+                    nc = c_next[c]
+                    c_next[c] = free
+                    free = c
+                    c, i = nc, 0
+                    di[came, QHC] = c
+                di[came, QHP] = i
+                h_t[0], h_s[0] = c_t[c, i], c_key[c, i]
             _sift_down(h_t, h_s, h_d, h_n, 0)
         else:
             break
@@ -182,7 +229,7 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
             student_macs += student[p]
             if not forward:
                 continue
-            sender = src[came]
+            sender = di[came, SRC]
         else:
             if not _has(bits, v, p):
                 _add(bits, v, p)
@@ -192,83 +239,89 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
         s = sizes[p]
         for j in range(out_ptr[v], out_ptr[v + 1]):
             d = out_dir[j]
-            if dst[d] == sender:
+            if di[d, DST] == sender:
                 continue
-            if nxt_fid[d] != NO_FLOW and t > cur_end[d]:  # the next flow began when the current ended
-                _close_flow(f_end, f_bytes, f_items, cur_fid[d], cur_end[d], cur_bytes[d], cur_items[d])
-                cur_fid[d] = nxt_fid[d]
-                cur_start[d] = cur_end[d]
-                cur_bytes[d] = nxt_bytes[d]
-                cur_items[d] = nxt_items[d]
-                cur_end[d] = cur_start[d] + cur_bytes[d] / bw[d]
-                nxt_fid[d] = NO_FLOW
-            if cur_fid[d] != NO_FLOW and t <= cur_start[d]:  # joins the flow starting right now
-                fid = cur_fid[d]
-                cur_bytes[d] += s
-                cur_items[d] += 1
-                cur_end[d] = cur_start[d] + cur_bytes[d] / bw[d]
-                leave = cur_end[d]
-            elif cur_fid[d] != NO_FLOW and t <= cur_end[d]:  # busy: waits for the next flow
-                if nxt_fid[d] == NO_FLOW:
+            if di[d, NXT_FID] != NO_FLOW and t > ds[d, CUR_END]:  # the next flow began when the current ended
+                _close_flow(f_end, f_bytes, f_items, di[d, CUR_FID], ds[d, CUR_END], ds[d, CUR_BYTES], ds[d, CUR_ITEMS])
+                di[d, CUR_FID] = di[d, NXT_FID]
+                ds[d, CUR_START] = ds[d, CUR_END]
+                ds[d, CUR_BYTES] = ds[d, NXT_BYTES]
+                ds[d, CUR_ITEMS] = ds[d, NXT_ITEMS]
+                ds[d, CUR_END] = ds[d, CUR_START] + ds[d, CUR_BYTES] / ds[d, BW]
+                di[d, NXT_FID] = NO_FLOW
+            if di[d, CUR_FID] != NO_FLOW and t <= ds[d, CUR_START]:  # joins the flow starting right now
+                fid = di[d, CUR_FID]
+                ds[d, CUR_BYTES] += s
+                ds[d, CUR_ITEMS] += 1
+                ds[d, CUR_END] = ds[d, CUR_START] + ds[d, CUR_BYTES] / ds[d, BW]
+                leave = ds[d, CUR_END]
+            elif di[d, CUR_FID] != NO_FLOW and t <= ds[d, CUR_END]:  # busy: waits for the next flow
+                if di[d, NXT_FID] == NO_FLOW:
                     f_start, f_end, f_bytes, f_dir, f_items = _open_flow(
-                        f_start, f_end, f_bytes, f_dir, f_items, n_flows, cur_end[d], d)
-                    nxt_fid[d] = n_flows
+                        f_start, f_end, f_bytes, f_dir, f_items, n_flows, ds[d, CUR_END], d)
+                    di[d, NXT_FID] = n_flows
                     n_flows += 1
-                    nxt_bytes[d] = 0.0
-                    nxt_items[d] = 0
-                fid = nxt_fid[d]
-                nxt_bytes[d] += s
-                nxt_items[d] += 1
-                leave = cur_end[d] + nxt_bytes[d] / bw[d]
+                    ds[d, NXT_BYTES] = 0.0
+                    ds[d, NXT_ITEMS] = 0
+                fid = di[d, NXT_FID]
+                ds[d, NXT_BYTES] += s
+                ds[d, NXT_ITEMS] += 1
+                leave = ds[d, CUR_END] + ds[d, NXT_BYTES] / ds[d, BW]
             else:  # idle: a new flow now
-                if cur_fid[d] != NO_FLOW:
-                    _close_flow(f_end, f_bytes, f_items, cur_fid[d], cur_end[d], cur_bytes[d], cur_items[d])
+                if di[d, CUR_FID] != NO_FLOW:
+                    _close_flow(f_end, f_bytes, f_items, di[d, CUR_FID], ds[d, CUR_END], ds[d, CUR_BYTES], ds[d, CUR_ITEMS])
                 f_start, f_end, f_bytes, f_dir, f_items = _open_flow(
                     f_start, f_end, f_bytes, f_dir, f_items, n_flows, t, d)
                 fid = n_flows
                 n_flows += 1
-                cur_fid[d] = fid
-                cur_start[d] = t
-                cur_bytes[d] = s
-                cur_items[d] = 1
-                cur_end[d] = t + s / bw[d]
-                leave = cur_end[d]
-            dir_bytes[d] += s
+                di[d, CUR_FID] = fid
+                ds[d, CUR_START] = t
+                ds[d, CUR_BYTES] = s
+                ds[d, CUR_ITEMS] = 1
+                ds[d, CUR_END] = t + s / ds[d, BW]
+                leave = ds[d, CUR_END]
             if keep_items:
                 if n_items == len(i_fid):
                     i_fid, i_pkg = _grow(i_fid, n_items + 1), _grow(i_pkg, n_items + 1)
                 i_fid[n_items] = fid
                 i_pkg[n_items] = p
                 n_items += 1
-            if _has(bits, dst[d], p):
+            if _has(bits, di[d, DST], p):
                 continue  # the receiver holds it already: a copy that changes nothing when it lands
-            if free >= 0:
-                k = free
-                free = it_next[k]
-            else:
-                if n_slots == len(it_t):
-                    it_t, it_seq = _grow(it_t, n_slots + 1), _grow(it_seq, n_slots + 1)
-                    it_task, it_next = _grow(it_task, n_slots + 1), _grow(it_next, n_slots + 1)
-                k = n_slots
-                n_slots += 1
-            it_t[k], it_seq[k], it_task[k], it_next[k] = leave + lat[d], seq, p, -1
+            c = di[d, QTC]
+            empty = c == -1
+            if empty or di[d, QTP] == CHUNK:  # a new block at the tail
+                if free >= 0:
+                    nc = free
+                    free = c_next[nc]
+                else:
+                    if n_chunks == len(c_next):
+                        c_t, c_key, c_next = _grow_rows(c_t), _grow_rows(c_key), _grow(c_next, n_chunks + 1)
+                    nc = n_chunks
+                    n_chunks += 1
+                c_next[nc] = -1
+                if empty:
+                    di[d, QHC], di[d, QHP] = nc, 0
+                else:
+                    c_next[c] = nc
+                c, di[d, QTC], di[d, QTP] = nc, nc, 0
+            i = di[d, QTP]
+            c_t[c, i] = leave + ds[d, LAT]
+            c_key[c, i] = (seq << TASK_BITS) | p
+            di[d, QTP] = i + 1
             seq += 1
-            if q_tail[d] == -1:
-                q_head[d] = q_tail[d] = k
-                h_t[h_n], h_s[h_n], h_d[h_n] = it_t[k], it_seq[k], d
+            if empty:
+                h_t[h_n], h_s[h_n], h_d[h_n] = c_t[c, i], c_key[c, i], d
                 h_n += 1
                 _sift_up(h_t, h_s, h_d, h_n - 1)
-            else:
-                it_next[q_tail[d]] = k
-                q_tail[d] = k
     for d in range(n_dirs):  # close the flows still open when the last package arrived
-        if cur_fid[d] != NO_FLOW:
-            _close_flow(f_end, f_bytes, f_items, cur_fid[d], cur_end[d], cur_bytes[d], cur_items[d])
-        if nxt_fid[d] != NO_FLOW:
-            _close_flow(f_end, f_bytes, f_items, nxt_fid[d], cur_end[d] + nxt_bytes[d] / bw[d], nxt_bytes[d], nxt_items[d])
+        if di[d, CUR_FID] != NO_FLOW:
+            _close_flow(f_end, f_bytes, f_items, di[d, CUR_FID], ds[d, CUR_END], ds[d, CUR_BYTES], ds[d, CUR_ITEMS])
+        if di[d, NXT_FID] != NO_FLOW:
+            _close_flow(f_end, f_bytes, f_items, di[d, NXT_FID], ds[d, CUR_END] + ds[d, NXT_BYTES] / ds[d, BW], ds[d, NXT_BYTES], ds[d, NXT_ITEMS])
     held = np.zeros((n_agents, n_tasks), dtype=np.bool_)
     for v in range(n_agents):
         for p in range(n_tasks):
             held[v, p] = _has(bits, v, p)
-    return (held, known_at, dir_bytes, student_macs, events, f_start[:n_flows], f_end[:n_flows],
+    return (held, known_at, student_macs, events, f_start[:n_flows], f_end[:n_flows],
             f_dir[:n_flows], f_bytes[:n_flows], f_items[:n_flows], i_fid[:n_items], i_pkg[:n_items])
