@@ -22,6 +22,7 @@ NO_FLOW = -1
 # Columns of the per-direction rows: floats (item counts are exact as floats) and integers.
 CUR_START, CUR_BYTES, CUR_END, NXT_BYTES, BW, LAT, CUR_ITEMS, NXT_ITEMS = range(8)
 CUR_FID, NXT_FID, QHC, QHP, QTC, QTP, DST, SRC = range(8)
+F_START, F_END, F_BYTES, F_ITEMS = range(4)  # columns of a flow row
 CHUNK = 16  # packages per block of a direction's FIFO: pops and pushes walk memory in order
 TASK_BITS = 24  # an item's key packs (send order << TASK_BITS) | task
 TASK_MASK = (1 << TASK_BITS) - 1
@@ -118,20 +119,19 @@ def _add(bits: np.ndarray, v: int, p: int) -> None:
 
 
 @njit(cache=True, error_model="numpy")
-def _open_flow(f_start, f_end, f_bytes, f_dir, f_items, n_flows, start, d):
+def _open_flow(flows, f_dir, n_flows, start, d):
     """Flow n_flows on direction d, starting at `start`; returns the flow tables, grown if full."""
-    if n_flows == len(f_start):
-        f_start, f_end, f_bytes = _grow(f_start, n_flows + 1), _grow(f_end, n_flows + 1), _grow(f_bytes, n_flows + 1)
-        f_dir, f_items = _grow(f_dir, n_flows + 1), _grow(f_items, n_flows + 1)
-    f_start[n_flows] = start
+    if n_flows == len(flows):
+        flows, f_dir = _grow_rows(flows), _grow(f_dir, n_flows + 1)
+    flows[n_flows, F_START] = start
     f_dir[n_flows] = d
-    return f_start, f_end, f_bytes, f_dir, f_items
+    return flows, f_dir
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _close_flow(f_end, f_bytes, f_items, fid, end, nbytes, items) -> None:
-    """Flow fid has ended at `end`, having carried `nbytes` in `items` packages."""
-    f_end[fid], f_bytes[fid], f_items[fid] = end, nbytes, int(items)
+def _close_flow(flows, fid, end, nbytes, items) -> None:
+    """Flow fid has ended at `end`, having carried `nbytes` in `items` packages (one cache line)."""
+    flows[fid, F_END], flows[fid, F_BYTES], flows[fid, F_ITEMS] = end, nbytes, items
 
 
 @njit(cache=True, error_model="numpy")
@@ -161,11 +161,8 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
     for d in range(n_dirs):
         ds[d, BW], ds[d, LAT] = bw[d], lat[d]
         di[d, DST], di[d, SRC] = dst[d], src[d]
-    f_start = np.empty(1024)
-    f_end = np.empty(1024)
+    flows = np.empty((1024, 4))  # per flow: start, end, bytes, packages
     f_dir = np.empty(1024, dtype=np.int32)
-    f_bytes = np.empty(1024)
-    f_items = np.empty(1024, dtype=np.int32)
     n_flows = 0
     i_fid = np.empty(1024 if keep_items else 0, dtype=np.int64)
     i_pkg = np.empty(1024 if keep_items else 0, dtype=np.int32)
@@ -174,8 +171,8 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
     events = 0
     # Packages on their way, one FIFO per direction (arrivals on a direction come in send order),
     # as a linked list of blocks of CHUNK items (arrival time, key), recycled through a free list.
-    c_t = np.empty((1024, CHUNK))
-    c_key = np.empty((1024, CHUNK), dtype=np.int64)
+    blocks = np.empty((1024, 2 * CHUNK), dtype=np.int64)  # item i: key at 2i + 1, arrival time at 2i
+    times = blocks.view(np.float64)  # (the same memory: an item's time and key share a cache line)
     c_next = np.empty(1024, dtype=np.int64)
     free = -1
     n_chunks = 0
@@ -195,7 +192,7 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
         elif h_n > 0:
             came = h_d[0]
             c, i = di[came, QHC], di[came, QHP]
-            t, p, v = c_t[c, i], c_key[c, i] & TASK_MASK, di[came, DST]
+            t, p, v = times[c, 2 * i], blocks[c, 2 * i + 1] & TASK_MASK, di[came, DST]
             i += 1
             if c == di[came, QTC] and i == di[came, QTP]:  # that was the last one on its way
                 c_next[c] = free
@@ -211,7 +208,7 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
                     c, i = nc, 0
                     di[came, QHC] = c
                 di[came, QHP] = i
-                h_t[0], h_s[0] = c_t[c, i], c_key[c, i]
+                h_t[0], h_s[0] = times[c, 2 * i], blocks[c, 2 * i + 1]
             _sift_down(h_t, h_s, h_d, h_n, 0)
         else:
             break
@@ -242,7 +239,7 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
             if di[d, DST] == sender:
                 continue
             if di[d, NXT_FID] != NO_FLOW and t > ds[d, CUR_END]:  # the next flow began when the current ended
-                _close_flow(f_end, f_bytes, f_items, di[d, CUR_FID], ds[d, CUR_END], ds[d, CUR_BYTES], ds[d, CUR_ITEMS])
+                _close_flow(flows, di[d, CUR_FID], ds[d, CUR_END], ds[d, CUR_BYTES], ds[d, CUR_ITEMS])
                 di[d, CUR_FID] = di[d, NXT_FID]
                 ds[d, CUR_START] = ds[d, CUR_END]
                 ds[d, CUR_BYTES] = ds[d, NXT_BYTES]
@@ -257,8 +254,7 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
                 leave = ds[d, CUR_END]
             elif di[d, CUR_FID] != NO_FLOW and t <= ds[d, CUR_END]:  # busy: waits for the next flow
                 if di[d, NXT_FID] == NO_FLOW:
-                    f_start, f_end, f_bytes, f_dir, f_items = _open_flow(
-                        f_start, f_end, f_bytes, f_dir, f_items, n_flows, ds[d, CUR_END], d)
+                    flows, f_dir = _open_flow(flows, f_dir, n_flows, ds[d, CUR_END], d)
                     di[d, NXT_FID] = n_flows
                     n_flows += 1
                     ds[d, NXT_BYTES] = 0.0
@@ -269,9 +265,8 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
                 leave = ds[d, CUR_END] + ds[d, NXT_BYTES] / ds[d, BW]
             else:  # idle: a new flow now
                 if di[d, CUR_FID] != NO_FLOW:
-                    _close_flow(f_end, f_bytes, f_items, di[d, CUR_FID], ds[d, CUR_END], ds[d, CUR_BYTES], ds[d, CUR_ITEMS])
-                f_start, f_end, f_bytes, f_dir, f_items = _open_flow(
-                    f_start, f_end, f_bytes, f_dir, f_items, n_flows, t, d)
+                    _close_flow(flows, di[d, CUR_FID], ds[d, CUR_END], ds[d, CUR_BYTES], ds[d, CUR_ITEMS])
+                flows, f_dir = _open_flow(flows, f_dir, n_flows, t, d)
                 fid = n_flows
                 n_flows += 1
                 di[d, CUR_FID] = fid
@@ -296,7 +291,8 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
                     free = c_next[nc]
                 else:
                     if n_chunks == len(c_next):
-                        c_t, c_key, c_next = _grow_rows(c_t), _grow_rows(c_key), _grow(c_next, n_chunks + 1)
+                        blocks, c_next = _grow_rows(blocks), _grow(c_next, n_chunks + 1)
+                        times = blocks.view(np.float64)
                     nc = n_chunks
                     n_chunks += 1
                 c_next[nc] = -1
@@ -306,22 +302,24 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
                     c_next[c] = nc
                 c, di[d, QTC], di[d, QTP] = nc, nc, 0
             i = di[d, QTP]
-            c_t[c, i] = leave + ds[d, LAT]
-            c_key[c, i] = (seq << TASK_BITS) | p
+            times[c, 2 * i] = leave + ds[d, LAT]
+            blocks[c, 2 * i + 1] = (seq << TASK_BITS) | p
             di[d, QTP] = i + 1
             seq += 1
             if empty:
-                h_t[h_n], h_s[h_n], h_d[h_n] = c_t[c, i], c_key[c, i], d
+                h_t[h_n], h_s[h_n], h_d[h_n] = times[c, 2 * i], blocks[c, 2 * i + 1], d
                 h_n += 1
                 _sift_up(h_t, h_s, h_d, h_n - 1)
     for d in range(n_dirs):  # close the flows still open when the last package arrived
         if di[d, CUR_FID] != NO_FLOW:
-            _close_flow(f_end, f_bytes, f_items, di[d, CUR_FID], ds[d, CUR_END], ds[d, CUR_BYTES], ds[d, CUR_ITEMS])
+            _close_flow(flows, di[d, CUR_FID], ds[d, CUR_END], ds[d, CUR_BYTES], ds[d, CUR_ITEMS])
         if di[d, NXT_FID] != NO_FLOW:
-            _close_flow(f_end, f_bytes, f_items, di[d, NXT_FID], ds[d, CUR_END] + ds[d, NXT_BYTES] / ds[d, BW], ds[d, NXT_BYTES], ds[d, NXT_ITEMS])
+            _close_flow(flows, di[d, NXT_FID], ds[d, CUR_END] + ds[d, NXT_BYTES] / ds[d, BW], ds[d, NXT_BYTES], ds[d, NXT_ITEMS])
     held = np.zeros((n_agents, n_tasks), dtype=np.bool_)
     for v in range(n_agents):
         for p in range(n_tasks):
             held[v, p] = _has(bits, v, p)
-    return (held, known_at, student_macs, events, f_start[:n_flows], f_end[:n_flows],
-            f_dir[:n_flows], f_bytes[:n_flows], f_items[:n_flows], i_fid[:n_items], i_pkg[:n_items])
+    flows = flows[:n_flows]
+    return (held, known_at, student_macs, events, flows[:, F_START].copy(), flows[:, F_END].copy(),
+            f_dir[:n_flows], flows[:, F_BYTES].copy(), flows[:, F_ITEMS].astype(np.int64), i_fid[:n_items],
+            i_pkg[:n_items])
