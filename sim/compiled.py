@@ -69,16 +69,11 @@ def run_compiled(graph: nx.Graph, workload: Workload, rates: np.ndarray, network
                         links["latency"], workload.column("nbytes"), pub_t, pub_agent, pub_task, student,
                         rates, forward, recorder.keep_packages))
     dir_bytes = np.bincount(f_dir, weights=f_bytes, minlength=len(src))  # package sizes are whole bytes: exact
-    finish = np.lexsort((f_start, f_end))  # the SimPy engine logs flows as they finish
     packages = offsets = None
-    if recorder.keep_packages:
-        by_flow = np.argsort(i_fid, kind="stable")  # items stay in send order within a flow
-        rank = np.empty(len(finish), dtype=np.int64)
-        rank[finish] = np.arange(len(finish))
-        packages = i_pkg[by_flow][np.argsort(rank[i_fid[by_flow]], kind="stable")]
-        offsets = np.concatenate([[0], np.cumsum(f_items[finish])])
-    recorder.add_flows(f_start[finish], f_end[finish], src[f_dir[finish]], dst[f_dir[finish]], f_bytes[finish],
-                       packages, offsets)
+    if recorder.keep_packages:  # items stay in send order within a flow
+        packages = i_pkg[np.argsort(i_fid, kind="stable")]
+        offsets = np.concatenate([[0], np.cumsum(f_items)])
+    recorder.add_flows(f_start, f_end, src[f_dir], dst[f_dir], f_bytes, packages, offsets)
     if recorder.wants_events:
         _replay(recorder, pub_t, pub_agent, pub_task, known_at, held)
     total = float(dir_bytes.sum())

@@ -75,8 +75,8 @@ def coverage_curve(known_at: np.ndarray, removed: list, total: int) -> list[tupl
         last = np.r_[steps[1:] != steps[:-1], True]  # keep the level after the last change at a time
         return [(0.0, 0.0)] + list(zip(steps[last].tolist(), level[last].tolist()))
     grid = np.linspace(0.0, float(max(ups.max(), downs.max() if len(downs) else 0.0)), CURVE_GRID)
-    up = np.searchsorted(np.sort(ups), grid, side="right")
-    down = np.searchsorted(np.sort(downs), grid, side="right") if len(downs) else 0
+    up = _at_most(ups, grid)
+    down = _at_most(downs, grid) if len(downs) else 0
     return list(zip(grid.tolist(), ((up - down) / total).tolist()))
 
 
@@ -102,6 +102,13 @@ class RunState:
     student_macs: float
     transfers: int
     events: int
+
+
+def _at_most(values: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """How many values are <= each grid point (grid ascending), without sorting the values: each
+    value counts from the first grid point >= it on (10^7 values: a sort would take seconds)."""
+    first = np.searchsorted(grid, values, side="left")
+    return np.cumsum(np.bincount(first, minlength=len(grid) + 1)[:len(grid)])
 
 
 def compute_metrics(run: RunState, alpha: float) -> Metrics:

@@ -45,6 +45,7 @@ class Recorder:
         self._chunks: list[np.ndarray] = []
         self._offsets = [0]
         self._bulk: dict[str, np.ndarray] | None = None  # rows logged at once by the compiled loop
+        self._finish: np.ndarray | None = None  # the bulk rows' finish order, sorted on first read
 
     def transfer(self, flow: Flow, now: float, cut: bool) -> None:
         """Log one finished flow."""
@@ -61,8 +62,9 @@ class Recorder:
 
     def add_flows(self, start: np.ndarray, end: np.ndarray, src: np.ndarray, dst: np.ndarray,
                   nbytes: np.ndarray, packages: np.ndarray | None = None, offsets: np.ndarray | None = None) -> None:
-        """Log a whole run's delivered flows at once, as arrays in finish order (the compiled
-        loop's output); flow i carried packages[offsets[i]:offsets[i + 1]]."""
+        """Log a whole run's delivered flows at once, as arrays in any order (the compiled loop's
+        output); flow k carried packages[offsets[k]:offsets[k + 1]]. Rows are read in finish order,
+        as the SimPy engine logs them (sorted on first read: a large run may never read them)."""
         if len(self.start) or self._bulk is not None:
             raise ValueError("add_flows logs a whole run at once, into an empty recorder")
         self._bulk = {"start": start, "end": end, "src": src, "dst": dst, "nbytes": nbytes}
@@ -70,11 +72,17 @@ class Recorder:
             self._chunks = [packages.astype(np.int32, copy=False)]
             self._offsets = offsets
 
+    def _bulk_index(self, i: int) -> int:
+        """Position in the bulk arrays of the i-th flow to finish."""
+        if self._finish is None:
+            self._finish = np.lexsort((self._bulk["start"], self._bulk["end"]))
+        return int(self._finish[i])
+
     def _row(self, i: int) -> dict:
         """Transfer i as a JSON-friendly row."""
         if self._bulk is not None:
-            b = self._bulk
-            start, end, src, dst, nbytes = (b["start"][i], b["end"][i], b["src"][i], b["dst"][i], b["nbytes"][i])
+            b, k = self._bulk, self._bulk_index(i)
+            start, end, src, dst, nbytes = (b["start"][k], b["end"][k], b["src"][k], b["dst"][k], b["nbytes"][k])
             outcome = 0
         else:
             start, end, src, dst = self.start[i], self.end[i], self.src[i], self.dst[i]
@@ -101,7 +109,8 @@ class Recorder:
             return ()
         if len(self._chunks) > 1:
             self._chunks = [np.concatenate(self._chunks)]
-        return tuple(self._chunks[0][self._offsets[i]:self._offsets[i + 1]].tolist())
+        k = self._bulk_index(i) if self._bulk is not None else i
+        return tuple(self._chunks[0][self._offsets[k]:self._offsets[k + 1]].tolist())
 
     def transfers(self) -> list[dict]:
         """Every transfer as a JSON-friendly row."""

@@ -51,3 +51,15 @@ def test_coverage_curve_counts_removals_and_samples_large_runs():
     big = np.random.default_rng(0).random((300, 100))
     sampled = coverage_curve(big, [], total=big.size)
     assert len(sampled) == 1000 and sampled[-1][1] == pytest.approx(1.0)
+
+
+def test_sampled_coverage_counts_exactly_what_has_happened_by_each_grid_point():
+    rng = np.random.default_rng(1)
+    big = np.round(rng.random((300, 100)) * 50, 1)  # many values fall exactly on grid points
+    removed = [(float(t), 0, 0, float(b)) for t, b in zip(rng.uniform(25, 50, 40), rng.uniform(0, 25, 40))]
+    curve = coverage_curve(big, removed, total=big.size)
+    ups = np.sort(np.concatenate([big.ravel(), [r[3] for r in removed]]))
+    downs = np.sort([r[0] for r in removed])
+    for t, level in curve:
+        expected = np.searchsorted(ups, t, side="right") - np.searchsorted(downs, t, side="right")
+        assert level == expected / big.size
