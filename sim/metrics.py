@@ -116,10 +116,12 @@ def compute_metrics(run: RunState, alpha: float) -> Metrics:
     n, t = run.held.shape
     alive = run.alive
     surviving = run.held[alive].any(axis=0) if alive.any() else np.zeros(t, dtype=bool)
-    full = np.full(n, np.inf)
-    for agent in np.flatnonzero(alive):
-        row = run.known_at[agent, surviving]
-        full[agent] = row.max() if len(row) else 0.0
+    full = np.full(n, np.inf)  # per agent: when it knew every surviving task (inf: dead)
+    if surviving.any():
+        latest = np.max(run.known_at, axis=1, where=surviving[None, :], initial=-np.inf)
+        full[alive] = latest[alive]
+    else:
+        full[alive] = 0.0
     makespan = float(full[alive].max()) if alive.any() else math.inf
     if run.timing == "wall":
         single = float(sum(task.wall_s for task in run.workload.tasks))
