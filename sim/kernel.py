@@ -6,7 +6,8 @@ idle, or when the previous flow ends, and carries every package queued by then; 
 leaves at start + cum_i / bandwidth and arrives `latency` later. This loop computes those same
 flows, arrival times and banks with one heap event per package arrival (a copy sent to an agent that
 already holds the package is sent and counted, but its landing changes nothing and is not an event),
-and no Python object per flow: ~15x faster than the SimPy engine at N = 500. The SimPy engine
+and no Python object per flow: 15-20x faster than the SimPy engine at N = 500. At N = 5000 it is
+bound by memory latency, hence the cache-line layouts, huge pages and prefetches below. The SimPy engine
 (engine.py) stays the reference for every other setting; tests/sim/test_compiled.py checks that both
 agree bit for bit when no two arrivals tie (exact ties may be broken in a different order).
 """
