@@ -104,11 +104,27 @@ class RunState:
     events: int
 
 
-def _at_most(values: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    """How many values are <= each grid point (grid ascending), without sorting the values: each
-    value counts from the first grid point >= it on (10^7 values: a sort would take seconds)."""
-    first = np.searchsorted(grid, values, side="left")
-    return np.cumsum(np.bincount(first, minlength=len(grid) + 1)[:len(grid)])
+def _at_most(values: np.ndarray, grid: np.ndarray, block: int = 1 << 16) -> np.ndarray:
+    """How many values are <= each point of an evenly spaced ascending grid, without sorting the
+    values (10^7 of them: a sort, or a binary search each, takes seconds). Each value counts from
+    the first grid point >= it on: found by division, then corrected to the exact point; in
+    cache-sized blocks, as numpy's histogram does."""
+    last = len(grid) - 1
+    if last == 0 or grid[-1] <= grid[0]:
+        return np.searchsorted(np.sort(values), grid, side="right")
+    step = (grid[-1] - grid[0]) / last
+    counts = np.zeros(len(grid) + 1, dtype=np.int64)
+    for k in range(0, len(values), block):
+        v = values[k:k + block]
+        first = np.clip(np.ceil((v - grid[0]) / step), 0, last + 1).astype(np.int64)
+        while True:  # the division may be a point off either way
+            up = (first <= last) & (grid[np.minimum(first, last)] < v)
+            down = (first > 0) & (grid[np.maximum(first - 1, 0)] >= v)
+            if not (up.any() or down.any()):
+                break
+            first += up.astype(np.int64) - down.astype(np.int64)
+        counts += np.bincount(first, minlength=len(grid) + 1)
+    return np.cumsum(counts[:len(grid)])
 
 
 def compute_metrics(run: RunState, alpha: float) -> Metrics:

@@ -63,3 +63,14 @@ def test_sampled_coverage_counts_exactly_what_has_happened_by_each_grid_point():
     for t, level in curve:
         expected = np.searchsorted(ups, t, side="right") - np.searchsorted(downs, t, side="right")
         assert level == expected / big.size
+
+
+def test_counting_against_the_grid_matches_a_sorted_search_exactly():
+    from sim.metrics import _at_most
+
+    rng = np.random.default_rng(2)
+    grid = np.linspace(0.0, 7.3, 97)
+    values = np.concatenate([rng.uniform(0, 7.3, 5000), grid, np.nextafter(grid, np.inf), np.nextafter(grid, -np.inf)])
+    values = values[(values >= 0) & (values <= 7.3)]
+    expected = np.searchsorted(np.sort(values), grid, side="right")
+    assert np.array_equal(_at_most(values, grid, block=1000), expected)  # across block edges too
