@@ -338,7 +338,7 @@ class Engine:
         for token, src in toks:
             self.protocol.token(agent, token, src)
 
-    # -- failures (see sim/failures.py for crash and recovery) -------------------------------------
+    # -- results ------------------------------------------------------------------------------------
     def run_state(self) -> RunState:
         """The finished run's state, for compute_metrics."""
         know, net = self.knowledge, self.network
@@ -351,6 +351,7 @@ class Engine:
             events=self.env.events_processed,
         )
 
+    # -- failures (see sim/failures.py for crash and recovery) -------------------------------------
     def quiet(self) -> bool:
         """No learning left and nothing on the network: random failures may stop."""
         return self.unfinished == 0 and not self.network.busy()
