@@ -51,7 +51,7 @@ def run_one(protocol: str, kind: str, n: int, engine: str = "auto", seed: int = 
     sys.path.insert(0, str(ROOT))
     from sim.compiled import pick
     from sim.config import FailuresConfig, FloodConfig, NetworkConfig, PushPullConfig
-    from sim.engine import simulate
+    from sim.simulate import simulate
     from sim.workload import synthetic_workload
 
     graph = build_graph(kind, n, seed)

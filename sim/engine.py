@@ -9,48 +9,19 @@ forwarded) from its arrival, and known (counted for makespan and coverage) once 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, Literal, Sequence
 
 import networkx as nx
 import numpy as np
 import simpy
 
-from sim.compiled import pick, run_compiled
-from sim.config import FailuresConfig, GossipConfig, NetworkConfig
-from sim.errors import SimError
-from sim.failures import start_failures
+from sim.config import GossipConfig, NetworkConfig
 from sim.flows import CountingEnvironment, Flow, call_at
-from sim.gossip import check_connected, check_protocol, create_protocol
+from sim.gossip import create_protocol
 from sim.knowledge import Knowledge
-from sim.metrics import Metrics, RunState, compute_metrics
+from sim.metrics import RunState
 from sim.network import Network, link_table
 from sim.recorder import Event, Recorder
 from sim.workload import Workload
-
-
-@dataclass
-class SimResult:
-    """Everything a run produced: logs, final banks, survivors and derived metrics."""
-
-    recorder: Recorder
-    known_at: np.ndarray  # (agents x tasks) time each held package was merged; inf if not held
-    held: np.ndarray  # (agents x tasks) bool: final banks
-    alive: np.ndarray  # (agents,) bool: who is alive at the end
-    metrics: Metrics
-    removed: list[tuple[float, int, int, float]]  # bank wipes: (time, agent, task, banked at)
-
-    def bank(self, agent: int) -> list[int]:
-        """Task ids in an agent's final bank."""
-        return np.flatnonzero(self.held[agent]).tolist()
-
-    def bank_changes(self) -> list[tuple[float, int, int, int]]:
-        """Every bank change as (time, agent, task, +1 added / -1 removed), in time order."""
-        agents, tasks = np.nonzero(np.isfinite(self.known_at))
-        rows = [(float(self.known_at[a, t]), int(a), int(t), 1) for a, t in zip(agents, tasks)]
-        for now, agent, task, banked in self.removed:
-            rows += [(banked, agent, task, 1), (now, agent, task, -1)]
-        return sorted(rows)
 
 
 class Engine:
@@ -367,64 +338,3 @@ def learner(env: simpy.Environment, engine: Engine, agent: int):
         except simpy.Interrupt:
             return
         engine.learned(agent, task)
-
-
-def validate(graph: nx.Graph, workload: Workload, rates: Sequence[float], alpha: float, timing: str) -> np.ndarray:
-    """Check inputs; return rates as an array. Errors name the field and the fix."""
-    n = graph.number_of_nodes()
-    if sorted(graph.nodes) != list(range(n)):
-        raise SimError("graph nodes must be 0..n-1; relabel with nx.convert_node_labels_to_integers")
-    if n < 1:
-        raise SimError("graph has no agents; build one with at least 1 node")
-    rates = np.asarray(rates, dtype=np.float64)
-    if rates.shape != (n,):
-        raise SimError(f"rates has {rates.size} values but the graph has {n} agents; give one rate per agent")
-    if not (rates > 0).all():
-        raise SimError(f"rates must be > 0 MACs/s, got {rates[~(rates > 0)][:5].tolist()}")
-    if not alpha > 0:
-        raise SimError(f"alpha must be > 0 MACs per byte, got {alpha!r}")
-    if timing not in ("macs", "wall"):
-        raise SimError(f"timing must be 'macs' or 'wall', got {timing!r}")
-    for task in workload.tasks:
-        if not 0 <= task.owner < n:
-            raise SimError(f"task {task.task_id} owner {task.owner} is not an agent (0..{n - 1})")
-    check_connected(graph)
-    return rates
-
-
-def simulate(graph: nx.Graph, workload: Workload, *, rates: Sequence[float], network: NetworkConfig,
-             gossip: GossipConfig, failures: FailuresConfig, seed: int, alpha: float = 1000.0,
-             timing: Literal["macs", "wall"] = "macs", observer: Callable[[Event], None] | None = None,
-             record_packages: bool = True, engine: Literal["auto", "simpy", "compiled"] = "auto") -> SimResult:
-    """Run one simulation to the end (no event left) and derive its metrics.
-
-    `engine`: "auto" takes the compiled loop (sim/kernel.py) where it gives the flow model's answer
-    (flood or broadcast over independent links, no loss, no failure; see sim.compiled.why_not) and
-    the run is not tiny, the SimPy engine elsewhere; "simpy" or "compiled" force one (compiled fails
-    where it does not apply).
-    """
-    rates = validate(graph, workload, rates, alpha, timing)
-    check_protocol(graph, gossip)
-    recorder = Recorder(observer, packages=record_packages)
-    if engine not in ("auto", "simpy", "compiled"):
-        raise SimError(f"engine must be 'auto', 'simpy' or 'compiled', got {engine!r}")
-    chosen, reason = pick(graph, workload, network, gossip, failures, engine)
-    if engine == "compiled" and chosen != "compiled":
-        raise SimError(f"engine='compiled' does not model {reason}; use engine='auto' or 'simpy'")
-    if chosen == "compiled":
-        state = run_compiled(graph, workload, rates, network, alpha, timing, gossip.protocol == "flood", recorder)
-        if state.transfers == 0 and graph.number_of_nodes() > 1 and workload.num_tasks:
-            raise SimError("internal: the compiled loop sent nothing; please report this run")
-        metrics = compute_metrics(state, alpha)
-        return SimResult(recorder, state.known_at, state.held, state.alive.copy(), metrics, state.removed)
-    sim = Engine(graph, workload, rates, network, gossip, seed, alpha, timing, recorder)
-    start_failures(sim, failures)
-    sim.start()
-    sim.env.run_all()
-    for agent in range(sim.n_agents):  # arrivals after the last event need no action
-        sim.catch_up(agent, until=np.inf)
-    if sim.network.busy():
-        raise SimError("internal: traffic was queued after the last event; please report this run")
-    metrics = compute_metrics(sim.run_state(), alpha)
-    know = sim.knowledge
-    return SimResult(recorder, know.known_at, know.held, know.alive.copy(), metrics, know.removed)

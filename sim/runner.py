@@ -22,7 +22,7 @@ from agents.device import best_device
 from agents.features import FeatureCache
 from agents.learner import LearnResult, ResultStore, learn_task
 from agents.suites import TaskSuite, create_suite
-from sim.engine import SimResult, simulate
+from sim.simulate import SimResult, simulate
 from sim.errors import ScenarioError
 from sim.scenario import Balanced, Blocks, Explicit, Scenario
 from sim.workload import TaskWork, Workload

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from sim.compiled import why_not
 from sim.config import BroadcastConfig, FailuresConfig, FloodConfig, NetworkConfig, PushConfig, PushPullConfig
-from sim.engine import simulate
+from sim.simulate import simulate
 from sim.errors import SimError
 from sim.workload import TaskWork, Workload, synthetic_workload
 

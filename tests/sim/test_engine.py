@@ -8,7 +8,7 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from sim.config import FailuresConfig, FloodConfig, GossipConfig, NetworkConfig, PushPullConfig
-from sim.engine import simulate
+from sim.simulate import simulate
 from sim.errors import SimError
 from sim.workload import TaskWork, Workload, synthetic_workload
 

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from sim.config import BroadcastConfig, FailuresConfig, FloodConfig, NetworkConfig, PushPullConfig
-from sim.engine import simulate
+from sim.simulate import simulate
 from sim.errors import SimError
-from sim.workload import TaskWork, Workload, synthetic_workload
+from sim.workload import synthetic_workload
 
 
 def linked(graph, bw=1e4, lat=0.01):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from sim.config import BroadcastConfig, FailuresConfig, FloodConfig, NetworkConfig, PushConfig, PushPullConfig
-from sim.engine import simulate
+from sim.simulate import simulate
 from sim.errors import SimError
 from sim.workload import synthetic_workload
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from sim.config import BroadcastConfig, FailuresConfig, FloodConfig, NetworkConfig
-from sim.engine import simulate
+from sim.simulate import simulate
 from sim.metrics import coverage_curve
 from sim.workload import synthetic_workload
 

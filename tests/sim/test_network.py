@@ -6,7 +6,7 @@ import pytest
 import simpy
 
 from sim.config import BroadcastConfig, FailuresConfig, FloodConfig, NetworkConfig
-from sim.engine import simulate
+from sim.simulate import simulate
 from sim.network import Network, link_table
 from sim.workload import TaskWork, Workload
 

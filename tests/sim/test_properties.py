@@ -5,7 +5,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from sim.config import BroadcastConfig, FailuresConfig, FloodConfig, NetworkConfig, PushConfig, PushPullConfig
-from sim.engine import simulate
+from sim.simulate import simulate
 from sim.workload import synthetic_workload
 
 PROTOCOLS = {
