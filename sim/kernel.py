@@ -132,14 +132,16 @@ def _sift_down(t: np.ndarray, s: np.ndarray, d: np.ndarray, n: int, i: int) -> N
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _has(bits: np.ndarray, v: int, p: int) -> bool:
-    """Does agent v hold package p? (banks are bitsets: 10^4 tasks x 5000 agents fit in cache)"""
-    return (bits[v, p >> 6] >> np.uint64(p & 63)) & np.uint64(1) != 0
+    """Does agent v hold package p? Banks are bitsets (10^4 tasks x 5000 agents fit in cache), one
+    row per package: an agent and its neighbours (close indices on rings and small worlds) share a
+    word, so checking where a package goes next reads the line that checking its arrival read."""
+    return (bits[p, v >> 6] >> np.uint64(v & 63)) & np.uint64(1) != 0
 
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _add(bits: np.ndarray, v: int, p: int) -> None:
     """Agent v now holds package p."""
-    bits[v, p >> 6] |= np.uint64(1) << np.uint64(p & 63)
+    bits[p, v >> 6] |= np.uint64(1) << np.uint64(v & 63)
 
 
 @njit(cache=True, error_model="numpy")
@@ -169,7 +171,7 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
     Returns banks, merge times, student MACs, heap events, and the flows
     (start, end, direction, bytes, items) plus, with keep_items, each item's flow and package.
     """
-    bits = np.empty((n_agents, (n_tasks + 63) >> 6), dtype=np.uint64)
+    bits = np.empty((n_tasks, (n_agents + 63) >> 6), dtype=np.uint64)
     _huge(bits)
     bits[:] = 0
     known_at = np.empty((n_agents, n_tasks))
@@ -238,7 +240,7 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
                 nd, np_ = h_d[0], h_s[0] & TASK_MASK
                 nv = di[nd, DST]
                 _prefetch(known_at, nv, np_)
-                _prefetch(bits, nv, np_ >> 6)
+                _prefetch(bits, np_, nv >> 6)
         else:
             break
         events += 1
