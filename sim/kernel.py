@@ -241,6 +241,9 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
                 nv = di[nd, DST]
                 _prefetch(known_at, nv, np_)
                 _prefetch(bits, np_, nv >> 6)
+                for j in range(out_ptr[nv], out_ptr[nv + 1]):  # in case it is new: where it goes next
+                    _prefetch(ds, out_dir[j], 0)
+                    _prefetch(di, out_dir[j], 0)
         else:
             break
         events += 1
