@@ -7,7 +7,9 @@ import importlib.util
 import networkx as nx
 import numpy as np
 
+from sim import draws
 from sim.config import FailuresConfig, GossipConfig, NetworkConfig
+from sim.gossip import idle_rounds
 from sim.metrics import RunState
 from sim.network import link_table
 from sim.recorder import Event, Recorder
@@ -24,11 +26,12 @@ def why_not(graph: nx.Graph, network: NetworkConfig, gossip: GossipConfig, failu
 
     It applies when every link direction is a resource of its own (no NIC limit, no serial
     receive: each direction is then a FIFO pipe, in "maxmin" and "fifo" alike), nothing is lost
-    and nothing fails, and the protocol is flood or broadcast (no timers, no random choices).
+    and nothing fails, and the protocol is flood, broadcast or push_pull (push draws per hop from
+    a sequential generator, which only the SimPy engine replays).
     """
     if not HAVE_NUMBA:
         return "numba is not installed"
-    if gossip.protocol not in ("flood", "broadcast"):
+    if gossip.protocol not in ("flood", "broadcast", "push_pull"):
         return f"gossip.protocol={gossip.protocol!r}"
     if network.uplink is not None or network.downlink is not None or network.serial_receive:
         return "NIC limits (network.uplink, downlink or serial_receive)"
@@ -52,10 +55,10 @@ def pick(graph: nx.Graph, workload: Workload, network: NetworkConfig, gossip: Go
 
 
 def run_compiled(graph: nx.Graph, workload: Workload, rates: np.ndarray, network: NetworkConfig, alpha: float,
-                 timing: str, forward: bool, recorder: Recorder) -> RunState:
-    """Run the compiled loop; log its flows into `recorder` and replay learned/banked events to the
-    observer afterwards, in time order. Returns the run's state for compute_metrics."""
-    from sim import kernel  # imports numba: only when a run takes this path
+                 timing: str, gossip: GossipConfig, seed: int, recorder: Recorder) -> RunState:
+    """Run the compiled loop (sim/kernel.py for flood and broadcast, sim/kernel_pushpull.py for
+    push_pull); log its flows into `recorder` and replay learned/banked events to the observer
+    afterwards, in time order. Returns the run's state for compute_metrics."""
 
     n, n_tasks = graph.number_of_nodes(), workload.num_tasks
     links = link_table(graph, network, rates, alpha)
@@ -64,10 +67,20 @@ def run_compiled(graph: nx.Graph, workload: Workload, rates: np.ndarray, network
     out_ptr = np.searchsorted(src[order], np.arange(n + 1)).astype(np.int64)
     pub_t, pub_agent, pub_task = _publishes(workload, rates, timing)
     student = workload.column("student_macs")
-    held, known_at, student_macs, events, f_start, f_end, f_dir, f_bytes, f_items, i_fid, i_pkg = (
-        kernel.run_loop(n, n_tasks, out_ptr, order.astype(np.int64), src, dst, links["bandwidth"],
-                        links["latency"], workload.column("nbytes"), pub_t, pub_agent, pub_task, student,
-                        rates, forward, recorder.keep_packages))
+    common = (n, n_tasks, out_ptr, order.astype(np.int64), src, dst, links["bandwidth"], links["latency"],
+              workload.column("nbytes").astype(np.float64), pub_t, pub_agent, pub_task, student, rates)
+    if gossip.protocol == "push_pull":
+        from sim import kernel_pushpull  # imports numba: only when a run takes this path
+
+        keys = np.array([draws.stream_key(seed, "push_pull", a) for a in range(n)], dtype=np.uint64)
+        max_rounds = -1 if gossip.max_rounds is None else gossip.max_rounds
+        out = kernel_pushpull.run_loop(*common, keys, gossip.period_s, gossip.digest_bytes_per_id,
+                                       idle_rounds(gossip, n) * gossip.period_s, max_rounds, recorder.keep_packages)
+    else:
+        from sim import kernel
+
+        out = kernel.run_loop(*common, gossip.protocol == "flood", recorder.keep_packages)
+    held, known_at, student_macs, events, f_start, f_end, f_dir, f_bytes, f_items, i_fid, i_pkg = out
     dir_bytes = np.bincount(f_dir, weights=f_bytes, minlength=len(src))  # package sizes are whole bytes: exact
     packages = offsets = None
     if recorder.keep_packages:  # items stay in send order within a flow

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import networkx as nx
 import numpy as np
 
+from sim import draws
 from sim.config import BroadcastConfig, FloodConfig, PushConfig, PushPullConfig
 from sim.errors import SimError
 
@@ -134,7 +135,9 @@ class Push:
 class PushPull:
     """Anti-entropy: every period an agent sends its digest to a random neighbour, which answers
     with its own digest and the packages the first lacks; the first then sends what the second
-    lacks. Digest bytes (digest_bytes_per_id per held id) travel on the links like packages."""
+    lacks. Digest bytes (digest_bytes_per_id per held id) travel on the links like packages. A round
+    whose link is still sending (or has data queued) is skipped: otherwise, on a link slower than
+    one digest per period, digests would pile up without end and the run would never finish."""
 
     forwards = False  # received packages are not relayed at once; only digests need wake-ups
     digests = True
@@ -149,21 +152,25 @@ class PushPull:
     def start(self) -> None:
         """One timer process per agent, phases spread by the seed so agents do not fire together."""
         for agent in range(self.engine.n_agents):
-            rng = self.engine.child_rng("push_pull", agent)
-            self.engine.env.process(self._timer(self.engine.env, agent, rng))
+            key = draws.stream_key(self.engine.seed, "push_pull", agent)
+            self.engine.env.process(self._timer(self.engine.env, agent, key))
 
-    def _timer(self, env, agent: int, rng: np.random.Generator):
-        """Every period: if alive, open an exchange with a random neighbour."""
-        yield env.timeout(rng.uniform(0, self.config.period_s))
+    def _timer(self, env, agent: int, key: int):
+        """Every period: if alive, open an exchange with a random neighbour. The phase is draw 0 of
+        the agent's stream and round r's neighbour draw r + 1 (the compiled loop draws the same)."""
+        yield env.timeout(draws.uniform(key, 0) * self.config.period_s)
         rounds = 0
-        idle = self.config.idle_rounds or max(50, 4 * self.engine.n_agents)
+        idle = idle_rounds(self.config, self.engine.n_agents)
         while self.config.max_rounds is None or rounds < self.config.max_rounds:
             if self.engine.finished() or self.engine.stalled(idle * self.config.period_s):
                 return
             if self.engine.knowledge.live[agent]:
-                dirs = self.engine.network.out_dirs[agent]
+                net = self.engine.network
+                dirs = net.out_dirs[agent]
                 if dirs:
-                    self._digest(agent, dirs[int(rng.integers(len(dirs)))], "ask")
+                    d = dirs[draws.below(key, rounds + 1, len(dirs))]
+                    if net.state[d] == 0 and not net.queue[d]:  # a link still sending: skip this round
+                        self._digest(agent, d, "ask")
             rounds += 1
             yield env.timeout(self.config.period_s)
 
@@ -209,6 +216,11 @@ class PushPull:
 
     def received(self, agent: int, ids: np.ndarray, srcs: np.ndarray) -> None:
         """Received packages wait for the next exchange."""
+
+
+def idle_rounds(config: PushPullConfig, n_agents: int) -> int:
+    """Periods without news after which push_pull stops (config.idle_rounds, or max(50, 4N))."""
+    return config.idle_rounds or max(50, 4 * n_agents)
 
 
 PROTOCOLS = {"broadcast": Broadcast, "flood": Flood, "push": Push, "push_pull": PushPull}

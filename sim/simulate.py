@@ -87,7 +87,7 @@ def simulate(graph: nx.Graph, workload: Workload, *, rates: Sequence[float], net
     if engine == "compiled" and chosen != "compiled":
         raise SimError(f"engine='compiled' does not model {reason}; use engine='auto' or 'simpy'")
     if chosen == "compiled":
-        state = run_compiled(graph, workload, rates, network, alpha, timing, gossip.protocol == "flood", recorder)
+        state = run_compiled(graph, workload, rates, network, alpha, timing, gossip, seed, recorder)
         if state.transfers == 0 and graph.number_of_nodes() > 1 and workload.num_tasks:
             raise SimError("internal: the compiled loop sent nothing; please report this run")
         metrics = compute_metrics(state, alpha)
