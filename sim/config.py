@@ -56,7 +56,8 @@ class PushConfig(_Frozen):
 
 
 class PushPullConfig(_Frozen):
-    """Anti-entropy: every period, swap digests with a random neighbour and pull what is missing."""
+    """Anti-entropy: every period, swap digests with a random neighbour and pull what is missing
+    (a round whose link is still sending is skipped)."""
 
     protocol: Literal["push_pull"] = "push_pull"
     period_s: float = Field(default=1.0, gt=0)  # one exchange per agent per period
