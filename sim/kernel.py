@@ -243,6 +243,7 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
             if h_n > 0:  # the next arrival is known now: start loading what it will touch
                 nd, np_ = h_d[0], h_s[0] & TASK_MASK
                 nv = di[nd, DST]
+                _prefetch(blocks, di[nd, QHC], 2 * di[nd, QHP])  # the item after it, popped next time
                 _prefetch(known_at, np_, nv)
                 _prefetch(bits, np_, nv >> 6)
                 for j in range(out_ptr[nv], out_ptr[nv + 1]):  # in case it is new: where it goes next
@@ -353,6 +354,12 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
                 h_t[h_n], h_s[h_n], h_d[h_n] = times[c, 2 * i], blocks[c, 2 * i + 1], d
                 h_n += 1
                 _sift_up(h_t, h_s, h_d, h_n - 1)
+        if h_n > 0:  # the next arrival's out-directions' rows have loaded by now: on to their tails
+            nv = di[h_d[0], DST]
+            for j in range(out_ptr[nv], out_ptr[nv + 1]):
+                d = out_dir[j]
+                if di[d, QTC] >= 0:
+                    _prefetch(blocks, di[d, QTC], 2 * di[d, QTP])
     for d in range(n_dirs):  # close the flows still open when the last package arrived
         if di[d, CUR_FID] != NO_FLOW:
             _close_flow(flows, di[d, CUR_FID], ds[d, CUR_END], ds[d, CUR_BYTES], ds[d, CUR_ITEMS])
