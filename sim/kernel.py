@@ -243,7 +243,7 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
             if h_n > 0:  # the next arrival is known now: start loading what it will touch
                 nd, np_ = h_d[0], h_s[0] & TASK_MASK
                 nv = di[nd, DST]
-                _prefetch(blocks, di[nd, QHC], 2 * di[nd, QHP])  # the item after it, popped next time
+                _prefetch(blocks, di[nd, QHC], 2 * di[nd, QHP])  # its item: the next pop reads that line
                 _prefetch(known_at, np_, nv)
                 _prefetch(bits, np_, nv >> 6)
                 for j in range(out_ptr[nv], out_ptr[nv + 1]):  # in case it is new: where it goes next
