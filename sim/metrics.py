@@ -31,7 +31,7 @@ class Metrics:
     alpha: float
     alpha_cost: float  # teacher_macs + student_macs + alpha * bytes_sent
     transfers: int  # flows (each may carry several packages)
-    events: int  # scheduled events processed (SimPy's, or the compiled loop's package arrivals)
+    events: int  # events processed (SimPy's, or a compiled loop's: arrivals, or timers, flow ends and digests)
     complete: bool  # did every alive agent end up knowing every surviving task
     coverage_final: float  # fraction of (alive agent, task) pairs known at the end
     tasks_lost: list[int]  # tasks no alive agent holds at the end (every holder dead, or never learned)
