@@ -84,7 +84,9 @@ def _hold(bits, n_held, holders, c, n_agents, v, p) -> None:
 def _open(d, head, now, c, fs, fi, bt, items, tsize, sizes, bw, lat, d_dst, d_busy, inbox_head, inbox_tail,
           tok_in, h_t, h_s, h_c) -> None:
     """Start a flow on direction d carrying the batch chain from `head`: its bytes, end event, the
-    wake-ups of the digests it carries, and its place at the end of the receiver's inbox."""
+    wake-ups of the digests it carries, and its place at the end of the receiver's inbox. The end
+    is scheduled before the wake-ups, as in the SimPy engine: with zero latency the last item lands
+    as the flow ends, and that tie must go the same way in both."""
     fid = c[N_FLOWS]
     c[N_FLOWS] = fid + 1
     dst = d_dst[d]
@@ -93,17 +95,25 @@ def _open(d, head, now, c, fs, fi, bt, items, tsize, sizes, bw, lat, d_dst, d_bu
     while b >= 0:
         for k in range(bt[b, OFF], bt[b, OFF] + bt[b, LEN]):
             x = items[k]
-            if x < 0:
-                total += tsize[bt[b, SLOT]]
-                _push(h_t, h_s, h_c, c, now + total / bw[d] + lat[d], dst * 4 + WAKE)
-                tok_in[dst] += 1
-            else:
-                total += sizes[x]
+            total += tsize[bt[b, SLOT]] if x < 0 else sizes[x]
+            if x >= 0:
                 npkg += 1
             if n == 0:
                 fs[fid, ARRIVE] = now + total / bw[d] + lat[d]
             n += 1
         b = bt[b, NEXT]
+    _push(h_t, h_s, h_c, c, now + total / bw[d], d * 4 + FLOW_END)
+    if npkg < n:  # digests on board: wake their receiver when each lands (the same sums again)
+        cum = 0.0
+        b = head
+        while b >= 0:
+            for k in range(bt[b, OFF], bt[b, OFF] + bt[b, LEN]):
+                x = items[k]
+                cum += tsize[bt[b, SLOT]] if x < 0 else sizes[x]
+                if x < 0:
+                    _push(h_t, h_s, h_c, c, now + cum / bw[d] + lat[d], dst * 4 + WAKE)
+                    tok_in[dst] += 1
+            b = bt[b, NEXT]
     fs[fid, START], fs[fid, BYTES], fs[fid, CUM] = now, total, 0.0
     fi[fid, DIR], fi[fid, FIRST], fi[fid, NITEMS], fi[fid, CB], fi[fid, CK], fi[fid, NEXT_IN] = d, head, n, head, 0, -1
     c[INCOMING] += npkg
@@ -114,7 +124,6 @@ def _open(d, head, now, c, fs, fi, bt, items, tsize, sizes, bw, lat, d_dst, d_bu
         inbox_head[dst] = fid
     inbox_tail[dst] = fid
     d_busy[d] = fid
-    _push(h_t, h_s, h_c, c, now + total / bw[d], d * 4 + FLOW_END)
 
 
 @njit(cache=True, error_model="numpy")
@@ -265,11 +274,11 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
         need = c[N_ITEMS] + sends * (n_tasks + 1)
         if need > len(items):
             items = _grow(items, need)
-        if c[N_BATCHES] + sends > len(bt):
+        while c[N_BATCHES] + sends > len(bt):
             bt = _grow_rows(bt)
-        if c[N_FLOWS] + sends > len(fs):
+        while c[N_FLOWS] + sends > len(fs):
             fs, fi = _grow_rows(fs), _grow_rows(fi)
-        if c[N_SLOTS] + sends > len(tsize):
+        while c[N_SLOTS] + sends > len(tsize):
             snap, tsize, tkind = _grow_rows(snap), _grow(tsize, 2 * len(tsize)), _grow(tkind, 2 * len(tkind))
         if tok_in[v] > len(scratch):
             scratch = np.empty((2 * tok_in[v], 2), dtype=np.int64)
