@@ -61,7 +61,7 @@ class PushPullConfig(_Frozen):
 
     protocol: Literal["push_pull"] = "push_pull"
     period_s: float = Field(default=1.0, gt=0)  # one exchange per agent per period
-    digest_bytes_per_id: int = Field(default=8, ge=0)  # a digest lists held ids, 8 bytes each
+    digest_bytes_per_id: int = Field(default=8, ge=0, le=2**20)  # a digest lists held ids, 8 bytes each
     # None: run until every alive agent holds every surviving task (noticed within one period).
     max_rounds: int | None = Field(default=None, ge=1)
     # Also stop after this many periods in which no agent got anything new, learning is over and
