@@ -148,6 +148,19 @@ def _collect(v, t, c, fs, fi, bt, items, tsize, sizes, bw, lat, bits, n_held, ho
         f = best
         d = fi[f, DIR]
         b, k = fi[f, CB], fi[f, CK]
+        # f's items come first while they land by t, before every earlier flow's next item and no
+        # later than every later flow's (ties go to the flow that started first; inbox order = start
+        # order), and the other flows do not move meanwhile: two bounds, found once
+        before, after = np.inf, np.inf
+        g = inbox_head[v]
+        while g >= 0:
+            if g != f and fi[g, CB] >= 0:
+                if g < f:
+                    before = min(before, fs[g, ARRIVE])
+                else:
+                    after = min(after, fs[g, ARRIVE])
+            g = fi[g, NEXT_IN]
+        after = min(after, t)
         while True:  # take f's items while they come before every other flow's next item
             p = items[bt[b, OFF] + k]
             if p < 0:
@@ -176,17 +189,7 @@ def _collect(v, t, c, fs, fi, bt, items, tsize, sizes, bw, lat, bits, n_held, ho
             q = items[bt[b, OFF] + k]
             size = tsize[bt[b, SLOT]] if q < 0 else sizes[q]
             fs[f, ARRIVE] = fs[f, START] + (fs[f, CUM] + size) / bw[d] + lat[d]
-            if fs[f, ARRIVE] > t:
-                break
-            other = False  # does another flow's next item come first (ties: the earlier flow)?
-            g = inbox_head[v]
-            while g >= 0:
-                if g != f and fi[g, CB] >= 0 and (fs[g, ARRIVE] < fs[f, ARRIVE]
-                                                  or (fs[g, ARRIVE] == fs[f, ARRIVE] and g < f)):
-                    other = True
-                    break
-                g = fi[g, NEXT_IN]
-            if other:
+            if not (fs[f, ARRIVE] < before and fs[f, ARRIVE] <= after):
                 break
         fi[f, CB], fi[f, CK] = b, k
     f, prev = inbox_head[v], -1  # drop the flows taken in whole
