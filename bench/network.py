@@ -2,9 +2,9 @@
 
 Each case runs in its own process (so peak RSS is that run's alone) and reports the engine that ran
 ("auto": the compiled loops from N = 500 on, SimPy at N = 51), wall seconds, events per wall second,
-transfers (flows), agent-package deliveries and peak memory; a case on the compiled loop below
-N = --big also runs on the SimPy engine, for the speed ratio measured in the same run. The table ends with how wall time grows
-with N. Writes bench/results/network.json.
+transfers (flows), agent-package deliveries and peak memory; a case on a compiled loop below
+N = --big also runs on the SimPy engine, for the speed ratio measured in the same run. The table
+ends with how wall time grows with N. Writes bench/results/network.json.
 
     .venv/bin/python bench/network.py                 # N = 51, 500, 5000
     .venv/bin/python bench/network.py --sizes 51 500  # a subset

@@ -68,6 +68,12 @@ def _push(h_t, h_s, h_c, c, t, code) -> None:
 
 
 @njit(cache=True, inline="always", error_model="numpy")
+def _holds(bits, v, p) -> bool:
+    """Does agent v hold package p? (One bitset row per agent: digests copy and diff whole rows.)"""
+    return (bits[v, p >> 6] >> np.uint64(p & 63)) & np.uint64(1) != 0
+
+
+@njit(cache=True, inline="always", error_model="numpy")
 def _hold(bits, n_held, holders, c, n_agents, v, p) -> None:
     """Agent v now holds package p; `partial` counts tasks held by some agents but not all."""
     bits[v, p >> 6] |= np.uint64(1) << np.uint64(p & 63)
@@ -95,8 +101,10 @@ def _open(d, head, now, c, fs, fi, bt, items, tsize, sizes, bw, lat, d_dst, d_bu
     while b >= 0:
         for k in range(bt[b, OFF], bt[b, OFF] + bt[b, LEN]):
             x = items[k]
-            total += tsize[bt[b, SLOT]] if x < 0 else sizes[x]
-            if x >= 0:
+            if x < 0:
+                total += tsize[bt[b, SLOT]]
+            else:
+                total += sizes[x]
                 npkg += 1
             if n == 0:
                 fs[fid, ARRIVE] = now + total / bw[d] + lat[d]
@@ -171,7 +179,7 @@ def _collect(v, t, c, fs, fi, bt, items, tsize, sizes, bw, lat, bits, n_held, ho
             else:
                 c[INCOMING] -= 1
                 fs[f, CUM] += sizes[p]
-                if (bits[v, p >> 6] >> np.uint64(p & 63)) & np.uint64(1) == 0:
+                if not _holds(bits, v, p):
                     _hold(bits, n_held, holders, c, n_agents, v, p)
                     if no_merge:
                         done = fs[f, ARRIVE]
@@ -382,7 +390,7 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
 
         if kind == PUBLISH:
             p = pub_task[x]
-            if (bits[v, p >> 6] >> np.uint64(p & 63)) & np.uint64(1) == 0:
+            if not _holds(bits, v, p):
                 _hold(bits, n_held, holders, c, n_agents, v, p)
                 known_at[v, p] = t
                 merge_free[v] = max(merge_free[v], t)
@@ -404,7 +412,7 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
     held = np.zeros((n_agents, n_tasks), dtype=np.bool_)
     for v in range(n_agents):
         for p in range(n_tasks):
-            held[v, p] = (bits[v, p >> 6] >> np.uint64(p & 63)) & np.uint64(1) != 0
+            held[v, p] = _holds(bits, v, p)
     f_dir = fi[:n_flows, DIR].copy()
     f_items = fi[:n_flows, NITEMS].copy()
     n_kept = int(f_items.sum()) if keep_items else 0

@@ -75,8 +75,8 @@ def simulate(graph: nx.Graph, workload: Workload, *, rates: Sequence[float], net
 
     `engine`: "auto" takes a compiled loop (sim/kernel.py, sim/kernel_pushpull.py) where it gives
     the flow model's answer (flood, broadcast or push_pull over independent links, no loss, no
-    failure; see sim.compiled.why_not) and the run is not tiny, the SimPy engine elsewhere; "simpy" or "compiled" force one (compiled fails
-    where it does not apply).
+    failure; see sim.compiled.why_not) and the run is not tiny, the SimPy engine elsewhere;
+    "simpy" or "compiled" force one (compiled fails where it does not apply).
     """
     rates = validate(graph, workload, rates, alpha, timing)
     check_protocol(graph, gossip)
