@@ -8,7 +8,7 @@ from typing import Callable
 
 import numpy as np
 import simpy
-from simpy.events import NORMAL
+from simpy.events import NORMAL, URGENT
 
 
 class CountingEnvironment(simpy.Environment):
@@ -50,18 +50,19 @@ class Call:
         self._ok = True
 
 
-def call_later(env: simpy.Environment, delay: float, fn: Callable) -> Call:
-    """Run fn(event) `delay` (>= 0) seconds from now. The heap entry (time, NORMAL, next event
+def call_later(env: simpy.Environment, delay: float, fn: Callable, priority: int = NORMAL) -> Call:
+    """Run fn(event) `delay` (>= 0) seconds from now. The heap entry (time, priority, next event
     id) is exactly the one `env.timeout(delay)` with fn as callback would get, so the order of
     events and their count stay the same; it skips building a full Timeout (flow ends and
     wake-ups schedule hundreds of thousands of these per run)."""
-    return call_at(env, env._now + delay, fn)
+    return call_at(env, env._now + delay, fn, priority)
 
 
-def call_at(env: simpy.Environment, at: float, fn: Callable) -> Call:
-    """Run fn(event) at time `at` (>= now) exactly: `call_later(at - now)` can land one ulp off."""
+def call_at(env: simpy.Environment, at: float, fn: Callable, priority: int = NORMAL) -> Call:
+    """Run fn(event) at time `at` (>= now) exactly: `call_later(at - now)` can land one ulp off.
+    URGENT runs before every NORMAL event of the same instant (flow ends use it, see Network)."""
     event = Call(fn)
-    heappush(env._queue, (at, NORMAL, next(env._eid), event))
+    heappush(env._queue, (at, priority, next(env._eid), event))
     return event
 
 

@@ -11,7 +11,8 @@ way, is sent and counted, but its landing changes nothing and is not an event (u
 banked, its merge-time cell holds the earliest arrival on the way: 30 % fewer events at N = 5000). At N = 5000 it is
 bound by memory latency, hence the cache-line layouts, huge pages and prefetches below. The SimPy engine
 (engine.py) stays the reference for every other setting; tests/sim/test_compiled.py checks that both
-agree bit for bit when no two arrivals tie (exact ties may be broken in a different order).
+agree bit for bit, exact ties included: at one instant, an agent takes in the copies that land in
+sender order and relays them before it publishes (docs/architecture.md, "Simultaneous events").
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ CUR_START, CUR_BYTES, CUR_END, NXT_BYTES, BW, LAT, CUR_ITEMS, NXT_ITEMS = range(
 CUR_FID, NXT_FID, QHC, QHP, QTC, QTP, DST, SRC = range(8)
 F_START, F_END, F_BYTES, F_ITEMS = range(4)  # columns of a flow row
 CHUNK = 16  # packages per block of a direction's FIFO: pops and pushes walk memory in order
-TASK_BITS = 24  # an item's key packs (send order << TASK_BITS) | task
+TASK_BITS = 24  # an item's key packs (sender << TASK_BITS) | task
 TASK_MASK = (1 << TASK_BITS) - 1
 MAX_TASKS = 1 << TASK_BITS
 
@@ -98,7 +99,7 @@ def _grow_rows(a: np.ndarray) -> np.ndarray:
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _less(t: np.ndarray, s: np.ndarray, i: int, j: int) -> bool:
-    """Heap order: earlier time first, then earlier sequence number."""
+    """Heap order: earlier time first, then the smaller key."""
     return t[i] < t[j] or (t[i] == t[j] and s[i] < s[j])
 
 
@@ -207,16 +208,15 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
     free = -1
     n_chunks = 0
     # A binary heap of the directions with packages on the way, keyed by their first arrival (and
-    # its key: send order first, so ties go to the package sent first).
+    # its key: sender first, so copies landing on one agent at one instant come in sender order).
     h_t = np.empty(n_dirs)
     h_s = np.empty(n_dirs, dtype=np.int64)
     h_d = np.empty(n_dirs, dtype=np.int64)
     h_n = 0
     n_pub = len(pub_t)
-    pi = 0  # next publish; publishes carry sequence numbers 0..n_pub-1, sends follow
-    seq = n_pub
+    pi = 0  # next publish
     while True:
-        if pi < n_pub and (h_n == 0 or pub_t[pi] < h_t[0] or (pub_t[pi] == h_t[0] and pi < h_s[0] >> TASK_BITS)):
+        if pi < n_pub and (h_n == 0 or pub_t[pi] < h_t[0]):  # an agent takes in, then publishes
             t, v, p, came = pub_t[pi], pub_agent[pi], pub_task[pi], -1
             pi += 1
         elif h_n > 0:
@@ -272,12 +272,14 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
                 known_at[p, v] = t
                 merge_free[v] = max(merge_free[v], t)
             sender = -1
+        pub = came < 0  # a publish waits for the flows its agent started at this instant
         s = sizes[p]
         for j in range(out_ptr[v], out_ptr[v + 1]):
             d = out_dir[j]
             if di[d, DST] == sender:
                 continue
-            if di[d, NXT_FID] != NO_FLOW and t > ds[d, CUR_END]:  # the next flow began when the current ended
+            if di[d, NXT_FID] != NO_FLOW and (t > ds[d, CUR_END] or pub and t == ds[d, CUR_END]):
+                # the next flow began when the current ended
                 _close_flow(flows, di[d, CUR_FID], ds[d, CUR_END], ds[d, CUR_BYTES], ds[d, CUR_ITEMS])
                 di[d, CUR_FID] = di[d, NXT_FID]
                 ds[d, CUR_START] = ds[d, CUR_END]
@@ -285,13 +287,14 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
                 ds[d, CUR_ITEMS] = ds[d, NXT_ITEMS]
                 ds[d, CUR_END] = ds[d, CUR_START] + ds[d, CUR_BYTES] / ds[d, BW]
                 di[d, NXT_FID] = NO_FLOW
-            if di[d, CUR_FID] != NO_FLOW and t <= ds[d, CUR_START]:  # joins the flow starting right now
+            if di[d, CUR_FID] != NO_FLOW and t <= ds[d, CUR_START] and not pub:  # joins the flow starting now
                 fid = di[d, CUR_FID]
                 ds[d, CUR_BYTES] += s
                 ds[d, CUR_ITEMS] += 1
                 ds[d, CUR_END] = ds[d, CUR_START] + ds[d, CUR_BYTES] / ds[d, BW]
                 leave = ds[d, CUR_END]
-            elif di[d, CUR_FID] != NO_FLOW and t <= ds[d, CUR_END]:  # busy: waits for the next flow
+            elif di[d, CUR_FID] != NO_FLOW and (t < ds[d, CUR_END] or t == ds[d, CUR_END] and not pub):
+                # busy: waits for the next flow
                 if di[d, NXT_FID] == NO_FLOW:
                     flows, f_dir = _open_flow(flows, f_dir, n_flows, ds[d, CUR_END], d)
                     di[d, NXT_FID] = n_flows
@@ -347,9 +350,8 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
                 c, di[d, QTC], di[d, QTP] = nc, nc, 0
             i = di[d, QTP]
             times[c, 2 * i] = arrive
-            blocks[c, 2 * i + 1] = (seq << TASK_BITS) | p
+            blocks[c, 2 * i + 1] = (di[d, SRC] << TASK_BITS) | p
             di[d, QTP] = i + 1
-            seq += 1
             if empty:
                 h_t[h_n], h_s[h_n], h_d[h_n] = times[c, 2 * i], blocks[c, 2 * i + 1], d
                 h_n += 1

@@ -23,6 +23,7 @@ from numba import njit
 from sim.kernel import _grow, _grow_rows, _huge, _sift_down, _sift_up
 
 PUBLISH, TIMER, FLOW_END, WAKE = range(4)  # event kinds: code = subject * 4 + kind
+URGENT_FIRST = 1 << 62  # subtracted from a flow end's sequence number: ends sort first at their time
 ASK, ANSWER = 0, 1  # digest kinds
 IDLE, CLAIMED = -1, -2  # a direction's flow id when it carries none
 OFF, LEN, NEXT, SLOT = range(4)  # columns of a batch row (SLOT: its digest's slot, or -1)
@@ -59,9 +60,11 @@ def _debruijn_table() -> np.ndarray:
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _push(h_t, h_s, h_c, c, t, code) -> None:
-    """Schedule event `code` at time t (the heap has room: see the reserve at the loop's top)."""
+    """Schedule event `code` at time t (the heap has room: see the reserve at the loop's top).
+    Flow ends come first within an instant (URGENT in the SimPy engine), the rest in the order
+    scheduled."""
     n = c[H_N]
-    h_t[n], h_s[n], h_c[n] = t, c[SEQ], code
+    h_t[n], h_s[n], h_c[n] = t, c[SEQ] - URGENT_FIRST if code & 3 == FLOW_END else c[SEQ], code
     c[SEQ] += 1
     c[H_N] = n + 1
     _sift_up(h_t, h_s, h_c, n)
@@ -135,35 +138,39 @@ def _open(d, head, now, c, fs, fi, bt, items, tsize, sizes, bw, lat, d_dst, d_bu
 
 
 @njit(cache=True, error_model="numpy")
-def _collect(v, t, c, fs, fi, bt, items, tsize, sizes, bw, lat, bits, n_held, holders, n_agents, known_at,
-             merge_free, student, rates, no_merge, tok_in, inbox_head, inbox_tail, scratch):
-    """Take in every item that has reached agent v by time t, in arrival order (ties: the flow that
-    started first), as Knowledge.collect and the engine's catch_up do: bank new packages (merge
-    times, holders), list the digests in `scratch` as (slot, direction). Returns the number of
-    digests and the student MACs of the packages banked (-1.0 when none was new)."""
+def _collect(v, t, c, fs, fi, bt, items, tsize, sizes, bw, lat, d_src, bits, n_held, holders, n_agents,
+             known_at, merge_free, student, rates, no_merge, tok_in, inbox_head, inbox_tail, scratch):
+    """Take in every item that has reached agent v by time t, in arrival order (ties: the smaller
+    sender, then the flow that started first), as Knowledge.collect and the engine's catch_up do:
+    bank new packages (merge times, holders), list the digests in `scratch` as (slot, direction).
+    Returns the number of digests and the student MACs of the packages banked (-1.0 when none was
+    new)."""
     n_tok = 0
     got = 0.0
     any_new = False
     while True:
-        best, best_t = -1, np.inf
+        best, best_t, best_src = -1, np.inf, -1
         f = inbox_head[v]
-        while f >= 0:
-            if fi[f, CB] >= 0 and fs[f, ARRIVE] <= t and fs[f, ARRIVE] < best_t:
-                best, best_t = f, fs[f, ARRIVE]
+        while f >= 0:  # in start order: the first of equal (arrival, sender) wins
+            a = fs[f, ARRIVE]
+            if fi[f, CB] >= 0 and a <= t and (a < best_t or a == best_t and d_src[fi[f, DIR]] < best_src):
+                best, best_t, best_src = f, a, d_src[fi[f, DIR]]
             f = fi[f, NEXT_IN]
         if best < 0:
             break
         f = best
         d = fi[f, DIR]
         b, k = fi[f, CB], fi[f, CK]
-        # f's items come first while they land by t, before every earlier flow's next item and no
-        # later than every later flow's (ties go to the flow that started first; inbox order = start
-        # order), and the other flows do not move meanwhile: two bounds, found once
+        # f's items come first while they land by t, before the next item of every flow that wins
+        # ties against f and no later than every other flow's (ties go to the smaller sender, then
+        # to the flow that started first; inbox order = start order), and the other flows do not
+        # move meanwhile: two bounds, found once
         before, after = np.inf, np.inf
         g = inbox_head[v]
         while g >= 0:
             if g != f and fi[g, CB] >= 0:
-                if g < f:
+                sg = d_src[fi[g, DIR]]
+                if sg < best_src or sg == best_src and g < f:
                     before = min(before, fs[g, ARRIVE])
                 else:
                     after = min(after, fs[g, ARRIVE])
@@ -308,9 +315,9 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
             deg = out_ptr[v + 1] - out_ptr[v]
             d_ask = out_dir[out_ptr[v] + np.int64(draw(keys[v], r + 1) % np.uint64(deg))]
             rounds[v] = r + 1
-            _push(h_t, h_s, h_c, c, t + period, v * 4 + TIMER)
-            if d_busy[d_ask] != IDLE or q_head[d_ask] >= 0:
-                continue  # the link is still sending: this round is skipped (see gossip.PushPull)
+            if d_busy[d_ask] != IDLE or q_head[d_ask] >= 0:  # the link is still sending: this round
+                _push(h_t, h_s, h_c, c, t + period, v * 4 + TIMER)  # is skipped (see gossip.PushPull)
+                continue
         elif kind == PUBLISH:
             last_change = t
             left[v] -= 1
@@ -321,7 +328,7 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
             d_busy[x] = CLAIMED  # sends while the sender catches up only queue
 
         # -- catch up: take in every item arrived at v by t, in arrival order ------------------------
-        n_tok, got = _collect(v, t, c, fs, fi, bt, items, tsize, sizes, bw, lat, bits, n_held, holders, n_agents,
+        n_tok, got = _collect(v, t, c, fs, fi, bt, items, tsize, sizes, bw, lat, src, bits, n_held, holders, n_agents,
                               known_at, merge_free, student, rates, no_merge, tok_in, inbox_head, inbox_tail, scratch)
         if got >= 0:
             last_change = t
@@ -401,9 +408,11 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
                 q_head[x] = q_tail[x] = -1
                 _open(x, head, t, c, fs, fi, bt, items, tsize, sizes, bw, lat, dst, d_busy, inbox_head, inbox_tail,
                       tok_in, h_t, h_s, h_c)
+        elif kind == TIMER:  # the next round, scheduled after this one's sends (as SimPy's timer
+            _push(h_t, h_s, h_c, c, t + period, v * 4 + TIMER)  # process yields after sending)
 
     for v in range(n_agents):  # packages that land after the last event are taken in, as in SimPy
-        n_tok, got = _collect(v, np.inf, c, fs, fi, bt, items, tsize, sizes, bw, lat, bits, n_held, holders,
+        n_tok, got = _collect(v, np.inf, c, fs, fi, bt, items, tsize, sizes, bw, lat, src, bits, n_held, holders,
                               n_agents, known_at, merge_free, student, rates, no_merge, tok_in, inbox_head,
                               inbox_tail, scratch)
         if got >= 0:

@@ -135,7 +135,8 @@ class Knowledge:
             self.due[flow.dst] = flow.arr_l[lo]
 
     def collect(self, agent: int, now: float):
-        """Items arrived at `agent` until `now`: (ids, sources, times) in arrival order, lost removed.
+        """Items arrived at `agent` until `now`: (ids, sources, times) in arrival order (items that
+        land at the same instant in sender order, whichever flow started first), lost removed.
         Arrays (sources an int when all come from one flow), or Python lists when several flows
         brought at most 64 items."""
         if now < self.due[agent]:
@@ -176,7 +177,7 @@ class Knowledge:
         ids = np.concatenate([p[0] for p in parts])
         times = np.concatenate([p[2] for p in parts])
         srcs = np.concatenate([np.full(len(p[0]), p[1]) for p in parts])
-        order = np.argsort(times, kind="stable")
+        order = np.lexsort((srcs, times))  # by time, then sender; stable: a flow's items keep their order
         return ids[order], srcs[order], times[order]
 
     @staticmethod
@@ -190,8 +191,8 @@ class Knowledge:
 
     @staticmethod
     def _merge_small(parts: list) -> tuple[list[int], list[int], list[float]]:
-        """Slices of several flows merged in arrival order (a stable sort on time, as the numpy
-        path in `collect` does), as Python lists: cheaper for a few items, and the engine's
+        """Slices of several flows merged in arrival order (a stable sort on time, then sender, as
+        the numpy path in `collect` does), as Python lists: cheaper for a few items, and the engine's
         few-item path filters them as lists before making arrays once."""
         ids, srcs, times = [], [], []
         for flow, lo, hi in parts:
@@ -205,7 +206,7 @@ class Knowledge:
                         ids.append(flow.ids_l[i])
                         times.append(flow.arr_l[i])
                         srcs.append(flow.src)
-        order = sorted(range(len(times)), key=times.__getitem__)
+        order = sorted(range(len(times)), key=lambda i: (times[i], srcs[i]))
         return [ids[i] for i in order], [srcs[i] for i in order], [times[i] for i in order]
 
     def next_arrival(self, agent: int, tokens_only: bool, only: list | None = None) -> float:

@@ -12,6 +12,8 @@ import simpy
 
 from sim.config import NetworkConfig
 from sim.errors import SimError
+from simpy.events import URGENT
+
 from sim.flows import Flow, call_later
 
 SHORT_FLOW = 32  # flows with at most this many items get their byte sums in plain Python
@@ -289,10 +291,12 @@ class Network:
         return rates
 
     def _schedule_end(self, flow: Flow) -> None:
-        """(Re)schedule the moment the flow's last byte leaves."""
+        """(Re)schedule the moment the flow's last byte leaves. Ends come first within an instant
+        (URGENT): a direction whose flow ends at t hands over to its next flow before its sender
+        does anything else at t, whatever order the events were scheduled in."""
         flow.version += 1
         version = flow.version
-        flow.end_event = call_later(self.env, flow.remaining_time(), lambda _e: self._finish(flow, version))
+        flow.end_event = call_later(self.env, flow.remaining_time(), lambda _e: self._finish(flow, version), URGENT)
 
     # -- ends -----------------------------------------------------------------------------------
     def _finish(self, flow: Flow, version: int) -> None:

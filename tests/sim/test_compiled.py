@@ -1,11 +1,13 @@
 """The compiled loop (sim/kernel.py) against the SimPy engine (the reference).
 
 Claim: with generic link parameters (continuous random bandwidths, latencies and rates, jittered
-package sizes: no two arrivals tie by chance; zero latency, where an item lands exactly as its flow
-ends, included) both engines give the same banks, merge times, metrics
+package sizes: few arrivals tie, save where alpha mode gives two links the same slower end; zero
+latency, where an item lands exactly as its flow ends, included) both engines give the same banks, merge times, metrics
 (event counts apart), transfers and bank changes, to the last bit. Two SimPy roundings once broke
 it by an ulp and are pinned below by minimal cases: a batch of packages merged with a cumsum
-formula, and wake-ups scheduled at now + (at - now) instead of at `at`.
+formula, and wake-ups scheduled at now + (at - now) instead of at `at`. Runs full of exact ties
+(equal rates, bandwidths, sizes) agree too: both engines follow the same rules for simultaneous
+events (docs/architecture.md).
 """
 
 import networkx as nx
@@ -117,6 +119,90 @@ def test_flood_compiled_equals_simpy_bit_for_bit(case):
 @given(cases("broadcast"))
 def test_broadcast_compiled_equals_simpy_bit_for_bit(case):
     assert_identical(*both_engines(case))
+
+
+# -- exact ties: both engines follow the same rules for simultaneous events -----------------------
+@st.composite
+def tied_cases(draw, protocol):
+    """A run full of exact ties: equal rates (alpha mode: equal bandwidths), bandwidths, latencies,
+    MACs and sizes from two or three round values, so that tasks end, copies land and flows end
+    at the same instants."""
+    n = draw(st.integers(2, 12))
+    seed = draw(st.integers(0, 2**31 - 1))
+    rng = np.random.default_rng(seed)
+    if protocol == "broadcast":
+        graph, gossip = nx.complete_graph(n), BroadcastConfig()
+    else:
+        graph, gossip = connected_graph(n, seed, draw(st.sampled_from([0.0, 0.5, 1.5]))), FloodConfig()
+    bandwidths = [1000.0, 2000.0, 4000.0][:draw(st.integers(1, 3))]
+    for u, v in graph.edges:
+        graph.edges[u, v].update(bandwidth=float(rng.choice(bandwidths)), latency=float(rng.choice([0.0, 0.0, 0.5])),
+                                 loss=0.0)
+    rates = rng.choice([1e5, 2e5], size=n) if draw(st.booleans()) else np.full(n, 1e5)
+    per_agent = draw(st.integers(1, 3))
+    work = Workload([TaskWork(a * per_agent + j, a, int(rng.choice([100_000, 200_000])), int(rng.choice([1000, 2000])),
+                              int(rng.choice([0, 0, 10_000])))
+                     for a in range(n) for j in range(per_agent)])
+    network = NetworkConfig(mode=draw(st.sampled_from(["explicit", "alpha"])),
+                            sharing=draw(st.sampled_from(["maxmin", "fifo"])))
+    return graph, work, rates, network, gossip, seed
+
+
+@SETTINGS
+@given(tied_cases("flood"))
+def test_flood_ties_go_the_same_way_in_both_engines(case):
+    """At one instant an agent takes in what lands, in sender order, forwards it, then publishes
+    what it learned; a flow that ends hands over first (docs/architecture.md)."""
+    assert_identical(*both_engines(case))
+
+
+@SETTINGS
+@given(tied_cases("broadcast"))
+def test_broadcast_ties_go_the_same_way_in_both_engines(case):
+    """Packages that land at one instant are merged in sender order in both engines."""
+    assert_identical(*both_engines(case))
+
+
+def alpha_bottleneck_case():
+    """From CI: in alpha mode a link's bandwidth is its slower end's rate / alpha, so agent 4 (the
+    slowest of 0, 4, 5) gets package 2 from 0 and from 5 at the same instant. The compiled loop
+    took 0's copy first and SimPy 5's (the one whose flow it had started first), so each relayed
+    the package to a different neighbour (edge bandwidths are unused in alpha mode)."""
+    graph = nx.Graph()
+    for u, v, bandwidth in [(0, 2, 1148.7), (0, 4, 2803.2), (1, 3, 1903.2), (1, 4, 4224.7), (2, 3, 3890.8),
+                            (2, 5, 2973.2), (4, 5, 1983.8)]:
+        graph.add_edge(u, v, bandwidth=bandwidth, latency=0.0, loss=0.0)
+    work = Workload([TaskWork(0, 0, 1011821, 2900, 0), TaskWork(1, 1, 1448649, 1623, 0),
+                     TaskWork(2, 2, 1327702, 1818, 0), TaskWork(3, 3, 527559, 2507, 0),
+                     TaskWork(4, 4, 829731, 2576, 0), TaskWork(5, 5, 953497, 1268, 0)])
+    rates = np.array([372875.34636248, 508148.10053259, 220637.52752245, 462801.68780242, 283109.71660853,
+                      336082.00639766])
+    return graph, work, rates, NetworkConfig(mode="alpha"), FloodConfig(), 1
+
+
+def test_copies_landing_at_one_instant_are_taken_in_sender_order():
+    ref, got = both_engines(alpha_bottleneck_case())
+    assert_identical(ref, got)
+    copies = [r for r in ref.recorder.transfers() if 2 in r["packages"]]
+    landed = {r["src"]: r["end"] for r in copies if r["dst"] == 4}
+    assert landed[0] == landed[5] == ref.known_at[4, 2] == 20.67886851200915  # the tie
+    relays = {r["dst"] for r in copies if r["src"] == 4}
+    assert relays == {1, 5}  # 0's copy is taken first: 4 relays it to every neighbour but 0
+
+
+def test_an_agent_relays_what_lands_before_publishing_what_it_learns_at_that_instant():
+    """A full graph, equal agents: at t = 2 every agent learns its second task just as 19 packages
+    land. It relays them first (18 per link, 1 s each), so its new package waits for that flow and
+    lands at 2 + 18 + 1 = 21 s. The compiled loop once published first (makespan 3 s)."""
+    n = 20
+    graph = nx.complete_graph(n)
+    nx.set_edge_attributes(graph, 0.0, "latency")
+    nx.set_edge_attributes(graph, 0.0, "loss")
+    work = synthetic_workload(n, 2, macs=10**9, nbytes=10**6)
+    for engine in ("simpy", "compiled"):
+        res = simulate(graph, work, rates=np.full(n, 1e9), network=NetworkConfig(mode="alpha"), gossip=FloodConfig(),
+                       failures=FailuresConfig(), seed=0, alpha=1000.0, engine=engine)
+        assert res.metrics.makespan_s == 21.0
 
 
 @SETTINGS
