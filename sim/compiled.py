@@ -75,7 +75,7 @@ def run_compiled(graph: nx.Graph, workload: Workload, rates: np.ndarray, network
         keys = np.array([draws.stream_key(seed, "push_pull", a) for a in range(n)], dtype=np.uint64)
         max_rounds = -1 if gossip.max_rounds is None else gossip.max_rounds
         out = kernel_pushpull.run_loop(*common, keys, gossip.period_s, gossip.digest_bytes_per_id,
-                                       idle_rounds(gossip, n) * gossip.period_s, max_rounds, recorder.keep_packages)
+                                       idle_rounds(gossip) * gossip.period_s, max_rounds, recorder.keep_packages)
     else:
         from sim import kernel
 

@@ -64,8 +64,10 @@ class PushPullConfig(_Frozen):
     digest_bytes_per_id: int = Field(default=8, ge=0, le=2**20)  # a digest lists held ids, 8 bytes each
     # None: run until every alive agent holds every surviving task (noticed within one period).
     max_rounds: int | None = Field(default=None, ge=1)
-    # Also stop after this many periods in which no agent got anything new, learning is over and
-    # no recovery is due: survivors split by a dead agent can never finish. None: max(50, 4 x agents).
+    # Without it, the exchanges stop once none can bring news: every alive agent holds every task
+    # that some alive agent of its part of the graph holds (one part unless dead agents split it).
+    # With it, agents also give up after this many periods in which no agent got anything new,
+    # learning is over, no recovery is due and no package is on its way.
     idle_rounds: int | None = Field(default=None, ge=1)
 
 

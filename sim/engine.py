@@ -41,7 +41,7 @@ class Engine:
         merge_s = workload.column("student_macs")[None, :] / rates[:, None]
         if not merge_s.any():
             merge_s = np.zeros(n_tasks)
-        self.knowledge = Knowledge(self.n_agents, n_tasks, merge_s)
+        self.knowledge = Knowledge(self.n_agents, n_tasks, merge_s, graph)
         self.config = network
         self.network = Network(self.env, self.n_agents, link_table(graph, network, rates, alpha), network,
                                workload.column("nbytes"), seed, self)
@@ -102,6 +102,12 @@ class Engine:
         if self.recorder.wants_events:
             self.recorder.emit(Event(now, "learned", agent, (task.task_id,)))
         self.protocol.published(agent, task.task_id)
+
+    def settled(self) -> bool:
+        """No recovery is due, every alive agent has learned its tasks, and no exchange can bring
+        anyone news: alive agents hold what every alive agent of their part of the graph holds
+        (`finished`, unless dead agents split the living)."""
+        return self.unfinished == 0 and self.recoveries_due == 0 and self.knowledge.settled()
 
     def stalled(self, for_s: float) -> bool:
         """Learning is over, no recovery is due, no agent got anything new for `for_s` seconds and

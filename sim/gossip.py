@@ -160,9 +160,9 @@ class PushPull:
         the agent's stream and round r's neighbour draw r + 1 (the compiled loop draws the same)."""
         yield env.timeout(draws.uniform(key, 0) * self.config.period_s)
         rounds = 0
-        idle = idle_rounds(self.config, self.engine.n_agents)
+        idle_s = idle_rounds(self.config) * self.config.period_s
         while self.config.max_rounds is None or rounds < self.config.max_rounds:
-            if self.engine.finished() or self.engine.stalled(idle * self.config.period_s):
+            if self.engine.settled() or self.engine.stalled(idle_s):
                 return
             if self.engine.knowledge.live[agent]:
                 net = self.engine.network
@@ -218,9 +218,10 @@ class PushPull:
         """Received packages wait for the next exchange."""
 
 
-def idle_rounds(config: PushPullConfig, n_agents: int) -> int:
-    """Periods without news after which push_pull stops (config.idle_rounds, or max(50, 4N))."""
-    return config.idle_rounds or max(50, 4 * n_agents)
+def idle_rounds(config: PushPullConfig) -> float:
+    """Periods without news after which push_pull gives up (config.idle_rounds; inf when unset:
+    the exchanges then go on until none can bring news, see Engine.settled)."""
+    return np.inf if config.idle_rounds is None else config.idle_rounds
 
 
 PROTOCOLS = {"broadcast": Broadcast, "flood": Flood, "push": Push, "push_pull": PushPull}

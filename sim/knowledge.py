@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 
+import networkx as nx
 import numpy as np
 
 from sim.flows import Flow
@@ -19,8 +20,9 @@ class Knowledge:
     in arrival order, beside learning (merging does not delay learning; see engine.py).
     """
 
-    def __init__(self, n_agents: int, n_tasks: int, merge_s: np.ndarray) -> None:
+    def __init__(self, n_agents: int, n_tasks: int, merge_s: np.ndarray, graph: nx.Graph | None = None) -> None:
         self.n_agents, self.n_tasks = n_agents, n_tasks
+        self.graph = graph  # for the parts the living fall into once agents die (see `settled`)
         self.held = np.zeros((n_agents, n_tasks), dtype=bool)
         self.known_at = np.full((n_agents, n_tasks), np.inf)  # merge time of each held package
         self.merge_s = merge_s  # (agents x tasks) seconds to merge, or a per-task row broadcast
@@ -32,6 +34,12 @@ class Knowledge:
         self.holders = np.zeros(n_tasks, dtype=np.int64)  # alive agents holding each task
         self.holders_total = 0  # sum of holders; lets `complete` skip work when nothing changed
         self._complete: tuple[int, bool] = (-1, False)  # (holders_total, answer) of the last check
+        # While dead agents split the living into several parts: each alive agent's part, the part
+        # sizes and the holders of each task in each part (None while the living form one part).
+        self.part = np.zeros(n_agents, dtype=np.int64)
+        self.part_sizes: np.ndarray | None = None
+        self.part_holders: np.ndarray | None = None
+        self._settled: tuple[int, bool] = (-1, False)
         self.due = [np.inf] * n_agents  # lower bound on each agent's next arrival
         self.removed: list[tuple[float, int, int, float]] = []  # (time, agent, task, banked at)
         self.merges = 0  # packages merged (for student MACs)
@@ -51,6 +59,8 @@ class Knowledge:
         if self.alive[agent]:
             self.holders[ids] += 1
             self.holders_total += len(ids)
+            if self.part_holders is not None:
+                self.part_holders[self.part[agent], ids] += 1
         return done
 
     def _bank_one(self, agent: int, task: int, times: np.ndarray) -> np.ndarray:
@@ -68,6 +78,8 @@ class Knowledge:
         if self.live[agent]:
             self.holders[task] += 1
             self.holders_total += 1
+            if self.part_holders is not None:
+                self.part_holders[self.part[agent], task] += 1
         return np.array([done])
 
     def _merge_times(self, agent: int, ids: np.ndarray, times: np.ndarray) -> np.ndarray:
@@ -92,6 +104,8 @@ class Knowledge:
         if self.alive[agent]:
             self.holders[ids] -= 1
             self.holders_total -= len(ids)
+            if self.part_holders is not None:
+                self.part_holders[self.part[agent], ids] -= 1
         self.held[agent, ids] = False
         self.known_at[agent, ids] = np.inf
         self.rescan(agent)
@@ -103,6 +117,8 @@ class Knowledge:
         self.merge_free[agent] = max(self.merge_free[agent], now)
         self.holders[task] += 1
         self.holders_total += 1
+        if self.part_holders is not None:
+            self.part_holders[self.part[agent], task] += 1
 
     def set_alive(self, agent: int, alive: bool) -> None:
         """Mark an agent dead or alive and recount holders among the living."""
@@ -110,7 +126,16 @@ class Knowledge:
         self.live[agent] = alive
         self.holders = self.held[self.alive].sum(axis=0)
         self.holders_total = int(self.holders.sum())
-        self._complete = (-1, False)
+        self._complete = self._settled = (-1, False)
+        self.part_sizes = self.part_holders = None
+        if self.graph is None or self.alive.all():
+            return
+        parts = list(nx.connected_components(self.graph.subgraph(np.flatnonzero(self.alive).tolist())))
+        if len(parts) > 1:
+            for i, members in enumerate(parts):
+                self.part[list(members)] = i
+            self.part_sizes = np.array([len(m) for m in parts])
+            self.part_holders = np.stack([self.held[sorted(m)].sum(axis=0) for m in parts])
 
     def complete(self) -> bool:
         """Every task is held by no alive agent or by all of them (as far as caught up)."""
@@ -118,6 +143,16 @@ class Knowledge:
             n = int(self.alive.sum())
             self._complete = (self.holders_total, bool(((self.holders == 0) | (self.holders == n)).all()))
         return self._complete[1]
+
+    def settled(self) -> bool:
+        """No exchange can bring anyone news: in each part of the graph the living form (one part
+        unless dead agents split it), every task is held by none of its agents or by all."""
+        if self.part_holders is None:
+            return self.complete()
+        if self._settled[0] != self.holders_total:
+            h, size = self.part_holders, self.part_sizes[:, None]
+            self._settled = (self.holders_total, bool(((h == 0) | (h == size)).all()))
+        return self._settled[1]
 
     # -- arrivals -------------------------------------------------------------------------------
     def expect(self, flow: Flow) -> None:

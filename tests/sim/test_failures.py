@@ -104,3 +104,16 @@ def test_a_resend_due_while_its_sender_is_down_waits_for_the_recovery():
     lost = [r for r in res.recorder.transfers() if r["src"] == 2 and r["dst"] == 0 and r["outcome"] == "lost"]
     assert lost and lost[0]["end"] < 2.625 < lost[0]["end"] + 0.1  # the resend falls inside the outage
     assert res.metrics.complete and res.held.all()
+
+
+def test_push_pull_stops_once_each_part_a_dead_agent_splits_off_holds_what_it_can():
+    """Agent 2 dies before learning and splits the path 0-1-2-3-4: neither part can ever get the
+    other's tasks. The exchanges stop once each part holds all its own (no idle timeout needed)."""
+    events = []
+    res = run(linked(nx.path_graph(5)), {"agents": {"scheduled": [{"agent": 2, "at_s": 0.5}]}},
+              gossip=PushPullConfig(period_s=0.2), observer=events.append)
+    assert res.held[[0, 1]][:, [0, 1]].all() and res.held[[3, 4]][:, [3, 4]].all()
+    assert not res.held[[0, 1]][:, [3, 4]].any() and not res.metrics.complete
+    settled = max(e.time for e in events if e.kind == "banked")
+    last = max(r["start"] for r in res.recorder.transfers())
+    assert last <= settled + 0.2  # each timer notices within one period

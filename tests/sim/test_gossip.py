@@ -7,7 +7,7 @@ import pytest
 from sim.config import BroadcastConfig, FailuresConfig, FloodConfig, NetworkConfig, PushConfig, PushPullConfig
 from sim.simulate import simulate
 from sim.errors import SimError
-from sim.workload import synthetic_workload
+from sim.workload import TaskWork, Workload, synthetic_workload
 
 S = 1000
 
@@ -154,3 +154,21 @@ def test_flood_relays_the_same_with_senders_as_a_list_or_an_array(srcs):
         return sent
 
     assert relay(srcs) == relay(np.array(srcs))
+
+
+@pytest.mark.parametrize("engine", ["simpy", "compiled"])
+def test_push_pull_keeps_exchanging_until_no_exchange_can_bring_news(engine):
+    """Found by hypothesis: a 2,115 B package needs 4.1 s on the 515 B/s link 3-0, agents fire every
+    0.05 s. The old default stop (no news for 50 periods, nothing on its way) made agent 1 quit at
+    20.74 s, between two exchanges of 0 and 3; 0 got task 2 at 24.9 s and 1 never did. Now the
+    exchanges go on until none can bring news (every agent holds everything, here)."""
+    graph = nx.Graph()
+    for u, v, bw, lat in [(0, 1, 3982.488462835653, 0.02796492543048866), (0, 3, 515.1460854579263, 0.043460916211392336),
+                          (2, 3, 1228.694010027929, 0.03934352998504884)]:
+        graph.add_edge(u, v, bandwidth=bw, latency=lat, loss=0.0)
+    work = Workload([TaskWork(0, 0, 1136943, 2059, 0), TaskWork(1, 1, 1184609, 1661, 0),
+                     TaskWork(2, 2, 952004, 2115, 0), TaskWork(3, 3, 1063198, 2330, 0)])
+    rates = [463607.48739689, 653797.27202794, 216769.35489885, 663757.04070967]
+    res = simulate(graph, work, rates=rates, network=NetworkConfig(), gossip=PushPullConfig(period_s=0.05),
+                   failures=FailuresConfig(), seed=197340607, engine=engine)
+    assert res.metrics.complete and res.held.all()
