@@ -15,7 +15,7 @@ import numpy as np
 import simpy
 
 from sim.config import GossipConfig, NetworkConfig
-from sim.flows import CountingEnvironment, Flow, call_at
+from sim.flows import LEARNED, WAKE, CountingEnvironment, Delay, Flow, call_at, rank
 from sim.gossip import create_protocol
 from sim.knowledge import Knowledge
 from sim.metrics import RunState
@@ -205,7 +205,8 @@ class Engine:
             if at == np.inf:
                 return
             self.wake_at[agent] = at
-            call_at(self.env, max(at, self.env.now), lambda _e: self._woken(agent, at))
+            call_at(self.env, max(at, self.env.now), lambda _e: self._woken(agent, at),
+                    rank(WAKE, agent, self.n_agents))
 
     def _woken(self, agent: int, at: float) -> None:
         """A wake-up fired: catch up (which also schedules the next one)."""
@@ -340,7 +341,7 @@ def learner(env: simpy.Environment, engine: Engine, agent: int):
     while engine.next_task[agent] < len(plan):
         task = plan[engine.next_task[agent]]
         try:
-            yield env.timeout(engine.duration(agent, task))
+            yield Delay(env, engine.duration(agent, task), rank(LEARNED, agent, engine.n_agents))
         except simpy.Interrupt:
             return
         engine.learned(agent, task)

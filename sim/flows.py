@@ -50,6 +50,30 @@ class Call:
         self._ok = True
 
 
+# Ranks of simultaneous events. SimPy pops the heap entry (time, priority, scheduling order), so
+# events of one instant would otherwise run in the order they happened to be scheduled. Flow ends
+# come first (URGENT), then SimPy's NORMAL events (failures, resends), then the engine's own, by
+# kind and agent: wake-ups for what lands (WAKE), learning done (LEARNED), gossip timers (TIMER).
+# The compiled loops order their events by the same ranks (docs/architecture.md).
+WAKE, LEARNED, TIMER = range(3)
+
+
+def rank(kind: int, agent: int, n_agents: int) -> int:
+    """The priority of an engine event of `kind` for `agent` (after URGENT and NORMAL)."""
+    return NORMAL + 1 + kind * n_agents + agent
+
+
+class Delay(simpy.events.Event):
+    """`env.timeout(delay)` at priority `priority`: a process yields it (and is interrupted while
+    waiting on it) as on a Timeout."""
+
+    def __init__(self, env: simpy.Environment, delay: float, priority: int) -> None:
+        super().__init__(env)
+        self._ok = True
+        self._value = None
+        env.schedule(self, priority, delay)
+
+
 def call_later(env: simpy.Environment, delay: float, fn: Callable, priority: int = NORMAL) -> Call:
     """Run fn(event) `delay` (>= 0) seconds from now. The heap entry (time, priority, next event
     id) is exactly the one `env.timeout(delay)` with fn as callback would get, so the order of

@@ -10,6 +10,7 @@ import numpy as np
 from sim import draws
 from sim.config import BroadcastConfig, FloodConfig, PushConfig, PushPullConfig
 from sim.errors import SimError
+from sim.flows import TIMER, Delay, rank
 
 if TYPE_CHECKING:
     from sim.engine import Engine
@@ -158,7 +159,8 @@ class PushPull:
     def _timer(self, env, agent: int, key: int):
         """Every period: if alive, open an exchange with a random neighbour. The phase is draw 0 of
         the agent's stream and round r's neighbour draw r + 1 (the compiled loop draws the same)."""
-        yield env.timeout(draws.uniform(key, 0) * self.config.period_s)
+        priority = rank(TIMER, agent, self.engine.n_agents)
+        yield Delay(env, draws.uniform(key, 0) * self.config.period_s, priority)
         rounds = 0
         idle_s = idle_rounds(self.config) * self.config.period_s
         while self.config.max_rounds is None or rounds < self.config.max_rounds:
@@ -172,7 +174,7 @@ class PushPull:
                     if net.state[d] == 0 and not net.queue[d]:  # a link still sending: skip this round
                         self._digest(agent, d, "ask")
             rounds += 1
-            yield env.timeout(self.config.period_s)
+            yield Delay(env, self.config.period_s, priority)
 
     def _digest(self, agent: int, d: int, kind: str, extra: list[int] = ()) -> None:
         """Send a digest of what `agent` holds now on direction d, followed by `extra` packages."""

@@ -9,10 +9,11 @@ to it and catches up on what has arrived, in arrival order, at the moments it mu
 learns a task, when its timer fires, when a digest reaches it, and when one of its directions is
 about to send. The loop mirrors those moments, and the protocol's stop test reads the banks as far
 as caught up, as SimPy's does; timer phases and neighbour choices are sim.draws' counter-based draws.
-tests/sim/test_compiled.py checks that both engines agree bit for bit when no two events tie.
+tests/sim/test_compiled.py checks that both engines agree bit for bit, exact ties included.
 
-Events (one binary heap, ordered by time then scheduling order): a publish, an agent's timer, a
-flow's last byte leaving its direction, and a digest landing (a wake-up of its receiver).
+Events (one binary heap, ordered by time, then rank as in the SimPy engine, then scheduling order):
+a flow's last byte leaving its direction, a digest landing (a wake-up of its receiver), a publish,
+an agent's timer.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from numba import njit
 from sim.kernel import _grow, _grow_rows, _huge, _sift_down, _sift_up
 
 PUBLISH, TIMER, FLOW_END, WAKE = range(4)  # event kinds: code = subject * 4 + kind
-URGENT_FIRST = 1 << 62  # subtracted from a flow end's sequence number: ends sort first at their time
+RANK_SHIFT = 40  # an event's heap key: rank << RANK_SHIFT | sequence number (see sim.flows.rank)
 ASK, ANSWER = 0, 1  # digest kinds
 IDLE, CLAIMED = -1, -2  # a direction's flow id when it carries none
 OFF, LEN, NEXT, SLOT = range(4)  # columns of a batch row (SLOT: its digest's slot, or -1)
@@ -59,12 +60,12 @@ def _debruijn_table() -> np.ndarray:
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _push(h_t, h_s, h_c, c, t, code) -> None:
+def _push(h_t, h_s, h_c, c, t, code, rank) -> None:
     """Schedule event `code` at time t (the heap has room: see the reserve at the loop's top).
-    Flow ends come first within an instant (URGENT in the SimPy engine), the rest in the order
-    scheduled."""
+    Events of one instant run by rank, as in the SimPy engine (sim.flows.rank): flow ends (rank
+    0), then wake-ups, publishes and timers, each in agent order; equal ranks in scheduling order."""
     n = c[H_N]
-    h_t[n], h_s[n], h_c[n] = t, c[SEQ] - URGENT_FIRST if code & 3 == FLOW_END else c[SEQ], code
+    h_t[n], h_s[n], h_c[n] = t, (rank << RANK_SHIFT) | c[SEQ], code
     c[SEQ] += 1
     c[H_N] = n + 1
     _sift_up(h_t, h_s, h_c, n)
@@ -113,7 +114,7 @@ def _open(d, head, now, c, fs, fi, bt, items, tsize, sizes, bw, lat, d_dst, d_bu
                 fs[fid, ARRIVE] = now + total / bw[d] + lat[d]
             n += 1
         b = bt[b, NEXT]
-    _push(h_t, h_s, h_c, c, now + total / bw[d], d * 4 + FLOW_END)
+    _push(h_t, h_s, h_c, c, now + total / bw[d], d * 4 + FLOW_END, 0)
     if npkg < n:  # digests on board: wake their receiver when each lands (the same sums again)
         cum = 0.0
         b = head
@@ -122,7 +123,7 @@ def _open(d, head, now, c, fs, fi, bt, items, tsize, sizes, bw, lat, d_dst, d_bu
                 x = items[k]
                 cum += tsize[bt[b, SLOT]] if x < 0 else sizes[x]
                 if x < 0:
-                    _push(h_t, h_s, h_c, c, now + cum / bw[d] + lat[d], dst * 4 + WAKE)
+                    _push(h_t, h_s, h_c, c, now + cum / bw[d] + lat[d], dst * 4 + WAKE, 1 + dst)
                     tok_in[dst] += 1
             b = bt[b, NEXT]
     fs[fid, START], fs[fid, BYTES], fs[fid, CUM] = now, total, 0.0
@@ -273,11 +274,11 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
     cap = n_agents + len(pub_t) + n_dirs + 64
     h_t, h_s, h_c = np.empty(cap), np.empty(cap, dtype=np.int64), np.empty(cap, dtype=np.int64)
     for i in range(len(pub_t)):
-        _push(h_t, h_s, h_c, c, pub_t[i], i * 4 + PUBLISH)
+        _push(h_t, h_s, h_c, c, pub_t[i], i * 4 + PUBLISH, 1 + n_agents + pub_agent[i])
     for a in range(n_agents):
         if out_ptr[a + 1] > out_ptr[a]:
             u = (draw(keys[a], 0) >> np.uint64(11)) * (2.0 ** -53)
-            _push(h_t, h_s, h_c, c, u * period, a * 4 + TIMER)
+            _push(h_t, h_s, h_c, c, u * period, a * 4 + TIMER, 1 + 2 * n_agents + a)
     while c[H_N] > 0:
         t, code = h_t[0], h_c[0]
         n = c[H_N] - 1
@@ -315,8 +316,8 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
             deg = out_ptr[v + 1] - out_ptr[v]
             d_ask = out_dir[out_ptr[v] + np.int64(draw(keys[v], r + 1) % np.uint64(deg))]
             rounds[v] = r + 1
-            if d_busy[d_ask] != IDLE or q_head[d_ask] >= 0:  # the link is still sending: this round
-                _push(h_t, h_s, h_c, c, t + period, v * 4 + TIMER)  # is skipped (see gossip.PushPull)
+            if d_busy[d_ask] != IDLE or q_head[d_ask] >= 0:  # the link is still sending: this round is
+                _push(h_t, h_s, h_c, c, t + period, v * 4 + TIMER, 1 + 2 * n_agents + v)  # skipped
                 continue
         elif kind == PUBLISH:
             last_change = t
@@ -408,8 +409,8 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
                 q_head[x] = q_tail[x] = -1
                 _open(x, head, t, c, fs, fi, bt, items, tsize, sizes, bw, lat, dst, d_busy, inbox_head, inbox_tail,
                       tok_in, h_t, h_s, h_c)
-        elif kind == TIMER:  # the next round, scheduled after this one's sends (as SimPy's timer
-            _push(h_t, h_s, h_c, c, t + period, v * 4 + TIMER)  # process yields after sending)
+        elif kind == TIMER:  # the next round
+            _push(h_t, h_s, h_c, c, t + period, v * 4 + TIMER, 1 + 2 * n_agents + v)
 
     for v in range(n_agents):  # packages that land after the last event are taken in, as in SimPy
         n_tok, got = _collect(v, np.inf, c, fs, fi, bt, items, tsize, sizes, bw, lat, src, bits, n_held, holders,
