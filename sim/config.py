@@ -57,7 +57,8 @@ class PushConfig(_Frozen):
 
 class PushPullConfig(_Frozen):
     """Anti-entropy: every period, swap digests with a random neighbour and pull what is missing
-    (a round whose link is still sending is skipped)."""
+    (a round whose link is still sending is skipped). Exchanges stop once none can bring news, after
+    `max_rounds` rounds, or, if set, after `idle_rounds` periods without news."""
 
     protocol: Literal["push_pull"] = "push_pull"
     period_s: float = Field(default=1.0, gt=0)  # one exchange per agent per period

@@ -106,7 +106,7 @@ class Engine:
     def settled(self) -> bool:
         """No recovery is due, every alive agent has learned its tasks, and no exchange can bring
         anyone news: alive agents hold what every alive agent of their part of the graph holds
-        (`finished`, unless dead agents split the living)."""
+        (all of what the living hold, unless dead agents split them into several parts)."""
         return self.unfinished == 0 and self.recoveries_due == 0 and self.knowledge.settled()
 
     def stalled(self, for_s: float) -> bool:
@@ -121,11 +121,6 @@ class Engine:
         sender and not been taken in by its receiver yet (digests do not count)."""
         return (self.resends_due > 0 or self.network.packages_queued()
                 or self.knowledge.packages_incoming())
-
-    def finished(self) -> bool:
-        """No recovery is due, every alive agent has learned its tasks and holds every task some
-        alive agent holds."""
-        return self.unfinished == 0 and self.recoveries_due == 0 and self.knowledge.complete()
 
     # -- network listener -------------------------------------------------------------------------
     def flow_started(self, flow: Flow) -> None:

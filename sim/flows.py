@@ -76,9 +76,9 @@ class Delay(simpy.events.Event):
 
 def call_later(env: simpy.Environment, delay: float, fn: Callable, priority: int = NORMAL) -> Call:
     """Run fn(event) `delay` (>= 0) seconds from now. The heap entry (time, priority, next event
-    id) is exactly the one `env.timeout(delay)` with fn as callback would get, so the order of
-    events and their count stay the same; it skips building a full Timeout (flow ends and
-    wake-ups schedule hundreds of thousands of these per run)."""
+    id) is the one a Timeout scheduled at that priority would get, so the order of events and
+    their count stay the same; it skips building a full Timeout (flow ends and wake-ups schedule
+    hundreds of thousands of these per run)."""
     return call_at(env, env._now + delay, fn, priority)
 
 
