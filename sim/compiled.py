@@ -27,7 +27,8 @@ def why_not(graph: nx.Graph, network: NetworkConfig, gossip: GossipConfig, failu
     It applies when every link direction is a resource of its own (no NIC limit, no serial
     receive: each direction is then a FIFO pipe, in "maxmin" and "fifo" alike), nothing is lost
     and nothing fails, and the protocol is flood, broadcast or push_pull (push draws per hop from
-    a sequential generator, which only the SimPy engine replays).
+    a sequential generator, which only the SimPy engine replays; push_pull's loop stops when every
+    agent holds everything, so it takes connected graphs only).
     """
     if not HAVE_NUMBA:
         return "numba is not installed"
@@ -40,6 +41,8 @@ def why_not(graph: nx.Graph, network: NetworkConfig, gossip: GossipConfig, failu
         return "failures"
     if any(attrs.get("loss", 0.0) > 0 for _, _, attrs in graph.edges(data=True)):
         return "lossy links"
+    if gossip.protocol == "push_pull" and graph.number_of_nodes() > 1 and not nx.is_connected(graph):
+        return "a disconnected graph (push_pull's stop test, per part of the graph)"
     return None
 
 

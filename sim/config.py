@@ -63,10 +63,11 @@ class PushPullConfig(_Frozen):
     protocol: Literal["push_pull"] = "push_pull"
     period_s: float = Field(default=1.0, gt=0)  # one exchange per agent per period
     digest_bytes_per_id: int = Field(default=8, ge=0, le=2**20)  # a digest lists held ids, 8 bytes each
-    # None: run until every alive agent holds every surviving task (noticed within one period).
+    # None: no bound on the rounds (see idle_rounds for when the exchanges stop).
     max_rounds: int | None = Field(default=None, ge=1)
-    # Without it, the exchanges stop once none can bring news: every alive agent holds every task
-    # that some alive agent of its part of the graph holds (one part unless dead agents split it).
+    # Without it, the exchanges stop once none can bring news (noticed within one period): every
+    # alive agent holds every task that some alive agent of its part of the graph holds (one part
+    # in a connected graph where nobody is dead); a recovery starts them again.
     # With it, agents also give up after this many periods in which no agent got anything new,
     # learning is over, no recovery is due and no package is on its way.
     idle_rounds: int | None = Field(default=None, ge=1)
@@ -157,5 +158,6 @@ class FailuresConfig(_Frozen):
     agents: AgentFailures = Field(default_factory=AgentFailures)
     links: LinkFailures = Field(default_factory=LinkFailures)
     partitions: list[Partition] = Field(default_factory=list)
-    # Random failure processes stop once all learning is done and the network is idle, or here.
+    # Random failure processes stop once all learning is done and nothing more can spread (or the
+    # network is idle), or here.
     horizon_s: float | None = Field(default=None, gt=0)

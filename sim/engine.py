@@ -60,7 +60,7 @@ class Engine:
         self.crashed_at = np.zeros(self.n_agents)
         self.recoveries_due = 0  # crashed agents or cut links that a failure process will bring back
         self.resends_due = 0  # lost packages waiting for their retransmission timeout
-        self.last_change = 0.0  # last time some agent learned or banked something
+        self.last_change = 0.0  # last time some agent learned or banked something, or came back
         # one flow never repeats a package unless loss retries or digests can queue it twice
         self.may_repeat = bool((self.network.loss > 0).any()) or self.protocol.digests
         self.teacher_macs = 0
@@ -106,13 +106,13 @@ class Engine:
     def settled(self) -> bool:
         """No recovery is due, every alive agent has learned its tasks, and no exchange can bring
         anyone news: alive agents hold what every alive agent of their part of the graph holds
-        (all of what the living hold, unless dead agents split them into several parts)."""
+        (all of what the living hold, in a connected graph where nobody is dead)."""
         return self.unfinished == 0 and self.recoveries_due == 0 and self.knowledge.settled()
 
     def stalled(self, for_s: float) -> bool:
-        """Learning is over, no recovery is due, no agent got anything new for `for_s` seconds and
-        no package is still on its way (a slow or congested link may take longer than `for_s` to
-        deliver one: that is not a stall)."""
+        """Learning is over, no recovery is due, no agent got anything new (and no agent or link
+        came back) for `for_s` seconds and no package is still on its way (a slow or congested
+        link may take longer than `for_s` to deliver one: that is not a stall)."""
         return (self.unfinished == 0 and self.recoveries_due == 0
                 and self.env.now - self.last_change > for_s and not self.packages_on_the_way())
 
@@ -326,8 +326,9 @@ class Engine:
 
     # -- failures (see sim/failures.py for crash and recovery) -------------------------------------
     def quiet(self) -> bool:
-        """No learning left and nothing on the network: random failures may stop."""
-        return self.unfinished == 0 and not self.network.busy()
+        """No learning left, and nothing more can spread (or nothing is on the network): random
+        failures may stop. (push_pull's digests keep the network busy until settled.)"""
+        return self.unfinished == 0 and (self.settled() or not self.network.busy())
 
 
 def learner(env: simpy.Environment, engine: Engine, agent: int):

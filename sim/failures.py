@@ -55,6 +55,8 @@ def recover(engine: "Engine", agent: int, keep_bank: bool) -> None:
         engine.start_learner(agent)
     for d in engine.network.out_dirs[agent] + engine.in_dirs[agent]:
         engine.network.set_up(d)
+    engine.last_change = now  # a return is news: the idle clock of push_pull starts again
+    engine.protocol.recovered(agent)
     engine.recorder.emit(Event(now, "recovered", agent))
 
 
@@ -97,6 +99,7 @@ def outage_process(env, engine: "Engine", edges: list[tuple[int, int]], start_s:
     engine.recoveries_due -= 1
     for d in dirs:
         engine.network.set_up(d)
+    engine.last_change = env.now  # a healed cut is news: the idle clock of push_pull starts again
     engine.recorder.emit(Event(env.now, "link_up", detail=f"{label} {edges}"))
 
 
@@ -113,6 +116,7 @@ def random_link_process(env, engine: "Engine", edge: tuple[int, int], mtbf_s: fl
         yield env.timeout(rng.exponential(mttr_s))
         for d in dirs:
             engine.network.set_up(d)
+        engine.last_change = env.now
 
 
 def _check_edge(engine: "Engine", edge, field: str) -> tuple[int, int]:

@@ -39,6 +39,9 @@ class Broadcast:
     def token(self, agent: int, token: int, src: int) -> None:
         """Broadcast sends no digests."""
 
+    def recovered(self, agent: int) -> None:
+        """Nothing is sent again for an agent that comes back."""
+
 
 class Flood:
     """Forward each new package to every neighbour except the one it came from."""
@@ -89,6 +92,9 @@ class Flood:
     def token(self, agent: int, token: int, src: int) -> None:
         """Flood sends no digests."""
 
+    def recovered(self, agent: int) -> None:
+        """Nothing is sent again for an agent that comes back."""
+
 
 class Push:
     """Forward each new package to `fanout` random neighbours, at most `rounds` hops from its owner."""
@@ -132,13 +138,19 @@ class Push:
     def token(self, agent: int, token: int, src: int) -> None:
         """Push sends no digests."""
 
+    def recovered(self, agent: int) -> None:
+        """Nothing is sent again for an agent that comes back."""
+
 
 class PushPull:
     """Anti-entropy: every period an agent sends its digest to a random neighbour, which answers
     with its own digest and the packages the first lacks; the first then sends what the second
-    lacks. Digest bytes (digest_bytes_per_id per held id) travel on the links like packages. A round
-    whose link is still sending (or has data queued) is skipped: otherwise, on a link slower than
-    one digest per period, digests would pile up without end and the run would never finish."""
+    lacks. Digest bytes (digest_bytes_per_id per held id) travel on the links like packages. A
+    round whose link is busy (sending, data queued, or down) is skipped, and an ask that finds an
+    answer still waiting on the link back refreshes that answer instead of queueing another:
+    otherwise, on links slower than one digest per period, or down, digests would pile up without
+    end and the run would never finish. The timers stop once no exchange can bring news
+    (Engine.settled) and start again when an agent recovers."""
 
     forwards = False  # received packages are not relayed at once; only digests need wake-ups
     digests = True
@@ -148,44 +160,74 @@ class PushPull:
         self.config = config
         self.tokens: dict[int, tuple[str, int, np.ndarray]] = {}  # token -> (kind, sender, held)
         self.next_token = -1
-        self.rounds = 0
+        n = engine.n_agents
+        self.keys = [draws.stream_key(engine.seed, "push_pull", agent) for agent in range(n)]
+        self.rounds = [0] * n  # rounds each agent's timer has run (round r draws number r + 1)
+        self.asleep = [False] * n  # timers stopped because no exchange could bring news
+        self.gave_up = False  # idle_rounds ran out: every timer stops (not one agent alone)
 
     def start(self) -> None:
         """One timer process per agent, phases spread by the seed so agents do not fire together."""
         for agent in range(self.engine.n_agents):
-            key = draws.stream_key(self.engine.seed, "push_pull", agent)
-            self.engine.env.process(self._timer(self.engine.env, agent, key))
+            phase = draws.uniform(self.keys[agent], 0) * self.config.period_s
+            self.engine.env.process(self._timer(self.engine.env, agent, phase))
 
-    def _timer(self, env, agent: int, key: int):
-        """Every period: if alive, open an exchange with a random neighbour. The phase is draw 0 of
-        the agent's stream and round r's neighbour draw r + 1 (the compiled loop draws the same)."""
+    def recovered(self, agent: int) -> None:
+        """An agent is back (maybe with an empty bank): wake the timers that stopped, one period
+        from now."""
+        for a in range(self.engine.n_agents):
+            if self.asleep[a]:
+                self.asleep[a] = False
+                self.engine.env.process(self._timer(self.engine.env, a, self.config.period_s))
+
+    def idle(self, d: int) -> bool:
+        """Direction d can carry a new exchange now: up, not sending, nothing queued."""
+        net = self.engine.network
+        return net.state[d] == 0 and not net.queue[d] and not net.down[d]
+
+    def _timer(self, env, agent: int, first_s: float):
+        """Every period from `first_s` on: if alive, open an exchange with a random neighbour. The
+        phase is draw 0 of the agent's stream and round r's neighbour draw r + 1 (the compiled loop
+        draws the same)."""
         priority = rank(TIMER, agent, self.engine.n_agents)
-        yield Delay(env, draws.uniform(key, 0) * self.config.period_s, priority)
-        rounds = 0
+        yield Delay(env, first_s, priority)
         idle_s = idle_rounds(self.config) * self.config.period_s
-        while self.config.max_rounds is None or rounds < self.config.max_rounds:
-            if self.engine.settled() or self.engine.stalled(idle_s):
+        while self.config.max_rounds is None or self.rounds[agent] < self.config.max_rounds:
+            if self.engine.settled():
+                self.asleep[agent] = True
+                return
+            if self.gave_up or self.engine.stalled(idle_s):
+                self.gave_up = True
                 return
             if self.engine.knowledge.live[agent]:
-                net = self.engine.network
-                dirs = net.out_dirs[agent]
+                dirs = self.engine.network.out_dirs[agent]
                 if dirs:
-                    d = dirs[draws.below(key, rounds + 1, len(dirs))]
-                    if net.state[d] == 0 and not net.queue[d]:  # a link still sending: skip this round
+                    d = dirs[draws.below(self.keys[agent], self.rounds[agent] + 1, len(dirs))]
+                    if self.idle(d):  # a link still sending (or down): this round is skipped
                         self._digest(agent, d, "ask")
-            rounds += 1
+            self.rounds[agent] += 1
             yield Delay(env, self.config.period_s, priority)
 
     def _digest(self, agent: int, d: int, kind: str, extra: list[int] = ()) -> None:
         """Send a digest of what `agent` holds now on direction d, followed by `extra` packages."""
-        engine = self.engine
-        engine.catch_up(agent)
-        held = engine.knowledge.held[agent].copy()
+        self.engine.catch_up(agent)
         token = self.next_token
         self.next_token -= 1
+        self._digest_of(agent, token, kind)
+        self.engine.network.send(d, [token, *extra])
+
+    def _digest_of(self, agent: int, token: int, kind: str) -> None:
+        """Digest `token` lists what `agent` holds now (its bytes follow)."""
+        held = self.engine.knowledge.held[agent].copy()
         self.tokens[token] = (kind, agent, held)
-        engine.network.digest_sizes[token] = float(self.config.digest_bytes_per_id * np.count_nonzero(held))
-        engine.network.send(d, [token, *extra])
+        self.engine.network.digest_sizes[token] = float(self.config.digest_bytes_per_id * np.count_nonzero(held))
+
+    def _queued_answer(self, d: int) -> int | None:
+        """The answer digest waiting (not sent yet) on direction d, if any."""
+        for item in self.engine.network.queue[d]:
+            if item < 0 and self.tokens[item][0] == "answer":
+                return item
+        return None
 
     def _missing(self, agent: int, other_held: np.ndarray, d: int) -> list[int]:
         """Packages `agent` holds that the digest lacks and that are not already queued on d."""
@@ -207,7 +249,14 @@ class PushPull:
         self.engine.network.digest_sizes.pop(token, None)
         d = self.engine.network.index[agent, src]
         if kind == "ask":
-            self._digest(agent, d, "answer", self._missing(agent, other_held, d))
+            queued = self._queued_answer(d)
+            if queued is None:
+                self._digest(agent, d, "answer", self._missing(agent, other_held, d))
+            else:  # an answer still waits on d: it now lists what `agent` holds now, and the
+                self._digest_of(agent, queued, "answer")  # packages follow it (one digest queued)
+                missing = self._missing(agent, other_held, d)
+                if missing:
+                    self.engine.network.send(d, missing)
         else:
             missing = self._missing(agent, other_held, d)
             if missing:

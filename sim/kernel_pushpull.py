@@ -260,6 +260,7 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
     c = np.zeros(12, dtype=np.int64)
     c[FREE_SLOT], c[NEXT_TOKEN] = -1, -1
     last_change, student_macs = 0.0, 0.0
+    gave_up = False
     items = np.empty(1 << 16, dtype=np.int32)  # every item sent, in send order, batch by batch
     _huge(items)
     bt = np.empty((1024, 4), dtype=np.int64)
@@ -309,9 +310,10 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
             r = rounds[v]
             if max_rounds >= 0 and r >= max_rounds:
                 continue
-            finished = unfinished == 0 and c[PARTIAL] == 0
-            stalled = (unfinished == 0 and t - last_change > idle_s and c[QUEUED] == 0 and c[INCOMING] == 0)
-            if finished or stalled:
+            if unfinished == 0 and c[PARTIAL] == 0:  # no exchange can bring news
+                continue
+            if gave_up or (unfinished == 0 and t - last_change > idle_s and c[QUEUED] == 0 and c[INCOMING] == 0):
+                gave_up = True  # idle_rounds ran out: every timer stops
                 continue
             deg = out_ptr[v + 1] - out_ptr[v]
             d_ask = out_dir[out_ptr[v] + np.int64(draw(keys[v], r + 1) % np.uint64(deg))]
@@ -340,6 +342,15 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
             if j < n_tok:
                 slot, d = scratch[j, 0], d_rev[scratch[j, 1]]
                 answer = tkind[slot] == ASK  # an ask gets a digest back; both get what they lack
+                if answer:  # an answer still waiting on d lists what v holds now instead
+                    b = q_head[d]
+                    while b >= 0:
+                        if bt[b, SLOT] >= 0 and tkind[bt[b, SLOT]] == ANSWER:
+                            snap[bt[b, SLOT], :] = bits[v, :]
+                            tsize[bt[b, SLOT]] = float(digest_bytes * n_held[v])
+                            answer = False  # the packages follow it, no second digest
+                            break
+                        b = bt[b, NEXT]
             elif kind == TIMER:
                 slot, d, answer = -1, d_ask, True
             else:

@@ -34,12 +34,13 @@ class Knowledge:
         self.holders = np.zeros(n_tasks, dtype=np.int64)  # alive agents holding each task
         self.holders_total = 0  # sum of holders; lets `complete` skip work when nothing changed
         self._complete: tuple[int, bool] = (-1, False)  # (holders_total, answer) of the last check
-        # While dead agents split the living into several parts: each alive agent's part, the part
-        # sizes and the holders of each task in each part (None while the living form one part).
+        # While the living form several parts (a disconnected graph, or dead agents splitting it):
+        # each alive agent's part, the part sizes and the holders of each task in each part.
         self.part = np.zeros(n_agents, dtype=np.int64)
         self.part_sizes: np.ndarray | None = None
         self.part_holders: np.ndarray | None = None
         self._settled: tuple[int, bool] = (-1, False)
+        self._find_parts()
         self.due = [np.inf] * n_agents  # lower bound on each agent's next arrival
         self.removed: list[tuple[float, int, int, float]] = []  # (time, agent, task, banked at)
         self.merges = 0  # packages merged (for student MACs)
@@ -127,8 +128,13 @@ class Knowledge:
         self.holders = self.held[self.alive].sum(axis=0)
         self.holders_total = int(self.holders.sum())
         self._complete = self._settled = (-1, False)
+        self._find_parts()
+
+    def _find_parts(self) -> None:
+        """Split the living into the connected parts of the graph they form (part_holders None
+        when they form one part: a connected graph with nobody dead, the common case)."""
         self.part_sizes = self.part_holders = None
-        if self.graph is None or self.alive.all():
+        if self.graph is None or self.n_agents < 2:
             return
         parts = list(nx.connected_components(self.graph.subgraph(np.flatnonzero(self.alive).tolist())))
         if len(parts) > 1:
@@ -146,7 +152,7 @@ class Knowledge:
 
     def settled(self) -> bool:
         """No exchange can bring anyone news: in each part of the graph the living form (one part
-        unless dead agents split it), every task is held by none of its agents or by all."""
+        in a connected graph where nobody is dead), every task is held by none of its agents or by all."""
         if self.part_holders is None:
             return self.complete()
         if self._settled[0] != self.holders_total:
@@ -171,7 +177,7 @@ class Knowledge:
 
     def collect(self, agent: int, now: float):
         """Items arrived at `agent` until `now`: (ids, sources, times) in arrival order (items that
-        land at the same instant in sender order, whichever flow started first), lost removed.
+        land at the same instant by sender, then by the order their flows started), lost removed.
         Arrays (sources an int when all come from one flow), or Python lists when several flows
         brought at most 64 items."""
         if now < self.due[agent]:

@@ -9,11 +9,10 @@ from typing import Protocol
 import networkx as nx
 import numpy as np
 import simpy
+from simpy.events import URGENT
 
 from sim.config import NetworkConfig
 from sim.errors import SimError
-from simpy.events import URGENT
-
 from sim.flows import Flow, call_later
 
 SHORT_FLOW = 32  # flows with at most this many items get their byte sums in plain Python

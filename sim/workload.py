@@ -29,6 +29,8 @@ class TaskWork:
         for name in ("task_id", "owner", "macs", "nbytes", "student_macs", "wall_s"):
             if getattr(self, name) < 0:
                 raise SimError(f"TaskWork.{name} must be >= 0, got {getattr(self, name)!r}")
+        if self.nbytes < 1:  # a package that took no time on the wire would land as it is sent
+            raise SimError(f"TaskWork.nbytes must be >= 1 (a package has at least a header), got {self.nbytes!r}")
 
 
 @dataclass(frozen=True)

@@ -112,3 +112,9 @@ def test_config_models_refuse_unknown_keys_and_protocols():
     with pytest.raises(ValidationError):
         TypeAdapter(GossipConfig).validate_python({"protocol": "telepathy"})
     assert TypeAdapter(GossipConfig).validate_python({"protocol": "push", "fanout": 3}).fanout == 3
+
+
+def test_a_package_of_zero_bytes_is_refused():
+    """It would land as it is sent: a tie no engine rule orders (and no real package is empty)."""
+    with pytest.raises(SimError, match="nbytes must be >= 1"):
+        TaskWork(0, 0, 10, 0, 0)
