@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from sim.flows import LEARNED as RANK_LEARNED, TIMER as RANK_TIMER, WAKE as RANK_WAKE
 from sim.kernel import _grow, _grow_rows, _huge, _sift_down, _sift_up
 
 PUBLISH, TIMER, FLOW_END, WAKE = range(4)  # event kinds: code = subject * 4 + kind
@@ -57,6 +58,13 @@ def _debruijn_table() -> np.ndarray:
     for i in range(64):
         table[((np.uint64(1) << np.uint64(i)) * DEBRUIJN) >> np.uint64(58)] = i
     return table
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _rank(kind, agent, n_agents):
+    """sim.flows.rank in the loop's terms: flow ends have rank 0 (URGENT in SimPy) and the loop
+    has none of SimPy's NORMAL events, so the engine's own ranks start at 1."""
+    return 1 + kind * n_agents + agent
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -123,7 +131,8 @@ def _open(d, head, now, c, fs, fi, bt, items, tsize, sizes, bw, lat, d_dst, d_bu
                 x = items[k]
                 cum += tsize[bt[b, SLOT]] if x < 0 else sizes[x]
                 if x < 0:
-                    _push(h_t, h_s, h_c, c, now + cum / bw[d] + lat[d], dst * 4 + WAKE, 1 + dst)
+                    wake = _rank(RANK_WAKE, dst, len(tok_in))  # tok_in: one entry per agent
+                    _push(h_t, h_s, h_c, c, now + cum / bw[d] + lat[d], dst * 4 + WAKE, wake)
                     tok_in[dst] += 1
             b = bt[b, NEXT]
     fs[fid, START], fs[fid, BYTES], fs[fid, CUM] = now, total, 0.0
@@ -275,11 +284,11 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
     cap = n_agents + len(pub_t) + n_dirs + 64
     h_t, h_s, h_c = np.empty(cap), np.empty(cap, dtype=np.int64), np.empty(cap, dtype=np.int64)
     for i in range(len(pub_t)):
-        _push(h_t, h_s, h_c, c, pub_t[i], i * 4 + PUBLISH, 1 + n_agents + pub_agent[i])
+        _push(h_t, h_s, h_c, c, pub_t[i], i * 4 + PUBLISH, _rank(RANK_LEARNED, pub_agent[i], n_agents))
     for a in range(n_agents):
         if out_ptr[a + 1] > out_ptr[a]:
             u = (draw(keys[a], 0) >> np.uint64(11)) * (2.0 ** -53)
-            _push(h_t, h_s, h_c, c, u * period, a * 4 + TIMER, 1 + 2 * n_agents + a)
+            _push(h_t, h_s, h_c, c, u * period, a * 4 + TIMER, _rank(RANK_TIMER, a, n_agents))
     while c[H_N] > 0:
         t, code = h_t[0], h_c[0]
         n = c[H_N] - 1
@@ -319,7 +328,7 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
             d_ask = out_dir[out_ptr[v] + np.int64(draw(keys[v], r + 1) % np.uint64(deg))]
             rounds[v] = r + 1
             if d_busy[d_ask] != IDLE or q_head[d_ask] >= 0:  # the link is still sending: this round is
-                _push(h_t, h_s, h_c, c, t + period, v * 4 + TIMER, 1 + 2 * n_agents + v)  # skipped
+                _push(h_t, h_s, h_c, c, t + period, v * 4 + TIMER, _rank(RANK_TIMER, v, n_agents))  # skipped
                 continue
         elif kind == PUBLISH:
             last_change = t
@@ -421,7 +430,7 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
                 _open(x, head, t, c, fs, fi, bt, items, tsize, sizes, bw, lat, dst, d_busy, inbox_head, inbox_tail,
                       tok_in, h_t, h_s, h_c)
         elif kind == TIMER:  # the next round
-            _push(h_t, h_s, h_c, c, t + period, v * 4 + TIMER, 1 + 2 * n_agents + v)
+            _push(h_t, h_s, h_c, c, t + period, v * 4 + TIMER, _rank(RANK_TIMER, v, n_agents))
 
     for v in range(n_agents):  # packages that land after the last event are taken in, as in SimPy
         n_tok, got = _collect(v, np.inf, c, fs, fi, bt, items, tsize, sizes, bw, lat, src, bits, n_held, holders,

@@ -42,16 +42,28 @@ def connected_graph(n, seed, extra):
     return graph
 
 
-@st.composite
-def cases(draw, protocol, student_costs=(0, 20_000)):
-    """A random tie-free run: graph, workload, rates, network config, gossip, seed."""
+def draw_graph(draw, protocol):
+    """Size, seed, its generator, and the graph with the protocol's config (flood's, unless the
+    caller picks push_pull settings): a full graph for broadcast, else a random connected one."""
     n = draw(st.integers(2, 12))
     seed = draw(st.integers(0, 2**31 - 1))
-    rng = np.random.default_rng(seed)
     if protocol == "broadcast":
         graph, gossip = nx.complete_graph(n), BroadcastConfig()
     else:
         graph, gossip = connected_graph(n, seed, draw(st.sampled_from([0.0, 0.5, 1.5]))), FloodConfig()
+    return n, seed, np.random.default_rng(seed), graph, gossip
+
+
+def draw_network(draw):
+    """Explicit or alpha-mode bandwidths, max-min or FIFO sharing."""
+    return NetworkConfig(mode=draw(st.sampled_from(["explicit", "alpha"])),
+                         sharing=draw(st.sampled_from(["maxmin", "fifo"])))
+
+
+@st.composite
+def cases(draw, protocol, student_costs=(0, 20_000)):
+    """A random run with few ties: graph, workload, rates, network config, gossip, seed."""
+    n, seed, rng, graph, gossip = draw_graph(draw, protocol)
     if protocol == "push_pull":
         gossip = PushPullConfig(period_s=draw(st.sampled_from([0.05, 0.5, 2.0])),
                                 digest_bytes_per_id=draw(st.sampled_from([0, 8, 100])))
@@ -62,8 +74,7 @@ def cases(draw, protocol, student_costs=(0, 20_000)):
     random_links(graph, rng)
     if draw(st.booleans()):  # zero latency (the default): an item lands as its flow ends, a tie both engines
         nx.set_edge_attributes(graph, 0.0, "latency")  # must take in the same order
-    network = NetworkConfig(mode=draw(st.sampled_from(["explicit", "alpha"])),
-                            sharing=draw(st.sampled_from(["maxmin", "fifo"])))
+    network = draw_network(draw)
     rates = rng.uniform(1e5, 1e6, size=n)  # distinct: alpha mode derives bandwidths from them
     work = synthetic_workload(n, draw(st.integers(1, 3)), macs=1_000_000, nbytes=2_000,
                               student_macs=draw(st.sampled_from(student_costs)), seed=seed,
@@ -127,13 +138,7 @@ def tied_cases(draw, protocol):
     """A run full of exact ties: equal rates (alpha mode: equal bandwidths), bandwidths, latencies,
     MACs and sizes from two or three round values, so that tasks end, copies land and flows end
     at the same instants."""
-    n = draw(st.integers(2, 12))
-    seed = draw(st.integers(0, 2**31 - 1))
-    rng = np.random.default_rng(seed)
-    if protocol == "broadcast":
-        graph, gossip = nx.complete_graph(n), BroadcastConfig()
-    else:
-        graph, gossip = connected_graph(n, seed, draw(st.sampled_from([0.0, 0.5, 1.5]))), FloodConfig()
+    n, seed, rng, graph, gossip = draw_graph(draw, protocol)
     if protocol == "push_pull":  # timers fall on flow ends and landings; empty digests land at once
         gossip = PushPullConfig(period_s=draw(st.sampled_from([0.5, 1.0, 2.0])),
                                 digest_bytes_per_id=draw(st.sampled_from([0, 8, 100])),
@@ -147,9 +152,7 @@ def tied_cases(draw, protocol):
     work = Workload([TaskWork(a * per_agent + j, a, int(rng.choice([100_000, 200_000])), int(rng.choice([1000, 2000])),
                               int(rng.choice([0, 0, 10_000])))
                      for a in range(n) for j in range(per_agent)])
-    network = NetworkConfig(mode=draw(st.sampled_from(["explicit", "alpha"])),
-                            sharing=draw(st.sampled_from(["maxmin", "fifo"])))
-    return graph, work, rates, network, gossip, seed
+    return graph, work, rates, draw_network(draw), gossip, seed
 
 
 @SETTINGS
