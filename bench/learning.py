@@ -36,7 +36,7 @@ from agents.config import (BackboneConfig, BBConfig, GMMCConfig, LearnerConfig, 
 from agents.features import FeatureCache  # noqa: E402
 from agents.learner import LearnResult, learn_task, train_features, eval_features  # noqa: E402
 from agents.suites import TaskSuite, create_suite  # noqa: E402
-from sim.results import write_json  # noqa: E402
+from sim.experiment.results import write_json  # noqa: E402
 
 OUT = Path(__file__).parent / "results" / "learning.json"
 PHASES = ("features", "head", "bb", "anchor")

@@ -28,7 +28,7 @@ def timed(args: list[str], cache: Path) -> tuple[float, dict]:
     """Run the CLI with --json and return wall seconds and the JSON it printed."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "sim.cli", *args, "--cache", str(cache), "--json", "--quiet"],
+    proc = subprocess.run([sys.executable, "-m", "sim.experiment.cli", *args, "--cache", str(cache), "--json", "--quiet"],
                           cwd=ROOT, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - start
     if proc.returncode != 0:

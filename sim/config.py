@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
+import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from sim.errors import SimError
+from sim.protocols import protocols, register_protocol
 
 
 class _Frozen(BaseModel):
@@ -35,27 +39,58 @@ class NetworkConfig(_Frozen):
     max_retries: int = Field(default=10, ge=0)
 
 
-class BroadcastConfig(_Frozen):
+class _Gossip(_Frozen):
+    """Base of the protocol settings: what a protocol asks of the graph."""
+
+    def check_graph(self, graph: nx.Graph) -> None:
+        """Raise SimError when the protocol cannot run on `graph` (none by default)."""
+
+
+@register_protocol(engine="sim.engine.protocols:Broadcast", loop="sim.compiled.flood_loop")
+class BroadcastConfig(_Gossip):
     """The paper's setting: the teacher sends each package to every other agent directly."""
 
     protocol: Literal["broadcast"] = "broadcast"
 
+    def check_graph(self, graph: nx.Graph) -> None:
+        """Broadcast needs a full graph."""
+        n = graph.number_of_nodes()
+        if graph.number_of_edges() != n * (n - 1) // 2:
+            raise SimError(
+                f"gossip.protocol='broadcast' needs a full graph (every agent linked to every other); "
+                f"this graph has {graph.number_of_edges()} of {n * (n - 1) // 2} edges: "
+                "use a 'full' topology or protocol 'flood'"
+            )
 
-class FloodConfig(_Frozen):
+
+@register_protocol(engine="sim.engine.protocols:Flood", loop="sim.compiled.flood_loop")
+class FloodConfig(_Gossip):
     """Forward each new package to every neighbour but the one it came from."""
 
     protocol: Literal["flood"] = "flood"
 
 
-class PushConfig(_Frozen):
+# push draws per hop from a sequential generator, which only the SimPy engine replays: no loop
+@register_protocol(engine="sim.engine.protocols:Push")
+class PushConfig(_Gossip):
     """Forward each new package to `fanout` random neighbours, at most `rounds` hops from its owner."""
 
     protocol: Literal["push"] = "push"
     fanout: int = Field(default=2, ge=1)  # 2: the classic rumour-mongering choice
     rounds: int = Field(default=64, ge=1)  # hop bound; enough for small-world diameters
 
+    def check_graph(self, graph: nx.Graph) -> None:
+        """Every agent needs `fanout` neighbours."""
+        smallest = min(d for _, d in graph.degree())
+        if self.fanout > smallest:
+            raise SimError(
+                f"gossip.fanout={self.fanout} is larger than the smallest degree {smallest}; "
+                f"choose fanout <= {smallest}"
+            )
 
-class PushPullConfig(_Frozen):
+
+@register_protocol(engine="sim.engine.protocols:PushPull", loop="sim.compiled.pushpull_loop")
+class PushPullConfig(_Gossip):
     """Anti-entropy: every period, swap digests with a random neighbour and pull what is missing
     (a round whose link is still sending is skipped). Exchanges stop once none can bring news, after
     `max_rounds` rounds, or, if set, after `idle_rounds` periods without news."""
@@ -72,10 +107,14 @@ class PushPullConfig(_Frozen):
     # learning is over, no recovery is due and no package is on its way.
     idle_rounds: int | None = Field(default=None, ge=1)
 
+    @property
+    def idle_s(self) -> float:
+        """Seconds without news after which the agents give up (inf without idle_rounds)."""
+        return float("inf") if self.idle_rounds is None else self.idle_rounds * self.period_s
 
-GossipConfig = Annotated[
-    Union[BroadcastConfig, FloodConfig, PushConfig, PushPullConfig], Field(discriminator="protocol")
-]
+
+# The union of every registered protocol's settings (sim.protocols), told apart by `protocol`.
+GossipConfig = Annotated[Union[tuple(spec.config for spec in protocols())], Field(discriminator="protocol")]
 
 
 class AgentCrash(_Frozen):

@@ -7,8 +7,6 @@ from typing import Callable
 
 import numpy as np
 
-from sim.flows import Flow
-
 
 @dataclass(frozen=True)
 class Event:
@@ -47,18 +45,18 @@ class Recorder:
         self._bulk: dict[str, np.ndarray] | None = None  # rows logged at once by the compiled loop
         self._finish: np.ndarray | None = None  # the bulk rows' finish order, sorted on first read
 
-    def transfer(self, flow: Flow, now: float, cut: bool) -> None:
-        """Log one finished flow."""
-        self.start.append(flow.start)
-        self.end.append(now)
-        self.src.append(flow.src)
-        self.dst.append(flow.dst)
-        self.nbytes.append(flow.sent)
-        lost = flow.lost is not None and bool(flow.lost[:flow.limit].any())
-        self.outcome.append(2 if cut else (1 if lost else 0))
+    def transfer(self, start: float, end: float, src: int, dst: int, nbytes: float, outcome: str,
+                 ids: np.ndarray) -> None:
+        """Log one finished flow (`outcome` one of OUTCOMES; `ids` the items it carried)."""
+        self.start.append(start)
+        self.end.append(end)
+        self.src.append(src)
+        self.dst.append(dst)
+        self.nbytes.append(nbytes)
+        self.outcome.append(OUTCOMES.index(outcome))
         if self.keep_packages:
-            self._chunks.append(flow.ids.astype(np.int32))
-            self._offsets.append(self._offsets[-1] + len(flow.ids))
+            self._chunks.append(ids.astype(np.int32))
+            self._offsets.append(self._offsets[-1] + len(ids))
 
     def add_flows(self, start: np.ndarray, end: np.ndarray, src: np.ndarray, dst: np.ndarray,
                   nbytes: np.ndarray, packages: np.ndarray | None = None, offsets: np.ndarray | None = None) -> None:

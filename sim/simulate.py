@@ -9,12 +9,10 @@ from typing import Callable, Literal, Sequence
 import networkx as nx
 import numpy as np
 
+from sim import engine as simpy_engine
 from sim.compiled import pick, run_compiled
 from sim.config import FailuresConfig, GossipConfig, NetworkConfig
-from sim.engine import Engine
 from sim.errors import SimError
-from sim.failures import start_failures
-from sim.gossip import check_connected, check_protocol
 from sim.metrics import Metrics, compute_metrics
 from sim.recorder import Event, Recorder
 from sim.workload import Workload
@@ -63,7 +61,9 @@ def validate(graph: nx.Graph, workload: Workload, rates: Sequence[float], alpha:
     for task in workload.tasks:
         if not 0 <= task.owner < n:
             raise SimError(f"task {task.task_id} owner {task.owner} is not an agent (0..{n - 1})")
-    check_connected(graph)
+    isolated = [v for v, d in graph.degree() if d == 0]
+    if isolated and n > 1:
+        raise SimError(f"agents {isolated[:10]} have no links; every agent needs a neighbour")
     return rates
 
 
@@ -73,13 +73,13 @@ def simulate(graph: nx.Graph, workload: Workload, *, rates: Sequence[float], net
              record_packages: bool = True, engine: Literal["auto", "simpy", "compiled"] = "auto") -> SimResult:
     """Run one simulation to the end (no event left) and derive its metrics.
 
-    `engine`: "auto" takes a compiled loop (sim/kernel.py, sim/kernel_pushpull.py) where it gives
-    the flow model's answer (flood, broadcast or push_pull over independent links, no loss, no
-    failure; see sim.compiled.why_not) and the run is not tiny, the SimPy engine elsewhere;
+    `engine`: "auto" takes a compiled loop (sim/compiled/) where it gives the SimPy engine's answer
+    (flood, broadcast or push_pull over independent links, no loss, no failure; see
+    sim.compiled.supports) and the run is not tiny, the SimPy engine (sim/engine/) elsewhere;
     "simpy" or "compiled" force one (compiled fails where it does not apply).
     """
     rates = validate(graph, workload, rates, alpha, timing)
-    check_protocol(graph, gossip)
+    gossip.check_graph(graph)
     recorder = Recorder(observer, packages=record_packages)
     if engine not in ("auto", "simpy", "compiled"):
         raise SimError(f"engine must be 'auto', 'simpy' or 'compiled', got {engine!r}")
@@ -92,14 +92,6 @@ def simulate(graph: nx.Graph, workload: Workload, *, rates: Sequence[float], net
             raise SimError("internal: the compiled loop sent nothing; please report this run")
         metrics = compute_metrics(state, alpha)
         return SimResult(recorder, state.known_at, state.held, state.alive.copy(), metrics, state.removed)
-    sim = Engine(graph, workload, rates, network, gossip, seed, alpha, timing, recorder)
-    start_failures(sim, failures)
-    sim.start()
-    sim.env.run_all()
-    for agent in range(sim.n_agents):  # arrivals after the last event need no action
-        sim.catch_up(agent, until=np.inf)
-    if sim.network.busy():
-        raise SimError("internal: traffic was queued after the last event; please report this run")
-    metrics = compute_metrics(sim.run_state(), alpha)
-    know = sim.knowledge
-    return SimResult(recorder, know.known_at, know.held, know.alive.copy(), metrics, know.removed)
+    state = simpy_engine.run(graph, workload, rates, network, gossip, failures, seed, alpha, timing, recorder)
+    metrics = compute_metrics(state, alpha)
+    return SimResult(recorder, state.known_at, state.held, state.alive.copy(), metrics, state.removed)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.cli import main
+from sim.experiment.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = str(ROOT / "scenarios" / "tiny.yaml")

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from sim.compiled import why_not
+from sim.compiled import supports as why_not
 from sim.config import BroadcastConfig, FailuresConfig, FloodConfig, NetworkConfig, PushConfig, PushPullConfig
 from sim.simulate import simulate
 from sim.errors import SimError

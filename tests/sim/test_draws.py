@@ -23,7 +23,7 @@ def test_uniform_and_below_are_uniform():
 
 
 def test_the_compiled_twin_draws_the_same_numbers():
-    from sim.kernel_pushpull import draw
+    from sim.compiled.pushpull_loop import draw
 
     rng = np.random.default_rng(0)
     for seed in range(20):

@@ -7,7 +7,8 @@ import simpy
 
 from sim.config import BroadcastConfig, FailuresConfig, FloodConfig, NetworkConfig
 from sim.simulate import simulate
-from sim.network import Network, link_table
+from sim.engine.network import Network
+from sim.links import link_table
 from sim.workload import TaskWork, Workload
 
 BW, LAT, S = 1000.0, 0.1, 500
@@ -164,7 +165,7 @@ def test_bytes_sent_is_delivered_plus_lost():
 
 def test_call_later_orders_like_a_timeout():
     """call_later takes the heap place env.timeout would: same-time events keep creation order."""
-    from sim.flows import call_later
+    from sim.engine.events import call_later
 
     def run(bare: bool) -> list:
         env, log = simpy.Environment(), []

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from sim.errors import ScenarioError
-from sim.runner import assign_tasks, build_topology, thin
-from sim.scenario import Scenario
+from sim.experiment.runner import assign_tasks, build_topology, thin
+from sim.experiment.scenario import Scenario
 
 
 def _scenario(**agents):

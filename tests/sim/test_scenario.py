@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from sim.errors import ScenarioError
-from sim.loading import apply_override, load_scenario, parse_yaml, shipped_scenarios
-from sim.scenario import Scenario
+from sim.experiment.loading import apply_override, load_scenario, parse_yaml, shipped_scenarios
+from sim.experiment.scenario import Scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = sorted((ROOT / "scenarios").glob("*.yaml"))

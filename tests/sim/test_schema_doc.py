@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from sim.schema_doc import BEGIN, END, reference
+from sim.experiment.schema_doc import BEGIN, END, reference
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -11,7 +11,7 @@ def test_readme_reference_matches_the_schema():
     text = README.read_text()
     assert BEGIN in text and END in text, "README lost its generated scenario reference"
     section = text[text.index(BEGIN): text.index(END) + len(END)]
-    assert section == reference(), "README is stale: paste the output of `python -m sim.schema_doc`"
+    assert section == reference(), "README is stale: paste the output of `python -m sim.experiment.schema_doc`"
 
 
 def test_reference_covers_every_section():

@@ -6,14 +6,15 @@ from collections import deque
 from itertools import accumulate
 from typing import Protocol
 
-import networkx as nx
 import numpy as np
 import simpy
-from simpy.events import URGENT
 
 from sim.config import NetworkConfig
+from sim.engine.events import call_later
+from sim.engine.flows import Flow
+from sim.engine.sharing import progressive_filling
 from sim.errors import SimError
-from sim.flows import Flow, call_later
+from sim.ranks import URGENT
 
 SHORT_FLOW = 32  # flows with at most this many items get their byte sums in plain Python
 
@@ -28,31 +29,6 @@ class Listener(Protocol):
     def before_send(self, agent: int) -> None: ...
     def idle(self, agent: int) -> None: ...
     def direction_down(self, d: int) -> None: ...
-
-
-def link_table(graph: nx.Graph, config: NetworkConfig, rates: np.ndarray, alpha: float) -> dict:
-    """Per link direction: endpoints, bandwidth, latency and loss, validated."""
-    src, dst, bw, lat, loss = [], [], [], [], []
-    for u, v, attrs in sorted(graph.edges(data=True)):
-        if config.mode == "alpha":
-            bandwidth = min(rates[u], rates[v]) / alpha
-        else:
-            bandwidth = attrs.get("bandwidth")
-            if bandwidth is None:
-                raise SimError(f"edge ({u}, {v}) has no 'bandwidth'; use topologies.links.assign_links or mode='alpha'")
-        latency = attrs.get("latency", 0.0)
-        p = attrs.get("loss", 0.0)
-        if not bandwidth > 0:
-            raise SimError(f"edge ({u}, {v}) bandwidth must be > 0 bytes/s, got {bandwidth!r}")
-        if not latency >= 0:
-            raise SimError(f"edge ({u}, {v}) latency must be >= 0 s, got {latency!r}")
-        if not 0 <= p < 1:
-            raise SimError(f"edge ({u}, {v}) loss must be in [0, 1), got {p!r}")
-        for a, b in ((u, v), (v, u)):
-            src.append(a), dst.append(b), bw.append(bandwidth), lat.append(latency), loss.append(p)
-    return {"src": np.array(src, dtype=np.int64), "dst": np.array(dst, dtype=np.int64),
-            "bandwidth": np.array(bw, dtype=np.float64), "latency": np.array(lat, dtype=np.float64),
-            "loss": np.array(loss, dtype=np.float64)}
 
 
 class Network:
@@ -118,6 +94,11 @@ class Network:
         self.queue[d].extend(items)
         if self.state[d] == 0 and self.down[d] == 0:
             self._request(d)
+
+    def clear_queues(self, dirs: list[int]) -> None:
+        """Forget what waits on these directions (a sender back without its bank)."""
+        for d in dirs:
+            self.queue[d] = []
 
     def busy(self) -> bool:
         """True while any flow is active or waiting, or items are queued on a direction that is up."""
@@ -259,7 +240,7 @@ class Network:
         if len(comp) == 1 and all(len(self.users[r]) == 1 for r in comp[0].resources):
             rates = {id(comp[0]): min(self.capacity_l[r] for r in comp[0].resources)}
         else:
-            rates = self._progressive_filling(comp)
+            rates = progressive_filling(comp, self.capacity_l)
         for f in comp:
             rate = rates[id(f)]
             if rate != f.rate or f.end_event is None:
@@ -268,26 +249,6 @@ class Network:
                 self._schedule_end(f)
                 if old:
                     self.listener.flow_changed(f)
-
-    def _progressive_filling(self, flows: list[Flow]) -> dict[int, float]:
-        """Max-min fair rates: raise all rates together, freezing flows at each saturated resource."""
-        cap = {r: self.capacity_l[r] for f in flows for r in f.resources}
-        count = {r: 0 for r in cap}
-        for f in flows:
-            for r in f.resources:
-                count[r] += 1
-        rates, free = {}, set(id(f) for f in flows)
-        while free:
-            r_min = min((r for r in cap if count[r] > 0), key=lambda r: cap[r] / count[r])
-            share = cap[r_min] / count[r_min]
-            for f in flows:
-                if id(f) in free and r_min in f.resources:
-                    rates[id(f)] = share
-                    free.discard(id(f))
-                    for r in f.resources:
-                        cap[r] -= share
-                        count[r] -= 1
-        return rates
 
     def _schedule_end(self, flow: Flow) -> None:
         """(Re)schedule the moment the flow's last byte leaves. Ends come first within an instant

@@ -104,7 +104,7 @@ def _alpha_list(text: str) -> list[float]:
 
 
 def _load(args: argparse.Namespace):
-    from sim.loading import load_scenario
+    from sim.experiment.loading import load_scenario
 
     overrides = list(args.overrides)
     if args.seed is not None:
@@ -115,8 +115,8 @@ def _load(args: argparse.Namespace):
 
 
 def _cmd_run(args: argparse.Namespace, console: Console) -> int:
-    from sim import report, runner
-    from sim.progress import ProgressView
+    from sim.experiment import report, runner
+    from sim.experiment.progress import ProgressView
 
     scenario = _load(args)
     out = args.out or scenario.output.dir or Path("runs") / scenario.name
@@ -131,8 +131,8 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace, console: Console) -> int:
-    from sim import report, runner
-    from sim.progress import ProgressView
+    from sim.experiment import report, runner
+    from sim.experiment.progress import ProgressView
 
     scenario = _load(args)
     alphas = args.alpha or (scenario.alphas if len(scenario.alphas) > 1 else list(DEFAULT_SWEEP))
@@ -165,8 +165,8 @@ def _cmd_validate(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_report(args: argparse.Namespace, console: Console) -> int:
-    from sim import report
-    from sim.results import read_results
+    from sim.experiment import report
+    from sim.experiment.results import read_results
 
     data = read_results(args.run_dir)
     if args.json:
@@ -180,7 +180,7 @@ def _cmd_report(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_list(args: argparse.Namespace, console: Console) -> int:
-    from sim import report
+    from sim.experiment import report
 
     items = _listing(args.what)
     if args.json:
@@ -203,12 +203,9 @@ def _listing(what: str) -> dict[str, Any]:
 
         return dict(list_families())
     if what == "protocols":
-        import typing
+        from sim.config import protocols
 
-        from sim.config import GossipConfig
-
-        members = typing.get_args(typing.get_args(GossipConfig)[0])
-        return {m.model_fields["protocol"].default: _describe(m) for m in members}
+        return {spec.name: _describe(spec.config) for spec in protocols()}
     if what == "suites":
         from agents.suites import list_suites
 
@@ -220,7 +217,7 @@ def _listing(what: str) -> dict[str, Any]:
             "tf_efficientnet_lite0": "embedded offline default (weights: offline); any name below with weights: pretrained needs a network",
             **{name: "timm model" for name in timm.list_models()},
         }
-    from sim.loading import shipped_scenarios
+    from sim.experiment.loading import shipped_scenarios
 
     return {name: "" for name in shipped_scenarios()}
 

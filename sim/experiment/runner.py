@@ -24,7 +24,7 @@ from agents.learner import LearnResult, ResultStore, learn_task
 from agents.suites import TaskSuite, create_suite
 from sim.simulate import SimResult, simulate
 from sim.errors import ScenarioError
-from sim.scenario import Balanced, Blocks, Explicit, Scenario
+from sim.experiment.scenario import Balanced, Blocks, Explicit, Scenario
 from sim.workload import TaskWork, Workload
 from topologies.files import graph_from_file
 from topologies.links import assign_links

@@ -9,7 +9,7 @@ import networkx as nx
 from rich.console import Console
 from rich.table import Table
 
-from sim import results as files
+from sim.experiment import results as files
 
 COVERAGE_PNG = "coverage.png"
 TOPOLOGY_PNG = "topology.png"

@@ -7,7 +7,7 @@ from bisect import bisect_left, bisect_right
 import networkx as nx
 import numpy as np
 
-from sim.flows import Flow
+from sim.engine.flows import Flow
 
 
 class Knowledge:
@@ -17,7 +17,7 @@ class Knowledge:
     (`collect`) whenever it must act or be read, taking every item that arrived until then, in
     arrival order. A package is `held` from its arrival (so duplicates are refused and it can be
     forwarded) and `known` once merged: merging runs on the agent's device one package at a time
-    in arrival order, beside learning (merging does not delay learning; see engine.py).
+    in arrival order, beside learning (merging does not delay learning; see sim/engine/core.py).
     """
 
     def __init__(self, n_agents: int, n_tasks: int, merge_s: np.ndarray, graph: nx.Graph | None = None) -> None:
@@ -46,10 +46,11 @@ class Knowledge:
         self.merges = 0  # packages merged (for student MACs)
 
     # -- state changes --------------------------------------------------------------------------
-    def bank(self, agent: int, ids: np.ndarray, times: np.ndarray) -> np.ndarray:
-        """Hold new packages arriving at `times` (sorted); return their merge-completion times."""
+    def bank(self, agent: int, ids: list[int], times: list[float]) -> None:
+        """Hold new packages (distinct, not held yet) arriving at `times` (sorted)."""
         if len(ids) == 1:  # the common case, without numpy's per-call overhead
-            return self._bank_one(agent, int(ids[0]), times)
+            self._bank_one(agent, ids[0], times[0])
+            return
         if self.no_merge:  # merging is free: known on arrival
             done = times
         else:
@@ -62,11 +63,9 @@ class Knowledge:
             self.holders_total += len(ids)
             if self.part_holders is not None:
                 self.part_holders[self.part[agent], ids] += 1
-        return done
 
-    def _bank_one(self, agent: int, task: int, times: np.ndarray) -> np.ndarray:
+    def _bank_one(self, agent: int, task: int, t: float) -> None:
         """`bank` for one package: the same arithmetic on scalars."""
-        t = float(times[0])
         if self.no_merge:
             done = t
         else:
@@ -81,16 +80,15 @@ class Knowledge:
             self.holders_total += 1
             if self.part_holders is not None:
                 self.part_holders[self.part[agent], task] += 1
-        return np.array([done])
 
-    def _merge_times(self, agent: int, ids: np.ndarray, times: np.ndarray) -> np.ndarray:
+    def _merge_times(self, agent: int, ids: list[int], times: list[float]) -> np.ndarray:
         """Completion times of merging `ids` one by one in arrival order after the pipeline frees:
         done_i = m_i + max(t_i, done_{i-1}), the same sums `_bank_one` (and the compiled loop) make
         for one package, so that a batch rounds exactly like packages merged one at a time."""
         m = self.merge_s[agent, ids] if self.merge_s.ndim == 2 else self.merge_s[ids]
         free = float(self.merge_free[agent])
         done = []
-        for mi, ti in zip(m.tolist(), np.asarray(times, dtype=np.float64).tolist()):
+        for mi, ti in zip(m.tolist(), times):
             free = mi + max(ti, free)
             done.append(free)
         self.merge_free[agent] = free
@@ -110,6 +108,14 @@ class Knowledge:
         self.held[agent, ids] = False
         self.known_at[agent, ids] = np.inf
         self.rescan(agent)
+
+    def resume_merges(self, agent: int, crashed_at: float, now: float) -> None:
+        """An agent back with its bank: merges its crash at `crashed_at` cut resume where they
+        stopped, shifted by the time it was down."""
+        down = now - crashed_at
+        pending = self.held[agent] & (self.known_at[agent] > crashed_at)
+        self.known_at[agent, pending] += down
+        self.merge_free[agent] = max(now, self.merge_free[agent] + down)
 
     def own(self, agent: int, task: int, now: float) -> None:
         """An agent learned a task itself: it holds and knows it now."""
@@ -175,11 +181,10 @@ class Knowledge:
         if lo < flow.limit and flow.arr_l[lo] < self.due[flow.dst]:
             self.due[flow.dst] = flow.arr_l[lo]
 
-    def collect(self, agent: int, now: float):
-        """Items arrived at `agent` until `now`: (ids, sources, times) in arrival order (items that
-        land at the same instant by sender, then by the order their flows started), lost removed.
-        Arrays (sources an int when all come from one flow), or Python lists when several flows
-        brought at most 64 items."""
+    def collect(self, agent: int, now: float) -> tuple[list[int], list[int], list[float]] | None:
+        """Items arrived at `agent` until `now`, lost ones removed, as lists (ids, senders, times)
+        in arrival order: items that land at the same instant by sender, then by the order their
+        flows started. None when nothing arrived."""
         if now < self.due[agent]:
             return None
         parts = []
@@ -210,31 +215,6 @@ class Knowledge:
             self.inbox[agent] = keep
         if not parts:
             return None
-        if len(parts) == 1:
-            return self._slice(*parts[0])
-        if sum(hi - lo for _, lo, hi in parts) <= 64:  # the engine's few-item path takes these
-            return self._merge_small(parts)
-        parts = [self._slice(*p) for p in parts]
-        ids = np.concatenate([p[0] for p in parts])
-        times = np.concatenate([p[2] for p in parts])
-        srcs = np.concatenate([np.full(len(p[0]), p[1]) for p in parts])
-        order = np.lexsort((srcs, times))  # by time, then sender; stable: a flow's items keep their order
-        return ids[order], srcs[order], times[order]
-
-    @staticmethod
-    def _slice(flow: Flow, lo: int, hi: int):
-        """Items lo..hi-1 of one flow as (ids, source, times), lost ones removed."""
-        ids, times = flow.ids[lo:hi], flow.arr[lo:hi]
-        if flow.lost is not None:
-            ok = ~flow.lost[lo:hi]
-            ids, times = ids[ok], times[ok]
-        return ids, flow.src, times
-
-    @staticmethod
-    def _merge_small(parts: list) -> tuple[list[int], list[int], list[float]]:
-        """Slices of several flows merged in arrival order (a stable sort on time, then sender, as
-        the numpy path in `collect` does), as Python lists: cheaper for a few items, and the engine's
-        few-item path filters them as lists before making arrays once."""
         ids, srcs, times = [], [], []
         for flow, lo, hi in parts:
             if flow.lost is None:
@@ -247,8 +227,10 @@ class Knowledge:
                         ids.append(flow.ids_l[i])
                         times.append(flow.arr_l[i])
                         srcs.append(flow.src)
-        order = sorted(range(len(times)), key=lambda i: (times[i], srcs[i]))
-        return [ids[i] for i in order], [srcs[i] for i in order], [times[i] for i in order]
+        if len(parts) > 1:  # a stable sort: a flow's items keep their order
+            order = sorted(range(len(times)), key=lambda i: (times[i], srcs[i]))
+            ids, srcs, times = [ids[i] for i in order], [srcs[i] for i in order], [times[i] for i in order]
+        return ids, srcs, times
 
     def next_arrival(self, agent: int, tokens_only: bool, only: list | None = None) -> float:
         """Earliest time a new package (or any digest token) will arrive at `agent` (from one
@@ -295,15 +277,15 @@ class Knowledge:
                         return True
         return False
 
-    def sift(self, agent: int, ids: list[int], dedupe: bool) -> tuple[list[int], list[int]]:
-        """Indices of digest tokens, and of packages `agent` does not hold yet (with `dedupe`,
-        only the first copy of each), in order."""
+    def sift(self, agent: int, ids: list[int]) -> tuple[list[int], list[int]]:
+        """Indices of digest tokens, and of packages `agent` does not hold yet (only the first
+        copy of each), in order."""
         held = self.held[agent]
         toks, keep, seen = [], [], set()
         for i, task in enumerate(ids):
             if task < 0:
                 toks.append(i)
-            elif not held[task] and not (dedupe and task in seen):
+            elif not held[task] and task not in seen:
                 seen.add(task)
                 keep.append(i)
         return toks, keep
@@ -312,6 +294,11 @@ class Knowledge:
         """Packages were dropped from an agent's bank: forget what the scans learned."""
         for entry in self.inbox[agent]:
             entry[2] = entry[1]
+
+    def in_flight(self, agent: int, d: int) -> list[tuple[Flow, int]]:
+        """(flow, first item not taken in) of every flow on direction d that has left its sender
+        and still has items on their way to `agent`."""
+        return [(e[0], e[1]) for e in self.inbox[agent] if e[0].direction == d and e[0].ended and e[1] < e[0].limit]
 
     def drop_inbox(self, agent: int) -> None:
         """Forget everything still on its way to a dead agent (its flows were cut)."""

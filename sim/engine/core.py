@@ -1,4 +1,5 @@
-"""The SimPy engine: agents learn, publish and gossip packages over the network until all know all.
+"""The SimPy engine, the reference semantics: agents learn, publish and gossip packages over the
+network until all know all.
 
 Compute model: an agent's device learns its tasks one after the other (time = MACs / rate, or the
 measured wall time); merging received packages (student MACs / rate) runs on a separate serial
@@ -9,23 +10,33 @@ forwarded) from its arrival, and known (counted for makespan and coverage) once 
 
 from __future__ import annotations
 
-
 import networkx as nx
 import numpy as np
 import simpy
 
 from sim.config import GossipConfig, NetworkConfig
-from sim.flows import LEARNED, WAKE, CountingEnvironment, Delay, Flow, call_at, rank
-from sim.gossip import create_protocol
-from sim.knowledge import Knowledge
+from sim.engine.events import CountingEnvironment, Delay, call_at
+from sim.engine.flows import Flow
+from sim.engine.host import Gossip
+from sim.engine.knowledge import Knowledge
+from sim.engine.network import Network
+from sim.links import link_table
 from sim.metrics import RunState
-from sim.network import Network, link_table
+from sim.protocols import protocol
+from sim.ranks import LEARNED, WAKE, rank
 from sim.recorder import Event, Recorder
 from sim.workload import Workload
 
 
 class Engine:
-    """One run's state: environment, knowledge, network, protocol, and the agents' processes."""
+    """One run's state: environment, knowledge, network, protocol, and the agents' processes.
+
+    It is the protocols' `Host` (sim.engine.host) and the network's `Listener`; failure processes
+    act through `crash`, `recover`, `links_down` and `links_up`."""
+
+    # Take a single arrived item on scalars instead of through the reference intake (`_take`);
+    # tests/sim/test_engine.py runs with it off and checks that results do not change.
+    fast_intake = True
 
     def __init__(self, graph: nx.Graph, workload: Workload, rates: np.ndarray, network: NetworkConfig,
                  gossip: GossipConfig, seed: int, alpha: float, timing: str, recorder: Recorder) -> None:
@@ -42,11 +53,15 @@ class Engine:
         if not merge_s.any():
             merge_s = np.zeros(n_tasks)
         self.knowledge = Knowledge(self.n_agents, n_tasks, merge_s, graph)
+        self.held = self.knowledge.held
         self.config = network
         self.network = Network(self.env, self.n_agents, link_table(graph, network, rates, alpha), network,
                                workload.column("nbytes"), seed, self)
+        self.out_dirs = self.network.out_dirs
+        self.dst_of = self.network.dst_l
+        self.send = self.network.send
         self.in_dirs = [[self.network.index[v, u] for v in graph.neighbors(u)] for u in range(self.n_agents)]
-        self.protocol = create_protocol(self, gossip)
+        self.protocol: Gossip = protocol(gossip.protocol).implementation()(self, gossip)
         self.woken_by_arrivals = self.protocol.forwards or self.protocol.digests
         self.plan = [[] for _ in range(self.n_agents)]
         for task in workload.tasks:
@@ -61,16 +76,59 @@ class Engine:
         self.recoveries_due = 0  # crashed agents or cut links that a failure process will bring back
         self.resends_due = 0  # lost packages waiting for their retransmission timeout
         self.last_change = 0.0  # last time some agent learned or banked something, or came back
-        # one flow never repeats a package unless loss retries or digests can queue it twice
-        self.may_repeat = bool((self.network.loss > 0).any()) or self.protocol.digests
         self.teacher_macs = 0
         self.student_macs = 0.0
         self.student_vec = workload.column("student_macs")
 
-    def child_rng(self, *key) -> np.random.Generator:
+    # -- what protocols may touch (sim.engine.host.Host) ------------------------------------------
+    def child_rng(self, *key: str | int) -> np.random.Generator:
         """A generator derived from the root seed and a stable key (protocol name, agent, ...)."""
         words = [sum(ord(c) * 31 ** i for i, c in enumerate(k)) % 2**32 if isinstance(k, str) else k for k in key]
         return np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(2, *words)))
+
+    def direction(self, src: int, dst: int) -> int:
+        """The direction from `src` to its neighbour `dst`."""
+        return self.network.index[src, dst]
+
+    def queued(self, d: int) -> list[int]:
+        """Items waiting on direction d."""
+        return self.network.queue[d]
+
+    def can_open(self, d: int) -> bool:
+        """Direction d can carry a new exchange now: up, not sending, nothing queued."""
+        net = self.network
+        return net.state[d] == 0 and not net.queue[d] and not net.down[d]
+
+    def is_alive(self, agent: int) -> bool:
+        """The agent is up."""
+        return self.knowledge.live[agent]
+
+    def set_digest_size(self, token: int, nbytes: float) -> None:
+        """Digest `token` weighs `nbytes` on the links."""
+        self.network.digest_sizes[token] = nbytes
+
+    def forget_digest(self, token: int) -> None:
+        """Digest `token` has been taken in."""
+        self.network.digest_sizes.pop(token, None)
+
+    def settled(self) -> bool:
+        """The stop condition: learning is over, no recovery is due, and nothing more can spread:
+        no exchange can bring anyone news (alive agents hold what every alive agent of their part
+        of the graph holds), or, for a protocol without timers, nothing is on the network or
+        waiting to be resent. push_pull's timers and the random failure processes stop on it."""
+        if self.unfinished or self.recoveries_due:
+            return False
+        if self.knowledge.settled():
+            return True
+        return not self.protocol.timers and self.resends_due == 0 and not self.network.busy()
+
+    def idle_for(self, seconds: float) -> bool:
+        """Learning is over, no recovery is due, no agent got anything new (and no agent or link
+        came back) for `seconds` and no package is on its way (a slow or congested link may take
+        longer than that to deliver one: that is not idle). push_pull's opt-in give-up rule."""
+        return (self.unfinished == 0 and self.recoveries_due == 0 and self.env.now - self.last_change > seconds
+                and self.resends_due == 0 and not self.network.packages_queued()
+                and not self.knowledge.packages_incoming())
 
     # -- learning -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -103,26 +161,68 @@ class Engine:
             self.recorder.emit(Event(now, "learned", agent, (task.task_id,)))
         self.protocol.published(agent, task.task_id)
 
-    def settled(self) -> bool:
-        """No recovery is due, every alive agent has learned its tasks, and no exchange can bring
-        anyone news: alive agents hold what every alive agent of their part of the graph holds
-        (all of what the living hold, in a connected graph where nobody is dead)."""
-        return self.unfinished == 0 and self.recoveries_due == 0 and self.knowledge.settled()
+    # -- failures (the processes in sim/engine/failures.py) ---------------------------------------
+    def crash(self, agent: int, recovers: bool = False) -> None:
+        """The agent dies: learning stops and its flows are cut (merges pause until it recovers);
+        `recovers`: a failure process will bring it back (counted even if it was dead already)."""
+        if recovers:
+            self.recoveries_due += 1
+        if not self.knowledge.live[agent]:
+            return
+        now = self.env.now
+        self.catch_up(agent)
+        self.crashed_at[agent] = now
+        self.knowledge.set_alive(agent, False)
+        if self.next_task[agent] < len(self.plan[agent]):
+            self.unfinished -= 1
+        process = self.learners.pop(agent, None)
+        if process is not None and process.is_alive:
+            process.interrupt("crash")
+        for d in self.out_dirs[agent] + self.in_dirs[agent]:
+            self.network.set_down(d)
+        self.knowledge.drop_inbox(agent)
+        self.recorder.emit(Event(now, "crashed", agent))
 
-    def stalled(self, for_s: float) -> bool:
-        """Learning is over, no recovery is due, no agent got anything new (and no agent or link
-        came back) for `for_s` seconds and no package is still on its way (a slow or congested
-        link may take longer than `for_s` to deliver one: that is not a stall)."""
-        return (self.unfinished == 0 and self.recoveries_due == 0
-                and self.env.now - self.last_change > for_s and not self.packages_on_the_way())
+    def recover(self, agent: int, keep_bank: bool) -> None:
+        """The recovery a `crash(recovers=True)` announced: the agent comes back, with or without
+        its bank, and resumes learning."""
+        self.recoveries_due -= 1
+        if self.knowledge.live[agent]:
+            return
+        now = self.env.now
+        if keep_bank:  # merges cut by the crash resume where they stopped
+            self.knowledge.resume_merges(agent, self.crashed_at[agent], now)
+        else:
+            self.knowledge.wipe(agent, now)
+            self.network.clear_queues(self.out_dirs[agent])
+            self.knowledge.merge_free[agent] = now
+        self.knowledge.set_alive(agent, True)
+        if self.next_task[agent] < len(self.plan[agent]):
+            self.unfinished += 1
+            self.start_learner(agent)
+        for d in self.out_dirs[agent] + self.in_dirs[agent]:
+            self.network.set_up(d)
+        self.last_change = now  # a return is news: the idle clock of push_pull starts again
+        self.protocol.recovered(agent)
+        self.recorder.emit(Event(now, "recovered", agent))
 
-    def packages_on_the_way(self) -> bool:
-        """Some package waits to be resent, is queued on a direction that is up, or has left its
-        sender and not been taken in by its receiver yet (digests do not count)."""
-        return (self.resends_due > 0 or self.network.packages_queued()
-                or self.knowledge.packages_incoming())
+    def links_down(self, dirs: list[int], heals: bool = False) -> None:
+        """Cut link directions now; `heals`: a failure process will bring them back (anti-entropy
+        must not give up before it does)."""
+        for d in dirs:
+            self.network.set_down(d)
+        if heals:
+            self.recoveries_due += 1
 
-    # -- network listener -------------------------------------------------------------------------
+    def links_up(self, dirs: list[int], healed: bool = False) -> None:
+        """Bring link directions back (`healed`: the ones `links_down(heals=True)` announced)."""
+        if healed:
+            self.recoveries_due -= 1
+        for d in dirs:
+            self.network.set_up(d)
+        self.last_change = self.env.now  # a healed cut is news: the idle clock of push_pull starts again
+
+    # -- network listener (sim.engine.network.Listener) -------------------------------------------
     def flow_started(self, flow: Flow) -> None:
         """A flow is on its way: its receiver may need a wake-up."""
         self.knowledge.expect(flow)
@@ -135,7 +235,9 @@ class Engine:
 
     def flow_finished(self, flow: Flow, cut: bool) -> None:
         """Log the flow."""
-        self.recorder.transfer(flow, self.env.now, cut)
+        lost = flow.lost is not None and bool(flow.lost[:flow.limit].any())
+        outcome = "cut" if cut else ("lost" if lost else "delivered")
+        self.recorder.transfer(flow.start, self.env.now, flow.src, flow.dst, flow.sent, outcome, flow.ids)
 
     def item_lost(self, flow: Flow, index: int) -> None:
         """A package was lost: retransmit it after the timeout if the config says so."""
@@ -170,10 +272,8 @@ class Engine:
         """Direction d was cut: what already left but has not arrived yet is lost too."""
         dst = self.network.dst_l[d]
         self.catch_up(dst)
-        for entry in self.knowledge.inbox[dst]:
-            flow = entry[0]
-            if flow.direction == d and flow.ended and entry[1] < flow.limit:
-                self.network.fail_tail(flow, entry[1])
+        for flow, keep in self.knowledge.in_flight(dst, d):
+            self.network.fail_tail(flow, keep)
 
     def idle(self, agent: int) -> None:
         """A direction of `agent` fell idle: arrivals may now need a wake-up."""
@@ -211,105 +311,52 @@ class Engine:
         self.wake(agent)  # even if an earlier catch-up took the arrivals this wake-up was for
 
     def catch_up(self, agent: int, until: float | None = None) -> None:
-        """Take in everything that arrived at `agent` until now; bank, forward, answer digests."""
+        """Take in everything that arrived at `agent` until now (in arrival order)."""
         now = self.env.now if until is None else until
         know = self.knowledge
         if now < know.due[agent] or self.catching[agent] or not know.live[agent]:
             return  # nothing has arrived yet, or already catching up, or dead
         self.catching[agent] = True
         got = know.collect(agent, now)
-        if got is not None and len(got[0]) == 1 and not isinstance(got[0], list):
-            self._take_one(agent, *got)
-        elif got is not None and len(got[0]) <= 64:
-            self._take_few(agent, *got)
-        elif got is not None:
-            ids, srcs, times = got
-            tokens = ids < 0
-            if tokens.any():
-                if isinstance(srcs, int):
-                    srcs = np.full(len(ids), srcs)
-                toks = list(zip(ids[tokens].tolist(), srcs[tokens].tolist()))
-                ids, srcs, times = ids[~tokens], srcs[~tokens], times[~tokens]
+        if got is not None:
+            if self.fast_intake and len(got[0]) == 1:
+                self._take_one(agent, got[0][0], got[1][0], got[2])
             else:
-                toks = []
-            fresh = ~self.knowledge.held[agent, ids]
-            if not fresh.all():
-                ids, times = ids[fresh], times[fresh]
-                if not isinstance(srcs, int):
-                    srcs = srcs[fresh]
-            if len(ids) > 1 and not isinstance(srcs, int) or self.may_repeat:
-                _, first = np.unique(ids, return_index=True)
-                if len(first) < len(ids):
-                    first.sort()
-                    ids, times = ids[first], times[first]
-                    srcs = srcs if isinstance(srcs, int) else srcs[first]
-            if len(ids):
-                self._bank_new(agent, ids, times, srcs)
-            for token, src in toks:
-                self.protocol.token(agent, token, src)
+                self._take(agent, *got)
         self.catching[agent] = False
         if got is not None:
             self.wake(agent)
 
-    def _bank_new(self, agent: int, ids: np.ndarray, times: np.ndarray, srcs) -> None:
-        """Bank packages new to `agent`, charge their student MACs, and let the protocol forward
-        them (`srcs`: one sender, or one per package as an array or a list)."""
-        self.last_change = self.env.now
-        self.knowledge.bank(agent, ids, times)
-        self.student_macs += float(self.student_vec[ids].sum())
-        if self.recorder.wants_events:
-            self.recorder.emit(Event(self.env.now, "banked", agent, tuple(ids.tolist())))
-        self.protocol.received(agent, ids, srcs)
+    def _take(self, agent: int, ids: list[int], srcs: list[int], times: list[float]) -> None:
+        """The reference intake: digest tokens apart, packages the agent holds dropped, the first
+        copy of a repeat kept; bank the new packages, let the protocol relay them, then let it
+        answer the digests, all in arrival order."""
+        toks, keep = self.knowledge.sift(agent, ids)
+        if keep:
+            if len(keep) < len(ids):
+                ids_k, srcs_k, times_k = [ids[i] for i in keep], [srcs[i] for i in keep], [times[i] for i in keep]
+            else:
+                ids_k, srcs_k, times_k = ids, srcs, times
+            self.last_change = self.env.now
+            self.knowledge.bank(agent, ids_k, times_k)
+            self.student_macs += float(self.student_vec[ids_k].sum())
+            if self.recorder.wants_events:
+                self.recorder.emit(Event(self.env.now, "banked", agent, tuple(ids_k)))
+            self.protocol.received(agent, ids_k, srcs_k)
+        for i in toks:
+            self.protocol.token(agent, ids[i], srcs[i])
 
-    def _take_one(self, agent: int, ids: np.ndarray, srcs, times: np.ndarray) -> None:
-        """catch_up's work for a single arrived item (the common case), on scalars."""
-        task = int(ids[0])
-        src = srcs if isinstance(srcs, int) else int(srcs[0])
+    def _take_one(self, agent: int, task: int, src: int, times: list[float]) -> None:
+        """`_take` for a single arrived item (the common case), on scalars."""
         if task < 0:
             self.protocol.token(agent, task, src)
         elif not self.knowledge.held[agent, task]:
             self.last_change = self.env.now
-            self.knowledge.bank(agent, ids, times)
+            self.knowledge.bank(agent, [task], times)
             self.student_macs += float(self.student_vec[task])
             if self.recorder.wants_events:
                 self.recorder.emit(Event(self.env.now, "banked", agent, (task,)))
-            self.protocol.received(agent, ids, src)
-
-    def _take_few(self, agent: int, ids: np.ndarray, srcs, times: np.ndarray) -> None:
-        """catch_up's work for a few arrived items: the same filtering (tokens apart, held
-        dropped, first copy of a repeat kept) done in one Python pass instead of numpy calls.
-        Items from several flows come as Python lists: filtered as lists, made arrays once."""
-        if isinstance(ids, list):
-            self._take_listed(agent, ids, srcs, times)
-            return
-        one_src = isinstance(srcs, int)
-        ids_l = ids.tolist()
-        toks, keep = self.knowledge.sift(agent, ids_l, self.may_repeat or not one_src)
-        if toks:
-            srcs_l = [srcs] * len(ids_l) if one_src else srcs.tolist()
-            toks = [(ids_l[i], srcs_l[i]) for i in toks]
-            if one_src:
-                srcs = np.full(len(ids_l), srcs)
-        if len(keep) < len(ids_l):
-            pick = np.array(keep, dtype=np.int64)
-            ids, times = ids[pick], times[pick]
-            if not isinstance(srcs, int):
-                srcs = srcs[pick]
-        if keep:
-            self._bank_new(agent, ids, times, srcs)
-        for token, src in toks:
-            self.protocol.token(agent, token, src)
-
-    def _take_listed(self, agent: int, ids: list[int], srcs: list[int], times: list[float]) -> None:
-        """`_take_few` for items of several flows given as Python lists (see Knowledge.collect)."""
-        toks, keep = self.knowledge.sift(agent, ids, True)
-        toks = [(ids[i], srcs[i]) for i in toks]
-        if keep:
-            if len(keep) < len(ids):
-                ids, srcs, times = [ids[i] for i in keep], [srcs[i] for i in keep], [times[i] for i in keep]
-            self._bank_new(agent, np.array(ids, dtype=np.int64), np.array(times, dtype=np.float64), srcs)
-        for token, src in toks:
-            self.protocol.token(agent, token, src)
+            self.protocol.received(agent, [task], [src])
 
     # -- results ------------------------------------------------------------------------------------
     def run_state(self) -> RunState:
@@ -323,12 +370,6 @@ class Engine:
             teacher_macs=self.teacher_macs, student_macs=self.student_macs, transfers=len(self.recorder),
             events=self.env.events_processed,
         )
-
-    # -- failures (see sim/failures.py for crash and recovery) -------------------------------------
-    def quiet(self) -> bool:
-        """No learning left, and nothing more can spread (or nothing is on the network): random
-        failures may stop. (push_pull's digests keep the network busy until settled.)"""
-        return self.unfinished == 0 and (self.settled() or not self.network.busy())
 
 
 def learner(env: simpy.Environment, engine: Engine, agent: int):

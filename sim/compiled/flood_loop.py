@@ -10,20 +10,19 @@ sent to an agent that holds the package already, or towards which an earlier-arr
 way, is sent and counted, but its landing changes nothing and is not an event (until a package is
 banked, its merge-time cell holds the earliest arrival on the way: 30 % fewer events at N = 5000). At N = 5000 it is
 bound by memory latency, hence the cache-line layouts, huge pages and prefetches below. The SimPy engine
-(engine.py) stays the reference for every other setting; tests/sim/test_compiled.py checks that both
+(sim/engine/) stays the reference for every other setting; tests/sim/test_compiled.py checks that both
 agree bit for bit, exact ties included: at one instant, an agent takes in the copies that land in
 sender order and relays them before it publishes (docs/architecture.md, "Simultaneous events").
 """
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
-from llvmlite import ir
-from numba import njit, types
-from numba.core import cgutils
-from numba.extending import intrinsic
+from numba import njit
+
+from sim.compiled.heap import sift_down, sift_up
+from sim.compiled.contract import LoopInput, LoopOutput
+from sim.compiled.memory import grow, grow_rows, huge, prefetch
 
 NO_FLOW = -1
 # Columns of the per-direction rows: floats (item counts are exact as floats) and integers.
@@ -34,103 +33,6 @@ CHUNK = 16  # packages per block of a direction's FIFO: pops and pushes walk mem
 TASK_BITS = 24  # an item's key packs (sender << TASK_BITS) | task
 TASK_MASK = (1 << TASK_BITS) - 1
 MAX_TASKS = 1 << TASK_BITS
-
-
-# The loop's big tables (merge times, blocks of packages on their way, flows) are read at random:
-# at N = 5000 it is bound by TLB misses unless they sit on huge pages. numpy asks Linux for those on
-# its own allocations; numba's allocator does not, so the loop asks with madvise (Linux only; called
-# by symbol name, so the compiled loop stays cacheable).
-if sys.platform.startswith("linux"):
-    _madvise = types.ExternalFunction("madvise", types.int32(types.uintp, types.uintp, types.int32))
-    MADV_HUGEPAGE = 14
-
-    @njit(cache=True)
-    def _huge(a: np.ndarray) -> None:
-        """Ask for huge pages under the whole pages of a fresh (untouched) array of 2 MiB or more."""
-        start = (a.ctypes.data + 4095) & ~4095
-        end = (a.ctypes.data + a.nbytes) & ~4095
-        if end > start + (1 << 21):
-            _madvise(start, end - start, MADV_HUGEPAGE)
-else:
-    @njit(cache=True)
-    def _huge(a: np.ndarray) -> None:
-        """Huge pages are asked for on Linux only."""
-
-
-@intrinsic
-def _prefetch(typingctx, arr, i, j):
-    """Start loading arr[i, j]'s cache line for writing (llvm.prefetch): the loop knows the next
-    event's agent and package one event ahead, and hides the memory latency behind this one."""
-    sig = types.void(arr, i, j)
-
-    def codegen(context, builder, signature, args):
-        aryty = signature.args[0]
-        ary = context.make_array(aryty)(context, builder, args[0])
-        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1], args[2]], wraparound=False)
-        i8p = ir.IntType(8).as_pointer()
-        fnty = ir.FunctionType(ir.VoidType(), [i8p, ir.IntType(32), ir.IntType(32), ir.IntType(32)])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
-        i32 = ir.IntType(32)
-        builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, 1), ir.Constant(i32, 3), ir.Constant(i32, 1)])
-        return context.get_dummy_value()
-
-    return sig, codegen
-
-
-@njit(cache=True, error_model="numpy")
-def _grow(a: np.ndarray, need: int) -> np.ndarray:
-    """`a` with room for at least `need` entries (doubling), contents kept."""
-    if need <= len(a):
-        return a
-    b = np.empty(max(need, 2 * len(a)), a.dtype)
-    _huge(b)
-    b[:len(a)] = a
-    return b
-
-
-@njit(cache=True, error_model="numpy")
-def _grow_rows(a: np.ndarray) -> np.ndarray:
-    """A 2-D table with twice the rows, contents kept."""
-    b = np.empty((2 * len(a), a.shape[1]), a.dtype)
-    _huge(b)
-    b[:len(a)] = a
-    return b
-
-
-@njit(cache=True, inline="always", error_model="numpy")
-def _less(t: np.ndarray, s: np.ndarray, i: int, j: int) -> bool:
-    """Heap order: earlier time first, then the smaller key."""
-    return t[i] < t[j] or (t[i] == t[j] and s[i] < s[j])
-
-
-@njit(cache=True, inline="always", error_model="numpy")
-def _sift_up(t: np.ndarray, s: np.ndarray, d: np.ndarray, i: int) -> None:
-    """Move entry i up to its place in the binary heap (t, s, d)."""
-    while i > 0:
-        parent = (i - 1) >> 1
-        if not _less(t, s, i, parent):
-            break
-        t[i], t[parent] = t[parent], t[i]
-        s[i], s[parent] = s[parent], s[i]
-        d[i], d[parent] = d[parent], d[i]
-        i = parent
-
-
-@njit(cache=True, inline="always", error_model="numpy")
-def _sift_down(t: np.ndarray, s: np.ndarray, d: np.ndarray, n: int, i: int) -> None:
-    """Move entry i down to its place in the binary heap (t, s, d) of n entries."""
-    while True:
-        child = 2 * i + 1
-        if child >= n:
-            break
-        if child + 1 < n and _less(t, s, child + 1, child):
-            child += 1
-        if not _less(t, s, child, i):
-            break
-        t[i], t[child] = t[child], t[i]
-        s[i], s[child] = s[child], s[i]
-        d[i], d[child] = d[child], d[i]
-        i = child
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -151,7 +53,7 @@ def _add(bits: np.ndarray, v: int, p: int) -> None:
 def _open_flow(flows, f_dir, n_flows, start, d):
     """Flow n_flows on direction d, starting at `start`; returns the flow tables, grown if full."""
     if n_flows == len(flows):
-        flows, f_dir = _grow_rows(flows), _grow(f_dir, n_flows + 1)
+        flows, f_dir = grow_rows(flows), grow(f_dir, n_flows + 1)
     flows[n_flows, F_START] = start
     f_dir[n_flows] = d
     return flows, f_dir
@@ -175,12 +77,12 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
     (start, end, direction, bytes, items) plus, with keep_items, each item's flow and package.
     """
     bits = np.empty((n_tasks, (n_agents + 63) >> 6), dtype=np.uint64)
-    _huge(bits)
+    huge(bits)
     bits[:] = 0
     # merge times, one row per package (as the bank bits: a new package's neighbours share a line);
     # before a package is banked, its cell holds the earliest arrival of a copy on its way there
     known_at = np.empty((n_tasks, n_agents))
-    _huge(known_at)
+    huge(known_at)
     known_at[:] = np.inf
     merge_free = np.zeros(n_agents)
     no_merge = not (student > 0).any()
@@ -239,16 +141,16 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
                     di[came, QHC] = c
                 di[came, QHP] = i
                 h_t[0], h_s[0] = times[c, 2 * i], blocks[c, 2 * i + 1]
-            _sift_down(h_t, h_s, h_d, h_n, 0)
+            sift_down(h_t, h_s, h_d, h_n, 0)
             if h_n > 0:  # the next arrival is known now: start loading what it will touch
                 nd, np_ = h_d[0], h_s[0] & TASK_MASK
                 nv = di[nd, DST]
-                _prefetch(blocks, di[nd, QHC], 2 * di[nd, QHP])  # its item: the next pop reads that line
-                _prefetch(known_at, np_, nv)
-                _prefetch(bits, np_, nv >> 6)
+                prefetch(blocks, di[nd, QHC], 2 * di[nd, QHP])  # its item: the next pop reads that line
+                prefetch(known_at, np_, nv)
+                prefetch(bits, np_, nv >> 6)
                 for j in range(out_ptr[nv], out_ptr[nv + 1]):  # in case it is new: where it goes next
-                    _prefetch(ds, out_dir[j], 0)
-                    _prefetch(di, out_dir[j], 0)
+                    prefetch(ds, out_dir[j], 0)
+                    prefetch(di, out_dir[j], 0)
         else:
             break
         events += 1
@@ -319,7 +221,7 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
                 leave = ds[d, CUR_END]
             if keep_items:
                 if n_items == len(i_fid):
-                    i_fid, i_pkg = _grow(i_fid, n_items + 1), _grow(i_pkg, n_items + 1)
+                    i_fid, i_pkg = grow(i_fid, n_items + 1), grow(i_pkg, n_items + 1)
                 i_fid[n_items] = fid
                 i_pkg[n_items] = p
                 n_items += 1
@@ -338,7 +240,7 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
                     free = c_next[nc]
                 else:
                     if n_chunks == len(c_next):
-                        blocks, c_next = _grow_rows(blocks), _grow(c_next, n_chunks + 1)
+                        blocks, c_next = grow_rows(blocks), grow(c_next, n_chunks + 1)
                         times = blocks.view(np.float64)
                     nc = n_chunks
                     n_chunks += 1
@@ -355,13 +257,13 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
             if empty:
                 h_t[h_n], h_s[h_n], h_d[h_n] = times[c, 2 * i], blocks[c, 2 * i + 1], d
                 h_n += 1
-                _sift_up(h_t, h_s, h_d, h_n - 1)
+                sift_up(h_t, h_s, h_d, h_n - 1)
         if h_n > 0:  # the next arrival's out-directions' rows have loaded by now: on to their tails
             nv = di[h_d[0], DST]
             for j in range(out_ptr[nv], out_ptr[nv + 1]):
                 d = out_dir[j]
                 if di[d, QTC] >= 0:
-                    _prefetch(blocks, di[d, QTC], 2 * di[d, QTP])
+                    prefetch(blocks, di[d, QTC], 2 * di[d, QTP])
     for d in range(n_dirs):  # close the flows still open when the last package arrived
         if di[d, CUR_FID] != NO_FLOW:
             _close_flow(flows, di[d, CUR_FID], ds[d, CUR_END], ds[d, CUR_BYTES], ds[d, CUR_ITEMS])
@@ -375,3 +277,11 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
     return (held, np.ascontiguousarray(known_at.T), student_macs, events, flows[:, F_START].copy(), flows[:, F_END].copy(),
             f_dir[:n_flows], flows[:, F_BYTES].copy(), flows[:, F_ITEMS].astype(np.int64), i_fid[:n_items],
             i_pkg[:n_items])
+
+
+def run(inp: LoopInput) -> LoopOutput:
+    """Run flood (relays) or broadcast (no relays) on the compiled loop."""
+    return LoopOutput(*run_loop(
+        inp.n_agents, inp.n_tasks, inp.out_ptr, inp.out_dir, inp.src, inp.dst, inp.bandwidth, inp.latency,
+        inp.sizes, inp.pub_t, inp.pub_agent, inp.pub_task, inp.student, inp.rates, inp.gossip.protocol == "flood",
+        inp.keep_items))

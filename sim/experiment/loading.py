@@ -12,7 +12,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from sim.errors import ScenarioError
-from sim.scenario import Scenario
+from sim.experiment.scenario import Scenario
 
 
 class _Loader(yaml.SafeLoader):
@@ -95,7 +95,7 @@ def format_error(err: dict[str, Any], raw: dict[str, Any]) -> str:
 
 def shipped_scenarios() -> list[str]:
     """Scenario files shipped in the repository's scenarios/ folder."""
-    root = Path(__file__).resolve().parent.parent / "scenarios"
+    root = Path(__file__).resolve().parents[2] / "scenarios"
     return sorted(str(p.relative_to(root.parent)) for p in root.glob("*.yaml"))
 
 

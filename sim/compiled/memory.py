@@ -1,0 +1,72 @@
+"""Memory helpers of the compiled loops (numba): growable tables, huge pages, prefetches."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+
+# The loop's big tables (merge times, blocks of packages on their way, flows) are read at random:
+# at N = 5000 it is bound by TLB misses unless they sit on huge pages. numpy asks Linux for those on
+# its own allocations; numba's allocator does not, so the loop asks with madvise (Linux only; called
+# by symbol name, so the compiled loop stays cacheable).
+if sys.platform.startswith("linux"):
+    _madvise = types.ExternalFunction("madvise", types.int32(types.uintp, types.uintp, types.int32))
+    MADV_HUGEPAGE = 14
+
+    @njit(cache=True)
+    def huge(a: np.ndarray) -> None:
+        """Ask for huge pages under the whole pages of a fresh (untouched) array of 2 MiB or more."""
+        start = (a.ctypes.data + 4095) & ~4095
+        end = (a.ctypes.data + a.nbytes) & ~4095
+        if end > start + (1 << 21):
+            _madvise(start, end - start, MADV_HUGEPAGE)
+else:
+    @njit(cache=True)
+    def huge(a: np.ndarray) -> None:
+        """Huge pages are asked for on Linux only."""
+
+
+@intrinsic
+def prefetch(typingctx, arr, i, j):
+    """Start loading arr[i, j]'s cache line for writing (llvm.prefetch): the loop knows the next
+    event's agent and package one event ahead, and hides the memory latency behind this one."""
+    sig = types.void(arr, i, j)
+
+    def codegen(context, builder, signature, args):
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1], args[2]], wraparound=False)
+        i8p = ir.IntType(8).as_pointer()
+        fnty = ir.FunctionType(ir.VoidType(), [i8p, ir.IntType(32), ir.IntType(32), ir.IntType(32)])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        i32 = ir.IntType(32)
+        builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, 1), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@njit(cache=True, error_model="numpy")
+def grow(a: np.ndarray, need: int) -> np.ndarray:
+    """`a` with room for at least `need` entries (doubling), contents kept."""
+    if need <= len(a):
+        return a
+    b = np.empty(max(need, 2 * len(a)), a.dtype)
+    huge(b)
+    b[:len(a)] = a
+    return b
+
+
+@njit(cache=True, error_model="numpy")
+def grow_rows(a: np.ndarray) -> np.ndarray:
+    """A 2-D table with twice the rows, contents kept."""
+    b = np.empty((2 * len(a), a.shape[1]), a.dtype)
+    huge(b)
+    b[:len(a)] = a
+    return b
