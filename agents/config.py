@@ -8,6 +8,8 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agents.suites.registry import suite_names
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -83,10 +85,14 @@ class LearnerConfig(_Strict):
     device: str = "auto"
 
 
+# The registered suites (agents/suites/registry.py): the schema's choices follow the registry.
+SuiteName = Literal[suite_names()]
+
+
 class SuiteConfig(_Strict):
     """Which tasks exist and how many images each has (see `skill-sim list suites`)."""
 
-    suite: Literal["mixed", "fashion_mnist", "digits", "textures", "folder"] = "mixed"
+    suite: SuiteName = "mixed"  # every suite registered in agents.suites
     num_tasks: int | None = Field(None, ge=1)
     # Training / test images per class (None: the suite's default).
     train_per_class: int | None = Field(None, ge=2)

@@ -10,13 +10,17 @@ import gzip
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from agents.config import SuiteConfig
 from agents.errors import DataError
 from agents.suites.base import Task, TaskSuite, tasks_wanted
 from agents.suites.images import gray_to_rgb, pick_per_class, resize, stack_classes, task_rng, to_uint8
+from agents.suites.registry import register_suite
+
+if TYPE_CHECKING:
+    from agents.config import SuiteConfig
 
 DEFAULT_PATH = Path("/usr/share/datasets/fashion-mnist")
 ENV_VAR = "SKILL_FASHION_MNIST"
@@ -104,6 +108,7 @@ def load_fashion_mnist(path: Path | str | None = None) -> dict[str, tuple[np.nda
     return _load_cached(str(folder.resolve()))
 
 
+@register_suite("fashion_mnist", "Split-Fashion-MNIST: 5 tasks of 2 classes from the real IDX files")
 def build(cfg: SuiteConfig) -> TaskSuite:
     """Split-Fashion-MNIST: tasks of 2 classes in official order (t-shirt/trouser, pullover/dress, ...)."""
     data = load_fashion_mnist(cfg.path)

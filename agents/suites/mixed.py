@@ -13,16 +13,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from agents.config import SuiteConfig
 from agents.errors import DataError
 from agents.suites import digits, fashion_mnist, textures
 from agents.suites.base import Task, TaskSuite
 from agents.suites.domains import Domain, apply_domain, random_domain
 from agents.suites.images import pick_per_class, resize, task_rng, to_uint8
+from agents.suites.registry import register_suite
+
+if TYPE_CHECKING:
+    from agents.config import SuiteConfig
 
 # SKILL-102: the paper's main scenario has 102 tasks.
 DEFAULT_NUM_TASKS = 102
@@ -116,6 +119,8 @@ def plan(sources: dict[str, Source], seed: int) -> Iterator[tuple[str, Domain, l
             yield src.name, domain, group
 
 
+@register_suite("mixed", "default: any number of tasks (102 unless num_tasks), disjoint class subsets of Fashion-MNIST, "
+    "digits and photo patches, each under its own domain (tint, inversion, rotation, scale, background)")
 def build(cfg: SuiteConfig) -> TaskSuite:
     """Build the mixed suite: cfg.num_tasks tasks (default 102), deterministic in cfg.seed."""
     sources = load_sources(cfg)

@@ -1,35 +1,54 @@
-"""Suite registry: name -> (builder, one-line description), behind one `create_suite` factory."""
+"""Suite registry: `register_suite` on each suite's `build`, behind one `create_suite` factory.
+
+Each suite module registers itself when `agents.suites` imports it; the scenario schema's
+`tasks.suite` choices (agents.config), `skill-sim list suites` and the README reference derive
+from this table, so a new suite is one module with one decorator (and one import line in
+agents/suites/__init__.py).
+"""
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from agents.config import SuiteConfig
 from agents.errors import DataError
-from agents.suites import digits, fashion_mnist, folder, mixed, textures
-from agents.suites.base import TaskSuite
 
-SUITES: dict[str, tuple[Callable[[SuiteConfig], TaskSuite], str]] = {
-    "mixed": (
-        mixed.build,
-        "default: any number of tasks (102 unless num_tasks), disjoint class subsets of Fashion-MNIST, "
-        "digits and photo patches, each under its own domain (tint, inversion, rotation, scale, background)",
-    ),
-    "fashion_mnist": (fashion_mnist.build, "Split-Fashion-MNIST: 5 tasks of 2 classes from the real IDX files"),
-    "digits": (digits.build, "scikit-learn's 8x8 handwritten digits, upscaled: 5 tasks of 2 digits"),
-    "textures": (textures.build, "patches of 20 photos bundled with scikit-image: 5 tasks of 4 photos"),
-    "folder": (folder.build, "your images: <path>/<task>/{train,test}/<class>/*.png, one task per folder"),
-}
+if TYPE_CHECKING:
+    from agents.config import SuiteConfig
+    from agents.suites.base import TaskSuite
+
+Builder = Callable[["SuiteConfig"], "TaskSuite"]
+SUITES: dict[str, tuple[Builder, str]] = {}  # name -> (build, one-line description), in registration order
 
 
-def create_suite(cfg: SuiteConfig) -> TaskSuite:
+def register_suite(name: str, description: str) -> Callable[[Builder], Builder]:
+    """Decorator: register a suite's `build(cfg) -> TaskSuite` under `name`."""
+
+    def decorate(build: Builder) -> Builder:
+        if name in SUITES:
+            raise ValueError(f"suite {name!r} is registered twice")
+        SUITES[name] = (build, description)
+        return build
+
+    return decorate
+
+
+def suite_names() -> tuple[str, ...]:
+    """Every registered suite name."""
+    import agents.suites  # noqa: F401  (imports, and so registers, every suite module)
+
+    return tuple(SUITES)
+
+
+def create_suite(cfg: "SuiteConfig") -> "TaskSuite":
     """Build the suite cfg.suite names; same cfg gives byte-identical arrays and fingerprints."""
+    names = suite_names()
     if cfg.suite not in SUITES:
-        raise DataError(f"unknown suite {cfg.suite!r}; choose one of {', '.join(SUITES)}")
+        raise DataError(f"unknown suite {cfg.suite!r}; choose one of {', '.join(names)}")
     builder, _ = SUITES[cfg.suite]
     return builder(cfg)
 
 
 def list_suites() -> dict[str, str]:
     """Suite name -> one-line description (for `skill-sim list suites`)."""
+    suite_names()
     return {name: desc for name, (_, desc) in SUITES.items()}
