@@ -43,7 +43,7 @@ class Recorder:
         self._chunks: list[np.ndarray] = []
         self._offsets = [0]
         self._bulk: dict[str, np.ndarray] | None = None  # rows logged at once by the compiled loop
-        self._finish: np.ndarray | None = None  # the bulk rows' finish order, sorted on first read
+        self._order: np.ndarray | None = None  # rows in finish order, sorted on first read
 
     def transfer(self, start: float, end: float, src: int, dst: int, nbytes: float, outcome: str,
                  ids: np.ndarray) -> None:
@@ -54,6 +54,7 @@ class Recorder:
         self.dst.append(dst)
         self.nbytes.append(nbytes)
         self.outcome.append(OUTCOMES.index(outcome))
+        self._order = None
         if self.keep_packages:
             self._chunks.append(ids.astype(np.int32))
             self._offsets.append(self._offsets[-1] + len(ids))
@@ -70,21 +71,25 @@ class Recorder:
             self._chunks = [packages.astype(np.int32, copy=False)]
             self._offsets = offsets
 
-    def _bulk_index(self, i: int) -> int:
-        """Position in the bulk arrays of the i-th flow to finish."""
-        if self._finish is None:
-            self._finish = np.lexsort((self._bulk["start"], self._bulk["end"]))
-        return int(self._finish[i])
+    def _index(self, i: int) -> int:
+        """Where the i-th flow to finish is stored. Finish order is by end time, then start, sender
+        and receiver: flows that end at one instant are listed the same way whichever engine ran
+        (the SimPy engine logs them as they end, the compiled loops all at once)."""
+        if self._order is None:
+            cols = self._bulk if self._bulk is not None else {k: np.asarray(getattr(self, k)) for k in ("start", "end", "src", "dst")}
+            self._order = np.lexsort((cols["dst"], cols["src"], cols["start"], cols["end"]))
+        return int(self._order[i])
 
     def _row(self, i: int) -> dict:
         """Transfer i as a JSON-friendly row."""
         if self._bulk is not None:
-            b, k = self._bulk, self._bulk_index(i)
+            b, k = self._bulk, self._index(i)
             start, end, src, dst, nbytes = (b["start"][k], b["end"][k], b["src"][k], b["dst"][k], b["nbytes"][k])
             outcome = 0
         else:
-            start, end, src, dst = self.start[i], self.end[i], self.src[i], self.dst[i]
-            nbytes, outcome = self.nbytes[i], self.outcome[i]
+            k = self._index(i)
+            start, end, src, dst = self.start[k], self.end[k], self.src[k], self.dst[k]
+            nbytes, outcome = self.nbytes[k], self.outcome[k]
         return {"start": float(start), "end": float(end), "src": int(src), "dst": int(dst),
                 "packages": list(self.packages(i)), "bytes": float(nbytes), "outcome": OUTCOMES[outcome]}
 
@@ -107,7 +112,7 @@ class Recorder:
             return ()
         if len(self._chunks) > 1:
             self._chunks = [np.concatenate(self._chunks)]
-        k = self._bulk_index(i) if self._bulk is not None else i
+        k = self._index(i)
         return tuple(self._chunks[0][self._offsets[k]:self._offsets[k + 1]].tolist())
 
     def transfers(self) -> list[dict]:

@@ -28,6 +28,7 @@ class SimResult:
     alive: np.ndarray  # (agents,) bool: who is alive at the end
     metrics: Metrics
     removed: list[tuple[float, int, int, float]]  # bank wipes: (time, agent, task, banked at)
+    engine: str = "simpy"  # the engine that ran: "simpy" or "compiled"
 
     def bank(self, agent: int) -> list[int]:
         """Task ids in an agent's final bank."""
@@ -91,7 +92,7 @@ def simulate(graph: nx.Graph, workload: Workload, *, rates: Sequence[float], net
         if state.transfers == 0 and graph.number_of_nodes() > 1 and workload.num_tasks:
             raise SimError("internal: the compiled loop sent nothing; please report this run")
         metrics = compute_metrics(state, alpha)
-        return SimResult(recorder, state.known_at, state.held, state.alive.copy(), metrics, state.removed)
+        return SimResult(recorder, state.known_at, state.held, state.alive.copy(), metrics, state.removed, "compiled")
     state = simpy_engine.run(graph, workload, rates, network, gossip, failures, seed, alpha, timing, recorder)
     metrics = compute_metrics(state, alpha)
     return SimResult(recorder, state.known_at, state.held, state.alive.copy(), metrics, state.removed)

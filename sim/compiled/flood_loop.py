@@ -10,7 +10,7 @@ sent to an agent that holds the package already, or towards which an earlier-arr
 way, is sent and counted, but its landing changes nothing and is not an event (until a package is
 banked, its merge-time cell holds the earliest arrival on the way: 30 % fewer events at N = 5000). At N = 5000 it is
 bound by memory latency, hence the cache-line layouts, huge pages and prefetches below. The SimPy engine
-(sim/engine/) stays the reference for every other setting; tests/sim/test_compiled.py checks that both
+(sim/engine/) stays the reference for every other setting; tests/sim/compiled/test_loops.py checks that both
 agree bit for bit, exact ties included: at one instant, an agent takes in the copies that land in
 sender order and relays them before it publishes (docs/architecture.md, "Simultaneous events").
 """

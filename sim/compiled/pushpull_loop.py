@@ -9,7 +9,7 @@ to it and catches up on what has arrived, in arrival order, at the moments it mu
 learns a task, when its timer fires, when a digest reaches it, and when one of its directions is
 about to send. The loop mirrors those moments, and the protocol's stop test reads the banks as far
 as caught up, as SimPy's does; timer phases and neighbour choices are sim.draws' counter-based draws.
-tests/sim/test_compiled.py checks that both engines agree bit for bit, exact ties included. The
+tests/sim/compiled/test_loops.py checks that both engines agree bit for bit, exact ties included. The
 flows and inboxes are in sim/compiled/pushpull_inbox.py.
 
 Events (one binary heap, ordered by time, then rank as in the SimPy engine, then scheduling order):
@@ -27,8 +27,8 @@ from sim.compiled.contract import LoopInput, LoopOutput
 from sim.compiled.heap import sift_down
 from sim.compiled.memory import grow, grow_rows, huge
 from sim.compiled.pushpull_inbox import (
-    ANSWER, ASK, BYTES, CB, CK, CLAIMED, CUM, DIR, END, EVENTS, FIRST, FLOW_END, FREE_SLOT, H_N, IDLE, INCOMING,
-    LEN, N_BATCHES, N_FLOWS, N_ITEMS, N_SLOTS, NEXT, NEXT_TOKEN, NITEMS, OFF, PARTIAL, PUBLISH, QUEUED, SLOT,
+    ANSWER, ASK, BYTES, CLAIMED, DIR, END, EVENTS, FIRST, FLOW_END, FREE_SLOT, H_N, IDLE, INCOMING, LEN,
+    N_BATCHES, N_FLOWS, N_ITEMS, N_SLOTS, NEXT, NEXT_TOKEN, NITEMS, OFF, PARTIAL, PUBLISH, QUEUED, SLOT,
     START, TIMER, collect, event_rank, hold, holds, open_flow, push_event,
 )
 from sim.ranks import LEARNED as RANK_LEARNED, TIMER as RANK_TIMER

@@ -35,7 +35,7 @@ class Engine:
     act through `crash`, `recover`, `links_down` and `links_up`."""
 
     # Take a single arrived item on scalars instead of through the reference intake (`_take`);
-    # tests/sim/test_engine.py runs with it off and checks that results do not change.
+    # tests/sim/engine/test_core.py runs with it off and checks that results do not change.
     fast_intake = True
 
     def __init__(self, graph: nx.Graph, workload: Workload, rates: np.ndarray, network: NetworkConfig,

@@ -187,6 +187,7 @@ def run_alpha(prepared: Prepared, alpha: float, *, progress: Progress = _quiet) 
         alpha=alpha,
         timing=sc.timing,
         observer=observe,
+        engine=sc.engine,
     )
     sim_wall = time.perf_counter() - start
     progress("simulated", seconds=sim_wall)
@@ -281,6 +282,7 @@ def assemble_results(
         },
         "simulation": {
             "wall_s": sim_wall,
+            "engine": result.engine,
             **{k: v for k, v in m.items() if k not in _HEADLINE},
             "coverage": thin(m["coverage"], 2000),
         },

@@ -157,6 +157,9 @@ class Scenario(_Strict):
     alpha: float | list[float] = 1000.0
     # "macs": compute time = counted MACs / rate (reproducible); "wall": measured seconds.
     timing: Literal["macs", "wall"] = "macs"
+    # "auto": a compiled loop where it gives the SimPy engine's answer bit for bit and the run is
+    # large (sim.compiled.supports), the SimPy engine elsewhere; "simpy" / "compiled" force one.
+    engine: Literal["auto", "simpy", "compiled"] = "auto"
     output: OutputSection = OutputSection()
 
     @field_validator("alpha")

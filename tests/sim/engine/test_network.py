@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 import simpy
 
-from sim.config import BroadcastConfig, FailuresConfig, FloodConfig, NetworkConfig
-from sim.simulate import simulate
+from sim.config import BroadcastConfig, FailuresConfig, NetworkConfig
 from sim.engine.network import Network
 from sim.links import link_table
 from sim.workload import TaskWork, Workload
@@ -14,25 +13,28 @@ from sim.workload import TaskWork, Workload
 BW, LAT, S = 1000.0, 0.1, 500
 
 
-def linked(graph, bw=BW, lat=LAT, loss=0.0):
-    """The graph with the same link attributes on every edge."""
-    nx.set_edge_attributes(graph, bw, "bandwidth")
-    nx.set_edge_attributes(graph, lat, "latency")
-    nx.set_edge_attributes(graph, loss, "loss")
-    return graph
+@pytest.fixture(scope="module")
+def linked(linked):
+    """This module's links: BW bytes/s and LAT s on every edge unless told otherwise."""
+    return lambda graph, bw=BW, lat=LAT, loss=0.0: linked(graph, bw, lat, loss)
 
 
-def run(graph, workload, gossip=None, network=None, failures=None, rates=None, **kw):
-    n = graph.number_of_nodes()
-    return simulate(graph, workload, rates=rates or [1.0] * n, network=network or NetworkConfig(),
-                    gossip=gossip or FloodConfig(), failures=failures or FailuresConfig(), seed=7, **kw)
+@pytest.fixture(scope="module")
+def run(sim_run):
+    """Agents at 1 MAC/s, flood, seed 7."""
+
+    def run(graph, workload, gossip=None, network=None, failures=None, rates=None, **kw):
+        return sim_run(graph, workload, rates=rates or 1.0, gossip=gossip, network=network, failures=failures,
+                       seed=7, **kw)
+
+    return run
 
 
 def one_package(owner=0, nbytes=S, macs=0):
     return Workload([TaskWork(0, owner, macs, nbytes, 0)])
 
 
-def test_flood_down_a_line_arrives_at_hop_k_after_k_transfers():
+def test_flood_down_a_line_arrives_at_hop_k_after_k_transfers(run, linked):
     res = run(linked(nx.path_graph(6)), one_package())
     expected = np.arange(6) * (LAT + S / BW)
     assert np.allclose(res.known_at[:, 0], expected)
@@ -66,7 +68,7 @@ def network_for(graph, config=None, sizes=(S, S, S)):
     return env, net, stub
 
 
-def test_two_flows_on_one_link_each_get_half_the_bandwidth():
+def test_two_flows_on_one_link_each_get_half_the_bandwidth(linked):
     env, net, stub = network_for(linked(nx.path_graph(2)))
     d = net.index[0, 1]
     a = net.open_flow(d, np.array([0]))
@@ -78,7 +80,7 @@ def test_two_flows_on_one_link_each_get_half_the_bandwidth():
     assert net.bytes_sent == net.bytes_delivered == 2 * S
 
 
-def test_a_flow_speeds_up_when_its_neighbour_ends():
+def test_a_flow_speeds_up_when_its_neighbour_ends(linked):
     env, net, stub = network_for(linked(nx.path_graph(2)), sizes=(S, 2 * S))
     d = net.index[0, 1]
     short = net.open_flow(d, np.array([0]))
@@ -89,7 +91,7 @@ def test_a_flow_speeds_up_when_its_neighbour_ends():
     assert long.arr[-1] == pytest.approx(LAT + 3 * S / BW)
 
 
-def test_uplink_is_shared_max_min_between_links():
+def test_uplink_is_shared_max_min_between_links(linked):
     config = NetworkConfig(uplink=BW)  # links are 2 BW, the sender's NIC is BW
     env, net, stub = network_for(linked(nx.star_graph(2), bw=2 * BW), config)
     f1 = net.open_flow(net.index[0, 1], np.array([0]))
@@ -99,7 +101,7 @@ def test_uplink_is_shared_max_min_between_links():
     assert f2.arr[-1] == pytest.approx(LAT + 2 * S / BW)
 
 
-def test_fifo_serves_one_flow_at_a_time_on_a_shared_uplink():
+def test_fifo_serves_one_flow_at_a_time_on_a_shared_uplink(linked):
     config = NetworkConfig(uplink=BW, sharing="fifo")
     env, net, stub = network_for(linked(nx.star_graph(2), bw=2 * BW), config)
     net.send(net.index[0, 1], [0])
@@ -110,7 +112,7 @@ def test_fifo_serves_one_flow_at_a_time_on_a_shared_uplink():
 
 
 @pytest.mark.parametrize("n", [3, 6])
-def test_broadcast_with_serial_receive_finishes_after_n_minus_1_transfers(n):
+def test_broadcast_with_serial_receive_finishes_after_n_minus_1_transfers(n, run, linked):
     work = Workload([TaskWork(i, i, 0, S, 0) for i in range(n)])
     res = run(linked(nx.complete_graph(n)), work, BroadcastConfig(), NetworkConfig(serial_receive=True))
     assert res.metrics.makespan_s == pytest.approx((n - 1) * S / BW + LAT)
@@ -118,7 +120,7 @@ def test_broadcast_with_serial_receive_finishes_after_n_minus_1_transfers(n):
     assert parallel.metrics.makespan_s == pytest.approx(S / BW + LAT)
 
 
-def test_alpha_mode_prices_each_byte_at_alpha_macs():
+def test_alpha_mode_prices_each_byte_at_alpha_macs(run, linked):
     rate, macs, alpha = 1e6, 3e6, 50.0
     res = run(linked(nx.path_graph(2), lat=0.0), one_package(macs=macs), network=NetworkConfig(mode="alpha"),
               rates=[rate, rate], alpha=alpha)
@@ -126,7 +128,7 @@ def test_alpha_mode_prices_each_byte_at_alpha_macs():
     assert res.metrics.alpha_cost == pytest.approx(macs + alpha * S)
 
 
-def test_lost_packages_are_retransmitted_and_every_attempt_counted():
+def test_lost_packages_are_retransmitted_and_every_attempt_counted(run, linked):
     net = NetworkConfig(loss_timeout_s=1.0, max_retries=50)
     res = run(linked(nx.path_graph(2), loss=0.6), one_package(), network=net)
     m = res.metrics
@@ -137,13 +139,13 @@ def test_lost_packages_are_retransmitted_and_every_attempt_counted():
     assert m.makespan_s == pytest.approx(attempts * (LAT + S / BW) + (attempts - 1) * 1.0)
 
 
-def test_unreliable_loss_drops_the_package():
+def test_unreliable_loss_drops_the_package(run, linked):
     res = run(linked(nx.path_graph(2), loss=0.999), one_package(), network=NetworkConfig(reliable=False))
     assert not res.metrics.complete and res.metrics.coverage_final == 0.5
     assert res.metrics.bytes_lost == res.metrics.bytes_sent == S
 
 
-def test_an_outage_cuts_the_transfer_and_flood_resends_when_the_link_is_back():
+def test_an_outage_cuts_the_transfer_and_flood_resends_when_the_link_is_back(run, linked):
     failures = FailuresConfig(links={"scheduled": [{"edge": [0, 1], "start_s": 0.2, "end_s": 2.0}]})
     res = run(linked(nx.path_graph(2)), one_package(), failures=failures)
     m = res.metrics
@@ -153,7 +155,7 @@ def test_an_outage_cuts_the_transfer_and_flood_resends_when_the_link_is_back():
     assert outcomes == ["cut", "delivered"]
 
 
-def test_bytes_sent_is_delivered_plus_lost():
+def test_bytes_sent_is_delivered_plus_lost(run, linked):
     g = linked(nx.cycle_graph(8), loss=0.2)
     work = Workload([TaskWork(i, i, 1, S, 0) for i in range(8)])
     m = run(g, work).metrics
@@ -163,7 +165,7 @@ def test_bytes_sent_is_delivered_plus_lost():
     assert sum(m.bytes_per_link.values()) == pytest.approx(m.bytes_sent)
 
 
-def test_call_later_orders_like_a_timeout():
+def test_call_later_orders_like_a_timeout(run):
     """call_later takes the heap place env.timeout would: same-time events keep creation order."""
     from sim.engine.events import call_later
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from sim.experiment.schema_doc import BEGIN, END, reference
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[3] / "README.md"
 
 
 def test_readme_reference_matches_the_schema():

@@ -8,7 +8,7 @@ from sim.errors import ScenarioError
 from sim.experiment.loading import apply_override, load_scenario, parse_yaml, shipped_scenarios
 from sim.experiment.scenario import Scenario
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SHIPPED = sorted((ROOT / "scenarios").glob("*.yaml"))
 
 

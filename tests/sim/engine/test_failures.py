@@ -4,26 +4,24 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from sim.config import BroadcastConfig, FailuresConfig, FloodConfig, NetworkConfig, PushPullConfig
+from sim.config import BroadcastConfig, FailuresConfig, NetworkConfig, PushPullConfig
 from sim.simulate import simulate
 from sim.errors import SimError
 from sim.workload import synthetic_workload
 
 
-def linked(graph, bw=1e4, lat=0.01):
-    nx.set_edge_attributes(graph, bw, "bandwidth")
-    nx.set_edge_attributes(graph, lat, "latency")
-    return graph
+@pytest.fixture(scope="module")
+def run(sim_run):
+    """`n_tasks` tasks of `macs` MACs and 1,000 B per agent, agents at 10 MACs/s, seed 5."""
+
+    def run(graph, failures, gossip=None, macs=10, n_tasks=1, observer=None):
+        work = synthetic_workload(graph.number_of_nodes(), n_tasks, macs=macs, nbytes=1000)
+        return sim_run(graph, work, gossip=gossip, failures=failures, seed=5, observer=observer)
+
+    return run
 
 
-def run(graph, failures, gossip=None, macs=10, n_tasks=1, observer=None):
-    n = graph.number_of_nodes()
-    work = synthetic_workload(n, n_tasks, macs=macs, nbytes=1000)
-    return simulate(graph, work, rates=[10.0] * n, network=NetworkConfig(), gossip=gossip or FloodConfig(),
-                    failures=FailuresConfig(**failures), seed=5, observer=observer)
-
-
-def test_an_agent_dead_before_learning_loses_its_task_and_others_converge():
+def test_an_agent_dead_before_learning_loses_its_task_and_others_converge(run, linked):
     res = run(linked(nx.cycle_graph(6)), {"agents": {"scheduled": [{"agent": 2, "at_s": 0.5}]}})
     m = res.metrics
     assert m.tasks_lost == [2]
@@ -32,7 +30,7 @@ def test_an_agent_dead_before_learning_loses_its_task_and_others_converge():
     assert not res.held[2].any() or res.known_at[2].max() <= 0.5
 
 
-def test_crash_and_recovery_with_bank_kept_converges():
+def test_crash_and_recovery_with_bank_kept_converges(run, linked):
     failures = {"agents": {"scheduled": [{"agent": 1, "at_s": 0.5, "recover_at_s": 3.0}]}}
     events = []
     res = run(linked(nx.cycle_graph(5)), failures, observer=events.append)
@@ -42,7 +40,7 @@ def test_crash_and_recovery_with_bank_kept_converges():
     assert res.known_at[1, 1] >= 3.0 + 1.0  # relearned from scratch after recovery
 
 
-def test_a_wiped_bank_is_refilled_by_anti_entropy():
+def test_a_wiped_bank_is_refilled_by_anti_entropy(run, linked):
     failures = {"agents": {"scheduled": [{"agent": 0, "at_s": 2.0, "recover_at_s": 3.0, "keep_bank": False}]}}
     res = run(linked(nx.cycle_graph(5)), failures, gossip=PushPullConfig(period_s=0.3))
     assert res.metrics.complete and res.held.all()
@@ -50,14 +48,14 @@ def test_a_wiped_bank_is_refilled_by_anti_entropy():
     assert removed and all(c[0] == 3.0 and c[1] == 0 for c in removed)
 
 
-def test_a_partition_delays_but_does_not_stop_flooding():
+def test_a_partition_delays_but_does_not_stop_flooding(run, linked):
     parts = {"partitions": [{"edges": [[1, 2]], "start_s": 0.0, "end_s": 5.0}]}
     res = run(linked(nx.path_graph(4)), parts)
     assert res.metrics.complete
     assert res.known_at[2, 0] > 5.0 and res.known_at[1, 3] > 5.0
 
 
-def test_random_link_failures_end_and_flood_converges():
+def test_random_link_failures_end_and_flood_converges(run, linked):
     failures = {"links": {"random": {"mtbf_s": 0.5, "mttr_s": 0.2}}}
     res = run(linked(nx.cycle_graph(8), bw=2e3), failures)
     assert res.metrics.complete
@@ -65,20 +63,20 @@ def test_random_link_failures_end_and_flood_converges():
     assert m.bytes_sent == pytest.approx(m.bytes_delivered + m.bytes_lost)
 
 
-def test_random_agent_failures_with_repair_converge_under_push_pull():
+def test_random_agent_failures_with_repair_converge_under_push_pull(run, linked):
     failures = {"agents": {"random": {"mtbf_s": 3.0, "mttr_s": 0.5, "fraction": 0.5}}, "horizon_s": 20.0}
     res = run(linked(nx.cycle_graph(8)), failures, gossip=PushPullConfig(period_s=0.2))
     assert res.metrics.complete and res.metrics.coverage_final == 1.0
 
 
-def test_failures_naming_missing_agents_or_edges_are_refused():
+def test_failures_naming_missing_agents_or_edges_are_refused(run, linked):
     with pytest.raises(SimError, match="agent=9"):
         run(linked(nx.cycle_graph(4)), {"agents": {"scheduled": [{"agent": 9, "at_s": 1}]}})
     with pytest.raises(SimError, match=r"edge \[0, 2\]"):
         run(linked(nx.cycle_graph(4)), {"links": {"scheduled": [{"edge": [0, 2], "start_s": 0, "end_s": 1}]}})
 
 
-def test_push_pull_waits_for_a_partition_longer_than_its_idle_rounds_to_heal():
+def test_push_pull_waits_for_a_partition_longer_than_its_idle_rounds_to_heal(run, linked):
     # idle stop after 5 x 0.2 s = 1 s without news; the partition lasts 8 s and must not end the run
     parts = {"partitions": [{"edges": [[1, 2]], "start_s": 0.0, "end_s": 8.0}]}
     res = run(linked(nx.path_graph(4)), parts, gossip=PushPullConfig(period_s=0.2, idle_rounds=5))
@@ -106,7 +104,7 @@ def test_a_resend_due_while_its_sender_is_down_waits_for_the_recovery():
     assert res.metrics.complete and res.held.all()
 
 
-def test_push_pull_stops_once_each_part_a_dead_agent_splits_off_holds_what_it_can():
+def test_push_pull_stops_once_each_part_a_dead_agent_splits_off_holds_what_it_can(run, linked):
     """Agent 2 dies before learning and splits the path 0-1-2-3-4: neither part can ever get the
     other's tasks. The exchanges stop once each part holds all its own (no idle timeout needed)."""
     events = []
@@ -119,7 +117,7 @@ def test_push_pull_stops_once_each_part_a_dead_agent_splits_off_holds_what_it_ca
     assert last <= settled + 0.2  # each timer notices within one period
 
 
-def test_push_pull_starts_again_when_an_agent_comes_back_without_its_bank():
+def test_push_pull_starts_again_when_an_agent_comes_back_without_its_bank(run, linked):
     """The exchanges stop once all know all (2.7 s); agent 2 crashes at 50 s and comes back at
     60 s with an empty bank: the timers start again and refill it (once, they stayed stopped and
     agent 2 ended with nothing)."""
@@ -130,7 +128,7 @@ def test_push_pull_starts_again_when_an_agent_comes_back_without_its_bank():
     assert 60.0 < res.known_at[2, 0] < 63.0
 
 
-def test_random_link_outages_do_not_pile_digests_up_on_links_that_are_down():
+def test_random_link_outages_do_not_pile_digests_up_on_links_that_are_down(linked):
     """Links up 1.5 s and down 5 s on average, 2,000 B packages at 500 B/s: a round over a link
     that is down is skipped, and an ask finding an answer still queued refreshes it, so each link
     holds at most one waiting answer (answers once queued up without end while links were down)."""

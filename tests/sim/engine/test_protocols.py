@@ -1,7 +1,6 @@
 """Gossip protocols: everyone gets everything once; digests cost bytes; bad settings are refused."""
 
 import networkx as nx
-import numpy as np
 import pytest
 
 from sim.config import BroadcastConfig, FailuresConfig, FloodConfig, NetworkConfig, PushConfig, PushPullConfig
@@ -12,17 +11,15 @@ from sim.workload import TaskWork, Workload, synthetic_workload
 S = 1000
 
 
-def linked(graph, bw=1e4, lat=0.01):
-    nx.set_edge_attributes(graph, bw, "bandwidth")
-    nx.set_edge_attributes(graph, lat, "latency")
-    return graph
+@pytest.fixture(scope="module")
+def run(sim_run):
+    """`tasks_per_agent` tasks of 10 MACs and S bytes per agent, agents at 10 MACs/s."""
 
+    def run(graph, gossip, tasks_per_agent=2, observer=None, seed=3):
+        work = synthetic_workload(graph.number_of_nodes(), tasks_per_agent, macs=10, nbytes=S, seed=1, jitter=0.5)
+        return sim_run(graph, work, gossip=gossip, seed=seed, observer=observer)
 
-def run(graph, gossip, tasks_per_agent=2, observer=None, seed=3):
-    n = graph.number_of_nodes()
-    work = synthetic_workload(n, tasks_per_agent, macs=10, nbytes=S, seed=1, jitter=0.5)
-    return simulate(graph, work, rates=[10.0] * n, network=NetworkConfig(), gossip=gossip,
-                    failures=FailuresConfig(), seed=seed, observer=observer)
+    return run
 
 
 def banked_counts(events):
@@ -35,7 +32,7 @@ def banked_counts(events):
 
 
 @pytest.mark.parametrize("gossip", [FloodConfig(), PushPullConfig(period_s=0.5), PushConfig(fanout=2, rounds=50)])
-def test_every_agent_banks_every_package_exactly_once(gossip):
+def test_every_agent_banks_every_package_exactly_once(gossip, run, linked):
     graph = linked(nx.cycle_graph(10))
     events = []
     res = run(graph, gossip, observer=events.append)
@@ -46,7 +43,7 @@ def test_every_agent_banks_every_package_exactly_once(gossip):
         assert len(counts) == 10 * 20
 
 
-def test_broadcast_reaches_everyone_in_one_hop_on_a_full_graph():
+def test_broadcast_reaches_everyone_in_one_hop_on_a_full_graph(run, linked):
     res = run(linked(nx.complete_graph(5)), BroadcastConfig())
     assert res.metrics.complete
     assert res.metrics.transfers == len(res.recorder)
@@ -55,32 +52,32 @@ def test_broadcast_reaches_everyone_in_one_hop_on_a_full_graph():
     assert res.metrics.bytes_sent == pytest.approx(4 * total)
 
 
-def test_broadcast_needs_a_full_graph():
+def test_broadcast_needs_a_full_graph(run, linked):
     with pytest.raises(SimError, match="full graph"):
         run(linked(nx.cycle_graph(5)), BroadcastConfig())
 
 
-def test_flood_never_sends_a_package_back_where_it_came_from_on_a_line():
+def test_flood_never_sends_a_package_back_where_it_came_from_on_a_line(run, linked):
     res = run(linked(nx.path_graph(4)), FloodConfig(), tasks_per_agent=1)
     # on a line each package crosses each edge once, away from its owner
     total = synthetic_workload(4, 1, macs=10, nbytes=S, seed=1, jitter=0.5).column("nbytes").sum()
     assert res.metrics.bytes_sent == pytest.approx(3 * total)
 
 
-def test_push_pull_counts_digest_bytes():
+def test_push_pull_counts_digest_bytes(run, linked):
     res = run(linked(nx.cycle_graph(6)), PushPullConfig(period_s=0.5, digest_bytes_per_id=8))
     packages = sum(len([p for p in row["packages"] if p >= 0]) for row in res.recorder.transfers())
     assert res.metrics.bytes_sent > packages * S  # the rest is digests
     assert res.metrics.complete
 
 
-def test_push_pull_max_rounds_bounds_the_exchanges():
+def test_push_pull_max_rounds_bounds_the_exchanges(run, linked):
     res = run(linked(nx.path_graph(8)), PushPullConfig(period_s=0.5, max_rounds=1))
     assert not res.metrics.complete
 
 
 @pytest.mark.parametrize("engine", ["simpy", "compiled"])
-def test_push_pull_skips_rounds_over_a_link_still_sending(engine):
+def test_push_pull_skips_rounds_over_a_link_still_sending(engine, linked):
     """Digests (100 B per held id) take seconds on 100 B/s links while agents fire every 0.05 s.
     Without the skip, every round queued another digest behind the last: 24,000 digests, and the
     knowledge crawled behind them for 3,511 s (without max_rounds the run never ended). With it,
@@ -96,7 +93,7 @@ def test_push_pull_skips_rounds_over_a_link_still_sending(engine):
     assert digests < 1000
 
 
-def test_push_with_full_fanout_behaves_like_flood():
+def test_push_with_full_fanout_behaves_like_flood(run, linked):
     graph = linked(nx.cycle_graph(7))
     push = run(graph, PushConfig(fanout=2, rounds=100))
     flood = run(graph, FloodConfig())
@@ -104,12 +101,12 @@ def test_push_with_full_fanout_behaves_like_flood():
     assert push.metrics.makespan_s == pytest.approx(flood.metrics.makespan_s)
 
 
-def test_push_fanout_larger_than_the_degree_is_refused():
+def test_push_fanout_larger_than_the_degree_is_refused(run, linked):
     with pytest.raises(SimError, match="fanout=3"):
         run(linked(nx.cycle_graph(5)), PushConfig(fanout=3))
 
 
-def test_push_stops_at_leaves_without_error():
+def test_push_stops_at_leaves_without_error(run, linked):
     res = run(linked(nx.path_graph(5)), PushConfig(fanout=1, rounds=10))
     assert res.metrics.bytes_sent == pytest.approx(res.metrics.bytes_delivered)
     assert res.held.sum(axis=0).min() >= 1
@@ -177,7 +174,7 @@ def test_push_pull_keeps_exchanging_until_no_exchange_can_bring_news(engine):
 
 
 @pytest.mark.parametrize("engine", ["auto", "simpy"])
-def test_push_pull_on_a_disconnected_graph_stops_once_each_part_knows_its_own(engine):
+def test_push_pull_on_a_disconnected_graph_stops_once_each_part_knows_its_own(engine, linked):
     """Two separate links: no exchange can ever cross, and the run ends (it once ran forever)."""
     graph = nx.Graph([(0, 1), (2, 3)])
     linked(graph)
@@ -187,14 +184,14 @@ def test_push_pull_on_a_disconnected_graph_stops_once_each_part_knows_its_own(en
     assert not res.metrics.complete
 
 
-def test_the_compiled_push_pull_loop_takes_connected_graphs_only():
+def test_the_compiled_push_pull_loop_takes_connected_graphs_only(linked):
     from sim.compiled import supports as why_not
     reason = why_not(linked(nx.Graph([(0, 1), (2, 3)])), NetworkConfig(), PushPullConfig(), FailuresConfig())
     assert reason is not None and "disconnected" in reason
     assert why_not(linked(nx.Graph([(0, 1), (2, 3)])), NetworkConfig(), FloodConfig(), FailuresConfig()) is None
 
 
-def test_an_ask_refreshes_the_answer_still_waiting_instead_of_queueing_another():
+def test_an_ask_refreshes_the_answer_still_waiting_instead_of_queueing_another(linked):
     """Digests of 100 B per id on 200 B/s links, asks every 0.05 s from both ends: answers wait
     behind each other's flows, and each link direction never carries more than two digests in
     one flow (a waiting answer, refreshed, and one ask)."""
