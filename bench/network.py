@@ -3,7 +3,8 @@
 Each case runs in its own process (so peak RSS is that run's alone) and reports the engine that ran
 ("auto": the compiled loops from N = 500 on, SimPy at N = 51), wall seconds, events per wall second,
 transfers (flows), agent-package deliveries and peak memory; a case on a compiled loop below
-N = --big also runs on the SimPy engine, for the speed ratio measured in the same run. The table
+N = --big also runs on the SimPy engine, for the speed ratio measured in the same run, and the
+benchmark stops if the two engines disagree on makespan, bytes, transfers or deliveries. The table
 ends with how wall time grows with N. Writes bench/results/network.json.
 
     .venv/bin/python bench/network.py                 # N = 51, 500, 5000
@@ -33,6 +34,7 @@ RATE = 1e9
 BANDWIDTH = 12.5e6
 LATENCY = 0.005
 PERIOD_S = 1.0
+AGREE = ("makespan_s", "bytes_sent", "transfers", "deliveries", "speedup")  # what both engines must give alike
 
 
 def build_graph(kind: str, n: int, seed: int):
@@ -149,6 +151,11 @@ def main() -> None:
                 row["compiled_speedup"] = row["wall_s"] / fast["wall_s"]
                 print(f"ratio  {row['protocol']:10} {row['graph']:12} N {row['n']}: compiled loop "
                       f"{row['compiled_speedup']:.1f}x faster than the SimPy engine")
+                same = {k: (row[k], fast[k]) for k in AGREE if row[k] != fast[k]}
+                if same:  # the compiled loop must give the SimPy engine's answer
+                    raise SystemExit(f"engines disagree on {row['protocol']} {row['graph']} N {row['n']}: {same}")
+                print(f"agree  {row['protocol']:10} {row['graph']:12} N {row['n']}: same "
+                      f"{', '.join(AGREE)} on both engines")
     grow = growth([r for r in rows if not r["reference"]])
     for g in grow:
         print(f"growth {g['protocol']:10} {g['graph']:12} N {g['from_n']} -> {g['to_n']}: "
