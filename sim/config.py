@@ -197,6 +197,6 @@ class FailuresConfig(_Frozen):
     agents: AgentFailures = Field(default_factory=AgentFailures)
     links: LinkFailures = Field(default_factory=LinkFailures)
     partitions: list[Partition] = Field(default_factory=list)
-    # Random failure processes stop once all learning is done and nothing more can spread (or the
-    # network is idle), or here.
+    # Random failure processes stop once the run settles (learning over, no recovery due, and
+    # nothing more can spread: see Engine.settled), or at this time.
     horizon_s: float | None = Field(default=None, gt=0)

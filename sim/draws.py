@@ -1,6 +1,6 @@
 """Counter-based random draws: a protocol's random choices as a pure function of (seed, stream, counter).
 
-The SimPy engine and the compiled loop (sim/kernel_pushpull.py) must make the same random choices
+The SimPy engine and the compiled loop (sim/compiled/pushpull_loop.py) must make the same random choices
 in the same situations, yet they reach those situations by different routes. A counter-based
 generator (SplitMix64's mixer applied to key + counter x golden ratio, as in Steele et al., "Fast
 splittable pseudorandom number generators", 2014) needs no shared state: draw k of a stream is

@@ -1,4 +1,4 @@
-"""The compiled loop (sim/kernel.py) against the SimPy engine (the reference).
+"""The compiled loops (sim/compiled/) against the SimPy engine (sim/engine/, the reference).
 
 Claim: with generic link parameters (continuous random bandwidths, latencies and rates, jittered
 package sizes: few arrivals tie, save where alpha mode gives two links the same slower end; zero
@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from sim.compiled import supports as why_not
+from sim.compiled import supports
 from sim.config import BroadcastConfig, FailuresConfig, FloodConfig, NetworkConfig, PushConfig, PushPullConfig
 from sim.simulate import simulate
 from sim.errors import SimError
@@ -90,7 +90,7 @@ def run(graph, work, rates, network, gossip, engine, seed=0, **kw):
 def both_engines(case, complete=True):
     """The SimPy and the compiled run of a case (checking that the compiled loop applies)."""
     graph, work, rates, network, gossip, seed = case
-    assert why_not(graph, network, gossip, FailuresConfig()) is None
+    assert supports(graph, network, gossip, FailuresConfig()) is None
     ref = run(graph, work, rates, network, gossip, "simpy", seed)
     got = run(graph, work, rates, network, gossip, "compiled", seed)
     assert len(ref.recorder) > 0
@@ -174,7 +174,7 @@ def test_broadcast_ties_go_the_same_way_in_both_engines(case):
 @given(tied_cases("push_pull"))
 def test_push_pull_ties_go_the_same_way_in_both_engines(case):
     """Events of one instant run by rank (flow ends, then wake-ups, publishes and timers, each in
-    agent order), not in the order they happened to be scheduled (sim.flows.rank)."""
+    agent order), not in the order they happened to be scheduled (sim.ranks)."""
     assert_identical(*both_engines(case, complete=False))
 
 
@@ -375,13 +375,13 @@ def ring(loss=0.0):
 
 
 @pytest.mark.parametrize("name", sorted(UNSUPPORTED))
-def test_why_not_names_the_setting_and_forcing_compiled_is_refused(name):
+def test_supports_names_the_setting_and_forcing_compiled_is_refused(name):
     kw, word = UNSUPPORTED[name]
     graph = ring(kw.get("loss", 0.0))
     network = kw.get("network", NetworkConfig())
     gossip = kw.get("gossip", FloodConfig())
     failures = kw.get("failures", FailuresConfig())
-    reason = why_not(graph, network, gossip, failures)
+    reason = supports(graph, network, gossip, failures)
     assert reason is not None and word in reason
     n = graph.number_of_nodes()
     work = synthetic_workload(n, 1, macs=1_000_000, nbytes=2_000, seed=1, jitter=0.5)
@@ -392,14 +392,14 @@ def test_why_not_names_the_setting_and_forcing_compiled_is_refused(name):
     simulate(graph, work, engine="auto", **args)  # auto falls back to the SimPy engine
 
 
-def test_why_not_is_none_for_flood_broadcast_and_push_pull_over_plain_links():
+def test_supports_is_none_for_flood_broadcast_and_push_pull_over_plain_links():
     for mode in ("explicit", "alpha"):
         for sharing in ("maxmin", "fifo"):
             network = NetworkConfig(mode=mode, sharing=sharing)
-            assert why_not(ring(), network, FloodConfig(), FailuresConfig()) is None
-            assert why_not(ring(), network, PushPullConfig(), FailuresConfig()) is None
+            assert supports(ring(), network, FloodConfig(), FailuresConfig()) is None
+            assert supports(ring(), network, PushPullConfig(), FailuresConfig()) is None
             full = random_links(nx.complete_graph(4), np.random.default_rng(2))
-            assert why_not(full, network, BroadcastConfig(), FailuresConfig()) is None
+            assert supports(full, network, BroadcastConfig(), FailuresConfig()) is None
 
 
 def test_an_unknown_engine_is_refused():

@@ -185,10 +185,10 @@ def test_push_pull_on_a_disconnected_graph_stops_once_each_part_knows_its_own(en
 
 
 def test_the_compiled_push_pull_loop_takes_connected_graphs_only(linked):
-    from sim.compiled import supports as why_not
-    reason = why_not(linked(nx.Graph([(0, 1), (2, 3)])), NetworkConfig(), PushPullConfig(), FailuresConfig())
+    from sim.compiled import supports
+    reason = supports(linked(nx.Graph([(0, 1), (2, 3)])), NetworkConfig(), PushPullConfig(), FailuresConfig())
     assert reason is not None and "disconnected" in reason
-    assert why_not(linked(nx.Graph([(0, 1), (2, 3)])), NetworkConfig(), FloodConfig(), FailuresConfig()) is None
+    assert supports(linked(nx.Graph([(0, 1), (2, 3)])), NetworkConfig(), FloodConfig(), FailuresConfig()) is None
 
 
 def test_an_ask_refreshes_the_answer_still_waiting_instead_of_queueing_another(linked):
