@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.suites.registry import suite_names
+from agents.suites.registry import default_suite, suite_names
 
 
 class _Strict(BaseModel):
@@ -92,7 +92,7 @@ SuiteName = Literal[suite_names()]
 class SuiteConfig(_Strict):
     """Which tasks exist and how many images each has (see `skill-sim list suites`)."""
 
-    suite: SuiteName = "mixed"  # every suite registered in agents.suites
+    suite: SuiteName = default_suite()  # every suite registered in agents.suites
     num_tasks: int | None = Field(None, ge=1)
     # Training / test images per class (None: the suite's default).
     train_per_class: int | None = Field(None, ge=2)

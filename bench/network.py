@@ -145,7 +145,10 @@ def main() -> None:
                     rows.append(ref)
                     _print_row(ref)
     for row in rows:
-        if row["reference"] and row["wall_s"]:
+        if row["reference"] and not row["wall_s"]:  # no reference: the engines' agreement is unchecked
+            raise SystemExit(f"the SimPy reference of {row['protocol']} {row['graph']} N {row['n']} did not finish "
+                             f"({row.get('note', '')}); raise --timeout")
+        if row["reference"]:
             fast = next(r for r in rows if not r["reference"] and (r["protocol"], r["graph"], r["n"]) == (row["protocol"], row["graph"], row["n"]))
             if fast["wall_s"]:
                 row["compiled_speedup"] = row["wall_s"] / fast["wall_s"]

@@ -8,7 +8,7 @@ import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim.errors import SimError
-from sim.protocols import protocols, register_protocol
+from sim.protocols import register_protocol, seal
 
 
 class _Frozen(BaseModel):
@@ -114,7 +114,7 @@ class PushPullConfig(_Gossip):
 
 
 # The union of every registered protocol's settings (sim.protocols), told apart by `protocol`.
-GossipConfig = Annotated[Union[tuple(spec.config for spec in protocols())], Field(discriminator="protocol")]
+GossipConfig = Annotated[Union[seal()], Field(discriminator="protocol")]
 
 
 class AgentCrash(_Frozen):

@@ -35,6 +35,7 @@ class ProtocolSpec:
 
 
 _PROTOCOLS: dict[str, ProtocolSpec] = {}
+_sealed = False  # set once the scenario schema's union has been built from the registry
 
 
 def register_protocol(*, engine: str, loop: str | None = None) -> Callable[[C], C]:
@@ -43,6 +44,9 @@ def register_protocol(*, engine: str, loop: str | None = None) -> Callable[[C], 
 
     def decorate(cls: C) -> C:
         name = cls.model_fields["protocol"].default
+        if _sealed:
+            raise SimError(f"protocol {name!r} is registered after the gossip schema was built; register "
+                           "protocols in sim/config.py, before GossipConfig (docs/architecture.md)")
         if name in _PROTOCOLS:
             raise ValueError(f"protocol {name!r} is registered twice")
         summary = (cls.__doc__ or "").strip().split("\n")[0]
@@ -62,3 +66,11 @@ def protocol(name: str) -> ProtocolSpec:
 def protocols() -> list[ProtocolSpec]:
     """Every registered protocol, in registration order."""
     return list(_PROTOCOLS.values())
+
+
+def seal() -> tuple[type, ...]:
+    """The registered config classes, for the schema's union; later registrations are refused
+    (the union is built once, when sim.config is imported)."""
+    global _sealed
+    _sealed = True
+    return tuple(spec.config for spec in _PROTOCOLS.values())

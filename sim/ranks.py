@@ -5,7 +5,7 @@ otherwise run in the order they happened to be scheduled. Flow ends come first (
 SimPy's NORMAL events (failures, resends), then the engine's own, by kind and agent: wake-ups for
 what lands (WAKE), learning done (LEARNED), gossip timers (TIMER). The compiled loops order their
 events by the same ranks. SimPy's two priorities are spelled out here (sim.engine.events checks
-them) so that the compiled side never imports SimPy.
+them) so that the compiled loops need nothing of SimPy.
 """
 
 from __future__ import annotations

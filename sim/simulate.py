@@ -4,14 +4,15 @@ the same answer), run it to the end and derive the metrics."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Literal, Sequence
+from typing import Any, Callable, Literal, Sequence
 
 import networkx as nx
 import numpy as np
+from pydantic import TypeAdapter, ValidationError
 
 from sim import engine as simpy_engine
 from sim.compiled import pick, run_compiled
-from sim.config import FailuresConfig, GossipConfig, NetworkConfig
+from sim.config import FailuresConfig, FloodConfig, GossipConfig, NetworkConfig
 from sim.errors import SimError
 from sim.metrics import Metrics, compute_metrics
 from sim.recorder import Event, Recorder
@@ -68,17 +69,33 @@ def validate(graph: nx.Graph, workload: Workload, rates: Sequence[float], alpha:
     return rates
 
 
-def simulate(graph: nx.Graph, workload: Workload, *, rates: Sequence[float], network: NetworkConfig,
-             gossip: GossipConfig, failures: FailuresConfig, seed: int, alpha: float = 1000.0,
+def _settings(kind: Any, value: Any, name: str) -> Any:
+    """A validated settings object from a config, a dict of its fields, or None (the defaults)."""
+    try:
+        return TypeAdapter(kind).validate_python({} if value is None else value)
+    except ValidationError as err:
+        problems = "; ".join(f"{name}.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors())
+        raise SimError(f"bad {name} settings: {problems}") from None
+
+
+def simulate(graph: nx.Graph, workload: Workload, *, rates: Sequence[float],
+             network: NetworkConfig | dict | None = None, gossip: GossipConfig | dict | None = None,
+             failures: FailuresConfig | dict | None = None, seed: int = 0, alpha: float = 1000.0,
              timing: Literal["macs", "wall"] = "macs", observer: Callable[[Event], None] | None = None,
              record_packages: bool = True, engine: Literal["auto", "simpy", "compiled"] = "auto") -> SimResult:
     """Run one simulation to the end (no event left) and derive its metrics.
+
+    `network`, `gossip` and `failures` take the configs or plain dicts of their fields (as in a
+    scenario's sections); the defaults are explicit link bandwidths, flood and no failures.
 
     `engine`: "auto" takes a compiled loop (sim/compiled/) where it gives the SimPy engine's answer
     (flood, broadcast or push_pull over independent links, no loss, no failure; see
     sim.compiled.supports) and the run is not tiny, the SimPy engine (sim/engine/) elsewhere;
     "simpy" or "compiled" force one (compiled fails where it does not apply).
     """
+    network = _settings(NetworkConfig, network, "network")
+    gossip = _settings(GossipConfig, gossip if gossip is not None else FloodConfig(), "gossip")
+    failures = _settings(FailuresConfig, failures, "failures")
     rates = validate(graph, workload, rates, alpha, timing)
     gossip.check_graph(graph)
     recorder = Recorder(observer, packages=record_packages)
@@ -86,7 +103,7 @@ def simulate(graph: nx.Graph, workload: Workload, *, rates: Sequence[float], net
         raise SimError(f"engine must be 'auto', 'simpy' or 'compiled', got {engine!r}")
     chosen, reason = pick(graph, workload, network, gossip, failures, engine)
     if engine == "compiled" and chosen != "compiled":
-        raise SimError(f"engine='compiled' does not model {reason}; use engine='auto' or 'simpy'")
+        raise SimError(f"engine='compiled' does not model this run ({reason}); use engine='auto' or 'simpy'")
     if chosen == "compiled":
         state = run_compiled(graph, workload, rates, network, alpha, timing, gossip, seed, recorder)
         if state.transfers == 0 and graph.number_of_nodes() > 1 and workload.num_tasks:

@@ -1,14 +1,30 @@
-"""`Task` and `TaskSuite`: the plain data every suite builds and every learner consumes."""
+"""`Task` and `TaskSuite`: the plain data every suite builds and every learner consumes, and the
+settings a suite reads (`SuiteSettings`)."""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from agents.errors import DataError
+
+
+class SuiteSettings(Protocol):
+    """What a suite's `build` reads of its settings (agents.config.SuiteConfig provides them;
+    suites type against this so that they never import the schema that lists them)."""
+
+    suite: str
+    num_tasks: int | None
+    train_per_class: int | None
+    test_per_class: int | None
+    path: Path | None
+    image_size: int
+    seed: int
 
 
 def _hash_array(h: "hashlib._Hash", a: np.ndarray) -> None:

@@ -8,16 +8,12 @@ writers on one side of the split (a random split would put each writer's near-tw
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from agents.suites.base import Task, TaskSuite, tasks_wanted
+from agents.suites.base import SuiteSettings, Task, TaskSuite, tasks_wanted
 from agents.suites.images import gray_to_rgb, pick_per_class, resize, stack_classes, task_rng, to_uint8
 from agents.suites.registry import register_suite
-
-if TYPE_CHECKING:
-    from agents.config import SuiteConfig
 
 CLASSES = tuple(str(d) for d in range(10))
 TRAIN_FRACTION = 0.7
@@ -49,7 +45,7 @@ def load_digits_split() -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
 
 @register_suite("digits", "scikit-learn's 8x8 handwritten digits, upscaled: 5 tasks of 2 digits")
-def build(cfg: SuiteConfig) -> TaskSuite:
+def build(cfg: SuiteSettings) -> TaskSuite:
     """Split-digits: 5 tasks of 2 digits ({0,1}, {2,3}, ...); all images unless capped per class."""
     data = load_digits_split()
     groups = [tuple(range(i, i + CLASSES_PER_TASK)) for i in range(0, 10, CLASSES_PER_TASK)]

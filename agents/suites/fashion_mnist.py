@@ -10,17 +10,13 @@ import gzip
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from agents.errors import DataError
-from agents.suites.base import Task, TaskSuite, tasks_wanted
+from agents.suites.base import SuiteSettings, Task, TaskSuite, tasks_wanted
 from agents.suites.images import gray_to_rgb, pick_per_class, resize, stack_classes, task_rng, to_uint8
 from agents.suites.registry import register_suite
-
-if TYPE_CHECKING:
-    from agents.config import SuiteConfig
 
 DEFAULT_PATH = Path("/usr/share/datasets/fashion-mnist")
 ENV_VAR = "SKILL_FASHION_MNIST"
@@ -109,7 +105,7 @@ def load_fashion_mnist(path: Path | str | None = None) -> dict[str, tuple[np.nda
 
 
 @register_suite("fashion_mnist", "Split-Fashion-MNIST: 5 tasks of 2 classes from the real IDX files")
-def build(cfg: SuiteConfig) -> TaskSuite:
+def build(cfg: SuiteSettings) -> TaskSuite:
     """Split-Fashion-MNIST: tasks of 2 classes in official order (t-shirt/trouser, pullover/dress, ...)."""
     data = load_fashion_mnist(cfg.path)
     groups = [tuple(range(i, i + CLASSES_PER_TASK)) for i in range(0, len(CLASSES), CLASSES_PER_TASK)]

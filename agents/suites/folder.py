@@ -8,18 +8,14 @@ image_size. A cap on images per class keeps a seeded sample; otherwise every ima
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from agents.errors import DataError
-from agents.suites.base import Task, TaskSuite
+from agents.suites.base import SuiteSettings, Task, TaskSuite
 from agents.suites.images import stack_classes, task_rng
 from agents.suites.registry import register_suite
-
-if TYPE_CHECKING:
-    from agents.config import SuiteConfig
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 _LAYOUT = "<path>/<task>/train/<class>/*.png and <path>/<task>/test/<class>/*.png"
@@ -74,7 +70,7 @@ def _load_split(files: dict[str, list[Path]], cap: int | None, size: int, rng: n
 
 
 @register_suite("folder", "your images: <path>/<task>/{train,test}/<class>/*.png, one task per folder")
-def build(cfg: SuiteConfig) -> TaskSuite:
+def build(cfg: SuiteSettings) -> TaskSuite:
     """Build one task per sub-folder of cfg.path (the first cfg.num_tasks, by name)."""
     if cfg.path is None:
         raise DataError(f"the folder suite needs `path`: a folder laid out as {_LAYOUT}")

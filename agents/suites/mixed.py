@@ -13,19 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 import numpy as np
 
 from agents.errors import DataError
 from agents.suites import digits, fashion_mnist, textures
-from agents.suites.base import Task, TaskSuite
+from agents.suites.base import SuiteSettings, Task, TaskSuite
 from agents.suites.domains import Domain, apply_domain, random_domain
 from agents.suites.images import pick_per_class, resize, task_rng, to_uint8
 from agents.suites.registry import register_suite
-
-if TYPE_CHECKING:
-    from agents.config import SuiteConfig
 
 # SKILL-102: the paper's main scenario has 102 tasks.
 DEFAULT_NUM_TASKS = 102
@@ -69,7 +66,7 @@ def _photo_source(size: int) -> Source:
     return Source("textures", textures.PHOTOS, "rgb", sample)
 
 
-def load_sources(cfg: SuiteConfig) -> dict[str, Source]:
+def load_sources(cfg: SuiteSettings) -> dict[str, Source]:
     """The three sources at cfg.image_size (Fashion-MNIST read from cfg.path or its default)."""
     size = cfg.image_size
     return {
@@ -119,9 +116,10 @@ def plan(sources: dict[str, Source], seed: int) -> Iterator[tuple[str, Domain, l
             yield src.name, domain, group
 
 
-@register_suite("mixed", "default: any number of tasks (102 unless num_tasks), disjoint class subsets of Fashion-MNIST, "
-    "digits and photo patches, each under its own domain (tint, inversion, rotation, scale, background)")
-def build(cfg: SuiteConfig) -> TaskSuite:
+@register_suite("mixed", default=True, description=(
+    "default: any number of tasks (102 unless num_tasks), disjoint class subsets of Fashion-MNIST, "
+    "digits and photo patches, each under its own domain (tint, inversion, rotation, scale, background)"))
+def build(cfg: SuiteSettings) -> TaskSuite:
     """Build the mixed suite: cfg.num_tasks tasks (default 102), deterministic in cfg.seed."""
     sources = load_sources(cfg)
     n_tasks = cfg.num_tasks or DEFAULT_NUM_TASKS

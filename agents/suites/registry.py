@@ -8,38 +8,45 @@ agents/suites/__init__.py).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 from agents.errors import DataError
+from agents.suites.base import SuiteSettings, TaskSuite
 
-if TYPE_CHECKING:
-    from agents.config import SuiteConfig
-    from agents.suites.base import TaskSuite
-
-Builder = Callable[["SuiteConfig"], "TaskSuite"]
-SUITES: dict[str, tuple[Builder, str]] = {}  # name -> (build, one-line description), in registration order
+Builder = Callable[[SuiteSettings], TaskSuite]
+SUITES: dict[str, tuple[Builder, str]] = {}  # name -> (build, one-line description); the default first
+DEFAULT: list[str] = []  # the name registered with default=True
 
 
-def register_suite(name: str, description: str) -> Callable[[Builder], Builder]:
-    """Decorator: register a suite's `build(cfg) -> TaskSuite` under `name`."""
+def register_suite(name: str, description: str, default: bool = False) -> Callable[[Builder], Builder]:
+    """Decorator: register a suite's `build(settings) -> TaskSuite` under `name` (`default`: the
+    suite a scenario gets when it names none; it is listed first)."""
 
     def decorate(build: Builder) -> Builder:
         if name in SUITES:
             raise ValueError(f"suite {name!r} is registered twice")
         SUITES[name] = (build, description)
+        if default:
+            DEFAULT.append(name)
         return build
 
     return decorate
 
 
 def suite_names() -> tuple[str, ...]:
-    """Every registered suite name."""
+    """Every registered suite name, the default first."""
     import agents.suites  # noqa: F401  (imports, and so registers, every suite module)
 
-    return tuple(SUITES)
+    return tuple(DEFAULT) + tuple(n for n in SUITES if n not in DEFAULT)
 
 
-def create_suite(cfg: "SuiteConfig") -> "TaskSuite":
+def default_suite() -> str:
+    """The suite a scenario gets when it names none."""
+    suite_names()
+    return DEFAULT[0]
+
+
+def create_suite(cfg: SuiteSettings) -> TaskSuite:
     """Build the suite cfg.suite names; same cfg gives byte-identical arrays and fingerprints."""
     names = suite_names()
     if cfg.suite not in SUITES:
@@ -50,5 +57,4 @@ def create_suite(cfg: "SuiteConfig") -> "TaskSuite":
 
 def list_suites() -> dict[str, str]:
     """Suite name -> one-line description (for `skill-sim list suites`)."""
-    suite_names()
-    return {name: desc for name, (_, desc) in SUITES.items()}
+    return {name: SUITES[name][1] for name in suite_names()}

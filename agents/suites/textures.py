@@ -8,18 +8,14 @@ A patch is a random square crop, at one of a few scales, resized to image_size.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 
 from agents.errors import DataError
-from agents.suites.base import Task, TaskSuite, tasks_wanted
+from agents.suites.base import SuiteSettings, Task, TaskSuite, tasks_wanted
 from agents.suites.images import stack_classes, task_rng, to_uint8
 from agents.suites.registry import register_suite
-
-if TYPE_CHECKING:
-    from agents.config import SuiteConfig
 
 # Photos bundled in the scikit-image package itself (checked offline with scikit-image 0.26);
 # the others in skimage.data are fetched with pooch and would need a network. Binary and synthetic
@@ -101,7 +97,7 @@ def sample_patches(name: str, split: str, n: int, image_size: int, rng: np.rando
 
 
 @register_suite("textures", "patches of 20 photos bundled with scikit-image: 5 tasks of 4 photos")
-def build(cfg: SuiteConfig) -> TaskSuite:
+def build(cfg: SuiteSettings) -> TaskSuite:
     """Photo-patch tasks: the photos in `PHOTOS` order, 4 per task (5 tasks); the seed picks patches."""
     groups = [PHOTOS[i : i + CLASSES_PER_TASK] for i in range(0, len(PHOTOS), CLASSES_PER_TASK)]
     n = tasks_wanted(cfg.num_tasks, len(groups), f"textures ({CLASSES_PER_TASK} photos each)",

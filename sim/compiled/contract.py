@@ -29,6 +29,9 @@ class LoopInput:
     gossip: object  # the protocol's validated settings (sim.config)
     seed: int
     keep_items: bool  # also return which packages each flow carried
+    # First rows of the loops' growable tables (flows, blocks, items; push_pull: capacity / 16
+    # digests in flight). Results never depend on it: tests start at 1 so every growth path runs.
+    capacity: int = 1024
 
 
 @dataclass(frozen=True)

@@ -67,12 +67,13 @@ def _close_flow(flows, fid, end, nbytes, items) -> None:
 
 @njit(cache=True, error_model="numpy")
 def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_t, pub_agent, pub_task,
-             student, rates, forward, keep_items):
+             student, rates, forward, keep_items, cap):
     """Simulate every publish and package arrival in time order.
 
     out_ptr/out_dir: each agent's outgoing directions (CSR); src/dst/bw/lat: per direction;
     sizes/student: per task; pub_*: publish events sorted by time; forward: relay new packages
-    to every neighbour but their sender (flood) or not (broadcast).
+    to every neighbour but their sender (flood) or not (broadcast); cap: first rows of the
+    flow, block and item tables (they grow by doubling).
     Returns banks, merge times, student MACs, heap events, and the flows
     (start, end, direction, bytes, items) plus, with keep_items, each item's flow and package.
     """
@@ -94,19 +95,19 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
     for d in range(n_dirs):
         ds[d, BW], ds[d, LAT] = bw[d], lat[d]
         di[d, DST], di[d, SRC] = dst[d], src[d]
-    flows = np.empty((1024, 4))  # per flow: start, end, bytes, packages
-    f_dir = np.empty(1024, dtype=np.int32)
+    flows = np.empty((cap, 4))  # per flow: start, end, bytes, packages
+    f_dir = np.empty(cap, dtype=np.int32)
     n_flows = 0
-    i_fid = np.empty(1024 if keep_items else 0, dtype=np.int64)
-    i_pkg = np.empty(1024 if keep_items else 0, dtype=np.int32)
+    i_fid = np.empty(cap if keep_items else 0, dtype=np.int64)
+    i_pkg = np.empty(cap if keep_items else 0, dtype=np.int32)
     n_items = 0
     student_macs = 0.0
     events = 0
     # Packages on their way, one FIFO per direction (arrivals on a direction come in send order),
     # as a linked list of blocks of CHUNK items (arrival time, key), recycled through a free list.
-    blocks = np.empty((1024, 2 * CHUNK), dtype=np.int64)  # item i: key at 2i + 1, arrival time at 2i
+    blocks = np.empty((cap, 2 * CHUNK), dtype=np.int64)  # item i: key at 2i + 1, arrival time at 2i
     times = blocks.view(np.float64)  # (the same memory: an item's time and key share a cache line)
-    c_next = np.empty(1024, dtype=np.int64)
+    c_next = np.empty(cap, dtype=np.int64)
     free = -1
     n_chunks = 0
     # A binary heap of the directions with packages on the way, keyed by their first arrival (and
@@ -284,4 +285,4 @@ def run(inp: LoopInput) -> LoopOutput:
     return LoopOutput(*run_loop(
         inp.n_agents, inp.n_tasks, inp.out_ptr, inp.out_dir, inp.src, inp.dst, inp.bandwidth, inp.latency,
         inp.sizes, inp.pub_t, inp.pub_agent, inp.pub_task, inp.student, inp.rates, inp.gossip.protocol == "flood",
-        inp.keep_items))
+        inp.keep_items, inp.capacity))

@@ -62,7 +62,7 @@ def _debruijn_table() -> np.ndarray:
 
 @njit(cache=True, error_model="numpy")
 def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_t, pub_agent, pub_task,
-             student, rates, keys, period, digest_bytes, idle_s, max_rounds, keep_items):
+             student, rates, keys, period, digest_bytes, idle_s, max_rounds, keep_items, cap):
     """Simulate push_pull: publishes, timers, flows and digests in time order.
 
     out_ptr/out_dir: each agent's outgoing directions (CSR, in direction order); src/dst/bw/lat: per
@@ -98,15 +98,15 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
     c[FREE_SLOT], c[NEXT_TOKEN] = -1, -1
     last_change, student_macs = 0.0, 0.0
     gave_up = False
-    items = np.empty(1 << 16, dtype=np.int32)  # every item sent, in send order, batch by batch
+    items = np.empty(64 * cap, dtype=np.int32)  # every item sent, in send order, batch by batch
     huge(items)
-    bt = np.empty((1024, 4), dtype=np.int64)
-    fs = np.empty((1024, 5))
-    fi = np.empty((1024, 6), dtype=np.int64)
-    snap = np.empty((64, n_words), dtype=np.uint64)  # each digest in flight: the bank it lists
-    tsize = np.empty(64)  # ... its bytes
-    tkind = np.empty(64, dtype=np.int64)  # ... ASK or ANSWER; a free slot: the next free one
-    scratch = np.empty((16, 2), dtype=np.int64)  # digests taken in by one catch-up: (slot, direction)
+    bt = np.empty((cap, 4), dtype=np.int64)
+    fs = np.empty((cap, 5))
+    fi = np.empty((cap, 6), dtype=np.int64)
+    snap = np.empty((max(1, cap // 16), n_words), dtype=np.uint64)  # each digest in flight: the bank it lists
+    tsize = np.empty(len(snap))  # ... its bytes
+    tkind = np.empty(len(snap), dtype=np.int64)  # ... ASK or ANSWER; a free slot: the next free one
+    scratch = np.empty((max(1, cap // 64), 2), dtype=np.int64)  # digests taken in by one catch-up: (slot, direction)
     want = np.empty(n_words, dtype=np.uint64)
     table = _debruijn_table()
     cap = n_agents + len(pub_t) + n_dirs + 64
@@ -297,4 +297,4 @@ def run(inp: LoopInput) -> LoopOutput:
     return LoopOutput(*run_loop(
         inp.n_agents, inp.n_tasks, inp.out_ptr, inp.out_dir, inp.src, inp.dst, inp.bandwidth, inp.latency,
         inp.sizes, inp.pub_t, inp.pub_agent, inp.pub_task, inp.student, inp.rates, keys, gossip.period_s,
-        gossip.digest_bytes_per_id, gossip.idle_s, max_rounds, inp.keep_items))
+        gossip.digest_bytes_per_id, gossip.idle_s, max_rounds, inp.keep_items, inp.capacity))

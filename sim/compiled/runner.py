@@ -13,8 +13,10 @@ import importlib.util
 import networkx as nx
 import numpy as np
 
+from sim.compiled import cache
 from sim.compiled.contract import LoopInput, LoopOutput
 from sim.config import FailuresConfig, GossipConfig, NetworkConfig
+from sim.errors import SimError
 from sim.links import link_table
 from sim.metrics import RunState
 from sim.protocols import protocol
@@ -66,11 +68,16 @@ def pick(graph: nx.Graph, workload: Workload, network: NetworkConfig, gossip: Go
 
 def run(inp: LoopInput) -> LoopOutput:
     """Run the loop registered for the input's protocol."""
-    return importlib.import_module(protocol(inp.gossip.protocol).loop).run(inp)
+    spec = protocol(inp.gossip.protocol)
+    if spec.loop is None:
+        raise SimError(f"gossip.protocol={spec.name!r} has no compiled loop; run it on the SimPy engine")
+    module = importlib.import_module(spec.loop)
+    cache.refresh()
+    return module.run(inp)
 
 
 def loop_input(graph: nx.Graph, workload: Workload, rates: np.ndarray, network: NetworkConfig, alpha: float,
-               timing: str, gossip: GossipConfig, seed: int, keep_items: bool) -> LoopInput:
+               timing: str, gossip: GossipConfig, seed: int, keep_items: bool, capacity: int = 1024) -> LoopInput:
     """A run's graph, links, costs and publishes as the loops' arrays."""
     n = graph.number_of_nodes()
     links = link_table(graph, network, rates, alpha)
@@ -83,6 +90,7 @@ def loop_input(graph: nx.Graph, workload: Workload, rates: np.ndarray, network: 
         src=src, dst=links["dst"], bandwidth=links["bandwidth"], latency=links["latency"],
         sizes=workload.column("nbytes").astype(np.float64), student=workload.column("student_macs"), rates=rates,
         pub_t=pub_t, pub_agent=pub_agent, pub_task=pub_task, gossip=gossip, seed=seed, keep_items=keep_items,
+        capacity=capacity,
     )
 
 

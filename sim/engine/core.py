@@ -20,6 +20,7 @@ from sim.engine.flows import Flow
 from sim.engine.host import Gossip
 from sim.engine.knowledge import Knowledge
 from sim.engine.network import Network
+from sim.errors import SimError
 from sim.links import link_table
 from sim.metrics import RunState
 from sim.protocols import protocol
@@ -105,18 +106,20 @@ class Engine:
 
     def set_digest_size(self, token: int, nbytes: float) -> None:
         """Digest `token` weighs `nbytes` on the links."""
-        self.network.digest_sizes[token] = nbytes
+        self.network.set_digest_size(token, nbytes)
 
     def forget_digest(self, token: int) -> None:
         """Digest `token` has been taken in."""
-        self.network.digest_sizes.pop(token, None)
+        self.network.forget_digest(token)
 
-    def settled(self) -> bool:
+    def settled(self, awaiting_recoveries: bool = True) -> bool:
         """The stop condition: learning is over, no recovery is due, and nothing more can spread:
         no exchange can bring anyone news (alive agents hold what every alive agent of their part
         of the graph holds), or, for a protocol without timers, nothing is on the network or
-        waiting to be resent. push_pull's timers and the random failure processes stop on it."""
-        if self.unfinished or self.recoveries_due:
+        waiting to be resent. push_pull's timers stop on it. The random failure processes ask with
+        `awaiting_recoveries=False`: the recoveries they will bring about themselves must not keep
+        them crashing agents once the living have settled (they would churn without end)."""
+        if self.unfinished or (awaiting_recoveries and self.recoveries_due):
             return False
         if self.knowledge.settled():
             return True
@@ -186,16 +189,15 @@ class Engine:
     def recover(self, agent: int, keep_bank: bool) -> None:
         """The recovery a `crash(recovers=True)` announced: the agent comes back, with or without
         its bank, and resumes learning."""
-        self.recoveries_due -= 1
+        self._recovery_done()
         if self.knowledge.live[agent]:
             return
         now = self.env.now
         if keep_bank:  # merges cut by the crash resume where they stopped
             self.knowledge.resume_merges(agent, self.crashed_at[agent], now)
         else:
-            self.knowledge.wipe(agent, now)
+            self.knowledge.restart(agent, now)
             self.network.clear_queues(self.out_dirs[agent])
-            self.knowledge.merge_free[agent] = now
         self.knowledge.set_alive(agent, True)
         if self.next_task[agent] < len(self.plan[agent]):
             self.unfinished += 1
@@ -217,10 +219,16 @@ class Engine:
     def links_up(self, dirs: list[int], healed: bool = False) -> None:
         """Bring link directions back (`healed`: the ones `links_down(heals=True)` announced)."""
         if healed:
-            self.recoveries_due -= 1
+            self._recovery_done()
         for d in dirs:
             self.network.set_up(d)
         self.last_change = self.env.now  # a healed cut is news: the idle clock of push_pull starts again
+
+    def _recovery_done(self) -> None:
+        """One announced recovery happened (a recovery nobody announced is a bug in a failure process)."""
+        self.recoveries_due -= 1
+        if self.recoveries_due < 0:
+            raise SimError("internal: a recovery that no crash or outage announced; please report this run")
 
     # -- network listener (sim.engine.network.Listener) -------------------------------------------
     def flow_started(self, flow: Flow) -> None:

@@ -24,7 +24,7 @@ def random_agent_process(env, engine: Engine, agent: int, mtbf_s: float, mttr_s:
     """An agent alternating exponential up and down times until the run settles."""
     while True:
         yield env.timeout(rng.exponential(mtbf_s))
-        if engine.settled() or (horizon_s is not None and env.now > horizon_s):
+        if engine.settled(awaiting_recoveries=False) or (horizon_s is not None and env.now > horizon_s):
             return
         engine.crash(agent, recovers=mttr_s is not None)
         if mttr_s is None:
@@ -50,7 +50,7 @@ def random_link_process(env, engine: Engine, edge: tuple[int, int], mtbf_s: floa
     dirs = [engine.direction(*edge), engine.direction(edge[1], edge[0])]
     while True:
         yield env.timeout(rng.exponential(mtbf_s))
-        if engine.settled() or (horizon_s is not None and env.now > horizon_s):
+        if engine.settled(awaiting_recoveries=False) or (horizon_s is not None and env.now > horizon_s):
             return
         engine.links_down(dirs)
         yield env.timeout(rng.exponential(mttr_s))

@@ -109,6 +109,12 @@ class Knowledge:
         self.known_at[agent, ids] = np.inf
         self.rescan(agent)
 
+    def restart(self, agent: int, now: float) -> None:
+        """An agent back without its bank: everything it held is dropped (logged), and its merge
+        pipeline is free from now on."""
+        self.wipe(agent, now)
+        self.merge_free[agent] = now
+
     def resume_merges(self, agent: int, crashed_at: float, now: float) -> None:
         """An agent back with its bank: merges its crash at `crashed_at` cut resume where they
         stopped, shifted by the time it was down."""

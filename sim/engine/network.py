@@ -95,6 +95,14 @@ class Network:
         if self.state[d] == 0 and self.down[d] == 0:
             self._request(d)
 
+    def set_digest_size(self, token: int, nbytes: float) -> None:
+        """Digest `token` (a negative id) weighs `nbytes` when it is sent."""
+        self.digest_sizes[token] = nbytes
+
+    def forget_digest(self, token: int) -> None:
+        """Digest `token` has arrived: its size is no longer needed."""
+        self.digest_sizes.pop(token, None)
+
     def clear_queues(self, dirs: list[int]) -> None:
         """Forget what waits on these directions (a sender back without its bank)."""
         for d in dirs:

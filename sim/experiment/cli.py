@@ -203,7 +203,7 @@ def _listing(what: str) -> dict[str, Any]:
 
         return dict(list_families())
     if what == "protocols":
-        from sim.config import protocols
+        from sim.protocols import protocols
 
         return {spec.name: _describe(spec.config) for spec in protocols()}
     if what == "suites":

@@ -199,6 +199,9 @@ def print_summary(console: Console, r: dict[str, Any], out: Path) -> None:
         ("coverage", _pct(r["coverage_final"]), "agent-task pairs known among survivors"),
         ("package size", f"{r['learning']['package_bytes_mean'] / 1e3:,.1f} KB", "mean per task"),
     ]
+    sim = r.get("simulation", {})
+    if "engine" in sim:  # runs written before the engine was recorded lack it
+        rows.append(("engine", sim["engine"], f"{sim.get('events', 0):,} events in {sim.get('wall_s', 0):.2f} s of wall time"))
     for row in rows:
         t.add_row(*row)
     console.print(t)

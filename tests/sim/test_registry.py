@@ -43,16 +43,25 @@ def test_skill_sim_list_protocols_follows_the_registry(capsys):
     assert all(spec.name in out for spec in protocols())
 
 
-def test_a_protocol_registered_twice_or_unknown_is_refused():
+def test_a_protocol_registered_late_twice_or_unknown_is_refused(monkeypatch):
+    """The schema's union is built once, when sim.config is imported: a later registration could
+    never be chosen in a scenario, so it is refused with the fix; so is a name taken twice."""
     from typing import Literal
 
+    import sim.protocols
     from sim.errors import SimError
 
-    with pytest.raises(ValueError, match="registered twice"):
+    def declare():
         @register_protocol(engine="sim.engine.protocols:Flood")
         class Again(_Gossip):
             """Flood again."""
 
             protocol: Literal["flood"] = "flood"
+
+    with pytest.raises(SimError, match="registered after the gossip schema was built; register protocols in sim/config.py"):
+        declare()
+    monkeypatch.setattr(sim.protocols, "_sealed", False)
+    with pytest.raises(ValueError, match="protocol 'flood' is registered twice"):
+        declare()
     with pytest.raises(SimError, match="unknown gossip protocol 'nope'; choose one of broadcast, flood"):
         protocol("nope")

@@ -4,7 +4,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from sim.config import BroadcastConfig, FailuresConfig, NetworkConfig, PushPullConfig
+from sim.config import BroadcastConfig, FailuresConfig, FloodConfig, NetworkConfig, PushPullConfig
 from sim.simulate import simulate
 from sim.errors import SimError
 from sim.workload import synthetic_workload
@@ -141,3 +141,20 @@ def test_random_link_outages_do_not_pile_digests_up_on_links_that_are_down(linke
     assert res.metrics.complete and res.held.all()
     digests_per_flow = [sum(p < 0 for p in r["packages"]) for r in res.recorder.transfers()]
     assert max(digests_per_flow) <= 2  # a waiting answer, and at most one ask behind it
+
+
+def test_random_failures_with_repairs_stop_once_nothing_more_can_spread(sim_run, linked):
+    """A crash happens only while something can still spread (learning left, or traffic on the
+    network): the recoveries the failure processes will bring about themselves must not keep
+    them crashing agents (with them counted, 12 agents failing every 1 s for 4 s churned on until
+    the horizon, or without end when none is set)."""
+    from sim.workload import synthetic_workload
+
+    events = []
+    graph = linked(nx.cycle_graph(12))
+    res = sim_run(graph, synthetic_workload(12, 1, macs=10, nbytes=1000, seed=1), gossip=FloodConfig(),
+                  failures={"agents": {"random": {"mtbf_s": 1.0, "mttr_s": 4.0, "fraction": 1.0}}, "horizon_s": 300.0},
+                  observer=events.append)
+    crashes = [e.time for e in events if e.kind == "crashed"]
+    busy_until = max([e.time for e in events if e.kind == "learned"] + [t["end"] for t in res.recorder.transfers()])
+    assert crashes and max(crashes) <= busy_until

@@ -165,7 +165,7 @@ def test_bytes_sent_is_delivered_plus_lost(run, linked):
     assert sum(m.bytes_per_link.values()) == pytest.approx(m.bytes_sent)
 
 
-def test_call_later_orders_like_a_timeout(run):
+def test_call_later_orders_like_a_timeout():
     """call_later takes the heap place env.timeout would: same-time events keep creation order."""
     from sim.engine.events import call_later
 

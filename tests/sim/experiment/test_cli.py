@@ -138,4 +138,4 @@ def test_forcing_the_compiled_engine_where_it_does_not_apply_is_a_clear_error(ca
     code = main(["run", TINY, "--set", "engine=compiled", "--set", "gossip.protocol=push",
                  "--out", str(tmp_path), "--cache", cache, "--quiet"])
     assert code == 2
-    assert "engine='compiled' does not model gossip.protocol='push'" in capsys.readouterr().err
+    assert "engine='compiled' does not model this run (gossip.protocol='push')" in capsys.readouterr().err
