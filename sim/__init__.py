@@ -6,7 +6,8 @@ engine (sim.engine, the reference semantics) or a compiled loop that gives its a
     result = simulate(graph, synthetic_workload(n, 2, macs=1e10, nbytes=8e5), rates=[1e9] * n)
 
 The names below load on first use (PEP 562), so importing one module of the package (the CLI's
-`validate`, the compiled loops' `sim.ranks`) does not import SimPy or the engines.
+`validate`, the compiled loops' `sim.ranks`) does not import SimPy or the engines. Every
+registered protocol: `sim.config.protocols()` (`sim.protocols` names the registry's module).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ _EXPORTS = {
     "BroadcastConfig": "sim.config", "FailuresConfig": "sim.config", "FloodConfig": "sim.config",
     "GossipConfig": "sim.config", "NetworkConfig": "sim.config", "PushConfig": "sim.config",
     "PushPullConfig": "sim.config", "ScenarioError": "sim.errors", "SimError": "sim.errors",
-    "Metrics": "sim.metrics", "protocol": "sim.protocols", "protocols": "sim.protocols",
+    "Metrics": "sim.metrics", "protocol": "sim.config",
     "SimResult": "sim.simulate", "simulate": "sim.simulate", "TaskWork": "sim.workload",
     "Workload": "sim.workload", "synthetic_workload": "sim.workload",
 }

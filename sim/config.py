@@ -8,7 +8,7 @@ import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim.errors import SimError
-from sim.protocols import register_protocol, seal
+from sim.protocols import protocol, protocols, register_protocol, seal  # noqa: F401  (the registry, filled here)
 
 
 class _Frozen(BaseModel):

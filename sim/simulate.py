@@ -108,8 +108,7 @@ def simulate(graph: nx.Graph, workload: Workload, *, rates: Sequence[float],
         state = run_compiled(graph, workload, rates, network, alpha, timing, gossip, seed, recorder)
         if state.transfers == 0 and graph.number_of_nodes() > 1 and workload.num_tasks:
             raise SimError("internal: the compiled loop sent nothing; please report this run")
-        metrics = compute_metrics(state, alpha)
-        return SimResult(recorder, state.known_at, state.held, state.alive.copy(), metrics, state.removed, "compiled")
-    state = simpy_engine.run(graph, workload, rates, network, gossip, failures, seed, alpha, timing, recorder)
+    else:
+        state = simpy_engine.run(graph, workload, rates, network, gossip, failures, seed, alpha, timing, recorder)
     metrics = compute_metrics(state, alpha)
-    return SimResult(recorder, state.known_at, state.held, state.alive.copy(), metrics, state.removed)
+    return SimResult(recorder, state.known_at, state.held, state.alive.copy(), metrics, state.removed, chosen)

@@ -190,11 +190,10 @@ def _cmd_list(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def _describe(model: Any) -> str:
-    """A model's docstring plus its parameters and defaults, for `skill-sim list`."""
+def _describe(summary: str, model: Any) -> str:
+    """A one-line summary plus the model's parameters and defaults, for `skill-sim list`."""
     params = ", ".join(f"{k}={f.default!r}" for k, f in model.model_fields.items() if k not in ("protocol", "kind"))
-    doc = (model.__doc__ or "").strip().splitlines()[0]
-    return f"{doc} ({params})" if params else doc
+    return f"{summary} ({params})" if params else summary
 
 
 def _listing(what: str) -> dict[str, Any]:
@@ -203,9 +202,9 @@ def _listing(what: str) -> dict[str, Any]:
 
         return dict(list_families())
     if what == "protocols":
-        from sim.protocols import protocols
+        from sim.config import protocols  # the registry, with the built-in protocols registered
 
-        return {spec.name: _describe(spec.config) for spec in protocols()}
+        return {spec.name: _describe(spec.summary, spec.config) for spec in protocols()}
     if what == "suites":
         from agents.suites import list_suites
 

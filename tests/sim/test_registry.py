@@ -35,6 +35,20 @@ def test_the_gossip_union_is_the_registry():
         TypeAdapter(GossipConfig).validate_python({"protocol": "gossip"})
 
 
+def test_skill_sim_list_protocols_lists_them_all_in_a_fresh_process():
+    """`list protocols` imports nothing but the CLI: the registry must be filled all the same."""
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "sim.experiment.cli", "list", "protocols", "--json"],
+                         capture_output=True, text=True, check=True).stdout
+    assert sorted(json.loads(out)) == ["broadcast", "flood", "push", "push_pull"]
+    from sim import protocol as exported
+
+    assert exported("push_pull").loop == "sim.compiled.pushpull_loop"
+
+
 def test_skill_sim_list_protocols_follows_the_registry(capsys):
     from sim.experiment.cli import main
 
