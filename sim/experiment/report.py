@@ -9,12 +9,10 @@ import networkx as nx
 from rich.console import Console
 from rich.table import Table
 
+from sim.experiment import plots
 from sim.experiment import results as files
 
-COVERAGE_PNG = "coverage.png"
-TOPOLOGY_PNG = "topology.png"
-TOPOLOGY_GRAPHML = "topology.graphml"
-SPEEDUP_PNG = "speedup_vs_alpha.png"
+TOPOLOGY_GRAPHML = files.GRAPHML
 
 
 # ---------------------------------------------------------------- saving
@@ -87,88 +85,9 @@ def crossing_alpha(rows: list[dict[str, Any]], level: float) -> float | None:
 # ---------------------------------------------------------------- plots
 
 
-def render(out: Path, data: dict[str, Any]) -> None:
-    """(Re)draw the PNG plots of a run or a sweep from its saved files."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    if "rows" in data:
-        _plot_speedup(out / SPEEDUP_PNG, data)
-        return
-    coverage = data.get("simulation", {}).get("coverage")
-    if coverage:
-        _plot_coverage(out / COVERAGE_PNG, coverage, data)
-    if (out / TOPOLOGY_GRAPHML).is_file():
-        _plot_topology(out / TOPOLOGY_PNG, nx.read_graphml(out / TOPOLOGY_GRAPHML), data)
-
-
-def _plot_coverage(path: Path, coverage: list[list[float]], data: dict[str, Any]) -> None:
-    import matplotlib.pyplot as plt
-
-    times = [c[0] for c in coverage]
-    fracs = [c[1] for c in coverage]
-    fig, ax = plt.subplots(figsize=(7, 4))
-    ax.step(times, fracs, where="post")
-    ax.set_xlabel("simulated time (s)")
-    ax.set_ylabel("fraction of agent-task pairs known")
-    ax.set_ylim(0, 1.02)
-    ax.set_title(f"{data['scenario']}: coverage over time (α={data['alpha']:g})")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-def _plot_topology(path: Path, graph: nx.Graph, data: dict[str, Any]) -> None:
-    import matplotlib.pyplot as plt
-
-    n = graph.number_of_nodes()
-    circular = n <= 2 or data.get("topology") in ("ring", "full", "line")
-    pos = nx.circular_layout(graph) if circular else nx.spring_layout(graph, seed=0)
-    dead = [v for v, a in graph.nodes(data=True) if str(a.get("alive", True)) in ("False", "false")]
-    alive = [v for v in graph.nodes if v not in dead]
-    cut = [(u, v) for u, v, a in graph.edges(data=True) if str(a.get("outage", False)) in ("True", "true")]
-    fig, ax = plt.subplots(figsize=(6, 6))
-    nx.draw_networkx_edges(graph, pos, ax=ax, alpha=0.4, width=0.8)
-    if cut:
-        nx.draw_networkx_edges(graph, pos, edgelist=cut, ax=ax, edge_color="tab:red", style="dashed", width=2.5,
-                               label="link outage / partition")
-    size = 300 if n <= 24 else (140 if n <= 60 else 30)
-    nx.draw_networkx_nodes(graph, pos, nodelist=alive, node_color="tab:blue", node_size=size, ax=ax, label="alive")
-    if dead:
-        nx.draw_networkx_nodes(graph, pos, nodelist=dead, node_color="tab:red", node_shape="X", node_size=size, ax=ax,
-                               label="crashed")
-    if n <= 60:
-        nx.draw_networkx_labels(graph, pos, font_size=7 if n <= 24 else 5, font_color="white", ax=ax)
-    ax.set_title(f"{data['scenario']}: {data.get('topology', '')}, {n} agents")
-    ax.legend(loc="center" if circular else "best", framealpha=0.9)
-    ax.axis("off")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-def _plot_speedup(path: Path, sweep: dict[str, Any]) -> None:
-    import matplotlib.pyplot as plt
-
-    rows = sorted(sweep["rows"], key=lambda r: r["alpha"])
-    n = sweep["agents"]
-    fig, ax = plt.subplots(figsize=(7, 4))
-    ax.plot([r["alpha"] for r in rows], [r["speedup"] for r in rows], "o-", label="speedup")
-    ax.axhline(n, color="tab:green", ls="--", label=f"N = {n}")
-    ax.axhline(n / 2, color="tab:orange", ls=":", label=f"0.5 N = {n / 2:g}")
-    ax.set_xscale("log")
-    speedups = [r["speedup"] for r in rows if r["speedup"]]
-    if speedups and min(speedups) < n / 100:  # a wide range: a log axis keeps the tail readable
-        ax.set_yscale("log")
-    ax.set_xlabel("α (MACs per byte)")
-    ax.set_ylabel("speedup (single agent / makespan)")
-    ax.set_title(f"{sweep['scenario']}: speedup vs α ({sweep['topology']}, {sweep['protocol']})")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+def render(out: Path, data: dict[str, Any], **options: Any) -> list[str]:
+    """(Re)draw the PNG plots of a run or a sweep from its saved files (see sim.experiment.plots)."""
+    return plots.render(out, data, **options)
 
 
 # ---------------------------------------------------------------- terminal

@@ -19,6 +19,7 @@ from sim.errors import SimError
 RESULTS = "results.json"
 SCENARIO = "scenario.yaml"
 EVENTS = "events.csv"
+GRAPHML = "topology.graphml"
 SWEEP_JSON = "sweep.json"
 SWEEP_CSV = "sweep.csv"
 SWEEP_COLUMNS = ("alpha", "speedup", "efficiency", "makespan_s", "alpha_cost", "bytes_sent")
