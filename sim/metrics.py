@@ -40,7 +40,8 @@ class Metrics:
     bytes_out: list[float]  # per agent
     bytes_in: list[float]  # per agent, bytes delivered to it
     bytes_per_link: dict[str, float]  # "u-v" (u < v): bytes sent both ways
-    coverage: list[tuple[float, float]] = field(default_factory=list)  # (time, fraction) steps
+    # (time, fraction) steps of coverage_final's pairs: (agent alive at the end, task), all tasks
+    coverage: list[tuple[float, float]] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """Plain JSON-ready dict: floats stay floats, inf and nan become None."""
@@ -60,8 +61,16 @@ def _clean(value):
     return value
 
 
+def survivor_coverage(known_at: np.ndarray, removed: list, alive: np.ndarray) -> list[tuple[float, float]]:
+    """Coverage over time with the summary's definition, so the curve ends at coverage_final:
+    (agent alive at the end, task) pairs known, over survivors x all tasks."""
+    alive = np.asarray(alive, dtype=bool)
+    kept = [r for r in removed if alive[r[1]]]
+    return coverage_curve(known_at[alive], kept, int(alive.sum()) * known_at.shape[1])
+
+
 def coverage_curve(known_at: np.ndarray, removed: list, total: int) -> list[tuple[float, float]]:
-    """Fraction of all agent-task pairs known over time, as steps (sampled for very large runs)."""
+    """Fraction of `total` agent-task pairs known over time, as steps (sampled for very large runs)."""
     times = known_at[np.isfinite(known_at)]
     ups = np.concatenate([times, [r[3] for r in removed]]) if removed else times
     downs = np.array([r[0] for r in removed], dtype=np.float64)
@@ -167,5 +176,5 @@ def compute_metrics(run: RunState, alpha: float) -> Metrics:
         bytes_out=np.bincount(run.src, weights=dir_sent, minlength=n).tolist(),
         bytes_in=np.bincount(run.dst, weights=dir_delivered, minlength=n).tolist(),
         bytes_per_link=per_link,
-        coverage=coverage_curve(run.known_at, run.removed, n * t),
+        coverage=survivor_coverage(run.known_at, run.removed, alive),
     )

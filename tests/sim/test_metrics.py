@@ -74,3 +74,28 @@ def test_counting_against_the_grid_matches_a_sorted_search_exactly():
     values = values[(values >= 0) & (values <= 7.3)]
     expected = np.searchsorted(np.sort(values), grid, side="right")
     assert np.array_equal(_at_most(values, grid, block=1000), expected)  # across block edges too
+
+
+def test_coverage_over_time_counts_survivors_only_and_ends_at_the_summary_figure():
+    from sim.metrics import survivor_coverage
+
+    # agents 0 and 1 survive, agent 2 is dead at the end: pairs = 2 survivors x 2 tasks = 4.
+    # Agent 0 banks task 0 at 1 and task 1 at 2; agent 1 banks task 0 at 3, and held task 1 from
+    # 1.5 until a wipe at 2.5; dead agent 2's holdings and wipe count nowhere.
+    known = np.array([[1.0, 2.0], [3.0, np.inf], [0.2, 0.3]])
+    removed = [(2.5, 1, 1, 1.5), (4.0, 2, 1, 0.5)]
+    curve = survivor_coverage(known, removed, np.array([True, True, False]))
+    assert curve == [(0.0, 0.0), (1.0, 0.25), (1.5, 0.5), (2.0, 0.75), (2.5, 0.5), (3.0, 0.75)]
+
+
+def test_the_coverage_curve_of_a_run_with_a_crash_ends_at_coverage_final():
+    g = nx.cycle_graph(6)
+    nx.set_edge_attributes(g, 1e3, "bandwidth")
+    work = synthetic_workload(6, 1, macs=10, nbytes=1000)
+    failures = FailuresConfig(agents={"scheduled": [{"agent": 2, "at_s": 0.5}]})
+    m = simulate(g, work, rates=[10.0] * 6, network=NetworkConfig(), gossip=FloodConfig(),
+                 failures=failures, seed=5).metrics
+    # 5 survivors know the 5 surviving tasks of 6: 25 of 30 pairs (the old curve, over all 36
+    # pairs, ended at 25/36 while the summary said 5/6)
+    assert m.coverage_final == pytest.approx(5 / 6)
+    assert m.coverage[-1][1] == pytest.approx(5 / 6)
