@@ -83,6 +83,8 @@ def _parser() -> argparse.ArgumentParser:
 
     report = sub.add_parser("report", help="re-render the summary and plots of a finished run")
     report.add_argument("run_dir", type=Path)
+    report.add_argument("--y-scale", choices=("auto", "log", "linear"), default="auto",
+                        help="speedup axis of a sweep's plot (auto: log when speedups span a wide range)")
     common(report, scenario=False)
     report.set_defaults(func=_cmd_report)
 
@@ -171,7 +173,8 @@ def _cmd_report(args: argparse.Namespace, console: Console) -> int:
     data = read_results(args.run_dir)
     if args.json:
         print(json.dumps(data, indent=2))
-    report.render(args.run_dir, data)
+    for note in report.render(args.run_dir, data, y_scale=args.y_scale):
+        console.print(f"[dim]note:[/] {escape(note)}", highlight=False)
     if "rows" in data:
         report.print_sweep(console, data, args.run_dir)
     else:

@@ -22,7 +22,7 @@ EVENTS = "events.csv"
 GRAPHML = "topology.graphml"
 SWEEP_JSON = "sweep.json"
 SWEEP_CSV = "sweep.csv"
-SWEEP_COLUMNS = ("alpha", "speedup", "efficiency", "makespan_s", "alpha_cost", "bytes_sent")
+SWEEP_COLUMNS = ("alpha", "speedup", "efficiency", "makespan_s", "alpha_cost", "bytes_sent", "speedup_bound")
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -1,30 +1,54 @@
-"""speedup_vs_alpha.png: a sweep's speedup against the price of a byte."""
+"""speedup_vs_alpha.png: a sweep's speedup against the price of a byte, with the N, 0.5 N,
+speedup = 1 and free-communication lines and the interpolated 0.5 N crossing."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from sim.errors import SimError
+from sim.experiment.plots.drawing import save, short
 
-def draw(path: Path, sweep: dict[str, Any]) -> None:
-    """Draw speedup vs alpha with the N and 0.5 N lines."""
+Y_SCALES = ("auto", "log", "linear")
+
+
+def y_scale(rows: list[dict[str, Any]], n: int, choice: str = "auto") -> str:
+    """"log" or "linear"; "auto" takes a log axis when the speedups span a wide range (min < N/100)."""
+    if choice not in Y_SCALES:
+        raise SimError(f"y scale {choice!r}: choose one of {', '.join(Y_SCALES)}")
+    if choice != "auto":
+        return choice
+    speedups = [r["speedup"] for r in rows if r.get("speedup")]
+    return "log" if speedups and min(speedups) < n / 100 else "linear"
+
+
+def draw(path: Path, sweep: dict[str, Any], scale: str = "auto") -> None:
+    """Draw speedup vs alpha of one sweep."""
     import matplotlib.pyplot as plt
 
     rows = sorted(sweep["rows"], key=lambda r: r["alpha"])
     n = sweep["agents"]
-    fig, ax = plt.subplots(figsize=(7, 4))
-    ax.plot([r["alpha"] for r in rows], [r["speedup"] for r in rows], "o-", label="speedup")
+    alphas = [r["alpha"] for r in rows]
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    ax.plot(alphas, [r["speedup"] for r in rows], "o-", color="tab:blue", label="speedup", zorder=3)
+    bounds = [r.get("speedup_bound") for r in rows]
+    if rows and all(b is not None for b in bounds):
+        text = f"free communication = {bounds[0]:.3g}" if len(set(bounds)) == 1 else "free communication"
+        ax.plot(alphas, bounds, color="tab:purple", ls="-.", label=text)
     ax.axhline(n, color="tab:green", ls="--", label=f"N = {n}")
     ax.axhline(n / 2, color="tab:orange", ls=":", label=f"0.5 N = {n / 2:g}")
+    ax.axhline(1, color="0.4", ls="-", lw=0.8, label="speedup = 1 (no gain)")
+    cross = sweep.get("efficiency_half_alpha")
+    if cross:
+        ax.plot([cross], [n / 2], "D", color="tab:red", ms=7, zorder=4,
+                label=f"0.5 N at α ≈ {short(cross)} (interpolated)")
+        ax.annotate(f"≈ {short(cross)} (interpolated)", (cross, n / 2), textcoords="offset points", xytext=(6, 6),
+                    fontsize=8, color="tab:red")
     ax.set_xscale("log")
-    speedups = [r["speedup"] for r in rows if r["speedup"]]
-    if speedups and min(speedups) < n / 100:  # a wide range: a log axis keeps the tail readable
-        ax.set_yscale("log")
+    ax.set_yscale(y_scale(rows, n, scale))
     ax.set_xlabel("α (MACs per byte)")
     ax.set_ylabel("speedup (single agent / makespan)")
     ax.set_title(f"{sweep['scenario']}: speedup vs α ({sweep['topology']}, {sweep['protocol']})")
     ax.grid(alpha=0.3, which="both")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    save(fig, path)

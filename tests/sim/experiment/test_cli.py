@@ -42,7 +42,8 @@ def test_run_writes_the_results_contract(tiny_run):
     # real learning on real data: far above chance (tasks have 2..6 classes and 8 tasks)
     assert r["oracle_accuracy"] > 0.6 and r["mapper_accuracy"] > 0.5 and r["accuracy"] > 0.4
     assert r["accuracy"] <= r["oracle_accuracy"] + 1e-9
-    for name in ("scenario.yaml", "events.csv", "coverage.png", "topology.png", "topology.graphml"):
+    for name in ("scenario.yaml", "events.csv", "coverage.png", "topology.png", "topology.graphml", "timeline.png",
+                 "link_bytes.png", "full_knowledge.png"):
         assert (out / name).is_file(), name
 
 
@@ -64,7 +65,7 @@ def test_sweep_reuses_learning_and_speedup_falls_with_alpha(cache, tmp_path):
     # alpha = 10 prices bytes at almost nothing: the speedup is the free-communication bound
     bound = json.loads((tmp_path / "alpha-10" / "results.json").read_text())["speedup_bound"]
     assert speedups[0] == pytest.approx(bound, rel=0.05)
-    assert (tmp_path / "sweep.csv").read_text().splitlines()[0] == "alpha,speedup,efficiency,makespan_s,alpha_cost,bytes_sent"
+    assert (tmp_path / "sweep.csv").read_text().splitlines()[0] == "alpha,speedup,efficiency,makespan_s,alpha_cost,bytes_sent,speedup_bound"
     assert (tmp_path / "speedup_vs_alpha.png").is_file()
 
 
@@ -74,6 +75,16 @@ def test_report_rerenders_a_finished_run(tiny_run, capsys):
     assert main(["report", str(out), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["scenario"] == "tiny"
     assert (out / "coverage.png").is_file()
+
+
+def test_without_events_csv_the_timeline_is_skipped_and_report_says_so(cache, tmp_path, capsys):
+    args = ["--out", str(tmp_path), "--cache", cache, "--quiet", "--set", "output.events_csv=false"]
+    assert main(["run", TINY, *args]) == 0
+    assert not (tmp_path / "events.csv").exists() and not (tmp_path / "timeline.png").exists()
+    assert (tmp_path / "coverage.png").is_file() and (tmp_path / "link_bytes.png").is_file()
+    capsys.readouterr()
+    assert main(["report", str(tmp_path)]) == 0
+    assert "timeline.png skipped: no events.csv" in capsys.readouterr().err
 
 
 def test_validate_and_list(capsys):
@@ -108,6 +119,7 @@ def test_failures_are_reported_and_marked(cache, tmp_path):
     # agent 2 died before learning anything: its two tasks never existed at a survivor, and
     # coverage counts them as unknown (6 of 8 tasks at each of the 3 survivors)
     assert r["tasks_lost"] == 2 and r["coverage_final"] == pytest.approx(6 / 8)
+    assert r["simulation"]["coverage"][-1][1] == pytest.approx(6 / 8)  # the plotted curve ends where the summary does
     assert sorted((i["kind"], i["time_s"]) for i in r["incidents"]) == [
         ("crashed", 0.0), ("link_down", 0.0), ("link_up", 0.05)]
     csv_kinds = {line.split(",")[1] for line in (tmp_path / "events.csv").read_text().splitlines()[1:]}

@@ -1,0 +1,144 @@
+"""Time intervals the figures draw, derived from a run's events: each agent's learning, sending,
+receiving and down time, and the spans during which some link is down."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from sim.experiment.plots.events import Events, Incidents
+
+Interval = tuple[float, float]
+LANES = ("learning", "sending", "receiving", "down")
+
+
+def merge(intervals: Iterable[Interval]) -> list[Interval]:
+    """The union of intervals as sorted, disjoint intervals (touching ones joined)."""
+    out: list[list[float]] = []
+    for start, end in sorted(intervals):
+        if out and start <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], end)
+        else:
+            out.append([start, end])
+    return [(s, e) for s, e in out]
+
+
+def down_intervals(incidents: Incidents, horizon_s: float) -> dict[int, list[Interval]]:
+    """Per agent, from each crash to its next recovery (or to the horizon if it never recovers)."""
+    events = sorted([(t, 0, a) for t, a in incidents.recovered] + [(t, 1, a) for t, a in incidents.crashed])
+    down_since: dict[int, float] = {}
+    out: dict[int, list[Interval]] = {}
+    for t, is_crash, agent in events:  # recoveries first at one instant: crash-at-recovery stays down
+        if is_crash:
+            down_since.setdefault(agent, t)
+        elif agent in down_since:
+            out.setdefault(agent, []).append((down_since.pop(agent), t))
+    for agent, t in down_since.items():
+        out.setdefault(agent, []).append((t, max(t, horizon_s)))
+    return {a: merge(v) for a, v in out.items()}
+
+
+def agents_down(incidents: Incidents) -> list[tuple[float, int]]:
+    """How many agents are down over time, as (time, count) steps from 0 at time 0."""
+    steps, down, level = [(0.0, 0)], set(), 0
+    changes = sorted([(t, 0, a) for t, a in incidents.recovered] + [(t, 1, a) for t, a in incidents.crashed])
+    for t, is_crash, agent in changes:
+        (down.add if is_crash else down.discard)(agent)
+        if len(down) != level:
+            level = len(down)
+            if steps[-1][0] == t:
+                steps[-1] = (t, level)
+            else:
+                steps.append((t, level))
+    return steps
+
+
+def learning_intervals(learns: dict[int, list[int]], banked: dict[tuple[int, int], float],
+                       recovered: list[tuple[float, int]]) -> dict[int, list[Interval]]:
+    """When each agent learned its own tasks: they are learned in order, each finishing at its
+    first `banked` row and starting at the previous finish (0 for the first), or at the agent's
+    latest recovery before the finish if that is later. A task never banked ends the list."""
+    recoveries: dict[int, list[float]] = {}
+    for t, agent in recovered:
+        recoveries.setdefault(agent, []).append(t)
+    out: dict[int, list[Interval]] = {}
+    for agent, tasks in learns.items():
+        previous, spans = 0.0, []
+        for task in tasks:
+            finish = banked.get((agent, task))
+            if finish is None:
+                break
+            start = max([previous] + [r for r in recoveries.get(agent, []) if r <= finish])
+            spans.append((start, finish))
+            previous = finish
+        out[agent] = spans
+    return out
+
+
+def transfer_intervals(events: Events, agents: set[int] | None = None
+                       ) -> tuple[dict[int, list[Interval]], dict[int, list[Interval]]]:
+    """Per agent (of `agents`, default all), when it was sending and when it was receiving (the
+    rows of one flow merge)."""
+    sending: dict[int, list[Interval]] = {}
+    receiving: dict[int, list[Interval]] = {}
+    for start, end, src, dst in zip(events.sent_start, events.sent_end, events.sender, events.receiver):
+        if agents is None or src in agents:
+            sending.setdefault(src, []).append((start, end))
+        if agents is None or dst in agents:
+            receiving.setdefault(dst, []).append((start, end))
+    return ({a: merge(v) for a, v in sending.items()}, {a: merge(v) for a, v in receiving.items()})
+
+
+def outage_spans(incidents: Incidents, horizon_s: float) -> list[Interval]:
+    """Spans during which at least one link is down. Each edge's down pairs with its next up;
+    where the file names no edges, downs and ups are counted instead."""
+    changes = sorted([(t, 1, e) for t, e in incidents.link_down] + [(t, -1, e) for t, e in incidents.link_up],
+                     key=lambda c: (c[0], c[1]))  # ups before downs at one instant
+    down: dict[tuple[int, int] | None, int] = {}
+    spans, since = [], None
+    for t, step, edge in changes:
+        if step < 0 and down.get(edge, 0) == 0:
+            continue  # an up with no down before it (e.g. the down was not listed)
+        down[edge] = down.get(edge, 0) + step
+        total = sum(down.values())
+        if total > 0 and since is None:
+            since = t
+        elif total == 0 and since is not None:
+            spans.append((since, t))
+            since = None
+    if since is not None:
+        spans.append((since, max(since, horizon_s)))
+    return merge(spans)
+
+
+@dataclass
+class Timeline:
+    """The Gantt chart's rows: for each shown agent, its intervals in each lane."""
+
+    agents: list[int]
+    lanes: dict[str, dict[int, list[Interval]]] = field(default_factory=dict)
+    horizon_s: float = 0.0
+
+
+def timeline(events: Events, learns: dict[int, list[int]], shown: list[int], horizon_s: float) -> Timeline:
+    """Every lane of every shown agent: learning, sending, receiving, down."""
+    horizon = max(horizon_s, events.horizon_s)
+    wanted = set(shown)
+    sending, receiving = transfer_intervals(events, wanted)
+    lanes = {
+        "learning": learning_intervals({a: t for a, t in learns.items() if a in wanted}, events.banked,
+                                       events.incidents.recovered),
+        "sending": sending,
+        "receiving": receiving,
+        "down": down_intervals(events.incidents, horizon),
+    }
+    return Timeline(shown, {k: {a: v.get(a, []) for a in shown} for k, v in lanes.items()}, horizon)
+
+
+def shown_agents(n: int, limit: int) -> list[int]:
+    """All agents, or `limit` of them evenly spread over the ids (first and last included)."""
+    if n <= limit:
+        return list(range(n))
+    if limit <= 1:
+        return [0]
+    return sorted({round(i * (n - 1) / (limit - 1)) for i in range(limit)})
