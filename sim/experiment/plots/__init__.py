@@ -43,6 +43,7 @@ def _render_run(out: Path, data: dict[str, Any]) -> list[str]:
     import yaml
 
     from sim.experiment.plots import coverage, full_knowledge, link_bytes, timeline, topology
+    from sim.experiment.plots.drawing import integer_nodes, layout
     from sim.experiment.plots.events import incidents_from_results, load_events
     from sim.experiment.plots.intervals import shown_agents, timeline as timeline_of
     from sim.experiment.plots.links import bytes_per_link, edge_bandwidths
@@ -55,15 +56,16 @@ def _render_run(out: Path, data: dict[str, Any]) -> list[str]:
         coverage.draw(out / COVERAGE_PNG, curve, data, incidents)
     else:
         notes.append(f"{COVERAGE_PNG} skipped: results.json has no simulation.coverage")
-    graph = nx.read_graphml(out / files.GRAPHML) if (out / files.GRAPHML).is_file() else None
+    graph = integer_nodes(nx.read_graphml(out / files.GRAPHML)) if (out / files.GRAPHML).is_file() else None
     if graph is not None:
+        pos = layout(graph, data.get("topology"))  # one layout: both graph figures place agents alike
         scenario_path = out / files.SCENARIO
         scenario = yaml.safe_load(scenario_path.read_text()) if scenario_path.is_file() else None
         topology.draw(out / TOPOLOGY_PNG, graph, data, incidents,
-                      edge_bandwidths(graph, scenario if isinstance(scenario, dict) else None, data.get("alpha")))
+                      edge_bandwidths(graph, scenario if isinstance(scenario, dict) else None, data.get("alpha")), pos)
         per_link = bytes_per_link(data)
         if per_link is not None:
-            link_bytes.draw(out / LINK_BYTES_PNG, graph, data, per_link)
+            link_bytes.draw(out / LINK_BYTES_PNG, graph, data, per_link, pos)
         else:
             notes.append(f"{LINK_BYTES_PNG} skipped: results.json has no simulation.bytes_per_link")
     else:
@@ -76,7 +78,7 @@ def _render_run(out: Path, data: dict[str, Any]) -> list[str]:
         notes.append(f"{TIMELINE_PNG} skipped: results.json per_agent has no `learns` lists")
     else:
         learns = {p["agent"]: list(p["learns"]) for p in data["per_agent"]}
-        shown = shown_agents(len(learns), timeline.MAX_ROWS)
+        shown = shown_agents(len(learns), timeline.MAX_ROWS, first=incidents.crash_counts())
         tl = timeline_of(events, learns, shown, data.get("makespan_s") or 0.0)
         timeline.draw(out / TIMELINE_PNG, tl, data)
     return notes

@@ -42,7 +42,7 @@ def draw(path: Path, curve: list[list[float]], data: dict[str, Any], incidents: 
         right.set_ylabel("agents down", color="tab:red")
         right.set_ylim(0, max(1, max(s[1] for s in steps)) * 1.05)
         handles.append(line)
-    ax.step(times, fracs, where="post", color="tab:blue", lw=1.6, label="coverage", zorder=3)
+    ax.step(times + [horizon], fracs + fracs[-1:], where="post", color="tab:blue", lw=1.6, label="coverage", zorder=3)
     survivors = sum(bool(p.get("alive")) for p in data.get("per_agent", []))
     final = data.get("coverage_final")
     if final is not None:

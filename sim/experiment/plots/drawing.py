@@ -16,7 +16,12 @@ def layout(graph: nx.Graph, family: str | None) -> dict[Any, tuple[float, float]
     n = graph.number_of_nodes()
     if n <= 2 or family in CIRCULAR:
         return nx.circular_layout(graph)
-    return nx.spring_layout(graph, seed=0, iterations=50 if n <= 1000 else 15)
+    return nx.spring_layout(graph, seed=0, iterations=50 if n <= 200 else (25 if n <= 2000 else 10))
+
+
+def integer_nodes(graph: nx.Graph) -> nx.Graph:
+    """The graph with integer node ids (GraphML reads them back as strings)."""
+    return nx.relabel_nodes(graph, {v: int(v) for v in graph.nodes})
 
 
 def node_size(n: int) -> float:

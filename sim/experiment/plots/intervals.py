@@ -135,10 +135,18 @@ def timeline(events: Events, learns: dict[int, list[int]], shown: list[int], hor
     return Timeline(shown, {k: {a: v.get(a, []) for a in shown} for k, v in lanes.items()}, horizon)
 
 
-def shown_agents(n: int, limit: int) -> list[int]:
-    """All agents, or `limit` of them evenly spread over the ids (first and last included)."""
+def shown_agents(n: int, limit: int, first: Iterable[int] = ()) -> list[int]:
+    """All agents, or `limit` of them: those in `first` (e.g. every crashed agent, at most half the
+    rows), then others evenly spread over the ids (first and last included), in id order."""
     if n <= limit:
         return list(range(n))
-    if limit <= 1:
-        return [0]
-    return sorted({round(i * (n - 1) / (limit - 1)) for i in range(limit)})
+    picked = sorted(set(a for a in first if 0 <= a < n))[: limit // 2]
+    spread = limit - len(picked)
+    even = [round(i * (n - 1) / (spread - 1)) for i in range(spread)] if spread > 1 else [0]
+    rest = [a for a in dict.fromkeys(even) if a not in set(picked)]
+    k = 0
+    while len(picked) + len(rest) < limit and k < n:  # fill rows left by ids that collided
+        if k not in picked and k not in rest:
+            rest.append(k)
+        k += 1
+    return sorted(picked + rest[: limit - len(picked)])

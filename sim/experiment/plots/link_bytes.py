@@ -7,19 +7,20 @@ from typing import Any
 
 import networkx as nx
 
-from sim.experiment.plots.drawing import colourbar, graph_figure, layout, node_size, save, short
+from sim.experiment.plots.drawing import colourbar, graph_figure, integer_nodes, layout, node_size, save, short
 from sim.experiment.plots.links import Edge, edge_key
 
 
-def draw(path: Path, graph: nx.Graph, data: dict[str, Any], per_link: dict[Edge, float]) -> None:
+def draw(path: Path, graph: nx.Graph, data: dict[str, Any], per_link: dict[Edge, float],
+         pos: dict[int, Any] | None = None) -> None:
     """Draw bytes sent per link, both directions together (retransmissions and digests included)."""
     import matplotlib.pyplot as plt
     from matplotlib.colors import LogNorm
     from matplotlib.lines import Line2D
 
-    g = nx.relabel_nodes(graph, {v: int(v) for v in graph.nodes})
+    g = integer_nodes(graph)
     n = g.number_of_nodes()
-    pos = layout(g, data.get("topology"))
+    pos = pos or layout(g, data.get("topology"))
     edges = [edge_key(u, v) for u, v in g.edges]
     used = [e for e in edges if per_link.get(e, 0.0) > 0]
     idle = [e for e in edges if per_link.get(e, 0.0) <= 0]

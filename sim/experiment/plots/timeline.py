@@ -36,7 +36,7 @@ def draw(path: Path, tl: Timeline, data: dict[str, Any]) -> None:
     ax.set_xlabel("simulated time (s)")
     ax.set_ylabel("agent")
     n = data.get("agents", rows)
-    shown = "" if rows >= n else f"; {rows} of {n} agents shown (evenly spaced ids)"
+    shown = "" if rows >= n else f"; {rows} of {n} agents shown: crashed ones first, then evenly spaced ids"
     ax.set_title(f"{data['scenario']}: what each agent does over time (α={data['alpha']:g}{shown})", fontsize=9)
     ax.legend(handles=[Patch(color=c, alpha=0.35 if k == "down" else 0.9, label=k) for k, (_, _, c) in LANES.items()],
               loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)

@@ -8,7 +8,7 @@ from typing import Any
 
 import networkx as nx
 
-from sim.experiment.plots.drawing import colourbar, graph_figure, layout, node_size, save, short
+from sim.experiment.plots.drawing import colourbar, graph_figure, integer_nodes, layout, node_size, save, short
 from sim.experiment.plots.events import Incidents
 from sim.experiment.plots.links import Edge, edge_key
 
@@ -32,15 +32,16 @@ def cut_edges(graph: nx.Graph, incidents: Incidents) -> set[Edge]:
     return marked | incidents.cut_edges()
 
 
-def draw(path: Path, graph: nx.Graph, data: dict[str, Any], incidents: Incidents, bandwidth: dict[Edge, float]) -> None:
-    """Draw the graph of one run, read back from its topology.graphml."""
+def draw(path: Path, graph: nx.Graph, data: dict[str, Any], incidents: Incidents, bandwidth: dict[Edge, float],
+         pos: dict[int, Any] | None = None) -> None:
+    """Draw the graph of one run, read back from its topology.graphml (at `pos`, default its layout)."""
     import matplotlib.pyplot as plt
     from matplotlib.colors import LogNorm, Normalize
     from matplotlib.lines import Line2D
 
-    g = nx.relabel_nodes(graph, {v: int(v) for v in graph.nodes})
+    g = integer_nodes(graph)
     n = g.number_of_nodes()
-    pos = layout(g, data.get("topology"))
+    pos = pos or layout(g, data.get("topology"))
     crashes = incidents.crash_counts()
     states = agent_states(g, data, crashes)
     cut = cut_edges(g, incidents) & {edge_key(u, v) for u, v in g.edges}
@@ -50,6 +51,9 @@ def draw(path: Path, graph: nx.Graph, data: dict[str, Any], incidents: Incidents
     values = [bandwidth.get(e) for e in edges]
     known = [v for v in values if v]
     thin = 1.4 if n <= 60 else (0.8 if n <= 500 else 0.4)
+    if cut:  # a wide halo under the link, so its bandwidth colour stays visible on top
+        nx.draw_networkx_edges(g, pos, edgelist=sorted(cut), ax=ax, width=max(4.0, 5 * thin), edge_color=OUTAGE_COLOUR)
+        handles.append(Line2D([], [], color=OUTAGE_COLOUR, lw=4, label=f"link down at some point ({len(cut)})"))
     if known and max(known) > min(known) * 1.0001:
         norm = LogNorm(min(known), max(known))
         lines = nx.draw_networkx_edges(g, pos, edgelist=edges, ax=ax, width=thin, edge_color=[v or min(known) for v in values],
@@ -60,9 +64,6 @@ def draw(path: Path, graph: nx.Graph, data: dict[str, Any], incidents: Incidents
         nx.draw_networkx_edges(g, pos, edgelist=edges, ax=ax, width=thin, edge_color="0.55")
         text = f"every link {short(known[0])} bytes/s" if known else "links (no bandwidth recorded)"
         handles.append(Line2D([], [], color="0.55", lw=thin, label=text))
-    if cut:
-        nx.draw_networkx_edges(g, pos, edgelist=sorted(cut), ax=ax, width=max(3.0, 4 * thin), edge_color=OUTAGE_COLOUR)
-        handles.append(Line2D([], [], color=OUTAGE_COLOUR, lw=3, label=f"link down at some point ({len(cut)})"))
     size = node_size(n)
     if states["never"]:
         nx.draw_networkx_nodes(g, pos, nodelist=states["never"], node_color="tab:blue", node_size=size, ax=ax)

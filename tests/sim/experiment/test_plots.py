@@ -193,8 +193,13 @@ def test_without_events_csv_the_timeline_is_skipped_with_a_note(run_dir):
 
 def test_many_agents_are_subsampled_in_the_gantt():
     shown = intervals.shown_agents(500, 60)
-    assert len(shown) == 60 and shown[0] == 0 and shown[-1] == 499
+    assert len(shown) == 60 and shown[0] == 0 and shown[-1] == 499 and shown == sorted(set(shown))
     assert intervals.shown_agents(40, 60) == list(range(40))
+    # crashed agents are always shown (up to half the rows), the rest spread over the ids
+    shown = intervals.shown_agents(500, 60, first=[3, 7, 250])
+    assert len(shown) == 60 and {3, 7, 250, 0, 499} <= set(shown)
+    assert len(intervals.shown_agents(500, 10, first=range(100, 200))) == 10
+    assert set(range(100, 105)) <= set(intervals.shown_agents(500, 10, first=range(100, 200)))
 
 
 def _sweep_dir(tmp_path):
