@@ -40,7 +40,6 @@ def render(out: Path, data: dict[str, Any], *, y_scale: str = "auto") -> list[st
 def _render_run(out: Path, data: dict[str, Any]) -> list[str]:
     """The per-run figures; each needs only some of the run's files."""
     import networkx as nx
-    import yaml
 
     from sim.experiment.plots import coverage, full_knowledge, link_bytes, timeline, topology
     from sim.experiment.plots.drawing import integer_nodes, layout
@@ -49,7 +48,8 @@ def _render_run(out: Path, data: dict[str, Any]) -> list[str]:
     from sim.experiment.plots.links import bytes_per_link, edge_bandwidths
 
     notes: list[str] = []
-    events, why = load_events(out, files.EVENTS)
+    own = {(p["agent"], t) for p in data.get("per_agent", []) for t in p.get("learns", [])}
+    events, why = load_events(out, files.EVENTS, own)
     incidents = events.incidents if events is not None else incidents_from_results(data)
     curve = data.get("simulation", {}).get("coverage")
     if curve:
@@ -59,10 +59,9 @@ def _render_run(out: Path, data: dict[str, Any]) -> list[str]:
     graph = integer_nodes(nx.read_graphml(out / files.GRAPHML)) if (out / files.GRAPHML).is_file() else None
     if graph is not None:
         pos = layout(graph, data.get("topology"))  # one layout: both graph figures place agents alike
-        scenario_path = out / files.SCENARIO
-        scenario = yaml.safe_load(scenario_path.read_text()) if scenario_path.is_file() else None
+        scenario = _scenario(out / files.SCENARIO)
         topology.draw(out / TOPOLOGY_PNG, graph, data, incidents,
-                      edge_bandwidths(graph, scenario if isinstance(scenario, dict) else None, data.get("alpha")), pos)
+                      edge_bandwidths(graph, scenario, data.get("alpha")), pos)
         per_link = bytes_per_link(data)
         if per_link is not None:
             link_bytes.draw(out / LINK_BYTES_PNG, graph, data, per_link, pos)
@@ -72,6 +71,8 @@ def _render_run(out: Path, data: dict[str, Any]) -> list[str]:
         notes.append(f"{TOPOLOGY_PNG} and {LINK_BYTES_PNG} skipped: no {files.GRAPHML}")
     if data.get("per_agent"):
         full_knowledge.draw(out / FULL_KNOWLEDGE_PNG, data)
+    else:
+        notes.append(f"{FULL_KNOWLEDGE_PNG} skipped: results.json has no per_agent entries")
     if events is None:
         notes.append(f"{TIMELINE_PNG} skipped: {why}")
     elif not all("learns" in p for p in data.get("per_agent", [])):
@@ -82,3 +83,14 @@ def _render_run(out: Path, data: dict[str, Any]) -> list[str]:
         tl = timeline_of(events, learns, shown, data.get("makespan_s") or 0.0)
         timeline.draw(out / TIMELINE_PNG, tl, data)
     return notes
+
+
+def _scenario(path: Path) -> dict[str, Any] | None:
+    """The run's resolved scenario as a dict (for link bandwidths in alpha mode), None if unreadable."""
+    import yaml
+
+    try:
+        raw = yaml.safe_load(path.read_text()) if path.is_file() else None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    return raw if isinstance(raw, dict) else None

@@ -1,4 +1,4 @@
-"""What the figures read of a run: events.csv streamed into compact columns, and the incidents
+"""What the figures read of a run: events.csv streamed into busy spans and first bankings, and the incidents
 (crashes, recoveries, link outages) from events.csv or, without it, results.json.
 
 events.csv has the columns `time_s,kind,agent,peer,task,bytes,outcome,end_s,transfer,link_u,link_v`
@@ -9,12 +9,11 @@ layout (no `link_u`/`link_v`, semicolon-joined tasks) still read: what they lack
 from __future__ import annotations
 
 import csv
-from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-MAX_EVENTS_BYTES = 2 << 30  # above this the event figures are skipped: reading would take minutes
+MAX_EVENTS_BYTES = 1 << 30  # above this the event figures are skipped: reading would take minutes
 
 
 @dataclass
@@ -41,19 +40,25 @@ class Incidents:
 
 @dataclass
 class Events:
-    """The rows of events.csv the figures use, as compact columns."""
+    """What the figures use of events.csv, kept small enough for runs of millions of rows: busy
+    intervals per agent (overlapping flows joined as they are read), first bankings, incidents."""
 
-    sent_start: array = field(default_factory=lambda: array("d"))  # transfer rows
-    sent_end: array = field(default_factory=lambda: array("d"))
-    sender: array = field(default_factory=lambda: array("q"))
-    receiver: array = field(default_factory=lambda: array("q"))
+    sending: dict[int, list[list[float]]] = field(default_factory=dict)  # agent -> [start, end] spans
+    receiving: dict[int, list[list[float]]] = field(default_factory=dict)
     banked: dict[tuple[int, int], float] = field(default_factory=dict)  # (agent, task) -> first time banked
     incidents: Incidents = field(default_factory=Incidents)
     horizon_s: float = 0.0  # the latest time in the file
+    transfer_rows: int = 0
 
-    def transfers(self) -> int:
-        """How many transfer rows were read."""
-        return len(self.sent_start)
+
+def _busy(spans: dict[int, list[list[float]]], agent: int, start: float, end: float) -> None:
+    """Add [start, end] to an agent's spans, joining it to the last one when they overlap (rows
+    come in start order, so this keeps the spans few; intervals.merge finishes the union)."""
+    mine = spans.setdefault(agent, [])
+    if mine and mine[-1][0] <= start <= mine[-1][1]:
+        mine[-1][1] = max(mine[-1][1], end)
+    else:
+        mine.append([start, end])
 
 
 def _int(text: str) -> int | None:
@@ -76,8 +81,9 @@ def _edge(row: dict[str, str]) -> tuple[int, int] | None:
     return None if u is None or v is None else (min(u, v), max(u, v))
 
 
-def read_events(path: Path) -> Events:
-    """Stream events.csv once, keeping transfers, first bankings and incidents."""
+def read_events(path: Path, own: set[tuple[int, int]] | None = None) -> Events:
+    """Stream events.csv once. `own`: the (agent, task) pairs whose banking is kept (each agent's
+    own tasks, for the timeline); None keeps every first banking."""
     ev = Events()
     inc = ev.incidents
     horizon = 0.0
@@ -89,13 +95,13 @@ def read_events(path: Path) -> Events:
             if kind == "transfer":
                 end_s = float(row["end_s"]) if row.get("end_s") else time_s
                 horizon = max(horizon, end_s)
-                ev.sent_start.append(time_s)
-                ev.sent_end.append(end_s)
-                ev.sender.append(_int(row["agent"]))
-                ev.receiver.append(_int(row["peer"]))
+                _busy(ev.sending, _int(row["agent"]), time_s, end_s)
+                _busy(ev.receiving, _int(row["peer"]), time_s, end_s)
+                ev.transfer_rows += 1
             elif kind == "banked":
                 key = (_int(row["agent"]), _int(row["task"]))
-                ev.banked.setdefault(key, time_s)
+                if own is None or key in own:
+                    ev.banked.setdefault(key, time_s)
             elif kind in ("crashed", "recovered"):
                 getattr(inc, kind).append((time_s, _int(row["agent"])))
             elif kind in ("link_down", "link_up"):
@@ -104,8 +110,9 @@ def read_events(path: Path) -> Events:
     return ev
 
 
-def load_events(out: Path, events_name: str) -> tuple[Events | None, str | None]:
-    """events.csv of a run directory, or None and a note saying why it cannot be used."""
+def load_events(out: Path, events_name: str, own: set[tuple[int, int]] | None = None
+                ) -> tuple[Events | None, str | None]:
+    """events.csv of a run directory (see read_events), or None and a note saying why it cannot be used."""
     path = out / events_name
     if not path.is_file():
         return None, f"no {events_name} (output.events_csv: false?)"
@@ -113,7 +120,7 @@ def load_events(out: Path, events_name: str) -> tuple[Events | None, str | None]
     if size > MAX_EVENTS_BYTES:
         return None, f"{events_name} is {size / 2**30:.1f} GiB, over the {MAX_EVENTS_BYTES / 2**30:.0f} GiB the figures read"
     try:
-        return read_events(path), None
+        return read_events(path, own), None
     except (KeyError, ValueError, TypeError) as exc:
         return None, f"{path} does not have the expected columns ({type(exc).__name__}: {exc})"
 

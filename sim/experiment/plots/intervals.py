@@ -75,20 +75,6 @@ def learning_intervals(learns: dict[int, list[int]], banked: dict[tuple[int, int
     return out
 
 
-def transfer_intervals(events: Events, agents: set[int] | None = None
-                       ) -> tuple[dict[int, list[Interval]], dict[int, list[Interval]]]:
-    """Per agent (of `agents`, default all), when it was sending and when it was receiving (the
-    rows of one flow merge)."""
-    sending: dict[int, list[Interval]] = {}
-    receiving: dict[int, list[Interval]] = {}
-    for start, end, src, dst in zip(events.sent_start, events.sent_end, events.sender, events.receiver):
-        if agents is None or src in agents:
-            sending.setdefault(src, []).append((start, end))
-        if agents is None or dst in agents:
-            receiving.setdefault(dst, []).append((start, end))
-    return ({a: merge(v) for a, v in sending.items()}, {a: merge(v) for a, v in receiving.items()})
-
-
 def outage_spans(incidents: Incidents, horizon_s: float) -> list[Interval]:
     """Spans during which at least one link is down. Each edge's down pairs with its next up;
     where the file names no edges, downs and ups are counted instead."""
@@ -124,12 +110,11 @@ def timeline(events: Events, learns: dict[int, list[int]], shown: list[int], hor
     """Every lane of every shown agent: learning, sending, receiving, down."""
     horizon = max(horizon_s, events.horizon_s)
     wanted = set(shown)
-    sending, receiving = transfer_intervals(events, wanted)
     lanes = {
         "learning": learning_intervals({a: t for a, t in learns.items() if a in wanted}, events.banked,
                                        events.incidents.recovered),
-        "sending": sending,
-        "receiving": receiving,
+        "sending": {a: merge(map(tuple, events.sending.get(a, []))) for a in wanted},
+        "receiving": {a: merge(map(tuple, events.receiving.get(a, []))) for a in wanted},
         "down": down_intervals(events.incidents, horizon),
     }
     return Timeline(shown, {k: {a: v.get(a, []) for a in shown} for k, v in lanes.items()}, horizon)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import networkx as nx
+import numpy as np
 
 from sim.experiment.plots.drawing import colourbar, graph_figure, integer_nodes, layout, node_size, save, short
 from sim.experiment.plots.links import Edge, edge_key
@@ -34,13 +35,14 @@ def draw(path: Path, graph: nx.Graph, data: dict[str, Any], per_link: dict[Edge,
         values = [per_link[e] for e in used]
         lo, hi = min(values), max(values)
         norm = LogNorm(lo, hi if hi > lo else lo * 1.0001)
-        widths = [base * (1 + 2 * float(norm(v))) for v in values]
+        widths = (base * (1 + 2 * np.clip(norm(np.asarray(values)), 0, 1))).tolist()  # one call: norm is slow per value
         lines = nx.draw_networkx_edges(g, pos, edgelist=used, ax=ax, width=widths, edge_color=values,
                                        edge_cmap=plt.cm.plasma, edge_vmin=lo, edge_vmax=norm.vmax)
         lines.set_norm(norm)
         colourbar(fig, slots[0], norm, plt.cm.plasma, "bytes sent on the link (both ways)")
         handles.append(Line2D([], [], color="0.3", lw=base * 3, label=f"busiest link {short(hi)} B"))
-    nx.draw_networkx_nodes(g, pos, node_color="0.35", node_size=node_size(n) * 0.6, ax=ax)
+    if n <= 500:  # beyond that the nodes would hide the links, which are what this figure shows
+        nx.draw_networkx_nodes(g, pos, node_color="0.35", node_size=node_size(n) * 0.6, ax=ax)
     if n <= 60:
         nx.draw_networkx_labels(g, pos, font_size=6 if n <= 24 else 4, font_color="white", ax=ax)
     total = sum(per_link.values())

@@ -82,9 +82,13 @@ def _is_png(path: Path) -> bool:
 
 def test_events_are_read_by_kind_with_first_bankings_and_link_edges(run_dir):
     ev = read_events(run_dir / "events.csv")
-    assert ev.transfers() == 5  # five rows: flow 2 has two
-    assert list(ev.sender) == [0, 0, 1, 1, 2] and list(ev.receiver) == [1, 1, 2, 2, 1]
+    assert ev.transfer_rows == 5  # five rows: flow 2 has two
+    # the digest (1.5-1.6) lies inside flow 0 (1.0-2.0); flow 2's two rows are one span
+    assert ev.sending == {0: [[1.0, 2.0]], 1: [[2.0, 2.8]], 2: [[3.0, 3.5]]}
+    assert ev.receiving == {1: [[1.0, 2.0], [3.0, 3.5]], 2: [[2.0, 2.8]]}
     assert ev.banked[(2, 2)] == 3.0 and ev.banked[(1, 0)] == 2.0 and len(ev.banked) == 6
+    own = read_events(run_dir / "events.csv", own={(0, 0), (0, 3), (1, 1), (2, 2)})
+    assert own.banked == {(0, 0): 1.0, (1, 1): 1.5, (0, 3): 2.5, (2, 2): 3.0}  # receipts not kept
     inc = ev.incidents
     assert inc.crashed == [(0.5, 2), (5.0, 0)] and inc.recovered == [(1.2, 2)]
     assert inc.link_down == [(3.2, (1, 2)), (3.3, (0, 1))] and inc.link_up == [(3.6, (0, 1)), (4.0, (1, 2))]
@@ -98,7 +102,6 @@ def test_gantt_lanes_match_a_hand_count(run_dir):
     # agent 0: task 0 from 0 to its banking at 1.0, task 3 from there to 2.5; agent 2 learns from
     # its recovery at 1.2 to 3.0
     assert tl.lanes["learning"] == {0: [(0.0, 1.0), (1.0, 2.5)], 1: [(0.0, 1.5)], 2: [(1.2, 3.0)]}
-    # the digest (1.5-1.6) lies inside flow 0 (1.0-2.0); flow 2's two rows are one interval
     assert tl.lanes["sending"] == {0: [(1.0, 2.0)], 1: [(2.0, 2.8)], 2: [(3.0, 3.5)]}
     assert tl.lanes["receiving"] == {0: [], 1: [(1.0, 2.0), (3.0, 3.5)], 2: [(2.0, 2.8)]}
     assert tl.lanes["down"] == {0: [(5.0, 6.0)], 1: [], 2: [(0.5, 1.2)]}
@@ -128,7 +131,7 @@ def test_an_older_events_file_without_link_columns_still_reads(tmp_path):
            "1.0,transfer,0,1,0;3,200.0,delivered,2.0", "2.0,link_up,,,,,outage [(1, 2)],"]
     (tmp_path / "events.csv").write_text("\n".join(old) + "\n")
     ev = read_events(tmp_path / "events.csv")
-    assert ev.transfers() == 1 and ev.banked == {(0, 0): 1.0}
+    assert ev.transfer_rows == 1 and ev.banked == {(0, 0): 1.0}
     assert ev.incidents.link_down == [(0.0, None)] and ev.incidents.cut_edges() == set()
     assert intervals.outage_spans(ev.incidents, 5.0) == [(0.0, 2.0)]  # counted, edges unknown
 
@@ -222,3 +225,11 @@ def test_the_command_line_does_not_import_matplotlib_until_it_draws():
     code = ("import sys; import sim.experiment.cli, sim.experiment.report, sim.experiment.plots; "
             "assert 'matplotlib' not in sys.modules, 'matplotlib imported'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_busy_spans_are_a_true_union_even_when_rows_come_out_of_order(tmp_path):
+    rows = [HEADER, "2.0,transfer,0,1,0,1,delivered,3.0,0,,", "0.0,transfer,0,1,1,1,delivered,1.0,1,,",
+            "0.5,transfer,0,1,2,1,delivered,2.5,2,,", "4.0,transfer,0,1,3,1,delivered,5.0,3,,"]
+    (tmp_path / "events.csv").write_text("\n".join(rows) + "\n")
+    tl = intervals.timeline(read_events(tmp_path / "events.csv"), {0: [], 1: []}, [0, 1], horizon_s=5.0)
+    assert tl.lanes["sending"][0] == [(0.0, 3.0), (4.0, 5.0)] == tl.lanes["receiving"][1]
