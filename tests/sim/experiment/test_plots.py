@@ -233,3 +233,13 @@ def test_busy_spans_are_a_true_union_even_when_rows_come_out_of_order(tmp_path):
     (tmp_path / "events.csv").write_text("\n".join(rows) + "\n")
     tl = intervals.timeline(read_events(tmp_path / "events.csv"), {0: [], 1: []}, [0, 1], horizon_s=5.0)
     assert tl.lanes["sending"][0] == [(0.0, 3.0), (4.0, 5.0)] == tl.lanes["receiving"][1]
+
+
+def test_a_sweep_written_before_speedup_bound_still_draws(tmp_path):
+    out = _sweep_dir(tmp_path)
+    sweep = json.loads((out / "sweep.json").read_text())
+    for row in sweep["rows"]:
+        del row["speedup_bound"]
+    sweep["efficiency_half_alpha"] = None
+    assert plots.render(out, sweep, y_scale="log") == []
+    assert _is_png(out / "speedup_vs_alpha.png")
