@@ -197,6 +197,10 @@ class FailuresConfig(_Frozen):
     agents: AgentFailures = Field(default_factory=AgentFailures)
     links: LinkFailures = Field(default_factory=LinkFailures)
     partitions: list[Partition] = Field(default_factory=list)
+    # An agent back with a wiped bank (keep_bank: false) relearns the tasks of its own it had
+    # finished, paying their compute again, and shares them again (it still has their data);
+    # false: they stay lost unless some other agent still holds them.
+    relearn_after_wipe: bool = False
     # Random failure processes stop once the run settles (learning over, no recovery due, and
     # nothing more can spread: see Engine.settled), or at this time.
     horizon_s: float | None = Field(default=None, gt=0)
