@@ -71,7 +71,9 @@ class Engine:
             self.plan[task.owner].append(task)
         self.next_task = [0] * self.n_agents
         self.relearn_until = [0] * self.n_agents  # plan positions below this are relearned after a wipe
+        self.reached = [0] * self.n_agents  # furthest plan position each agent ever finished
         self.unfinished = sum(1 for p in self.plan if p)  # alive agents with tasks left to learn
+        self.unlearned = self.unfinished  # ... with tasks left never learned yet (not only relearning)
         self.learners: dict[int, simpy.Process] = {}
         self.catching = [False] * self.n_agents
         self.wake_at = [np.inf] * self.n_agents
@@ -120,9 +122,10 @@ class Engine:
         no exchange can bring anyone news (alive agents hold what every alive agent of their part
         of the graph holds), or, for a protocol without timers, nothing is on the network or
         waiting to be resent. push_pull's timers stop on it. The random failure processes ask with
-        `awaiting_recoveries=False`: the recoveries they will bring about themselves must not keep
-        them crashing agents once the living have settled (they would churn without end)."""
-        if self.unfinished or (awaiting_recoveries and self.recoveries_due):
+        `awaiting_recoveries=False`: the recoveries and relearning (relearn_after_wipe) they will
+        bring about themselves must not keep them crashing agents once the living have settled
+        (they would churn without end)."""
+        if (self.unfinished if awaiting_recoveries else self.unlearned) or (awaiting_recoveries and self.recoveries_due):
             return False
         if self.knowledge.settled():
             return True
@@ -170,6 +173,9 @@ class Engine:
         self.next_task[agent] += 1
         if self.next_task[agent] == len(self.plan[agent]):
             self.unfinished -= 1
+        if self.next_task[agent] > self.reached[agent]:
+            self.reached[agent] = self.next_task[agent]
+            self.unlearned -= self.reached[agent] == len(self.plan[agent])
 
     # -- failures (the processes in sim/engine/failures.py) ---------------------------------------
     def crash(self, agent: int, recovers: bool = False) -> None:
@@ -185,6 +191,7 @@ class Engine:
         self.knowledge.set_alive(agent, False)
         if self.next_task[agent] < len(self.plan[agent]):
             self.unfinished -= 1
+        self.unlearned -= self.reached[agent] < len(self.plan[agent])
         process = self.learners.pop(agent, None)
         if process is not None and process.is_alive:
             process.interrupt("crash")
@@ -210,6 +217,7 @@ class Engine:
                 self.relearn_until[agent] = max(self.relearn_until[agent], self.next_task[agent])
                 self.next_task[agent] = 0
         self.knowledge.set_alive(agent, True)
+        self.unlearned += self.reached[agent] < len(self.plan[agent])
         if self.next_task[agent] < len(self.plan[agent]):
             self.unfinished += 1
             self.start_learner(agent)

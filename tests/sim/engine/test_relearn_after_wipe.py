@@ -5,8 +5,8 @@
 import networkx as nx
 import pytest
 
-from sim.config import FloodConfig, PushPullConfig
-from sim.workload import TaskWork, Workload
+from sim.config import FailuresConfig, FloodConfig, PushPullConfig
+from sim.workload import TaskWork, Workload, synthetic_workload
 
 HOP = 0.01 + 1000 / 1e4  # seconds for one package over one link
 
@@ -89,3 +89,34 @@ def test_relearning_changes_nothing_when_banks_are_kept(sim_run, linked):
     off = sim_run(linked(nx.path_graph(3)), _line_work(), failures=kept, engine="simpy")
     on = sim_run(linked(nx.path_graph(3)), _line_work(), failures={**kept, "relearn_after_wipe": True}, engine="simpy")
     assert (off.known_at == on.known_at).all() and off.metrics.teacher_macs == on.metrics.teacher_macs
+
+
+def test_random_crashes_stop_once_only_relearning_is_left(sim_run, linked):
+    """The random failure processes crash an agent only while something can still spread: some agent
+    has tasks it never learned, or (flood has no timers) a transfer is under way. Relearning that
+    their own wipes cause does not count, or they would churn on (with it counted, 9 crashes
+    of this run came while only relearning was left)."""
+    events = []
+    failures = {"agents": {"random": {"mtbf_s": 1.0, "mttr_s": 4.0, "fraction": 1.0, "keep_bank": False}},
+                "horizon_s": 300.0, "relearn_after_wipe": True}
+    res = sim_run(linked(nx.cycle_graph(12)), synthetic_workload(12, 1, macs=10, nbytes=1000, seed=1),
+                  gossip=FloodConfig(), failures=failures, observer=events.append)
+    first_learned: dict[int, float] = {}
+    for e in events:
+        if e.kind == "learned":
+            first_learned.setdefault(e.agent, e.time)
+    new_work_until = max(first_learned.values())
+    spans = [(t["start"], t["end"]) for t in res.recorder.transfers()]
+    crashes = [e.time for e in events if e.kind == "crashed"]
+    assert crashes and sum(e.kind == "learned" for e in events) > 12  # some tasks were relearned
+    assert [c for c in crashes if c > new_work_until and not any(s <= c <= e for s, e in spans)] == []
+    assert res.metrics.tasks_lost == []
+
+
+def test_random_wipes_with_relearning_need_a_horizon():
+    churn = {"random": {"mtbf_s": 1.0, "mttr_s": 4.0, "keep_bank": False}}
+    with pytest.raises(ValueError, match="horizon_s"):
+        FailuresConfig(agents=churn, relearn_after_wipe=True)
+    FailuresConfig(agents=churn, relearn_after_wipe=True, horizon_s=100.0)  # with one: accepted
+    FailuresConfig(agents=churn)  # without relearning, wiped tasks die out: no horizon needed
+    FailuresConfig(agents={"random": {"mtbf_s": 1.0, "mttr_s": 4.0}}, relearn_after_wipe=True)  # banks kept
