@@ -5,17 +5,26 @@ Files are plain `.npy` (loaded with allow_pickle=False, never pickle), named by
 sha256(backbone.fingerprint + data_key), written to a temporary file and renamed into place so an
 interrupted run never leaves a half-written file. A file that does not load or has the wrong shape is
 recomputed. The cache changes wall time only: callers charge feature MACs whether or not it hits.
+
+Beside each `.npy` a `.json` records how long the extraction took and where (agents.timing), so a
+later run that finds the features cached still charges the time they took to compute
+(`timing: wall`); features without that record (written before it existed) are computed again.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import math
 import os
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from agents import timing
+from agents.atomic import write_atomic
 
 if TYPE_CHECKING:  # only for type hints: the cache needs nothing of torch itself
     from agents.backbone import Backbone
@@ -44,15 +53,26 @@ class FeatureCache:
 
     def lookup(self, backbone: Backbone, images: np.ndarray, data_key: str) -> tuple[np.ndarray, bool]:
         """Return (features, hit): cached features if a valid file exists, else computed and stored."""
+        features, hit, _ = self.lookup_timed(backbone, images, data_key)
+        return features, hit
+
+    def lookup_timed(self, backbone: Backbone, images: np.ndarray,
+                     data_key: str) -> tuple[np.ndarray, bool, dict[str, Any]]:
+        """Return (features, hit, extraction): `extraction` is {"wall_s", host, device, torch_threads,
+        measured_at} of the computation that produced the features, now or when they were cached."""
         path = self.path_for(backbone, data_key)
         cached = self._load(path, expected=(len(images), backbone.feature_dim))
-        if cached is not None:
+        record = self._load_record(path) if cached is not None else None
+        if cached is not None and record is not None:
             self.hits += 1
-            return cached, True
+            return cached, True, record
         self.misses += 1
+        start = timing.clock()
         features = backbone.features(images)
+        record = {"wall_s": float(timing.clock() - start), **timing.provenance(getattr(backbone, "device", None))}
         self._store(path, features)
-        return features, False
+        write_atomic(path.with_suffix(".json"), json.dumps(record).encode())
+        return features, False, record
 
     def get(self, backbone: Backbone, images: np.ndarray, data_key: str) -> np.ndarray:
         """Features of `images` under `backbone`, from the cache when present (see `lookup` for hit)."""
@@ -70,6 +90,19 @@ class FeatureCache:
         if array.dtype != np.float32 or array.shape != expected:
             return None
         return array
+
+    @staticmethod
+    def _load_record(path: Path) -> dict[str, Any] | None:
+        """The extraction record stored beside the features, or None when absent or malformed."""
+        try:
+            record = json.loads(path.with_suffix(".json").read_text())
+        except (OSError, ValueError):
+            return None
+        wall = record.get("wall_s") if isinstance(record, dict) else None
+        if (not isinstance(wall, (int, float)) or isinstance(wall, bool) or not (math.isfinite(wall) and wall >= 0)
+                or not timing.is_provenance(record)):
+            return None
+        return record
 
     @staticmethod
     def _store(path: Path, features: np.ndarray) -> None:

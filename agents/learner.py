@@ -3,18 +3,23 @@
 A pure function of its inputs, so results are cached by content hash (`ResultStore`) and can run on
 any executor. Costs are counted per phase: `features` (backbone forward passes over the training
 images), `head`, `bb` (head and beneficial biases trained through the backbone), `anchor`.
+
+Wall time is one defined thing (`LearnResult.wall_s`): the extraction time stored with the task's
+cached features (measured when they were extracted, whichever run did it) plus the time this
+learning took for its head, biases, anchor and package. A cache hit on the features therefore does
+not shorten it, and each part carries where and when it was measured (`wall_measured`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from agents import timing
 from agents.anchors import fit_anchor
 from agents.atomic import write_atomic
 from agents.backbone import Backbone
@@ -27,7 +32,7 @@ from agents.package import SharePackage
 from agents.suites import Task
 
 # Bump when learning or the package format changes, so stale cached results are not reused.
-RESULT_VERSION = 1
+RESULT_VERSION = 2  # 2: wall time = stored feature extraction + this learning's phases, with provenance
 
 
 @dataclass(frozen=True)
@@ -38,8 +43,12 @@ class LearnResult:
     package: bytes
     teacher_macs: dict[str, int]
     student_macs: int
-    wall_s: float
+    wall_s: float  # features' stored extraction time + this learning's phases (see the module doc)
     metrics: dict[str, float] = field(default_factory=dict)
+    wall_by_phase: dict[str, float] = field(default_factory=dict)  # features, head, bb, anchor, package
+    # where and when each part was measured: "features" (the extraction) and "learning" (the rest),
+    # each {host, device, torch_threads, measured_at}
+    wall_measured: dict[str, dict] = field(default_factory=dict)
 
     @property
     def total_macs(self) -> int:
@@ -49,40 +58,62 @@ class LearnResult:
 
 def learn_task(task: Task, backbone: Backbone, cfg: LearnerConfig, seed: int, cache: FeatureCache) -> LearnResult:
     """Learn a head (and biases, if enabled) and a task anchor for `task`; package them."""
-    start = time.perf_counter()
-    feats = train_features(task, backbone, cache)
+    feats, extraction = train_features_timed(task, backbone, cache)
     # Charged even on a cache hit: the simulated agent computed them; the cache is our shortcut.
     macs = {"features": backbone.macs_per_image * len(task.x_train)}
+    wall = {"features": float(extraction["wall_s"])}
     biases = None
+    mark = timing.clock()
     head = train_head(feats, task.y_train, task.num_classes, cfg.head, seed, backbone.device)
     macs["head"] = head.macs
+    mark = _lap(wall, "head", mark)
     if cfg.bb.enabled:
         # Start from the head trained on cached features; biases refine it through the backbone.
         head, biases, macs["bb"] = train_head_with_biases(
             backbone.model, backbone.preprocess, task.x_train, task.y_train, task.num_classes,
             cfg.head, cfg.bb, seed, backbone.device, init_head=head,
         )
+        mark = _lap(wall, "bb", mark)
     # The anchor lives in the plain (bias-free) feature space: the receiver's mapper must pick a
     # task before it knows whose biases to apply.
     anchor, macs["anchor"] = fit_anchor(feats, task.y_train, cfg.mapper, seed)
+    mark = _lap(wall, "anchor", mark)
     package = SharePackage(
         task_id=task.id, task_name=task.name, classes=tuple(task.classes),
         head_weight=head.weight, head_bias=head.bias, biases=biases, anchor=anchor,
     ).to_bytes(cfg.dtype)
     student_macs = create_mapper(cfg.mapper).add(task.id, anchor)
+    _lap(wall, "package", mark)
+    measured = {"features": {k: v for k, v in extraction.items() if k != "wall_s"},
+                "learning": timing.provenance(backbone.device)}
     return LearnResult(
         task_id=task.id,
         package=package,
         teacher_macs={k: int(v) for k, v in macs.items()},
         student_macs=int(student_macs),
-        wall_s=time.perf_counter() - start,
+        wall_s=float(sum(wall.values())),
         metrics={"val_accuracy": float(head.val_accuracy), "epochs": float(head.epochs_run)},
+        wall_by_phase=wall,
+        wall_measured=measured,
     )
+
+
+def _lap(wall: dict[str, float], phase: str, mark: float) -> float:
+    """Charge the time since `mark` to `phase`; return the new mark."""
+    now = timing.clock()
+    wall[phase] = float(now - mark)
+    return now
 
 
 def train_features(task: Task, backbone: Backbone, cache: FeatureCache) -> np.ndarray:
     """Backbone features of the task's training images (cached on disk)."""
     return cache.get(backbone, task.x_train, f"{task.fingerprint}/train")
+
+
+def train_features_timed(task: Task, backbone: Backbone, cache: FeatureCache) -> tuple[np.ndarray, dict]:
+    """`train_features` and the record of their extraction (wall_s, host, device, threads, when)."""
+    features, _, record = cache.lookup_timed(backbone, task.x_train, f"{task.fingerprint}/train")
+    return features, record
 
 
 def eval_features(task: Task, backbone: Backbone, cache: FeatureCache) -> np.ndarray:
@@ -116,9 +147,13 @@ class ResultStore:
         if not isinstance(meta, dict) or len(package) != meta.pop("package_bytes", None):
             return None
         try:
-            return LearnResult(package=package, **meta)
+            result = LearnResult(package=package, **meta)
         except TypeError:  # foreign or damaged metadata (missing or unknown fields)
             return None
+        measured = result.wall_measured
+        if not (isinstance(measured, dict) and all(timing.is_provenance(measured.get(k)) for k in ("features", "learning"))):
+            return None  # no record of where its wall time was measured: learn it again
+        return result
 
     def put(self, task: Task, backbone: Backbone, cfg: LearnerConfig, seed: int, result: LearnResult) -> None:
         """Store a result: package first, metadata last (its presence marks a complete entry)."""

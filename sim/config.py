@@ -197,6 +197,24 @@ class FailuresConfig(_Frozen):
     agents: AgentFailures = Field(default_factory=AgentFailures)
     links: LinkFailures = Field(default_factory=LinkFailures)
     partitions: list[Partition] = Field(default_factory=list)
+    # An agent back with a wiped bank (keep_bank: false) relearns the tasks of its own it had
+    # finished, paying their compute again, and shares them again (it still has their data);
+    # false: they stay lost unless some other agent still holds them.
+    relearn_after_wipe: bool = False
     # Random failure processes stop once the run settles (learning over, no recovery due, and
     # nothing more can spread: see Engine.settled), or at this time.
     horizon_s: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _relearning_churn_has_an_end(self) -> "FailuresConfig":
+        """Random wipes with relearning lose nothing for good, so anti-entropy may keep repairing
+        (and the random crashes keep coming) for as long as it takes: such a run needs a horizon."""
+        spec = self.agents.random
+        if (self.relearn_after_wipe and spec is not None and not spec.keep_bank and spec.mttr_s is not None
+                and self.horizon_s is None):
+            raise ValueError(
+                "relearn_after_wipe with random wipes (agents.random with keep_bank: false and mttr_s) needs "
+                "horizon_s: nothing is lost for good, so the random crashes go on while anti-entropy repairs, "
+                "possibly for very long; set e.g. horizon_s: 3600"
+            )
+        return self

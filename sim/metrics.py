@@ -10,6 +10,13 @@ from sim.workload import Workload
 
 EXACT_CURVE_POINTS = 20_000  # above this many bank changes the coverage curve is sampled on a grid
 CURVE_GRID = 1_000
+# Why a task is lost (no alive agent holds it at the end), first match wins:
+#   wiped:         an agent alive at the end held it and lost it to a bank wipe, and did not get
+#                  it back (its owner did not relearn it: failures.relearn_after_wipe is off, or the
+#                  owner is dead and a non-owner was wiped)
+#   holders_died:  it was held, and every agent that held it is dead at the end
+#   never_learned: nobody ever held it (its owner died before finishing it)
+LOST_CAUSES = ("wiped", "holders_died", "never_learned")
 
 
 @dataclass
@@ -34,7 +41,7 @@ class Metrics:
     events: int  # events processed (SimPy's, or a compiled loop's: arrivals, or timers, flow ends and digests)
     complete: bool  # did every alive agent end up knowing every surviving task
     coverage_final: float  # fraction of (alive agent, task) pairs known at the end
-    tasks_lost: list[int]  # tasks no alive agent holds at the end (every holder dead, or never learned)
+    tasks_lost: list[int]  # tasks no alive agent holds at the end (see `lost_by_cause` for why)
     alive: list[bool]
     agent_full_s: list[float]  # per agent: time it knew every surviving task (inf: never / dead)
     bytes_out: list[float]  # per agent
@@ -42,6 +49,8 @@ class Metrics:
     bytes_per_link: dict[str, float]  # "u-v" (u < v): bytes sent both ways
     # (time, fraction) steps of coverage_final's pairs: (agent alive at the end, task), all tasks
     coverage: list[tuple[float, float]] = field(default_factory=list)
+    # the lost tasks split by cause (LOST_CAUSES), each list in task order
+    tasks_lost_by_cause: dict[str, list[int]] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """Plain JSON-ready dict: floats stay floats, inf and nan become None."""
@@ -136,6 +145,18 @@ def _at_most(values: np.ndarray, grid: np.ndarray, block: int = 1 << 16) -> np.n
     return np.cumsum(counts[:len(grid)])
 
 
+def lost_by_cause(run: RunState, surviving: np.ndarray) -> dict[str, list[int]]:
+    """The tasks no alive agent holds at the end (not `surviving`), by cause (see LOST_CAUSES)."""
+    wiped_alive = {task for _, agent, task, _ in run.removed if run.alive[agent]}
+    ever_held = run.held.any(axis=0)
+    ever_held[[task for _, _, task, _ in run.removed]] = True
+    causes: dict[str, list[int]] = {cause: [] for cause in LOST_CAUSES}
+    for task in np.flatnonzero(~surviving).tolist():
+        cause = "wiped" if task in wiped_alive else "holders_died" if ever_held[task] else "never_learned"
+        causes[cause].append(task)
+    return causes
+
+
 def compute_metrics(run: RunState, alpha: float) -> Metrics:
     """Derive every metric from a run's final state and counters."""
     n, t = run.held.shape
@@ -177,4 +198,5 @@ def compute_metrics(run: RunState, alpha: float) -> Metrics:
         bytes_in=np.bincount(run.dst, weights=dir_delivered, minlength=n).tolist(),
         bytes_per_link=per_link,
         coverage=survivor_coverage(run.known_at, run.removed, alive),
+        tasks_lost_by_cause=lost_by_cause(run, surviving),
     )

@@ -15,16 +15,17 @@ import numpy as np
 import simpy
 
 from sim.config import GossipConfig, NetworkConfig
-from sim.engine.events import CountingEnvironment, Delay, call_at
+from sim.engine.events import CountingEnvironment, call_at
 from sim.engine.flows import Flow
 from sim.engine.host import Gossip
 from sim.engine.knowledge import Knowledge
+from sim.engine.learning import learner
 from sim.engine.network import Network
 from sim.errors import SimError
 from sim.links import link_table
 from sim.metrics import RunState
 from sim.protocols import protocol
-from sim.ranks import LEARNED, WAKE, rank
+from sim.ranks import WAKE, rank
 from sim.recorder import Event, Recorder
 from sim.workload import Workload
 
@@ -38,6 +39,7 @@ class Engine:
     # Take a single arrived item on scalars instead of through the reference intake (`_take`);
     # tests/sim/engine/test_core.py runs with it off and checks that results do not change.
     fast_intake = True
+    relearn_after_wipe = False  # failures.relearn_after_wipe, set by sim.engine.failures
 
     def __init__(self, graph: nx.Graph, workload: Workload, rates: np.ndarray, network: NetworkConfig,
                  gossip: GossipConfig, seed: int, alpha: float, timing: str, recorder: Recorder) -> None:
@@ -68,7 +70,10 @@ class Engine:
         for task in workload.tasks:
             self.plan[task.owner].append(task)
         self.next_task = [0] * self.n_agents
+        self.relearn_until = [0] * self.n_agents  # plan positions below this are relearned after a wipe
+        self.reached = [0] * self.n_agents  # furthest plan position each agent ever finished
         self.unfinished = sum(1 for p in self.plan if p)  # alive agents with tasks left to learn
+        self.unlearned = self.unfinished  # ... with tasks left never learned yet (not only relearning)
         self.learners: dict[int, simpy.Process] = {}
         self.catching = [False] * self.n_agents
         self.wake_at = [np.inf] * self.n_agents
@@ -117,9 +122,10 @@ class Engine:
         no exchange can bring anyone news (alive agents hold what every alive agent of their part
         of the graph holds), or, for a protocol without timers, nothing is on the network or
         waiting to be resent. push_pull's timers stop on it. The random failure processes ask with
-        `awaiting_recoveries=False`: the recoveries they will bring about themselves must not keep
-        them crashing agents once the living have settled (they would churn without end)."""
-        if self.unfinished or (awaiting_recoveries and self.recoveries_due):
+        `awaiting_recoveries=False`: the recoveries and relearning (relearn_after_wipe) they will
+        bring about themselves must not keep them crashing agents once the living have settled
+        (they would churn without end)."""
+        if (self.unfinished if awaiting_recoveries else self.unlearned) or (awaiting_recoveries and self.recoveries_due):
             return False
         if self.knowledge.settled():
             return True
@@ -143,7 +149,7 @@ class Engine:
 
     def start_learner(self, agent: int) -> None:
         """Start (or restart after a recovery) an agent's learning process."""
-        self.learners[agent] = self.env.process(learner(self.env, self, agent))
+        self.learners[agent] = self.env.process(learner(self.env, self, agent))  # sim.engine.learning
 
     def duration(self, agent: int, task) -> float:
         """Simulated seconds for `agent` to learn `task`."""
@@ -154,15 +160,22 @@ class Engine:
         now = self.env.now
         self.teacher_macs += task.macs
         self.last_change = now
-        self.next_task[agent] += 1
-        if self.next_task[agent] == len(self.plan[agent]):
-            self.unfinished -= 1
+        self.advance(agent)
         self.catch_up(agent)
         if not self.knowledge.held[agent, task.task_id]:
             self.knowledge.own(agent, task.task_id, now)
         if self.recorder.wants_events:
             self.recorder.emit(Event(now, "learned", agent, (task.task_id,)))
         self.protocol.published(agent, task.task_id)
+
+    def advance(self, agent: int) -> None:
+        """The agent is done with the task at its plan position: move on (its plan may be over)."""
+        self.next_task[agent] += 1
+        if self.next_task[agent] == len(self.plan[agent]):
+            self.unfinished -= 1
+        if self.next_task[agent] > self.reached[agent]:
+            self.reached[agent] = self.next_task[agent]
+            self.unlearned -= self.reached[agent] == len(self.plan[agent])
 
     # -- failures (the processes in sim/engine/failures.py) ---------------------------------------
     def crash(self, agent: int, recovers: bool = False) -> None:
@@ -178,6 +191,7 @@ class Engine:
         self.knowledge.set_alive(agent, False)
         if self.next_task[agent] < len(self.plan[agent]):
             self.unfinished -= 1
+        self.unlearned -= self.reached[agent] < len(self.plan[agent])
         process = self.learners.pop(agent, None)
         if process is not None and process.is_alive:
             process.interrupt("crash")
@@ -188,7 +202,8 @@ class Engine:
 
     def recover(self, agent: int, keep_bank: bool) -> None:
         """The recovery a `crash(recovers=True)` announced: the agent comes back, with or without
-        its bank, and resumes learning."""
+        its bank, and resumes learning (first relearning its finished tasks, if its bank was wiped
+        and `relearn_after_wipe`)."""
         self._recovery_done()
         if self.knowledge.live[agent]:
             return
@@ -198,7 +213,11 @@ class Engine:
         else:
             self.knowledge.restart(agent, now)
             self.network.clear_queues(self.out_dirs[agent])
+            if self.relearn_after_wipe:  # its finished tasks went with the bank: learn them again
+                self.relearn_until[agent] = max(self.relearn_until[agent], self.next_task[agent])
+                self.next_task[agent] = 0
         self.knowledge.set_alive(agent, True)
+        self.unlearned += self.reached[agent] < len(self.plan[agent])
         if self.next_task[agent] < len(self.plan[agent]):
             self.unfinished += 1
             self.start_learner(agent)
@@ -379,14 +398,3 @@ class Engine:
             events=self.env.events_processed,
         )
 
-
-def learner(env: simpy.Environment, engine: Engine, agent: int):
-    """An agent's learning process: its tasks in order; a crash ends it (recovery starts anew)."""
-    plan = engine.plan[agent]
-    while engine.next_task[agent] < len(plan):
-        task = plan[engine.next_task[agent]]
-        try:
-            yield Delay(env, engine.duration(agent, task), rank(LEARNED, agent, engine.n_agents))
-        except simpy.Interrupt:
-            return
-        engine.learned(agent, task)

@@ -68,6 +68,7 @@ def _check_edge(engine: Engine, edge, field: str) -> tuple[int, int]:
 def start_failures(engine: Engine, config: FailuresConfig) -> None:
     """Start every failure process the config asks for, each with its own child generator."""
     env, n = engine.env, engine.n_agents
+    engine.relearn_after_wipe = config.relearn_after_wipe
     for i, crash in enumerate(config.agents.scheduled):
         if crash.agent >= n:
             raise SimError(f"failures.agents.scheduled[{i}].agent={crash.agent} is not an agent (0..{n - 1})")

@@ -114,10 +114,12 @@ def print_summary(console: Console, r: dict[str, Any], out: Path) -> None:
         ("accuracy", _pct(r["accuracy"]), "mean over survivors, no task oracle"),
         ("mapper accuracy", _pct(r["mapper_accuracy"]), "test inputs routed to their own task"),
         ("oracle accuracy", _pct(r["oracle_accuracy"]), "with a perfect task oracle"),
-        ("survivors", f"{sum(p['alive'] for p in r['per_agent'])} / {r['agents']}", f"tasks lost: {r['tasks_lost']}"),
+        ("survivors", f"{sum(p['alive'] for p in r['per_agent'])} / {r['agents']}", _lost(r)),
         ("coverage", _pct(r["coverage_final"]), "agent-task pairs known among survivors"),
         ("package size", f"{r['learning']['package_bytes_mean'] / 1e3:,.1f} KB", "mean per task"),
     ]
+    if "timing" in r:  # runs written before the timing mode was recorded lack it
+        rows.append(("timing", r["timing"], _timing(r)))
     sim = r.get("simulation", {})
     if "engine" in sim:  # runs written before the engine was recorded lack it
         rows.append(("engine", sim["engine"], f"{sim.get('events', 0):,} events in {sim.get('wall_s', 0):.2f} s of wall time"))
@@ -150,6 +152,26 @@ def print_listing(console: Console, what: str, items: dict[str, str]) -> None:
     for name, text in items.items():
         t.add_row(name, str(text))
     console.print(t)
+
+
+LOST_LABELS = {"wiped": "wiped, not relearned", "holders_died": "every holder died", "never_learned": "never learned"}
+
+
+def _lost(r: dict[str, Any]) -> str:
+    """'tasks lost: N', and why, cause by cause (sim.metrics.LOST_CAUSES), where some are lost."""
+    causes = [f"{LOST_LABELS.get(c, c)} {n}" for c, n in r.get("tasks_lost_by_cause", {}).items() if n]
+    return f"tasks lost: {r['tasks_lost']}" + (f" ({', '.join(causes)})" if causes else "")
+
+
+def _timing(r: dict[str, Any]) -> str:
+    """What compute time is: counted MACs / rate, or measured wall time and where it was measured."""
+    wall = r.get("wall_timing")
+    if r["timing"] != "wall" or not wall:
+        return "compute time = counted MACs / rate"
+    where = "; ".join(f"{m['host']} ({m['device']}, {m['torch_threads']} threads)" for m in wall["machines"])
+    days = sorted({str(wall["measured_from"])[:10], str(wall["measured_to"])[:10]})
+    return (f"measured on {where}, {' to '.join(days)}: {wall['tasks_learned_this_run']} tasks learned now, "
+            f"{wall['tasks_learned_from_cache']} from the cache")
 
 
 def _pct(x: float | None) -> str:

@@ -21,9 +21,11 @@ from agents.backbone import Backbone, create_backbone
 from agents.device import best_device
 from agents.features import FeatureCache
 from agents.learner import LearnResult, ResultStore, learn_task
+from agents.timing import machine_of, provenance
 from agents.suites import TaskSuite, create_suite
 from sim.simulate import SimResult, simulate
 from sim.errors import ScenarioError
+from sim.experiment import wall_timing
 from sim.experiment.scenario import Balanced, Blocks, Explicit, Scenario
 from sim.workload import TaskWork, Workload
 from topologies.files import graph_from_file
@@ -54,6 +56,8 @@ class Prepared:
     learned: dict[int, LearnResult]
     learn_wall_s: float
     cache_hits: int
+    fresh: set[int] = field(default_factory=set)  # tasks learned in this run (not read from the cache)
+    extracted: set[int] = field(default_factory=set)  # tasks whose features this run computed
     _evaluations: dict[frozenset[int], Any] = field(default_factory=dict)
 
     @property
@@ -140,27 +144,40 @@ def prepare(scenario: Scenario, *, cache_dir: Path | None = None, progress: Prog
     store = ResultStore(features.root / "results")
 
     order = [t for tasks in _interleave(assignment) for t in tasks]
+    task_by_id = {t.id: t for t in suite.tasks}
+    # Seed per task, not per agent: a task's package does not depend on who learns it.
+    seeds = {tid: int(np.random.SeedSequence([scenario.seed, tid]).generate_state(1)[0]) for tid in order}
+    cached = {tid: store.get(task_by_id[tid], backbone, scenario.learner, seeds[tid]) for tid in order}
+    if scenario.timing == "wall":  # refuse a mix before learning what is missing (here)
+        found = wall_timing.machines(r for r in cached.values() if r is not None)
+        if any(r is None for r in cached.values()):
+            found.setdefault(machine_of(provenance(device)), set())
+        wall_timing.check_one_machine(found, features.root)
     progress("learning_started", total=len(order), device=str(device))
     learned: dict[int, LearnResult] = {}
-    hits = 0
+    fresh: set[int] = set()
+    extracted: set[int] = set()
     start = time.perf_counter()
-    task_by_id = {t.id: t for t in suite.tasks}
     owner = {tid: agent for agent, tasks in enumerate(assignment) for tid in tasks}
     for tid in order:
         task = task_by_id[tid]
-        # Seed per task, not per agent: a task's package does not depend on who learns it.
-        task_seed = int(np.random.SeedSequence([scenario.seed, tid]).generate_state(1)[0])
-        result = store.get(task, backbone, scenario.learner, task_seed)
+        result = cached[tid]
         hit = result is not None
         if result is None:
-            result = learn_task(task, backbone, scenario.learner, task_seed, features)
-            store.put(task, backbone, scenario.learner, task_seed, result)
-        hits += hit
+            misses = features.misses
+            result = learn_task(task, backbone, scenario.learner, seeds[tid], features)
+            store.put(task, backbone, scenario.learner, seeds[tid], result)
+            fresh.add(tid)
+            if features.misses > misses:
+                extracted.add(tid)
         learned[tid] = result
         progress("task_learned", task=tid, agent=owner[tid], name=task.name, cached=hit, bytes=len(result.package))
     wall = time.perf_counter() - start
+    hits = len(order) - len(fresh)
     progress("learning_done", seconds=wall, cached=hits)
-    return Prepared(scenario, suite, backbone, features, assignment, graph, learned, wall, hits)
+    if scenario.timing == "wall":  # features cached by another machine show only now
+        wall_timing.check_one_machine(wall_timing.machines(learned.values()), features.root)
+    return Prepared(scenario, suite, backbone, features, assignment, graph, learned, wall, hits, fresh, extracted)
 
 
 def run_alpha(prepared: Prepared, alpha: float, *, progress: Progress = _quiet) -> tuple[dict[str, Any], SimResult]:
@@ -270,7 +287,12 @@ def assemble_results(
         "speedup_bound": _compute_bound(prepared, m["single_agent_s"]),
         "tasks_lost": len(m["tasks_lost"]),
         "tasks_lost_ids": m["tasks_lost"],
+        "tasks_lost_by_cause": {cause: len(ids) for cause, ids in m["tasks_lost_by_cause"].items()},
+        "tasks_lost_ids_by_cause": m["tasks_lost_by_cause"],
         "coverage_final": m["coverage_final"],
+        "timing": sc.timing,
+        **({"wall_timing": wall_timing.summary(prepared.learned, prepared.fresh, prepared.extracted)}
+           if sc.timing == "wall" else {}),
         "learning": {
             "macs_by_phase": phases,
             "package_bytes_mean": float(np.mean(sizes)) if sizes else 0.0,
@@ -293,7 +315,7 @@ def assemble_results(
 
 _HEADLINE = {
     "makespan_s", "single_agent_s", "speedup", "efficiency", "teacher_macs", "student_macs",
-    "bytes_sent", "bytes_delivered", "bytes_lost", "alpha_cost", "tasks_lost", "coverage_final",
+    "bytes_sent", "bytes_delivered", "bytes_lost", "alpha_cost", "tasks_lost", "tasks_lost_by_cause", "coverage_final",
     "agent_full_s", "bytes_in", "bytes_out", "alive", "alpha", "coverage",
 }
 

@@ -1,11 +1,14 @@
 """FeatureCache: hits return the same array without recomputing; writes are atomic; corruption heals."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
 
 from agents.backbone import create_backbone
 from agents.config import BackboneConfig
+from agents import timing
 from agents.features import FeatureCache, default_cache_root
 
 
@@ -45,6 +48,37 @@ def test_hit_returns_identical_array_without_recomputing(tmp_path, backbone, ima
     # a fresh cache object over the same directory (another process) hits too
     np.testing.assert_array_equal(FeatureCache(tmp_path).get(counted, images, "task-0/train"), first)
     assert counted.calls == 1
+
+
+def test_extraction_time_and_provenance_are_stored_with_the_features(tmp_path, backbone, images, monkeypatch):
+    ticks = iter([5.0, 7.5])  # the clock read before and after the extraction: 2.5 s
+    monkeypatch.setattr(timing, "clock", lambda: next(ticks))
+    counted = CountingBackbone(backbone)
+    _, hit, record = FeatureCache(tmp_path).lookup_timed(counted, images, "task-0/train")
+    assert not hit and record["wall_s"] == 2.5 and timing.is_provenance(record)
+    # another run: a hit, the same stored record (the clock is not read again: `ticks` is spent)
+    _, hit, again = FeatureCache(tmp_path).lookup_timed(counted, images, "task-0/train")
+    assert hit and again == record and counted.calls == 1
+
+
+@pytest.mark.parametrize("damage", ["missing", "garbage", "negative", "no_host"])
+def test_features_without_a_valid_timing_record_are_extracted_again(tmp_path, backbone, images, damage):
+    counted = CountingBackbone(backbone)
+    cache = FeatureCache(tmp_path)
+    cache.lookup(counted, images, "k")
+    sidecar = cache.path_for(counted, "k").with_suffix(".json")
+    record = json.loads(sidecar.read_text())
+    if damage == "missing":  # features cached before their extraction time was recorded
+        sidecar.unlink()
+    elif damage == "garbage":
+        sidecar.write_text("{nope")
+    elif damage == "negative":
+        sidecar.write_text(json.dumps({**record, "wall_s": -1.0}))
+    else:
+        sidecar.write_text(json.dumps({k: v for k, v in record.items() if k != "host"}))
+    _, hit = FeatureCache(tmp_path).lookup(counted, images, "k")
+    assert not hit and counted.calls == 2
+    assert FeatureCache(tmp_path).lookup(counted, images, "k")[1]  # healed: a hit again
 
 
 def test_keys_separate_data_and_backbones(tmp_path, backbone):

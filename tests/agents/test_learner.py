@@ -8,6 +8,8 @@ import pytest
 
 from agents.backbone import create_backbone
 from agents.config import BackboneConfig, GMMCConfig, HeadConfig, LearnerConfig, MahalanobisConfig, SuiteConfig
+from agents import learner as learner_module
+from agents import timing
 from agents.features import FeatureCache
 from agents.learner import LearnResult, ResultStore, learn_task
 from agents.package import SharePackage
@@ -116,7 +118,8 @@ def test_result_store_key_tracks_everything_that_changes_the_result(suite, backb
     assert store.key(task, other, CFG, 0) != base
 
 
-@pytest.mark.parametrize("damage", ["truncate_package", "garbage_json", "json_list", "unknown_field", "no_meta"])
+@pytest.mark.parametrize("damage", ["truncate_package", "garbage_json", "json_list", "unknown_field", "no_meta",
+                                    "no_provenance"])
 def test_result_store_corrupt_entry_is_a_miss(tmp_path, suite, backbone, result, damage):
     store = ResultStore(tmp_path)
     task = suite.tasks[0]
@@ -129,9 +132,61 @@ def test_result_store_corrupt_entry_is_a_miss(tmp_path, suite, backbone, result,
         meta.write_text("{not json")
     elif damage == "json_list":
         meta.write_text("[]")
+    elif damage == "no_provenance":  # written before wall times said where they were measured
+        data = json.loads(meta.read_text())
+        meta.write_text(json.dumps({k: v for k, v in data.items() if k != "wall_measured"}))
     elif damage == "unknown_field":
         data = json.loads(meta.read_text())
         meta.write_text(json.dumps({**data, "surprise": 1}))
     else:
         meta.unlink()
     assert store.get(task, backbone, CFG, 0) is None
+
+
+class FakeClock:
+    """A clock that moves only when told: `advancing` wraps a function to take `seconds` on it."""
+
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+    def advancing(self, fn, seconds):
+        def timed(*args, **kwargs):
+            self.now += seconds
+            return fn(*args, **kwargs)
+        return timed
+
+
+def test_wall_time_charges_the_stored_extraction_so_a_cached_feature_hit_does_not_shorten_it(
+        suite, backbone, tmp_path, monkeypatch):
+    """Issue 10 item 14: a second learning with another head lr found the features cached and timed
+    only the head (35.8 s -> 17.3 s). On a clock where extracting features takes 10 s and training
+    the head 1 s (everything else 0 s), both learnings take 10 + 1 s, the features' 10 s measured once."""
+    clock = FakeClock()
+    monkeypatch.setattr(timing, "clock", clock)
+    monkeypatch.setattr(backbone, "features", clock.advancing(backbone.features, 10.0))
+    monkeypatch.setattr(learner_module, "train_head", clock.advancing(learner_module.train_head, 1.0))
+    cache = FeatureCache(tmp_path)
+    task = suite.tasks[2]
+    first = learn_task(task, backbone, CFG, seed=0, cache=cache)
+    assert clock.now == 100.0 + 10.0 + 1.0 and (cache.hits, cache.misses) == (0, 1)
+    other_lr = CFG.model_copy(update={"head": CFG.head.model_copy(update={"lr": CFG.head.lr * 1.1})})
+    second = learn_task(task, backbone, other_lr, seed=0, cache=FeatureCache(tmp_path))  # another run
+    assert clock.now == 100.0 + 10.0 + 1.0 + 1.0  # features were not extracted again
+    for r in (first, second):
+        assert r.wall_by_phase == {"features": 10.0, "head": 1.0, "anchor": 0.0, "package": 0.0}
+        assert r.wall_s == 11.0
+    # the features' part says where and when it was measured: the same record both times
+    assert second.wall_measured["features"] == first.wall_measured["features"]
+    assert set(second.wall_measured) == {"features", "learning"}
+    assert timing.is_provenance(second.wall_measured["learning"])
+
+
+def test_stored_wall_times_and_their_provenance_survive_the_result_store(tmp_path, suite, backbone, result):
+    store = ResultStore(tmp_path)
+    store.put(suite.tasks[0], backbone, CFG, 0, result)
+    back = store.get(suite.tasks[0], backbone, CFG, 0)
+    assert back.wall_by_phase == result.wall_by_phase and back.wall_measured == result.wall_measured
+    assert back.wall_s == pytest.approx(sum(result.wall_by_phase.values()))

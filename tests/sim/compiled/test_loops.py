@@ -362,6 +362,8 @@ UNSUPPORTED = {  # name: (settings that differ from plain flood over lossless li
     "serial_receive": (dict(network=NetworkConfig(serial_receive=True)), "serial_receive"),
     "lossy_edge": (dict(loss=0.1), "loss"),
     "agent_crash": (dict(failures=FailuresConfig(agents={"scheduled": [{"agent": 1, "at_s": 0.5}]})), "failures"),
+    "relearn_after_wipe": (dict(failures=FailuresConfig(relearn_after_wipe=True, agents={"scheduled": [
+        {"agent": 1, "at_s": 0.5, "recover_at_s": 1.0, "keep_bank": False}]})), "failures"),
     "link_outage": (dict(failures=FailuresConfig(
         links={"scheduled": [{"edge": (0, 1), "start_s": 0.1, "end_s": 0.5}]})), "failures"),
     "partition": (dict(failures=FailuresConfig(

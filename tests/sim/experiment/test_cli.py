@@ -151,3 +151,65 @@ def test_forcing_the_compiled_engine_where_it_does_not_apply_is_a_clear_error(ca
                  "--out", str(tmp_path), "--cache", cache, "--quiet"])
     assert code == 2
     assert "engine='compiled' does not model this run (gossip.protocol='push')" in capsys.readouterr().err
+
+
+def _summary(results: dict, out) -> str:
+    """The summary table of `results` as plain text, wide enough that no cell wraps."""
+    import io
+
+    from rich.console import Console
+
+    from sim.experiment.report import print_summary
+
+    buffer = io.StringIO()
+    print_summary(Console(file=buffer, width=250, color_system=None), results, out)
+    return buffer.getvalue()
+
+
+def test_wall_timing_says_what_it_measured_and_refuses_times_from_another_machine(tiny_run, cache, tmp_path, capsys):
+    _, macs_out = tiny_run
+    assert json.loads((macs_out / "results.json").read_text())["timing"] == "macs"
+    wall_out = tmp_path / "wall"
+    assert main(["run", TINY, "--set", "timing=wall", "--out", str(wall_out), "--cache", cache, "--quiet"]) == 0
+    r = json.loads((wall_out / "results.json").read_text())
+    block = r["wall_timing"]
+    assert r["timing"] == "wall" and (block["tasks_learned_this_run"], block["tasks_learned_from_cache"]) == (0, 8)
+    assert len(block["machines"]) == 1 and block["machines"][0]["tasks"] == 8
+    assert r["single_agent_s"] == pytest.approx(sum(block["seconds_by_phase"].values()))
+    assert "measured on " in _summary(r, wall_out) and "0 tasks learned now, 8 from the cache" in _summary(r, wall_out)
+    # one stored result now says its head was trained on another host: the run refuses to mix them
+    entry = sorted((Path(cache) / "results").glob("*.json"))[0]
+    original = entry.read_text()
+    meta = json.loads(original)
+    meta["wall_measured"]["learning"]["host"] = "another-host"
+    entry.write_text(json.dumps(meta))
+    try:
+        capsys.readouterr()
+        assert main(["run", TINY, "--set", "timing=wall", "--out", str(tmp_path / "mixed"), "--cache", cache,
+                     "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert "another-host" in err and "--set timing=macs" in err and "Traceback" not in err
+        # counted MACs do not depend on the machine: the same cache is fine for them
+        assert main(["run", TINY, "--out", str(tmp_path / "macs"), "--cache", cache, "--quiet"]) == 0
+    finally:
+        entry.write_text(original)
+
+
+@pytest.mark.parametrize("relearn", [False, True])
+def test_a_wiped_agent_loses_its_tasks_unless_it_relearns_them(cache, tmp_path, relearn):
+    # alpha 1e12 makes a ~70 KB package take ~1e6 s on a link: agent 0 has learned its tasks 0 and
+    # 4 (in under a second) but none has left when it crashes at 100 s; it is back, wiped, at 200 s
+    crash = "failures.agents.scheduled=[{agent: 0, at_s: 100.0, recover_at_s: 200.0, keep_bank: false}]"
+    args = ["run", TINY, "--alpha", "1e12", "--set", crash, "--set", f"failures.relearn_after_wipe={str(relearn).lower()}",
+            "--out", str(tmp_path), "--cache", cache, "--quiet"]
+    assert main(args) == 0
+    r = json.loads((tmp_path / "results.json").read_text())
+    assert all(p["alive"] for p in r["per_agent"])
+    if relearn:
+        assert r["tasks_lost"] == 0 and r["tasks_lost_by_cause"] == {"wiped": 0, "holders_died": 0, "never_learned": 0}
+        assert all(p["tasks_known"] == 8 for p in r["per_agent"])
+        assert "tasks lost: 0 " in _summary(r, tmp_path) + " "
+    else:
+        assert r["tasks_lost"] == 2 and r["tasks_lost_ids_by_cause"]["wiped"] == [0, 4]
+        assert r["tasks_lost_by_cause"] == {"wiped": 2, "holders_died": 0, "never_learned": 0}
+        assert "tasks lost: 2 (wiped, not relearned 2)" in _summary(r, tmp_path)

@@ -1,0 +1,37 @@
+"""An agent's learning process: its plan's tasks in order, each taking its compute time.
+
+A crash ends the process and a recovery starts a new one at the task the crash interrupted; after a
+recovery with a wiped bank and `failures.relearn_after_wipe`, at the plan's first task: the tasks it
+had finished are learned again (their compute paid again), except one that its neighbours gave back
+before the agent came to it (it holds the package already: nothing to relearn).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import simpy
+
+from sim.engine.events import Delay
+from sim.ranks import LEARNED, rank
+
+
+def learner(env: simpy.Environment, engine: Any, agent: int):
+    """The process of `agent` on `engine` (the run's sim.engine.core.Engine)."""
+    plan = engine.plan[agent]
+    while engine.next_task[agent] < len(plan):
+        task = plan[engine.next_task[agent]]
+        if engine.next_task[agent] < engine.relearn_until[agent] and _given_back(engine, agent, task.task_id):
+            engine.advance(agent)
+            continue
+        try:
+            yield Delay(env, engine.duration(agent, task), rank(LEARNED, agent, engine.n_agents))
+        except simpy.Interrupt:
+            return
+        engine.learned(agent, task)
+
+
+def _given_back(engine: Any, agent: int, task: int) -> bool:
+    """The agent holds the task it is about to relearn (taking in what has arrived first)."""
+    engine.catch_up(agent)
+    return bool(engine.knowledge.held[agent, task])
