@@ -223,10 +223,10 @@ def print_sweep(console: Console, sweep: dict[str, Any], out: Path) -> None:
     console.print(f"results in [bold]{out}[/]")
 
 
-def print_listing(console: Console, what: str, items: dict[str, str]) -> None:
-    """A two-column table of names and descriptions."""
-    t = Table(title=what, title_justify="left")
-    t.add_column("name", style="bold")
+def print_listing(console: Console, what: str, items: dict[str, str], note: str | None = None) -> None:
+    """A two-column table of names and descriptions, with an optional note under it."""
+    t = Table(title=what, title_justify="left", caption=note, caption_justify="left")
+    t.add_column("name", style="bold", no_wrap=True)
     t.add_column("description")
     for name, text in items.items():
         t.add_row(name, str(text))
