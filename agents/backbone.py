@@ -20,7 +20,7 @@ from agents.device import best_device
 from agents.errors import BackboneError, DataError
 from agents.macs import count_macs
 from agents.weights import (OFFLINE_MODEL_NAME, file_sha256, load_offline_lite0, offline_weights_identity,
-                            pretrained_access)
+                            check_pretrained_reachable)
 
 # Bump when preprocessing changes in a way that changes features: it invalidates cached features.
 PREPROCESS_VERSION = 1
@@ -201,9 +201,9 @@ def _build_model(cfg: BackboneConfig) -> tuple[nn.Module, str]:
         load_offline_lite0(model, with_classifier=False)
         return model, offline_weights_identity()
     if weights == "pretrained":
+        check_pretrained_reachable(name)
         try:
-            with pretrained_access(name):
-                model = _create(name, size, pretrained=True)
+            model = _create(name, size, pretrained=True)
         except BackboneError:
             raise
         except Exception as exc:  # hub/network errors come in many types; all mean "no weights"

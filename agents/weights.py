@@ -9,13 +9,13 @@ padding and BatchNorm eps 1e-3 match how these weights were trained; `efficientn
 shapes but symmetric padding and would give subtly wrong features.
 
 It also answers, before timm tries, whether `weights: pretrained` can be had: the hub is probed with
-one short connection (huggingface_hub would otherwise retry an unreachable hub for about a minute).
+one short connection (huggingface_hub would otherwise retry an unreachable hub for about a minute
+before saying that the weights are not in its cache).
 torch is imported where a function needs it, so that the CLI can read these names quickly.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import importlib.util
@@ -25,7 +25,7 @@ import urllib.parse
 import urllib.request
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 from agents.errors import BackboneError
 
@@ -196,25 +196,13 @@ def pretrained_in_cache(name: str) -> bool:
     return any(isinstance(try_to_load_from_cache(repo, f, revision=revision or None), str) for f in names)
 
 
-@contextlib.contextmanager
-def pretrained_access(name: str) -> Iterator[None]:
-    """Around timm's pretrained download: fail at once when the hub is out of reach and the weights are
-    not cached; when they are cached, read them from the cache with no retries of the hub."""
+def check_pretrained_reachable(name: str) -> None:
+    """Before timm's download of `name`'s hub weights: fail at once when the hub is out of reach and the
+    weights are not in the local cache (a cached copy loads without a network)."""
     reason = hub_unreachable_reason()
-    if reason is None:
-        yield
-        return
-    if not pretrained_in_cache(name):
+    if reason is not None and not pretrained_in_cache(name):
         raise BackboneError(
             f"weights 'pretrained' for {name!r} need a network to reach the Hugging Face hub, which cannot be "
             f"reached ({reason}), and they are not in its local cache; to run offline set "
             f"learner.backbone.weights to {OFFLINE_CHOICES}"
         )
-    from huggingface_hub import constants
-
-    saved = constants.HF_HUB_OFFLINE
-    constants.HF_HUB_OFFLINE = True  # the cached copy, with no minute of retries first
-    try:
-        yield
-    finally:
-        constants.HF_HUB_OFFLINE = saved
