@@ -205,7 +205,7 @@ def print_summary(console: Console, r: dict[str, Any], out: Path) -> None:
     for row in rows:
         t.add_row(*row)
     console.print(t)
-    console.print(f"results in [bold]{out}[/]")
+    console.print(f"results in [bold]{out}[/]", soft_wrap=True, highlight=False)  # one line, however long
 
 
 def print_sweep(console: Console, sweep: dict[str, Any], out: Path) -> None:
@@ -220,7 +220,7 @@ def print_sweep(console: Console, sweep: dict[str, Any], out: Path) -> None:
     console.print(t)
     cross = sweep.get("efficiency_half_alpha")
     console.print("efficiency crosses 0.5 at α ≈ " + (f"{cross:.3g}" if cross else "— (not within the grid)"))
-    console.print(f"results in [bold]{out}[/]")
+    console.print(f"results in [bold]{out}[/]", soft_wrap=True, highlight=False)  # one line, however long
 
 
 def print_listing(console: Console, what: str, items: dict[str, str], note: str | None = None) -> None:
