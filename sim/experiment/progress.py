@@ -2,7 +2,8 @@
 
 The runner and the engine never print; they call `view(event, **fields)` and this view draws: tasks
 learned of the total (with cache hits and ETA) while learning, then simulated time and deliveries
-while simulating.
+while simulating. Each line keeps its bar, count and ETA at any width from 80 columns up; only the
+detail at its end is cut short (with an ellipsis) when the terminal is narrow.
 """
 
 from __future__ import annotations
@@ -11,7 +12,40 @@ import time
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
+from rich.table import Column
+from rich.text import Text
+
+# Width of the bar: with the longest label ("evaluating (no oracle)"), count and ETA, it leaves
+# about 20 columns of detail on an 80-column terminal.
+BAR_WIDTH = 20
+# What the evaluation line says when every bank was evaluated before (a sweep's later alphas).
+REUSED = "reused"
+
+
+class CountColumn(ProgressColumn):
+    """m/n of a task, or the word a task sets in its `count` field (e.g. "reused") instead."""
+
+    def __init__(self) -> None:
+        super().__init__(table_column=Column(no_wrap=True, justify="right"))
+        self._mofn = MofNCompleteColumn()
+
+    def render(self, task: Task) -> Text:
+        """The task's count text."""
+        word = task.fields.get("count")
+        return Text(word, style="progress.download") if word else self._mofn.render(task)
+
+
+class DetailColumn(ProgressColumn):
+    """The free-text detail of a task: the one column that shrinks (with an ellipsis) to fit."""
+
+    def __init__(self) -> None:
+        # no_wrap=False marks the table column as the one rich may narrow; the Text itself never wraps.
+        super().__init__(table_column=Column(no_wrap=False, min_width=0))
+
+    def render(self, task: Task) -> Text:
+        """The task's `info` field on one line, cut with an ellipsis when it does not fit."""
+        return Text(str(task.fields.get("info", "")), style="dim", no_wrap=True, overflow="ellipsis")
 
 
 class ProgressView:
@@ -20,12 +54,11 @@ class ProgressView:
     def __init__(self, console: Console) -> None:
         self.console = console
         self.progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[info]}"),
-            TimeElapsedColumn(),
+            TextColumn("[bold]{task.description}", table_column=Column(no_wrap=True)),
+            BarColumn(bar_width=BAR_WIDTH),
+            CountColumn(),
             TimeRemainingColumn(),
+            DetailColumn(),
             console=console,
             transient=False,
             disable=console.quiet,
@@ -57,15 +90,14 @@ class ProgressView:
 
     def _on_task_learned(self, task: int, agent: int, name: str, cached: bool, bytes: int) -> None:
         self._cached += cached
-        info = f"{self._cached} cached · agent {agent}: {name}"
-        self.progress.update(self._learn, advance=1, info=info[:60])
+        self.progress.update(self._learn, advance=1, info=f"{self._cached} cached · agent {agent}: {name}")
 
     def _on_learning_done(self, seconds: float, cached: int) -> None:
         self.progress.update(self._learn, info=f"{cached} cached · {seconds:.1f} s")
 
     def _on_simulating(self, alpha: float) -> None:
         self._deliveries = 0
-        self._sim = self.progress.add_task(f"simulating α={alpha:g}", total=None, info="")
+        self._sim = self.progress.add_task(f"simulating α={alpha:g}", total=None, info="", count="…")
 
     def _on_sim_event(self, event: Any) -> None:
         kind = getattr(event, "kind", "")
@@ -78,9 +110,15 @@ class ProgressView:
             self.progress.update(self._sim, info=f"t={t:,.1f} s sim · {self._deliveries:,} deliveries")
 
     def _on_simulated(self, seconds: float) -> None:
-        self.progress.update(self._sim, total=1, completed=1, info=f"{self._deliveries:,} deliveries · {seconds:.2f} s wall")
+        self.progress.update(self._sim, total=1, completed=1, count="done",
+                             info=f"{self._deliveries:,} deliveries · {seconds:.2f} s wall")
 
     def _on_evaluating(self, total: int) -> None:
+        if total == 0:  # every bank was evaluated at an earlier alpha: nothing to wait for
+            self._eval = self.progress.add_task("evaluating (no oracle)", total=1, count=REUSED,
+                                                info="every bank evaluated before")
+            self.progress.update(self._eval, completed=1)  # through update, so that it counts as finished
+            return
         self._eval = self.progress.add_task("evaluating (no oracle)", total=total, info="")
 
     def _on_evaluated(self, tasks: int) -> None:

@@ -126,7 +126,7 @@ def print_summary(console: Console, r: dict[str, Any], out: Path) -> None:
     for row in rows:
         t.add_row(*row)
     console.print(t)
-    console.print(f"results in [bold]{out}[/]")
+    console.print(f"results in [bold]{out}[/]", soft_wrap=True, highlight=False)  # one line, however long
 
 
 def print_sweep(console: Console, sweep: dict[str, Any], out: Path) -> None:
@@ -141,13 +141,13 @@ def print_sweep(console: Console, sweep: dict[str, Any], out: Path) -> None:
     console.print(t)
     cross = sweep.get("efficiency_half_alpha")
     console.print("efficiency crosses 0.5 at α ≈ " + (f"{cross:.3g}" if cross else "— (not within the grid)"))
-    console.print(f"results in [bold]{out}[/]")
+    console.print(f"results in [bold]{out}[/]", soft_wrap=True, highlight=False)  # one line, however long
 
 
-def print_listing(console: Console, what: str, items: dict[str, str]) -> None:
-    """A two-column table of names and descriptions."""
-    t = Table(title=what, title_justify="left")
-    t.add_column("name", style="bold")
+def print_listing(console: Console, what: str, items: dict[str, str], note: str | None = None) -> None:
+    """A two-column table of names and descriptions, with an optional note under it."""
+    t = Table(title=what, title_justify="left", caption=note, caption_justify="left")
+    t.add_column("name", style="bold", no_wrap=True)
     t.add_column("description")
     for name, text in items.items():
         t.add_row(name, str(text))

@@ -159,6 +159,8 @@ def test_pretrained_without_network_explains_offline(monkeypatch):
 
     original = timm.create_model
     monkeypatch.setattr(timm, "create_model", no_network)
+    # the hub answers the probe (as it would for a user with a network), then the download fails
+    monkeypatch.setattr("agents.weights.hub_unreachable_reason", lambda: None)
     with pytest.raises(BackboneError, match=r"network.*'offline'"):
         create_backbone(BackboneConfig(name="resnet18", weights="pretrained"))
 

@@ -13,11 +13,6 @@ TINY = str(ROOT / "scenarios" / "tiny.yaml")
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    return str(tmp_path_factory.mktemp("cache"))
-
-
-@pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory, cache):
     out = tmp_path_factory.mktemp("run")
     code = main(["run", TINY, "--out", str(out), "--cache", cache, "--quiet"])
