@@ -7,20 +7,21 @@ objects, never raw dicts.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
-from agents.config import LearnerConfig, SuiteConfig
-from sim.config import FailuresConfig, GossipConfig, NetworkConfig
+from agents.config import LearnerConfig, PathField, SuiteConfig
+from sim.config import STRICT, FailuresConfig, GossipConfig, NetworkConfig
 from topologies.errors import TopologyError
 from topologies.links import validate_link_value
 from topologies.registry import family_params, list_families
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Base of the scenario's sections: sim.config.STRICT (strict types, no inf or nan)."""
+
+    model_config = STRICT
 
 
 class RoundRobin(_Strict):
@@ -107,7 +108,7 @@ class TopologySection(_Strict):
     family: str = "ring"
     params: dict[str, Any] = {}
     # For family "file": a GraphML or edge-list file, relative to the scenario file.
-    path: Path | None = None
+    path: PathField | None = None
     links: LinksSection = LinksSection()
 
     @model_validator(mode="after")
@@ -136,7 +137,7 @@ class TopologySection(_Strict):
 class OutputSection(_Strict):
     """Where results go and what is written besides results.json."""
 
-    dir: Path | None = None  # default: runs/<scenario name>
+    dir: PathField | None = None  # default: runs/<scenario name>
     plots: bool = True
     events_csv: bool = True
 
@@ -144,8 +145,9 @@ class OutputSection(_Strict):
 class Scenario(_Strict):
     """A complete experiment: agents, tasks, learner, topology, network, gossip, failures, alpha."""
 
-    name: str = "scenario"
-    seed: int = 0
+    # Names the run folder (runs/<name>), so it is one short folder name.
+    name: str = Field("scenario", min_length=1, max_length=100)
+    seed: int = Field(0, ge=0)
     agents: AgentsSection = AgentsSection()
     tasks: SuiteConfig = SuiteConfig()
     learner: LearnerConfig = LearnerConfig()
@@ -161,6 +163,13 @@ class Scenario(_Strict):
     # large (sim.compiled.supports), the SimPy engine elsewhere; "simpy" / "compiled" force one.
     engine: Literal["auto", "simpy", "compiled"] = "auto"
     output: OutputSection = OutputSection()
+
+    @field_validator("name")
+    @classmethod
+    def _folder_name(cls, value: str) -> str:
+        if value in (".", "..") or any(c in value for c in "/\\\0"):
+            raise ValueError("name must be a plain folder name (no '/', '\\', or '..'): it names runs/<name>")
+        return value
 
     @field_validator("alpha")
     @classmethod
