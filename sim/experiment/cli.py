@@ -124,12 +124,12 @@ def _check(args: argparse.Namespace, scenario: Any, console: Console, out: Path 
 
 
 def _cmd_run(args: argparse.Namespace, console: Console) -> int:
+    scenario = _load(args)
+    out = args.out or scenario.output.dir or Path("runs") / scenario.name
+    _check(args, scenario, console, out)  # before the learning side is even imported
     from sim.experiment import report, runner
     from sim.experiment.progress import ProgressView
 
-    scenario = _load(args)
-    out = args.out or scenario.output.dir or Path("runs") / scenario.name
-    _check(args, scenario, console, out)
     with ProgressView(console) as view:
         prepared = runner.prepare(scenario, cache_dir=args.cache, progress=view)
         results, raw = runner.run_alpha(prepared, scenario.alphas[0], progress=view)
@@ -141,13 +141,13 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace, console: Console) -> int:
-    from sim.experiment import report, runner
-    from sim.experiment.progress import ProgressView
-
     scenario = _load(args)
     alphas = args.alpha or (scenario.alphas if len(scenario.alphas) > 1 else list(DEFAULT_SWEEP))
     out = args.out or Path("runs") / f"{scenario.name}-sweep"
     _check(args, scenario, console, out)
+    from sim.experiment import report, runner
+    from sim.experiment.progress import ProgressView
+
     rows = []
     with ProgressView(console) as view:
         prepared = runner.prepare(scenario, cache_dir=args.cache, progress=view)

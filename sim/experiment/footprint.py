@@ -4,7 +4,9 @@ The big arrays of a run grow with agents x tasks (merge times, banks, the engine
 graph (networkx keeps a dict per node and per edge, links' attributes included) and with per-agent
 state (the engine's processes and banks); images and packages grow with tasks only and stay small
 next to them. The per-item figures were measured on CPython 3.12 (RSS growth building a 200,000-node
-ring and a 50,000-node small world with link attributes; a 300-agent SimPy run), rounded up.
+ring, 700 B per node and edge, and a 50,000-node small world with k = 6, 1,500 B per node, both with
+link attributes; a 600-agent flood run on a ring with one task per agent: 74 B per agent-task
+pair), rounded up: an estimate to refuse the hopeless, not a prediction.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-BYTES_PER_PAIR = 24  # per (agent, task): merge time (8), bank bit and engine copies
+BYTES_PER_PAIR = 80  # per (agent, task): merge time, bank, engine copies, the transfer that brought it
 BYTES_PER_NODE = 300  # a networkx node: its entry and adjacency dict
 BYTES_PER_EDGE = 450  # a networkx edge: two adjacency entries and its attribute dict
 BYTES_PER_AGENT = 4096  # the engine's per-agent processes, inbox and bank

@@ -131,7 +131,7 @@ def apply_override(raw: dict[str, Any], item: str, source: str = "--set") -> Non
 
 def format_error(err: dict[str, Any], raw: dict[str, Any]) -> str:
     """One line per pydantic error: field path, bad value, what is allowed, and a typo suggestion."""
-    loc = [str(p) for p in err["loc"] if not _is_union_tag(p)]
+    loc = [str(p) for p in err["loc"] if not (_is_union_tag(p) or _is_type_branch(p))]
     field = ".".join(loc) or "(top level)"
     if err["type"] == "extra_forbidden":
         allowed = _allowed_keys([str(p) for p in err["loc"][:-1]])
@@ -181,6 +181,11 @@ def _resolve_relative_paths(raw: dict[str, Any], base: Path) -> None:
             candidate = base / value
             if candidate.exists():
                 raw[section][key] = str(candidate)
+
+
+def _is_type_branch(part: Any) -> bool:
+    """pydantic names the member of a plain union it tried ('float', 'list[float]'); drop it."""
+    return isinstance(part, str) and (part in ("float", "int", "str", "bool") or bool(re.match(r"^[a-z-]+\[", part)))
 
 
 def _is_union_tag(part: Any) -> bool:

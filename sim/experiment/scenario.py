@@ -78,9 +78,9 @@ class AgentsSection(_Strict):
 
     @model_validator(mode="after")
     def _overrides_in_range(self) -> "AgentsSection":
-        for o in self.overrides:
+        for i, o in enumerate(self.overrides):
             if o.agent >= self.count:
-                raise ValueError(f"override for agent {o.agent}, but agents are 0..{self.count - 1}")
+                raise ValueError(f"overrides[{i}].agent = {o.agent} is not an agent (0..{self.count - 1})")
         return self
 
 
@@ -111,15 +111,20 @@ class TopologySection(_Strict):
     path: PathField | None = None
     links: LinksSection = LinksSection()
 
-    @model_validator(mode="after")
-    def _known_family_and_params(self) -> "TopologySection":
+    @field_validator("family")
+    @classmethod
+    def _known_family(cls, family: str) -> str:
         families = list_families()
-        if self.family not in families:
+        if family not in families:
             import difflib
 
-            near = difflib.get_close_matches(self.family, families, n=1)
+            near = difflib.get_close_matches(family, families, n=1)
             hint = f" Did you mean {near[0]!r}?" if near else ""
-            raise ValueError(f"unknown family {self.family!r}.{hint} Allowed: {', '.join(families)}")
+            raise ValueError(f"unknown family.{hint} Allowed: {', '.join(families)}")
+        return family
+
+    @model_validator(mode="after")
+    def _family_params(self) -> "TopologySection":
         if self.family == "file":
             if self.path is None:
                 raise ValueError("family 'file' needs `path: <graph.graphml | edges.txt>`")
