@@ -47,7 +47,8 @@ def mean_degree(family: str, n: int, params: dict[str, Any], defaults: dict[str,
     for key, factor in (("k", 1), ("d", 1), ("m", 2)):
         if number(p.get(key)):
             return min(float(factor * p[key]), n - 1.0)
-    return min(4.0, n - 1.0)  # rings, lines, stars, trees, grids and tori: at most 4 on average
+    sparse = {"ring": 2.0, "line": 2.0, "star": 2.0, "tree": 2.0}  # about n edges
+    return min(sparse.get(family, 4.0), n - 1.0)  # grids and tori: 4; an unknown family: 4
 
 
 def estimate(agents: int, tasks: int, edges: float) -> Footprint:
