@@ -224,5 +224,5 @@ def _check_engine(scenario: Scenario, graph: nx.Graph, source: str) -> None:
     reason = supports(graph, scenario.network, scenario.gossip, scenario.failures)
     if reason is not None:
         raise ScenarioError(
-            f"{source}: engine = 'compiled' does not model this run ({reason}); use engine 'auto' or 'simpy'"
+            f"{source}: engine='compiled' does not model this run ({reason}); use engine='auto' or 'simpy'"
         )
