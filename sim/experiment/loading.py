@@ -138,7 +138,8 @@ def format_error(err: dict[str, Any], raw: dict[str, Any]) -> str:
         near = difflib.get_close_matches(loc[-1], allowed, n=1)
         hint = f" Did you mean {near[0]!r}?" if near else ""
         return f"{field}: unknown key.{hint} Allowed here: {', '.join(allowed)}"
-    msg = _short(err["msg"].removeprefix("Value error, "), 300)
+    msg = err["msg"].removeprefix("Value error, ")
+    msg = msg if len(msg) <= 300 else msg[:297] + "..."
     if err["type"] == "finite_number":
         msg += " (inf and nan are refused: where a field can mean 'never', it takes null)"
     if "input" in err and err["type"] != "missing" and not isinstance(err["input"], dict):

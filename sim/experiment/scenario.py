@@ -120,7 +120,7 @@ class TopologySection(_Strict):
 
             near = difflib.get_close_matches(family, families, n=1)
             hint = f" Did you mean {near[0]!r}?" if near else ""
-            raise ValueError(f"unknown family.{hint} Allowed: {', '.join(families)}")
+            raise ValueError(f"unknown family {family!r}.{hint} Allowed: {', '.join(families)}")
         return family
 
     @model_validator(mode="after")
