@@ -6,13 +6,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Strict
 
 from agents.suites.registry import default_suite, suite_names
 
 
+# The settings models' one configuration, the same as sim.config.STRICT (agents/ never imports
+# sim/): unknown keys are errors, settings are frozen, values keep their YAML type (`true` is no
+# count, "3" no number, 2.0 no integer) and inf / nan are refused.
+STRICT = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+# A path written as a YAML string: strict mode takes only Path objects, so this field converts.
+PathField = Annotated[Path, Strict(False)]
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Base of the learning settings: see STRICT."""
+
+    model_config = STRICT
 
 
 class BackboneConfig(_Strict):
@@ -82,7 +93,7 @@ class LearnerConfig(_Strict):
     # Storage precision of share packages; fp16 halves the bytes on the wire.
     dtype: Literal["fp32", "fp16"] = "fp32"
     # "auto": CUDA when present, else CPU.
-    device: str = "auto"
+    device: str = Field("auto", pattern=r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
 # The registered suites (agents/suites/registry.py): the schema's choices follow the registry.
@@ -99,6 +110,6 @@ class SuiteConfig(_Strict):
     test_per_class: int | None = Field(None, ge=1)
     # For "folder": one sub-folder per task. For "fashion_mnist" / "mixed": a folder of the
     # standard Fashion-MNIST IDX files (default: $SKILL_FASHION_MNIST or Debian's package path).
-    path: Path | None = None
+    path: PathField | None = None
     image_size: int = Field(32, ge=8, le=512)
-    seed: int = 0
+    seed: int = Field(0, ge=0)

@@ -5,16 +5,27 @@ from __future__ import annotations
 from typing import Annotated, Literal, Union
 
 import networkx as nx
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
 
 from sim.errors import SimError
 from sim.protocols import protocol, protocols, register_protocol, seal  # noqa: F401  (the registry, filled here)
 
 
-class _Frozen(BaseModel):
-    """Base: unknown keys are errors and settings never change after validation."""
+# The one configuration of every settings model (agents.config repeats it, since agents/ never
+# imports sim/): unknown keys are errors, settings never change after validation, and values keep
+# their YAML type: `true` is no count, "3" no number, 2.0 no integer (ints still fill floats).
+# inf and nan are refused everywhere: each "never" has its own spelling (null, where a field allows it).
+STRICT = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+# An edge as a YAML list `[u, v]`: a list is not a tuple in strict mode, so this field converts it
+# (its two agent ids stay strict integers).
+Edge = Annotated[tuple[int, int], Strict(False)]
+
+
+class _Frozen(BaseModel):
+    """Base: unknown keys are errors, settings never change after validation, types are strict."""
+
+    model_config = STRICT
 
 
 class NetworkConfig(_Frozen):
@@ -145,7 +156,7 @@ class RandomAgentFailures(_Frozen):
 class LinkOutage(_Frozen):
     """A scheduled outage of one link (both directions)."""
 
-    edge: tuple[int, int]
+    edge: Edge
     start_s: float = Field(ge=0)
     end_s: float
 
@@ -166,7 +177,7 @@ class RandomLinkFailures(_Frozen):
 class Partition(_Frozen):
     """A set of edges cut together during a time window."""
 
-    edges: list[tuple[int, int]]
+    edges: list[Edge]
     start_s: float = Field(ge=0)
     end_s: float
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -134,8 +135,8 @@ def _alpha_list(text: str) -> list[float]:
         values = [float(x) for x in text.split(",") if x.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated numbers, e.g. 10,100,1e3") from None
-    if not values or any(v <= 0 for v in values):
-        raise argparse.ArgumentTypeError(f"{text!r}: alphas must be positive")
+    if not values or not all(0 < v < math.inf for v in values):
+        raise argparse.ArgumentTypeError(f"{text[:80]!r}: alphas must be positive finite numbers")
     return values
 
 
@@ -156,13 +157,22 @@ def _starting(console: Console, scenario: Any) -> None:
                   highlight=False)
 
 
+def _check(args: argparse.Namespace, scenario: Any, console: Console, out: Path | None = None) -> None:
+    """The checks `validate`, `run` and `sweep` share, before any learning; warnings on stderr."""
+    from sim.experiment.checks import check_scenario
+
+    for warning in check_scenario(scenario, source=str(args.scenario), out=out, cache=getattr(args, "cache", None)):
+        console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
+
+
 def _cmd_run(args: argparse.Namespace, console: Console) -> int:
     scenario = _load(args)
+    out = args.out or scenario.output.dir or Path("runs") / scenario.name
+    _check(args, scenario, console, out)  # before the learning side is even imported
     _starting(console, scenario)
     from sim.experiment import report, runner
     from sim.experiment.progress import ProgressView
 
-    out = args.out or scenario.output.dir or Path("runs") / scenario.name
     with ProgressView(console) as view:
         prepared = runner.prepare(scenario, cache_dir=args.cache, progress=view)
         results, raw = runner.run_alpha(prepared, scenario.alphas[0], progress=view)
@@ -176,12 +186,13 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
 
 def _cmd_sweep(args: argparse.Namespace, console: Console) -> int:
     scenario = _load(args)
+    alphas = args.alpha or (scenario.alphas if len(scenario.alphas) > 1 else list(DEFAULT_SWEEP))
+    out = args.out or Path("runs") / f"{scenario.name}-sweep"
+    _check(args, scenario, console, out)
     _starting(console, scenario)
     from sim.experiment import report, runner
     from sim.experiment.progress import ProgressView
 
-    alphas = args.alpha or (scenario.alphas if len(scenario.alphas) > 1 else list(DEFAULT_SWEEP))
-    out = args.out or Path("runs") / f"{scenario.name}-sweep"
     rows = []
     with ProgressView(console) as view:
         prepared = runner.prepare(scenario, cache_dir=args.cache, progress=view)
@@ -201,6 +212,7 @@ def _cmd_validate(args: argparse.Namespace, console: Console) -> int:
     import yaml
 
     scenario = _load(args)
+    _check(args, scenario, console)
     resolved = scenario.model_dump(mode="json")
     if args.json:
         _print_json(resolved)

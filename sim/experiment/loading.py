@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import typing
 from pathlib import Path
@@ -15,8 +16,31 @@ from sim.errors import ScenarioError
 from sim.experiment.scenario import Scenario
 
 
+# Beyond these, a value is nonsense (or an attack on the parser): refused, naming the field.
+MAX_DEPTH = 32  # nesting of sections and lists
+MAX_TEXT = 4096  # characters of one string (the longest path Linux takes)
+
+
+class DuplicateKeyError(yaml.YAMLError):
+    """A mapping names the same key twice (PyYAML would silently keep the last one)."""
+
+
 class _Loader(yaml.SafeLoader):
-    """Safe YAML, plus YAML 1.2 floats: PyYAML reads `1e3` or `5.0e6` as strings, users mean numbers."""
+    """Safe YAML, plus YAML 1.2 floats: PyYAML reads `1e3` or `5.0e6` as strings, users mean numbers;
+    and a key given twice in one mapping is an error naming the key and both lines."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        """A mapping, after checking that no key appears twice in it (`<<` merges may override)."""
+        first: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node)
+            line = key_node.start_mark.line + 1
+            if key in first:
+                raise DuplicateKeyError(f"line {line}: duplicate key {_short(key)} (first on line {first[key]}); keep one")
+            first[key] = line
+        return super().construct_mapping(node, deep=deep)
 
 
 _Loader.add_implicit_resolver(
@@ -28,16 +52,36 @@ _Loader.add_implicit_resolver(
 
 def parse_yaml(text: str) -> Any:
     """Parse YAML safely (no arbitrary objects), reading 1e3-style numbers as floats."""
-    return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    except RecursionError:
+        raise yaml.YAMLError(f"nested too deeply (a scenario needs at most {MAX_DEPTH} levels)") from None
+
+
+def read_text(path: Path) -> str:
+    """A scenario file's text; ScenarioError naming the file when it is not UTF-8."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(
+            f"{path}: not a text file (byte 0x{data[exc.start]:02x} at offset {exc.start} is not UTF-8); "
+            "a scenario is YAML text saved as UTF-8"
+        ) from None
 
 
 def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
     """Read, override and validate a scenario file; raise ScenarioError with a readable message."""
     path = resolve_scenario_path(path)
     try:
-        raw = parse_yaml(path.read_text()) or {}
+        raw = parse_yaml(read_text(path))
     except yaml.YAMLError as exc:
         raise ScenarioError(f"{path}: not valid YAML: {exc}") from None
+    if raw is None:
+        raise ScenarioError(
+            f"{path}: empty scenario file (it would run every default: 51 agents, 102 tasks); "
+            "write the sections you mean, e.g. start from a copy of scenarios/tiny.yaml (`skill-sim validate tiny` prints it with every default)"
+        )
     if not isinstance(raw, dict):
         raise ScenarioError(f"{path}: the top level must be a mapping of sections, got {type(raw).__name__}")
     for item in overrides:
@@ -48,6 +92,9 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ())
 
 def validate_scenario(raw: dict[str, Any], source: str = "<scenario>") -> Scenario:
     """Validate a raw mapping into a Scenario, translating pydantic's errors into one clear message."""
+    problem = check_values(raw)
+    if problem:
+        raise ScenarioError(f"{source}: invalid scenario:\n  {problem}")
     try:
         return Scenario.model_validate(raw)
     except ValidationError as exc:
@@ -59,11 +106,15 @@ def apply_override(raw: dict[str, Any], item: str, source: str = "--set") -> Non
     """Apply one `key.path=value` override (value parsed as YAML) to a raw scenario mapping."""
     key, sep, text = item.partition("=")
     if not sep or not key.strip():
-        raise ScenarioError(f"--set {item!r}: expected key.path=value, e.g. --set agents.count=10")
+        raise ScenarioError(f"--set {_short(item)}: expected key.path=value, e.g. --set agents.count=10")
     try:
         value = parse_yaml(text)
-    except yaml.YAMLError:
-        value = text
+    except DuplicateKeyError as exc:
+        raise ScenarioError(f"--set {_short(key)}: {exc}") from None
+    except yaml.YAMLError as exc:
+        if "nested too deeply" in str(exc):
+            raise ScenarioError(f"--set {_short(key)}: the value is {exc}") from None
+        value = text  # not YAML: the text itself (e.g. a name with a colon)
     node = raw
     parts = key.strip().split(".")
     for part in parts[:-1]:
@@ -71,14 +122,14 @@ def apply_override(raw: dict[str, Any], item: str, source: str = "--set") -> Non
         if child is None:
             child = node[part] = {}
         if not isinstance(child, dict):
-            raise ScenarioError(f"--set {item!r}: {part!r} is not a section (it holds {child!r})")
+            raise ScenarioError(f"--set {_short(key)}: {part!r} is not a section (it holds {_short(child)})")
         node = child
     node[parts[-1]] = value
 
 
 def format_error(err: dict[str, Any], raw: dict[str, Any]) -> str:
     """One line per pydantic error: field path, bad value, what is allowed, and a typo suggestion."""
-    loc = [str(p) for p in err["loc"] if not _is_union_tag(p)]
+    loc = [str(p) for p in err["loc"] if not (_is_union_tag(p) or _is_type_branch(p))]
     field = ".".join(loc) or "(top level)"
     if err["type"] == "extra_forbidden":
         allowed = _allowed_keys([str(p) for p in err["loc"][:-1]])
@@ -86,9 +137,33 @@ def format_error(err: dict[str, Any], raw: dict[str, Any]) -> str:
         hint = f" Did you mean {near[0]!r}?" if near else ""
         return f"{field}: unknown key.{hint} Allowed here: {', '.join(allowed)}"
     msg = err["msg"].removeprefix("Value error, ")
+    msg = msg if len(msg) <= 300 else msg[:297] + "..."
+    if err["type"] == "finite_number":
+        msg += " (inf and nan are refused: where a field can mean 'never', it takes null)"
     if "input" in err and err["type"] != "missing" and not isinstance(err["input"], dict):
         return f"{field} = {_short(err['input'])}: {msg}"
     return f"{field}: {msg}"
+
+
+def check_values(raw: Any, field: str = "") -> str | None:
+    """The first value no scenario field can take (nan, nesting past MAX_DEPTH, text past MAX_TEXT),
+    as one line naming its field; None when there is none. Runs before the schema, so it also
+    covers free-form mappings (topology.params, link distributions)."""
+    stack: list[tuple[str, Any, int]] = [(field, raw, 0)]
+    while stack:
+        where, value, depth = stack.pop()
+        name = where or "(top level)"
+        if depth > MAX_DEPTH:
+            return f"{name}: nested more than {MAX_DEPTH} levels deep; no field takes that"
+        if isinstance(value, float) and math.isnan(value):
+            return f"{name} = nan: not a number; give a number"
+        if isinstance(value, str) and len(value) > MAX_TEXT:
+            return f"{name} = {_short(value)}: {len(value)} characters; no field takes more than {MAX_TEXT}"
+        if isinstance(value, dict):
+            stack.extend((f"{where}.{k}" if where else str(k), v, depth + 1) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((f"{where}.{i}", v, depth + 1) for i, v in enumerate(value))
+    return None
 
 
 SHIPPED_DIR = Path(__file__).resolve().parents[2] / "scenarios"
@@ -133,6 +208,11 @@ def _resolve_relative_paths(raw: dict[str, Any], base: Path) -> None:
             candidate = base / value
             if candidate.exists():
                 raw[section][key] = str(candidate)
+
+
+def _is_type_branch(part: Any) -> bool:
+    """pydantic names the member of a plain union it tried ('float', 'list[float]'); drop it."""
+    return isinstance(part, str) and (part in ("float", "int", "str", "bool") or bool(re.match(r"^[a-z-]+\[", part)))
 
 
 def _is_union_tag(part: Any) -> bool:

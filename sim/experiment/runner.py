@@ -27,10 +27,8 @@ from sim.simulate import SimResult, simulate
 from sim.errors import ScenarioError
 from sim.experiment import wall_timing
 from sim.experiment.scenario import Balanced, Blocks, Explicit, Scenario
+from sim.experiment.topology import build_topology
 from sim.workload import TaskWork, Workload
-from topologies.files import graph_from_file
-from topologies.links import assign_links
-from topologies.registry import build_graph
 
 # Engine events that are failures or repairs: kept in results.json and events.csv.
 INCIDENTS = ("crashed", "recovered", "link_down", "link_up")
@@ -113,29 +111,10 @@ def assign_tasks(scenario: Scenario, sizes: list[int]) -> list[list[int]]:
     return [list(range(i, num_tasks, n)) for i in range(n)]
 
 
-def build_topology(scenario: Scenario, seed: np.random.SeedSequence) -> nx.Graph:
-    """The agents' graph with link attributes on every edge."""
-    topo = scenario.topology
-    graph_seed, link_seed = (int(s.generate_state(1)[0]) for s in seed.spawn(2))
-    if topo.family == "file":
-        graph = graph_from_file(topo.path)
-    else:
-        graph = build_graph(topo.family, scenario.agents.count, seed=graph_seed, **topo.params)
-    if graph.number_of_nodes() != scenario.agents.count:
-        raise ScenarioError(
-            f"topology has {graph.number_of_nodes()} nodes but agents.count is {scenario.agents.count}; "
-            "make them equal"
-        )
-    links = topo.links
-    return assign_links(graph, links.bandwidth, links.latency, links.loss, seed=link_seed)
-
-
 def prepare(scenario: Scenario, *, cache_dir: Path | None = None, progress: Progress = _quiet) -> Prepared:
     """Build tasks and graph, then learn every task once (cached by content hash)."""
     topo_seed = np.random.SeedSequence(scenario.seed).spawn(1)[0]
     suite = create_suite(scenario.tasks)
-    if len(suite.tasks) < scenario.agents.count and not isinstance(scenario.agents.assignment, Explicit):
-        progress("warning", message=f"{len(suite.tasks)} tasks for {scenario.agents.count} agents: some agents learn nothing")
     assignment = assign_tasks(scenario, [len(t.y_train) for t in suite.tasks])
     graph = build_topology(scenario, topo_seed)
     device = best_device(scenario.learner.device)

@@ -7,20 +7,21 @@ objects, never raw dicts.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
-from agents.config import LearnerConfig, SuiteConfig
-from sim.config import FailuresConfig, GossipConfig, NetworkConfig
+from agents.config import LearnerConfig, PathField, SuiteConfig
+from sim.config import STRICT, FailuresConfig, GossipConfig, NetworkConfig
 from topologies.errors import TopologyError
 from topologies.links import validate_link_value
 from topologies.registry import family_params, list_families
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Base of the scenario's sections: sim.config.STRICT (strict types, no inf or nan)."""
+
+    model_config = STRICT
 
 
 class RoundRobin(_Strict):
@@ -77,9 +78,9 @@ class AgentsSection(_Strict):
 
     @model_validator(mode="after")
     def _overrides_in_range(self) -> "AgentsSection":
-        for o in self.overrides:
+        for i, o in enumerate(self.overrides):
             if o.agent >= self.count:
-                raise ValueError(f"override for agent {o.agent}, but agents are 0..{self.count - 1}")
+                raise ValueError(f"overrides[{i}].agent = {o.agent} is not an agent (0..{self.count - 1})")
         return self
 
 
@@ -107,18 +108,23 @@ class TopologySection(_Strict):
     family: str = "ring"
     params: dict[str, Any] = {}
     # For family "file": a GraphML or edge-list file, relative to the scenario file.
-    path: Path | None = None
+    path: PathField | None = None
     links: LinksSection = LinksSection()
 
-    @model_validator(mode="after")
-    def _known_family_and_params(self) -> "TopologySection":
+    @field_validator("family")
+    @classmethod
+    def _known_family(cls, family: str) -> str:
         families = list_families()
-        if self.family not in families:
+        if family not in families:
             import difflib
 
-            near = difflib.get_close_matches(self.family, families, n=1)
+            near = difflib.get_close_matches(family, families, n=1)
             hint = f" Did you mean {near[0]!r}?" if near else ""
-            raise ValueError(f"unknown family {self.family!r}.{hint} Allowed: {', '.join(families)}")
+            raise ValueError(f"unknown family {family!r}.{hint} Allowed: {', '.join(families)}")
+        return family
+
+    @model_validator(mode="after")
+    def _family_params(self) -> "TopologySection":
         if self.family == "file":
             if self.path is None:
                 raise ValueError("family 'file' needs `path: <graph.graphml | edges.txt>`")
@@ -136,7 +142,7 @@ class TopologySection(_Strict):
 class OutputSection(_Strict):
     """Where results go and what is written besides results.json."""
 
-    dir: Path | None = None  # default: runs/<scenario name>
+    dir: PathField | None = None  # default: runs/<scenario name>
     plots: bool = True
     events_csv: bool = True
 
@@ -144,8 +150,9 @@ class OutputSection(_Strict):
 class Scenario(_Strict):
     """A complete experiment: agents, tasks, learner, topology, network, gossip, failures, alpha."""
 
-    name: str = "scenario"
-    seed: int = 0
+    # Names the run folder (runs/<name>), so it is one short folder name.
+    name: str = Field("scenario", min_length=1, max_length=100)
+    seed: int = Field(0, ge=0)
     agents: AgentsSection = AgentsSection()
     tasks: SuiteConfig = SuiteConfig()
     learner: LearnerConfig = LearnerConfig()
@@ -161,6 +168,13 @@ class Scenario(_Strict):
     # large (sim.compiled.supports), the SimPy engine elsewhere; "simpy" / "compiled" force one.
     engine: Literal["auto", "simpy", "compiled"] = "auto"
     output: OutputSection = OutputSection()
+
+    @field_validator("name")
+    @classmethod
+    def _folder_name(cls, value: str) -> str:
+        if value in (".", "..") or any(c in value for c in "/\\\0"):
+            raise ValueError("name must be a plain folder name (no '/', '\\', or '..'): it names runs/<name>")
+        return value
 
     @field_validator("alpha")
     @classmethod

@@ -6,6 +6,7 @@ a test checks the README holds exactly this text.
 
 from __future__ import annotations
 
+import re
 import typing
 from typing import Any
 
@@ -64,6 +65,9 @@ def _type_name(annotation: Any) -> str:
         text = text.replace(noise, "None" if noise == "NoneType" else "")
     if "FieldInfo" in text:
         text = " | ".join(m.__name__ for m in _models(annotation))
+    # A field that converts its YAML form (a path string, an edge list) shows the type it holds.
+    text = re.sub(r"Annotated\[(.+?), Strict\(strict=False\)\]", r"\1", text)
+    text = re.sub(r"^Optional\[(.+)\]$", r"\1 | None", text)
     return text.replace("|", "\\|")
 
 

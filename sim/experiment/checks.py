@@ -1,0 +1,228 @@
+"""Every check of a scenario that needs more than its schema, in one place, run before any learning.
+
+`validate`, `run` and `sweep` all call `check_scenario` right after loading, so a scenario that
+validates is one that runs. The checks are cheap: the task count of a suite comes from its
+settings (or, for a folder suite, from listing its folders), never from its images; the graph is
+built, as the run builds it, with no backbone loaded.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import networkx as nx
+
+from agents.errors import DataError
+from agents.features import default_cache_root
+from agents.suites.base import tasks_wanted
+from sim.errors import ScenarioError, SimError
+from sim.experiment import footprint
+from sim.experiment.scenario import Explicit, Scenario
+from sim.experiment.topology import build_topology
+from topologies.errors import TopologyError
+from topologies.registry import family_params
+
+def check_scenario(scenario: Scenario, *, source: str, out: Path | None = None,
+                   cache: Path | None = None) -> list[str]:
+    """Run every check beyond the schema; return warnings, raise ScenarioError naming field and fix.
+
+    `out` and `cache` are the folders the command will write (None: not written, or the default).
+    """
+    _check_folder(out, "--out / output.dir", source)
+    _check_folder(cache if cache is not None else default_cache_root(), "--cache / $SKILL_SIM_CACHE", source)
+    try:
+        num_tasks = suite_task_count(scenario)
+    except DataError as exc:
+        raise ScenarioError(f"{source}: tasks: {exc}") from None
+    _check_weights(scenario, source)
+    _check_memory(scenario, num_tasks or 0, source)
+    warnings = _check_assignment(scenario, num_tasks, source)
+    try:
+        graph = build_topology(scenario)
+    except TopologyError as exc:
+        raise ScenarioError(f"{source}: topology: {exc}") from None
+    except ScenarioError as exc:
+        raise ScenarioError(f"{source}: {exc}") from None
+    warnings += _check_graph(scenario, graph, source)
+    _check_failures(scenario, graph, source)
+    _check_engine(scenario, graph, source)
+    return warnings
+
+
+def suite_task_count(scenario: Scenario) -> int | None:
+    """How many tasks the scenario's suite will build (None for a suite this module does not know);
+    DataError, as the suite's own build would raise it, when the suite cannot build them."""
+    cfg = scenario.tasks
+    if cfg.suite == "mixed":
+        from agents.suites import mixed
+
+        _check_fashion_mnist(cfg.path)
+        return cfg.num_tasks or mixed.DEFAULT_NUM_TASKS
+    if cfg.suite == "folder":
+        return _folder_task_count(cfg.path, cfg.num_tasks)
+    if cfg.suite in ("digits", "fashion_mnist", "textures"):
+        from agents.suites import digits, fashion_mnist, textures
+
+        module = {"digits": digits, "fashion_mnist": fashion_mnist, "textures": textures}[cfg.suite]
+        if cfg.suite == "fashion_mnist":
+            _check_fashion_mnist(cfg.path)
+        classes = module.PHOTOS if cfg.suite == "textures" else module.CLASSES
+        groups = math.ceil(len(classes) / module.CLASSES_PER_TASK)
+        return tasks_wanted(cfg.num_tasks, groups, f"{cfg.suite} ({module.CLASSES_PER_TASK} classes each)",
+                            f"use num_tasks <= {groups} or the 'mixed' suite for more tasks")
+    return None
+
+
+def _check_fashion_mnist(path: Path | None) -> None:
+    from agents.suites.fashion_mnist import ENV_VAR, resolve_path
+
+    folder = resolve_path(path)
+    if not folder.is_dir():
+        raise DataError(
+            f"the Fashion-MNIST folder {str(folder)!r} does not exist; set tasks.path (or ${ENV_VAR}) "
+            "to a folder of the standard IDX files, or use suite 'digits' or 'textures'"
+        )
+
+
+def _folder_task_count(path: Path | None, num_tasks: int | None) -> int:
+    layout = "<path>/<task>/train/<class>/*.png and <path>/<task>/test/<class>/*.png"
+    if path is None:
+        raise DataError(f"suite 'folder' needs tasks.path: a folder laid out as {layout}")
+    root = Path(path)
+    if not root.is_dir():
+        raise DataError(f"tasks.path {str(root)!r} is not a folder; set it to a folder laid out as {layout}")
+    found = sum(1 for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not found:
+        raise DataError(f"tasks.path {str(root)!r} has no task sub-folders; expected {layout}")
+    return tasks_wanted(num_tasks, found, repr(str(root)), "lower tasks.num_tasks or add task folders")
+
+
+def _check_folder(path: Path | None, what: str, source: str) -> None:
+    """A folder the run will create or write into: neither it nor a parent may be a file."""
+    if path is None:
+        return
+    for folder in (Path(path), *Path(path).parents):
+        if folder.exists():
+            if not folder.is_dir():
+                named = "is" if folder == Path(path) else f"is inside {str(folder)!r}, which is"
+                raise ScenarioError(f"{what}: {str(path)!r} {named} a file, not a folder; choose a folder")
+            return
+
+
+def _check_weights(scenario: Scenario, source: str) -> None:
+    weights = scenario.learner.backbone.weights
+    if weights not in ("offline", "pretrained", "random") and not Path(weights).expanduser().is_file():
+        raise ScenarioError(
+            f"{source}: learner.backbone.weights = {weights[:80]!r}: neither 'offline', 'pretrained', "
+            "'random' nor an existing checkpoint file; fix the path or choose one of those"
+        )
+
+
+def _check_memory(scenario: Scenario, num_tasks: int, source: str) -> None:
+    """Refuse a run whose big arrays alone would not fit in the memory this machine has free."""
+    n = scenario.agents.count
+    topo = scenario.topology
+    defaults = {} if topo.family == "file" else family_params(topo.family)
+    edges = n * footprint.mean_degree(topo.family, n, topo.params, defaults) / 2
+    need = footprint.estimate(n, max(num_tasks, 1), edges)
+    free = footprint.available_memory()
+    if free is not None and need.total > free:
+        raise ScenarioError(
+            f"{source}: agents.count = {n} with {num_tasks} tasks needs about {footprint.human(need.total)} "
+            f"(agents x tasks tables {footprint.human(need.pairs)}, graph {footprint.human(need.graph)}, "
+            f"agents' state {footprint.human(need.agents)}), more than the {footprint.human(free)} this "
+            "machine has free; lower agents.count or tasks.num_tasks"
+        )
+
+
+def _check_assignment(scenario: Scenario, num_tasks: int | None, source: str) -> list[str]:
+    """An explicit assignment names every task once and nothing else; warn about idle agents."""
+    n = scenario.agents.count
+    rule = scenario.agents.assignment
+    if not isinstance(rule, Explicit):
+        if num_tasks is not None and num_tasks < n:
+            return [f"{num_tasks} tasks for {n} agents: agents {num_tasks}..{n - 1} learn nothing"]
+        return []
+    if num_tasks is None:
+        return []
+    seen: dict[int, int] = {}
+    for agent, tasks in enumerate(rule.tasks):
+        for t in tasks:
+            if not 0 <= t < num_tasks:
+                raise ScenarioError(
+                    f"{source}: agents.assignment.tasks[{agent}] names task {t}, but the suite has tasks "
+                    f"0..{num_tasks - 1}; name existing tasks or raise tasks.num_tasks"
+                )
+            if t in seen:
+                raise ScenarioError(
+                    f"{source}: agents.assignment.tasks: task {t} is given to agent {seen[t]} and to agent "
+                    f"{agent}; give each task to one agent"
+                )
+            seen[t] = agent
+    missing = [t for t in range(num_tasks) if t not in seen]
+    if missing:
+        shown = ", ".join(map(str, missing[:10])) + (", ..." if len(missing) > 10 else "")
+        raise ScenarioError(
+            f"{source}: agents.assignment.tasks leaves {len(missing)} of the suite's {num_tasks} tasks to no "
+            f"agent ({shown}); give each to an agent, or set tasks.num_tasks to the tasks you assign"
+        )
+    return []
+
+
+def _check_graph(scenario: Scenario, graph: nx.Graph, source: str) -> list[str]:
+    """Every agent has a link, the protocol can run on the graph; warn when it is not connected."""
+    n = graph.number_of_nodes()
+    if sorted(graph.nodes) != list(range(n)):
+        raise ScenarioError(f"{source}: topology: nodes must be 0..{n - 1}; relabel the file's nodes")
+    isolated = [v for v, d in graph.degree() if d == 0]
+    if isolated and n > 1:
+        raise ScenarioError(
+            f"{source}: topology: agents {isolated[:10]} have no links; every agent needs a neighbour"
+        )
+    try:
+        scenario.gossip.check_graph(graph)
+    except SimError as exc:
+        raise ScenarioError(f"{source}: {exc}") from None
+    if n > 1 and not nx.is_connected(graph):
+        parts = sorted((len(c) for c in nx.connected_components(graph)), reverse=True)
+        return [
+            f"topology: the graph falls into {len(parts)} parts (sizes {parts[:5]}"
+            f"{', ...' if len(parts) > 5 else ''}): no task crosses from one to another, so full "
+            "knowledge is never reached"
+        ]
+    return []
+
+
+def _check_failures(scenario: Scenario, graph: nx.Graph, source: str) -> None:
+    """Failures name agents and links that exist."""
+    n = graph.number_of_nodes()
+    fail = scenario.failures
+    for i, crash in enumerate(fail.agents.scheduled):
+        if crash.agent >= n:
+            raise ScenarioError(
+                f"{source}: failures.agents.scheduled[{i}].agent = {crash.agent}: not an agent (0..{n - 1})"
+            )
+    spec = fail.agents.random
+    if spec is not None and spec.agents is not None:
+        bad = [a for a in spec.agents if not 0 <= a < n]
+        if bad:
+            raise ScenarioError(f"{source}: failures.agents.random.agents has non-agents {bad[:10]}; use 0..{n - 1}")
+    named = [(f"failures.links.scheduled[{i}].edge", o.edge) for i, o in enumerate(fail.links.scheduled)]
+    named += [(f"failures.partitions[{i}].edges", e) for i, p in enumerate(fail.partitions) for e in p.edges]
+    for field, (u, v) in named:
+        if not graph.has_edge(u, v):
+            raise ScenarioError(f"{source}: {field}: edge [{u}, {v}] is not a link of the topology; name an existing link")
+
+
+def _check_engine(scenario: Scenario, graph: nx.Graph, source: str) -> None:
+    """`engine: compiled` only where a compiled loop models the run."""
+    if scenario.engine != "compiled":
+        return
+    from sim.compiled import supports
+
+    reason = supports(graph, scenario.network, scenario.gossip, scenario.failures)
+    if reason is not None:
+        raise ScenarioError(
+            f"{source}: engine='compiled' does not model this run ({reason}); use engine='auto' or 'simpy'"
+        )

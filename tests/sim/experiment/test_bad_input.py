@@ -1,0 +1,299 @@
+"""Bad input through the `skill-sim` CLI: every case exits 2, shows no traceback, names the field or
+file at fault, and is refused before any learning (the checks come first, so each case is quick).
+
+Each case is a small scenario text plus arguments; `{tmp}` in the arguments is the test's folder and
+`{scenario}` the scenario file written there. The base scenario is valid (checked below), so each
+case fails for its one change only.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from sim.experiment.cli import main
+
+BASE = """\
+name: bad
+agents: {count: 4}
+tasks: {suite: digits, num_tasks: 4}
+topology: {family: ring}
+"""
+
+# A GraphML graph of 3 nodes (the base scenario has 4 agents).
+GRAPHML_3 = """\
+<?xml version="1.0" encoding="UTF-8"?>
+<graphml xmlns="http://graphml.graphdrawing.org/xmlns">
+  <graph edgedefault="undirected">
+    <node id="0"/><node id="1"/><node id="2"/>
+    <edge source="0" target="1"/><edge source="1" target="2"/><edge source="2" target="0"/>
+  </graph>
+</graphml>
+"""
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bad input: scenario text, CLI arguments after the command, and what the message names."""
+
+    args: tuple[str, ...] = ()
+    text: str | bytes = BASE
+    names: tuple[str, ...] = ()
+    command: str = "validate"
+    files: dict[str, str] = field(default_factory=dict)
+
+
+def s(*overrides: str, names: tuple[str, ...] | str, **kw) -> Case:
+    """A case made of `--set` overrides on the base scenario."""
+    args = tuple(a for o in overrides for a in ("--set", o))
+    return Case(args=args, names=(names,) if isinstance(names, str) else names, **kw)
+
+
+def y(extra: str, names: tuple[str, ...] | str, base: str = BASE, **kw) -> Case:
+    """A case made of YAML text appended to the base scenario (sections the base does not have)."""
+    return Case(text=base + extra, names=(names,) if isinstance(names, str) else names, **kw)
+
+
+CASES: dict[str, Case] = {
+    # --- types that mean nothing: strict booleans, integers and numbers ---
+    "count-true": s("agents.count=true", names="agents.count"),
+    "count-float": s("agents.count=2.0", names="agents.count"),
+    "count-string": s('agents.count="3"', names="agents.count"),
+    "count-zero": s("agents.count=0", names="agents.count"),
+    "count-negative": s("agents.count=-3", names="agents.count"),
+    "count-in-file-true": y("", base=BASE.replace("count: 4", "count: true"), names="agents.count"),
+    "rate-inf": s("agents.rate_macs_per_s=.inf", names="agents.rate_macs_per_s"),
+    "rate-nan": s("agents.rate_macs_per_s=.nan", names="agents.rate_macs_per_s"),
+    "rate-zero": s("agents.rate_macs_per_s=0", names="agents.rate_macs_per_s"),
+    "rate-text": s("agents.rate_macs_per_s=fast", names="agents.rate_macs_per_s"),
+    "alpha-inf": s("alpha=.inf", names="alpha"),
+    "alpha-nan": s("alpha=.nan", names="alpha"),
+    "alpha-negative": s("alpha=-1", names="alpha"),
+    "alpha-empty-list": s("alpha=[]", names="alpha"),
+    "alpha-list-with-inf": s("alpha=[10, .inf]", names="alpha"),
+    "alpha-quoted": s('alpha="1e3"', names="alpha"),
+    "run-alpha-flag-inf": Case(args=("--alpha", "inf"), names=("alpha",), command="run"),
+    "seed-flag-negative": Case(args=("--seed", "-1"), names=("seed",)),
+    "seed-float": s("seed=1.5", names="seed"),
+    "loss-timeout-inf": s("network.loss_timeout_s=.inf", names="network.loss_timeout_s"),
+    "loss-timeout-negative": s("network.loss_timeout_s=-1", names="network.loss_timeout_s"),
+    "max-retries-float": s("network.max_retries=1.5", names="network.max_retries"),
+    "reliable-int": s("network.reliable=1", names="network.reliable"),
+    "network-mode": s("network.mode=fast", names="network.mode"),
+    "network-sharing": s("network.sharing=fair", names="network.sharing"),
+    "uplink-zero": s("network.uplink=0", names="network.uplink"),
+    "bb-enabled-int": s("learner.bb.enabled=1", names="learner.bb.enabled"),
+    "plots-int": s("output.plots=1", names="output.plots"),
+    "num-tasks-true": s("tasks.num_tasks=true", names="tasks.num_tasks"),
+    "head-epochs-float": s("learner.head.epochs=2.5", names="learner.head.epochs"),
+    "head-lr-zero": s("learner.head.lr=0", names="learner.head.lr"),
+    # --- failures: no nan, inf nowhere, agents and links that exist ---
+    "recover-nan": s("failures.agents.scheduled=[{agent: 1, at_s: 5, recover_at_s: .nan}]",
+                     names="failures.agents.scheduled.0.recover_at_s"),
+    "recover-inf": s("failures.agents.scheduled=[{agent: 1, at_s: 5, recover_at_s: .inf}]",
+                     names="failures.agents.scheduled.0.recover_at_s"),
+    "recover-before-crash": s("failures.agents.scheduled=[{agent: 1, at_s: 5, recover_at_s: 2}]",
+                              names=("failures.agents.scheduled.0", "recover_at_s")),
+    "crash-no-such-agent": s("failures.agents.scheduled=[{agent: 9, at_s: 5}]",
+                             names="failures.agents.scheduled[0].agent"),
+    "outage-end-nan": s("failures.links.scheduled=[{edge: [0, 1], start_s: 1, end_s: .nan}]",
+                        names="failures.links.scheduled.0.end_s"),
+    "outage-end-inf": s("failures.links.scheduled=[{edge: [0, 1], start_s: 1, end_s: .inf}]",
+                        names="failures.links.scheduled.0.end_s"),
+    "outage-ends-before-start": s("failures.links.scheduled=[{edge: [0, 1], start_s: 5, end_s: 5}]",
+                                  names=("failures.links.scheduled.0", "end_s")),
+    "outage-no-such-edge": s("failures.links.scheduled=[{edge: [0, 2], start_s: 1, end_s: 2}]",
+                             names="failures.links.scheduled[0].edge"),
+    "outage-edge-of-bools": s("failures.links.scheduled=[{edge: [true, 1], start_s: 1, end_s: 2}]",
+                              names="failures.links.scheduled.0.edge"),
+    "partition-no-such-edge": s("failures.partitions=[{edges: [[0, 1], [1, 3]], start_s: 1, end_s: 2}]",
+                                names="failures.partitions[0].edges"),
+    "random-failures-non-agents": s("failures.agents.random={mtbf_s: 10, agents: [1, 7]}",
+                                    names="failures.agents.random.agents"),
+    "random-failures-mtbf-zero": s("failures.agents.random={mtbf_s: 0}", names="failures.agents.random.mtbf_s"),
+    "random-links-need-mttr": s("failures.links.random={mtbf_s: 10}", names="failures.links.random.mttr_s"),
+    "horizon-inf": s("failures.horizon_s=.inf", names="failures.horizon_s"),
+    "horizon-nan": s("failures.horizon_s=.nan", names="failures.horizon_s"),
+    # --- gossip ---
+    "protocol-unknown": s("gossip.protocol=gossipy", names="gossip"),
+    "broadcast-on-a-ring": s("gossip.protocol=broadcast", names="gossip.protocol"),
+    "push-fanout-above-degree": s("gossip={protocol: push, fanout: 3}", names="gossip.fanout"),
+    "push-pull-period-inf": s("gossip={protocol: push_pull, period_s: .inf}", names="gossip.period_s"),
+    "flood-has-no-fanout": s("gossip={protocol: flood, fanout: 2}", names="gossip.fanout"),
+    # --- typos and unknown keys ---
+    "typo-top-level": y("agnets: {count: 3}\n", names=("agnets", "agents")),
+    "typo-nested": s("agents.cuont=3", names=("agents.cuont", "count")),
+    "unknown-section": y("network_settings: {}\n", names="network_settings"),
+    # --- topology ---
+    "family-typo": s("topology.family=rnig", names=("topology.family", "ring")),
+    "family-param-unknown": s("topology.params={k: 4}", names=("k", "ring")),
+    "small-world-k-too-large": s("topology={family: small_world, params: {k: 6}}", names=("topology", "k=6")),
+    "erdos-renyi-p-nan": s("topology={family: erdos_renyi, params: {p: .nan}}", names="topology.params.p"),
+    "file-without-path": s("topology.family=file", names=("family 'file'", "path")),
+    "file-missing": s("topology={family: file, path: nowhere.graphml}", names="nowhere.graphml"),
+    "graphml-fewer-nodes": Case(args=("--set", "topology={family: file, path: three.graphml}"),
+                                files={"three.graphml": GRAPHML_3}, names=("3 nodes", "agents.count")),
+    "edgelist-fewer-nodes": Case(args=("--set", "topology={family: file, path: three.txt}"),
+                                 files={"three.txt": "0 1\n1 2\n"}, names=("3 nodes", "agents.count")),
+    "bandwidth-negative": s("topology.links.bandwidth=-1", names="topology.links.bandwidth"),
+    "bandwidth-inf": s("topology.links.bandwidth=.inf", names="topology.links.bandwidth"),
+    "loss-above-one": s("topology.links.loss=1.5", names="topology.links.loss"),
+    "latency-dist-nan": s("topology.links.latency={dist: uniform, low: 0.01, high: .nan}",
+                          names="topology.links.latency.high"),
+    # --- tasks and learner ---
+    "suite-unknown": s("tasks.suite=imagenet", names="tasks.suite"),
+    "num-tasks-above-suite": s("tasks.num_tasks=6", names=("tasks", "num_tasks=6")),
+    "folder-without-path": s("tasks={suite: folder}", names="tasks.path"),
+    "folder-missing": s("tasks={suite: folder, path: /no/such/folder}", names=("tasks.path", "/no/such/folder")),
+    "folder-without-tasks": Case(args=("--set", "tasks={suite: folder, path: {tmp}/empty}"),
+                                 files={"empty/.keep": ""}, names=("tasks.path", "no task sub-folders")),
+    "train-per-class-one": s("tasks.train_per_class=1", names="tasks.train_per_class"),
+    "suite-image-size-tiny": s("tasks.image_size=4", names="tasks.image_size"),
+    "mapper-kind-unknown": s("learner.mapper.kind=kmeans", names="learner.mapper"),
+    "mapper-foreign-key": s("learner.mapper={kind: mahalanobis, k: 5}", names="learner.mapper.k"),
+    "dtype-unknown": s("learner.dtype=fp8", names="learner.dtype"),
+    "device-unknown": s("learner.device=gpu", names="learner.device"),
+    "weights-missing-file": s("learner.backbone.weights=/no/such/weights.pt", names="learner.backbone.weights"),
+    "backbone-image-size": s("learner.backbone.image_size=2000", names="learner.backbone.image_size"),
+    # --- agents and assignment ---
+    "explicit-too-few-lists": s("agents.assignment={kind: explicit, tasks: [[0], [1], [2, 3]]}",
+                                names="agents.assignment"),
+    "explicit-leaves-tasks-out": s("agents.assignment={kind: explicit, tasks: [[0], [1], [2], []]}",
+                                   names=("agents.assignment.tasks", "3")),
+    "explicit-task-does-not-exist": s("agents.assignment={kind: explicit, tasks: [[9], [1], [2], [0, 3]]}",
+                                      names=("agents.assignment.tasks[0]", "task 9")),
+    "explicit-task-twice": s("agents.assignment={kind: explicit, tasks: [[0], [0], [1], [2, 3]]}",
+                             names=("agents.assignment.tasks", "task 0")),
+    "assignment-kind-unknown": s("agents.assignment={kind: random}", names="agents.assignment"),
+    "override-no-such-agent": s("agents.overrides=[{agent: 7, rate_macs_per_s: 1.0e9}]",
+                                names=("agents", "overrides[0].agent = 7")),
+    "override-rate-inf": s("agents.overrides=[{agent: 1, rate_macs_per_s: .inf}]",
+                           names="agents.overrides.0.rate_macs_per_s"),
+    "too-large-for-memory": s("agents.count=10000000", names=("agents.count", "GB")),
+    # --- name, engine, timing ---
+    "name-empty": s('name=""', names="name"),
+    "name-with-slash": s("name=a/b", names="name"),
+    "name-200-kb": s("name=" + "x" * 200_000, names="name"),
+    "value-nested-deeply": s("name=" + "[" * 5000 + "]" * 5000, names="name"),
+    "engine-unknown": s("engine=turbo", names="engine"),
+    "engine-compiled-where-it-cannot": s("engine=compiled", "network.serial_receive=true", names="engine"),
+    "timing-unknown": s("timing=wallclock", names="timing"),
+    # --- --set itself ---
+    "set-without-equals": Case(args=("--set", "agents.count"), names=("--set", "key.path=value")),
+    "set-into-a-number": s("agents.count.x=3", names=("--set", "count")),
+    "set-duplicate-key": s("agents={count: 2, count: 3}", names=("duplicate key", "count")),
+    # --- the file itself ---
+    "file-not-utf8": Case(text=bytes(range(128, 256)) * 4, names=("{scenario}", "UTF-8")),
+    "file-empty": Case(text="", names=("{scenario}", "empty scenario file")),
+    "file-only-comments": Case(text="# nothing here\n", names=("{scenario}", "empty scenario file")),
+    "file-duplicate-top-level-key": y("agents: {count: 2}\n", names=("{scenario}", "duplicate key 'agents'", "line 5")),
+    "file-duplicate-nested-key": Case(text=BASE.replace("count: 4", "count: 4, count: 5"),
+                                      names=("duplicate key 'count'", "line 2")),
+    "file-top-level-list": Case(text="- agents\n- tasks\n", names=("{scenario}", "top level")),
+    "file-bad-yaml": Case(text="agents: {count: 4\n", names=("{scenario}", "not valid YAML")),
+    "file-missing": Case(args=(), text=None, names=("{scenario}", "no such scenario file")),  # type: ignore[arg-type]
+    # --- folders the run writes ---
+    "run-out-is-a-file": Case(args=("--out", "{tmp}/taken"), files={"taken": "x"}, names=("--out", "taken"),
+                              command="run"),
+    "run-out-inside-a-file": Case(args=("--out", "{tmp}/taken/run"), files={"taken": "x"},
+                                  names=("--out", "taken"), command="run"),
+    "run-cache-is-a-file": Case(args=("--cache", "{tmp}/cachefile"), files={"cachefile": "x"},
+                                names=("--cache", "cachefile"), command="run"),
+    "run-output-dir-is-a-file": Case(args=("--set", "output.dir={tmp}/taken"), files={"taken": "x"},
+                                     names=("output.dir", "taken"), command="run"),
+    "sweep-out-is-a-file": Case(args=("--out", "{tmp}/taken"), files={"taken": "x"}, names=("--out", "taken"),
+                                command="sweep"),
+    "sweep-alpha-flag-inf": Case(args=("--alpha", "10,inf"), names=("--alpha",), command="sweep"),
+    # --- run refuses before learning what validate refuses ---
+    "run-explicit-leaves-tasks-out": s("agents.assignment={kind: explicit, tasks: [[0], [1], [2], []]}",
+                                       names="agents.assignment.tasks", command="run"),
+    "run-outage-no-such-edge": s("failures.links.scheduled=[{edge: [0, 2], start_s: 1, end_s: 2}]",
+                                 names="failures.links.scheduled[0].edge", command="run"),
+    "run-loss-timeout-inf": s("network.loss_timeout_s=.inf", names="network.loss_timeout_s", command="run"),
+    "run-graphml-fewer-nodes": Case(args=("--set", "topology={family: file, path: three.graphml}"),
+                                    files={"three.graphml": GRAPHML_3}, names=("3 nodes",), command="run"),
+    "run-crash-no-such-agent": s("failures.agents.scheduled=[{agent: 9, at_s: 5}]",
+                                 names="failures.agents.scheduled[0].agent", command="run"),
+}
+
+
+def invoke(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """Exit code and everything printed (argparse's own errors exit through SystemExit)."""
+    try:
+        code = main(argv)
+    except SystemExit as exc:
+        code = exc.code
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def setup(case: Case, tmp: Path) -> tuple[list[str], Path, Path]:
+    """Write the case's files; return its argv, its scenario path and the cache folder it may use."""
+    scenario = tmp / "scenario.yaml"
+    if case.text is not None:
+        if isinstance(case.text, bytes):
+            scenario.write_bytes(case.text)
+        else:
+            scenario.write_text(case.text)
+    for name, content in case.files.items():
+        (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp / name).write_text(content)
+    cache = tmp / "cache"
+    args = [a.replace("{tmp}", str(tmp)) for a in case.args]
+    argv = [case.command, str(scenario), *args]
+    if case.command in ("run", "sweep"):
+        if "--cache" not in args:
+            argv += ["--cache", str(cache)]
+        if "--out" not in args and not any(a.startswith("output.dir=") for a in args):
+            argv += ["--out", str(tmp / "out")]
+        argv.append("--quiet")
+    return argv, scenario, cache
+
+
+def test_the_table_has_at_least_60_cases_and_run_is_among_them():
+    assert len(CASES) >= 60
+    assert sum(c.command == "run" for c in CASES.values()) >= 5
+
+
+def test_the_base_scenario_is_valid(tmp_path, capsys):
+    (tmp_path / "ok.yaml").write_text(BASE)
+    code, text = invoke(["validate", str(tmp_path / "ok.yaml")], capsys)
+    assert code == 0, text
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_bad_input_exits_2_naming_the_field_before_any_learning(name, tmp_path, capsys):
+    case = CASES[name]
+    argv, scenario, cache = setup(case, tmp_path)
+    start = time.perf_counter()
+    code, text = invoke(argv, capsys)
+    elapsed = time.perf_counter() - start
+    assert code == 2, text
+    assert "Traceback" not in text
+    for needle in case.names:
+        assert needle.replace("{scenario}", str(scenario)) in text, (needle, text)
+    # short messages: a 200 KB value is not echoed back
+    assert len(text) < 3000, text[:300]
+    if case.command in ("run", "sweep"):
+        # refused before learning: nothing was cached (and no learning takes this little time)
+        assert not any(p.is_file() for p in cache.rglob("*")) if cache.is_dir() else True
+        assert not (tmp_path / "out").exists()
+        assert elapsed < 5.0
+
+
+def test_a_disconnected_edge_list_validates_with_a_warning(tmp_path, capsys):
+    (tmp_path / "two.txt").write_text("0 1\n2 3\n")
+    (tmp_path / "s.yaml").write_text(BASE.replace("{family: ring}", "{family: file, path: two.txt}"))
+    code, text = invoke(["validate", str(tmp_path / "s.yaml")], capsys)
+    assert code == 0, text
+    assert "warning" in text and "2 parts" in text and "never reached" in text
+
+
+def test_more_agents_than_tasks_warns_who_learns_nothing(tmp_path, capsys):
+    (tmp_path / "s.yaml").write_text(BASE.replace("count: 4", "count: 6"))
+    code, text = invoke(["validate", str(tmp_path / "s.yaml")], capsys)
+    assert code == 0, text
+    assert "4 tasks for 6 agents: agents 4..5 learn nothing" in text

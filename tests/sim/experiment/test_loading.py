@@ -1,0 +1,40 @@
+"""The YAML reader: duplicate keys, merges, nesting, nan, text that is too long or not UTF-8."""
+
+import pytest
+import yaml
+
+from sim.errors import ScenarioError
+from sim.experiment.loading import MAX_DEPTH, MAX_TEXT, check_values, load_scenario, parse_yaml
+
+
+def test_a_duplicate_key_names_the_key_and_both_lines():
+    with pytest.raises(yaml.YAMLError, match=r"line 3: duplicate key 'a' \(first on line 1\)"):
+        parse_yaml("a: 1\nb: 2\na: 3\n")
+
+
+def test_merge_keys_may_be_overridden_and_equal_keys_in_different_mappings_are_fine():
+    assert parse_yaml("x: &d {k: 1, j: 2}\ny: {<<: *d, k: 3}\n") == {"x": {"k": 1, "j": 2}, "y": {"k": 3, "j": 2}}
+    assert parse_yaml("a: {k: 1}\nb: {k: 2}\n") == {"a": {"k": 1}, "b": {"k": 2}}
+
+
+def test_check_values_names_the_first_value_no_field_takes():
+    assert check_values({"a": {"b": [1.0, 2]}}) is None
+    assert check_values({"a": {"b": [1.0, float("nan")]}}) == "a.b.1 = nan: not a number; give a number"
+    deep: list = []
+    node = deep
+    for _ in range(MAX_DEPTH + 1):
+        node.append([])
+        node = node[0]
+    assert "nested more than" in check_values({"name": deep})
+    assert f"{MAX_TEXT + 1} characters" in check_values({"name": "x" * (MAX_TEXT + 1)})
+
+
+def test_a_file_that_is_not_utf8_or_empty_is_refused_naming_it(tmp_path):
+    bad = tmp_path / "garbage.yaml"
+    bad.write_bytes(b"name: caf\xe9\n")
+    with pytest.raises(ScenarioError, match=r"garbage.yaml: not a text file \(byte 0xe9 at offset 9"):
+        load_scenario(bad)
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("\n# only a comment\n")
+    with pytest.raises(ScenarioError, match="empty.yaml: empty scenario file"):
+        load_scenario(empty)
