@@ -115,38 +115,41 @@ def _load(args: argparse.Namespace):
 
 
 def _cmd_run(args: argparse.Namespace, console: Console) -> int:
-    from sim.experiment import report, runner
+    from sim.experiment import report, rundir, runner
+    from sim.experiment import results as files
     from sim.experiment.progress import ProgressView
 
     scenario = _load(args)
     out = args.out or scenario.output.dir or Path("runs") / scenario.name
+    rundir.check_target(out)  # before learning: a file or a foreign folder is refused now
     with ProgressView(console) as view:
         prepared = runner.prepare(scenario, cache_dir=args.cache, progress=view)
         results, raw = runner.run_alpha(prepared, scenario.alphas[0], progress=view)
-    report.save_run(out, prepared, results, runner.event_rows(raw, results["incidents"]))
+    results = report.save_run(out, prepared, results, raw)
     if args.json:
-        print(json.dumps(results, indent=2))
+        print(files.dumps(results))
     report.print_summary(console, results, out)
     return 0
 
 
 def _cmd_sweep(args: argparse.Namespace, console: Console) -> int:
-    from sim.experiment import report, runner
+    from sim.experiment import report, rundir, runner
+    from sim.experiment import results as files
     from sim.experiment.progress import ProgressView
 
     scenario = _load(args)
     alphas = args.alpha or (scenario.alphas if len(scenario.alphas) > 1 else list(DEFAULT_SWEEP))
     out = args.out or Path("runs") / f"{scenario.name}-sweep"
+    rundir.check_target(out)
     rows = []
-    with ProgressView(console) as view:
+    with ProgressView(console) as view, rundir.staged(out) as stage:  # swapped in once every alpha is saved
         prepared = runner.prepare(scenario, cache_dir=args.cache, progress=view)
         for alpha in alphas:
             results, raw = runner.run_alpha(prepared, alpha, progress=view)
-            report.save_run(out / f"alpha-{alpha:g}", prepared, results, runner.event_rows(raw, results["incidents"]), plots=False)
-            rows.append(results)
-    sweep = report.save_sweep(out, scenario, rows)
+            rows.append(report.save_run(stage / f"alpha-{alpha:g}", prepared, results, raw, plots=False))
+        sweep = report.save_sweep(stage, scenario, rows)
     if args.json:
-        print(json.dumps(sweep, indent=2))
+        print(files.dumps(sweep))
     report.print_sweep(console, sweep, out)
     return 0
 
@@ -166,11 +169,11 @@ def _cmd_validate(args: argparse.Namespace, console: Console) -> int:
 
 def _cmd_report(args: argparse.Namespace, console: Console) -> int:
     from sim.experiment import report
-    from sim.experiment.results import read_results
+    from sim.experiment.results import dumps, read_results
 
-    data = read_results(args.run_dir)
+    data = read_results(args.run_dir, note=lambda text: console.print(f"[yellow]note[/]: {escape(text)}"))
     if args.json:
-        print(json.dumps(data, indent=2))
+        print(dumps(data))
     report.render(args.run_dir, data)
     if "rows" in data:
         report.print_sweep(console, data, args.run_dir)
