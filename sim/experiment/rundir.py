@@ -56,18 +56,17 @@ def _replaceable(folder: Path) -> bool:
 @contextmanager
 def staged(target: Path) -> Iterator[Path]:
     """Yield a fresh folder beside `target` to write a run into; on success swap it in for
-    `target` (removing the old run after), on any exception or interrupt remove it."""
+    `target` and remove the old run, on any exception or interrupt remove it instead."""
     target = check_target(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     stage = _fresh_dir(target, "new")
     try:
         yield stage
-        old = _swap_in(stage, target)
+        with _signals_deferred():  # a Ctrl-C here lands once the new run is in and the old one gone
+            _swap_in(stage, target)
     except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
+        shutil.rmtree(stage, ignore_errors=True)  # nothing left there once the swap is done
         raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def write_manifest(run_dir: Path, run_id: str) -> None:
@@ -138,19 +137,23 @@ def _fresh_dir(target: Path, role: str) -> Path:
             continue
 
 
-def _swap_in(stage: Path, target: Path) -> Path | None:
-    """Put `stage` at `target`; return where the old run now is (to remove), or None if none was."""
+def _swap_in(stage: Path, target: Path) -> None:
+    """Put the complete run in `stage` at `target`, then remove the run that was there, if any."""
     if not target.exists():
         os.rename(stage, target)
-        return None
+        return
     if _exchange(stage, target):
-        return stage  # the old run now sits at the stage's name
+        shutil.rmtree(stage, ignore_errors=True)  # the old run now sits at the stage's name
+        return
     old = _fresh_dir(target, "old")
     old.rmdir()
-    with _signals_deferred():
-        os.rename(target, old)
+    os.rename(target, old)
+    try:
         os.rename(stage, target)
-    return old
+    except BaseException:
+        os.rename(old, target)  # put the old run back
+        raise
+    shutil.rmtree(old, ignore_errors=True)
 
 
 _RENAME_EXCHANGE = 2
