@@ -171,7 +171,10 @@ def _cmd_report(args: argparse.Namespace, console: Console) -> int:
     from sim.experiment import report
     from sim.experiment.results import dumps, read_results
 
-    data = read_results(args.run_dir, note=lambda text: console.print(f"[yellow]note[/]: {escape(text)}"))
+    def note(text: str) -> None:
+        console.print(f"[yellow]note[/]: {escape(text)}", soft_wrap=True, highlight=False)
+
+    data = read_results(args.run_dir, note=note)
     if args.json:
         print(dumps(data))
     report.render(args.run_dir, data)

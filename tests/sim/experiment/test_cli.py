@@ -3,6 +3,8 @@ real training, simulated network. The learning is cached per test session, so la
 
 import csv
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -148,3 +150,109 @@ def test_forcing_the_compiled_engine_where_it_does_not_apply_is_a_clear_error(ca
                  "--out", str(tmp_path), "--cache", cache, "--quiet"])
     assert code == 2
     assert "engine='compiled' does not model this run (gossip.protocol='push')" in capsys.readouterr().err
+
+
+# -- run directories (issue 10, items 10-13) ---------------------------------------------------
+
+
+def strict_json(path):
+    """Parse a file as strict JSON: NaN / Infinity tokens raise."""
+    def refuse(token):
+        raise ValueError(f"{path.name}: non-standard JSON token {token}")
+
+    return json.loads(path.read_text(), parse_constant=refuse)
+
+
+@pytest.mark.parametrize("mask, mode", [(0o022, 0o644), (0o027, 0o640)])
+def test_run_and_sweep_files_honour_the_umask(cache, tmp_path, mask, mode):
+    old = os.umask(mask)
+    try:
+        assert main(["sweep", TINY, "--alpha", "1000", "--out", str(tmp_path / "s"), "--cache", cache, "--quiet"]) == 0
+    finally:
+        os.umask(old)
+    sweep, run = tmp_path / "s", tmp_path / "s" / "alpha-1000"
+    for path in [sweep / n for n in ("sweep.json", "sweep.csv", "scenario.yaml", "manifest.json")] + \
+                [run / n for n in ("results.json", "events.csv", "scenario.yaml", "manifest.json", "topology.graphml")]:
+        assert stat.S_IMODE(path.stat().st_mode) == mode, path  # 0666 & ~umask
+    assert stat.S_IMODE(sweep.stat().st_mode) == 0o777 & ~mask
+
+
+def test_churn_keeps_results_json_strict_and_small_with_every_incident_in_events_csv(cache, tmp_path):
+    churn = ["--set", "failures.agents.random={mtbf_s: 0.002, mttr_s: 0.001}",
+             "--set", "failures.links.random={mtbf_s: 0.002, mttr_s: 0.001}",
+             "--set", "failures.horizon_s=2"]  # failures at this rate never let the run settle by themselves
+    assert main(["run", TINY, "--out", str(tmp_path), "--cache", cache, "--quiet", *churn]) == 0
+    r = strict_json(tmp_path / "results.json")
+    incidents = r["incidents"]
+    with open(tmp_path / "events.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    agent_rows = [row for row in rows if row["kind"] in ("crashed", "recovered")]
+    link_rows = [row for row in rows if row["kind"] in ("link_down", "link_up")]  # one edge per random outage
+    assert incidents["total"] == len(agent_rows) + len(link_rows) > 1000
+    assert incidents["by_kind"]["crashed"] == sum(row["kind"] == "crashed" for row in rows)
+    assert incidents["truncated"] and len(incidents["listed"]) == 1000
+    assert (tmp_path / "results.json").stat().st_size < 1_000_000
+    assert all(int(row["link_u"]) < int(row["link_v"]) and row["outcome"] == "random" for row in link_rows)
+    assert {row["outcome"] for row in agent_rows} == {"bank kept"}  # the default keep_bank: true
+
+
+def test_an_interrupted_rerun_leaves_the_previous_run_whole(tiny_run, cache, tmp_path, monkeypatch):
+    import shutil
+
+    from sim.experiment import events_table
+
+    out = tmp_path / "run"
+    shutil.copytree(tiny_run[1], out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def interrupted(path, result, sizes):
+        path.write_text("time_s,kind\n")  # half a file, then Ctrl-C
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(events_table, "write_events", interrupted)
+    assert main(["run", TINY, "--seed", "7", "--out", str(out), "--cache", cache, "--quiet"]) == 130
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no half-written run left beside it
+    assert main(["report", str(out), "--quiet"]) == 0
+
+
+def test_report_refuses_a_mixed_run_directory_naming_the_stale_file(tiny_run, tmp_path, capsys):
+    import shutil
+
+    out = tmp_path / "run"
+    shutil.copytree(tiny_run[1], out)
+    scenario = out / "scenario.yaml"
+    scenario.write_text(scenario.read_text().replace("seed: ", "seed: 1", 1))  # a new run's scenario.yaml
+    assert main(["report", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "scenario.yaml" in err and "rerun" in err and "Traceback" not in err
+    shutil.rmtree(out)
+    shutil.copytree(tiny_run[1], out)
+    r = json.loads((out / "results.json").read_text())
+    (out / "results.json").write_text(json.dumps({**r, "run_id": "0" * 32}))  # results of another run
+    assert main(["report", str(out)]) == 2
+    assert "results.json: from run 0000" in capsys.readouterr().err
+
+
+def test_report_reads_an_old_run_directory_with_a_note(tiny_run, tmp_path, capsys):
+    import shutil
+
+    out = tmp_path / "old"
+    shutil.copytree(tiny_run[1], out)
+    (out / "manifest.json").unlink()
+    r = json.loads((out / "results.json").read_text())
+    del r["run_id"]
+    (out / "results.json").write_text(json.dumps(r))
+    assert main(["report", str(out)]) == 0
+    assert "no manifest.json" in capsys.readouterr().err
+
+
+def test_out_that_is_a_file_or_a_foreign_folder_is_refused_before_learning(tmp_path, capsys):
+    (tmp_path / "f").write_text("x")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep")
+    for out in ("f", "mine"):
+        assert main(["run", TINY, "--out", str(tmp_path / out), "--cache", str(tmp_path / "cold"), "--quiet"]) == 2
+        assert str(tmp_path / out) in capsys.readouterr().err
+    assert not (tmp_path / "cold").exists()  # refused before any learning
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep"
