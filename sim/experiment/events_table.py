@@ -4,11 +4,14 @@ incident) and the writer. The columns are documented in README.md ("events.csv")
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from sim.experiment import results as files
 from sim.experiment.incidents import bank_outcome
 from sim.recorder import Event, Recorder
+
+if TYPE_CHECKING:  # sim.simulate pulls in both engines: only its type is needed here
+    from sim.simulate import SimResult
 
 COLUMNS = ("time_s", "kind", "agent", "peer", "task", "bytes", "outcome", "end_s", "transfer", "link_u", "link_v")
 _TIME, _KIND, _TRANSFER = 0, 1, COLUMNS.index("transfer")
@@ -47,7 +50,7 @@ def incident_rows(event: Event) -> list[list[Any]]:
     return [[event.time, event.kind, event.agent, None, None, None, bank_outcome(event), None, None, None, None]]
 
 
-def event_rows(result: Any, package_bytes: Mapping[int, int]) -> list[list[Any]]:
+def event_rows(result: SimResult, package_bytes: Mapping[int, int]) -> list[list[Any]]:
     """Every row of events.csv for a finished run (a SimResult), in time order, cells in COLUMNS
     order; `package_bytes` maps each task id to its package size. Flows are numbered 0, 1, 2, ...
     in the order they appear."""
@@ -64,6 +67,6 @@ def event_rows(result: Any, package_bytes: Mapping[int, int]) -> list[list[Any]]
     return rows
 
 
-def write_events(path: Path, result: Any, package_bytes: Mapping[int, int]) -> None:
+def write_events(path: Path, result: SimResult, package_bytes: Mapping[int, int]) -> None:
     """Write events.csv for a finished run."""
     files.write_csv(path, COLUMNS, event_rows(result, package_bytes))

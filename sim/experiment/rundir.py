@@ -39,6 +39,9 @@ def check_target(target: Path) -> Path:
     target = Path(target).expanduser().resolve()
     if target.exists() and not target.is_dir():
         raise SimError(f"--out {target}: is a file, not a folder; pass a new or empty folder, or a run directory")
+    above = next((p for p in target.parents if p.exists()), None)
+    if above is not None and not above.is_dir():
+        raise SimError(f"--out {target}: {above} is a file, so no folder can be made there; pass another path")
     if target.is_dir() and not _replaceable(target):
         raise SimError(f"--out {target}: holds files that are not a skill-sim run, and a run replaces its whole "
                        "directory; pass a new or empty folder, or a previous run directory")

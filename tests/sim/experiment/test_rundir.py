@@ -83,6 +83,8 @@ def test_targets_that_a_rerun_must_not_replace_are_refused(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(SimError, match="is a file"):
         rundir.check_target(tmp_path / "file")
+    with pytest.raises(SimError, match="file is a file, so no folder can be made there"):
+        rundir.check_target(tmp_path / "file" / "run")
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep me")
     with pytest.raises(SimError, match="not a skill-sim run"):
