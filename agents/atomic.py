@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temp file beside `path`, flush it to disk, then rename it over `path` (atomic on POSIX)."""
+    """Write to a temp file beside `path`, flush it to disk, then rename it over `path` (atomic on POSIX).
+
+    The temp file is created with mode 0666 less the umask, like any file `open` creates
+    (tempfile.mkstemp would make every result 0600, unreadable to the group the umask allows).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = _create_beside(path)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -19,5 +23,16 @@ def write_atomic(path: Path, data: bytes) -> None:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+
+
+def _create_beside(path: Path) -> tuple[int, Path]:
+    """A new, uniquely named hidden file next to `path`, opened for writing with the umask applied."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:  # a name already taken (48 random bits): draw another
+            continue

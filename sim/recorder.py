@@ -8,18 +8,28 @@ from typing import Callable
 import numpy as np
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Event:
-    """A progress event for observers (progress bars, logs): time, kind, agent, tasks involved."""
+    """What happened at one instant, for observers and the incident log: time, kind, who and what.
+
+    Incidents carry structured fields so that readers never parse `detail` (a human summary):
+    link events name their `edges` (u < v) and their `cause`; crashes and recoveries say whether
+    the agent's bank survives (`keep_bank`, None where no recovery is coming).
+    """
 
     time: float
     kind: str  # learned | banked | crashed | recovered | link_down | link_up
     agent: int | None = None
     tasks: tuple[int, ...] = ()
     detail: str = ""
+    edges: tuple[tuple[int, int], ...] = ()  # link_down / link_up: the links, each (u, v) with u < v
+    cause: str = ""  # link_down / link_up: one of LINK_CAUSES
+    keep_bank: bool | None = None  # crashed / recovered: the bank is kept (True) or wiped (False)
 
 
 OUTCOMES = ("delivered", "lost", "cut")
+INCIDENTS = ("crashed", "recovered", "link_down", "link_up")  # failures and repairs, kept by the recorder
+LINK_CAUSES = ("scheduled", "partition", "random")
 
 
 class Recorder:
@@ -29,6 +39,8 @@ class Recorder:
     is "delivered" (every item arrived), "lost" (some items lost on the way) or "cut" (an outage or
     crash stopped it). Bank additions live in the engine's (agents x tasks) merge-time matrix;
     removals (crash with the bank wiped) are logged with the time the entry had been banked.
+    Incidents (crashes, recoveries, link changes) are kept in `incidents`, in time order, whether
+    or not an observer listens.
     """
 
     def __init__(self, observer: Callable[[Event], None] | None = None, packages: bool = True) -> None:
@@ -44,6 +56,7 @@ class Recorder:
         self._offsets = [0]
         self._bulk: dict[str, np.ndarray] | None = None  # rows logged at once by the compiled loop
         self._order: np.ndarray | None = None  # rows in finish order, sorted on first read
+        self.incidents: list[Event] = []
 
     def transfer(self, start: float, end: float, src: int, dst: int, nbytes: float, outcome: str,
                  ids: np.ndarray) -> None:
@@ -94,7 +107,9 @@ class Recorder:
                 "packages": list(self.packages(i)), "bytes": float(nbytes), "outcome": OUTCOMES[outcome]}
 
     def emit(self, event: Event) -> None:
-        """Pass an event to the observer, if any."""
+        """Keep an incident; pass every event to the observer, if any."""
+        if event.kind in INCIDENTS:
+            self.incidents.append(event)
         if self.observer is not None:
             self.observer(event)
 

@@ -178,9 +178,10 @@ class Engine:
             self.unlearned -= self.reached[agent] == len(self.plan[agent])
 
     # -- failures (the processes in sim/engine/failures.py) ---------------------------------------
-    def crash(self, agent: int, recovers: bool = False) -> None:
+    def crash(self, agent: int, recovers: bool = False, keep_bank: bool | None = None) -> None:
         """The agent dies: learning stops and its flows are cut (merges pause until it recovers);
-        `recovers`: a failure process will bring it back (counted even if it was dead already)."""
+        `recovers`: a failure process will bring it back (counted even if it was dead already);
+        `keep_bank`: whether that recovery keeps the bank (recorded on the event only)."""
         if recovers:
             self.recoveries_due += 1
         if not self.knowledge.live[agent]:
@@ -198,7 +199,7 @@ class Engine:
         for d in self.out_dirs[agent] + self.in_dirs[agent]:
             self.network.set_down(d)
         self.knowledge.drop_inbox(agent)
-        self.recorder.emit(Event(now, "crashed", agent))
+        self.recorder.emit(Event(now, "crashed", agent, keep_bank=keep_bank if recovers else None))
 
     def recover(self, agent: int, keep_bank: bool) -> None:
         """The recovery a `crash(recovers=True)` announced: the agent comes back, with or without
@@ -225,7 +226,7 @@ class Engine:
             self.network.set_up(d)
         self.last_change = now  # a return is news: the idle clock of push_pull starts again
         self.protocol.recovered(agent)
-        self.recorder.emit(Event(now, "recovered", agent))
+        self.recorder.emit(Event(now, "recovered", agent, keep_bank=keep_bank))
 
     def links_down(self, dirs: list[int], heals: bool = False) -> None:
         """Cut link directions now; `heals`: a failure process will bring them back (anti-entropy

@@ -120,8 +120,10 @@ def _answer(args: argparse.Namespace) -> Console:
 
 
 def _print_json(data: Any) -> None:
-    """JSON on stdout, as plain text (rich would wrap long lines)."""
-    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    """Strict JSON on stdout (NaN and inf as null), as plain text (rich would wrap long lines)."""
+    from sim.experiment.results import dumps
+
+    sys.stdout.write(dumps(data) + "\n")
 
 
 def _print_run_dir(args: argparse.Namespace, out: Path) -> None:
@@ -170,13 +172,14 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
     out = args.out or scenario.output.dir or Path("runs") / scenario.name
     _check(args, scenario, console, out)  # before the learning side is even imported
     _starting(console, scenario)
-    from sim.experiment import report, runner
+    from sim.experiment import report, rundir, runner
     from sim.experiment.progress import ProgressView
 
+    rundir.check_target(out)  # before learning: a file or a foreign folder is refused now
     with ProgressView(console) as view:
         prepared = runner.prepare(scenario, cache_dir=args.cache, progress=view)
         results, raw = runner.run_alpha(prepared, scenario.alphas[0], progress=view)
-    report.save_run(out, prepared, results, runner.event_rows(raw, results["incidents"]))
+    results = report.save_run(out, prepared, results, raw)
     if args.json:
         _print_json({"run_dir": str(out), **results})
     report.print_summary(_answer(args), results, out)
@@ -190,17 +193,17 @@ def _cmd_sweep(args: argparse.Namespace, console: Console) -> int:
     out = args.out or Path("runs") / f"{scenario.name}-sweep"
     _check(args, scenario, console, out)
     _starting(console, scenario)
-    from sim.experiment import report, runner
+    from sim.experiment import report, rundir, runner
     from sim.experiment.progress import ProgressView
 
+    rundir.check_target(out)
     rows = []
-    with ProgressView(console) as view:
+    with ProgressView(console) as view, rundir.staged(out) as stage:  # swapped in once every alpha is saved
         prepared = runner.prepare(scenario, cache_dir=args.cache, progress=view)
         for alpha in alphas:
             results, raw = runner.run_alpha(prepared, alpha, progress=view)
-            report.save_run(out / f"alpha-{alpha:g}", prepared, results, runner.event_rows(raw, results["incidents"]), plots=False)
-            rows.append(results)
-    sweep = report.save_sweep(out, scenario, rows)
+            rows.append(report.save_run(stage / f"alpha-{alpha:g}", prepared, results, raw, plots=False))
+        sweep = report.save_sweep(stage, scenario, rows)
     if args.json:
         _print_json({"run_dir": str(out), **sweep})
     report.print_sweep(_answer(args), sweep, out)
@@ -226,7 +229,10 @@ def _cmd_report(args: argparse.Namespace, console: Console) -> int:
     from sim.experiment import report
     from sim.experiment.results import read_results
 
-    data = read_results(args.run_dir)
+    def note(text: str) -> None:
+        console.print(f"[yellow]note[/]: {escape(text)}", soft_wrap=True, highlight=False)
+
+    data = read_results(args.run_dir, note=note)
     if args.json:
         _print_json({"run_dir": str(args.run_dir), **data})
     # The summary first: it needs no plotting library; the plots are redrawn after it.

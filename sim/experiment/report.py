@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,8 @@ import networkx as nx
 from rich.console import Console
 from rich.table import Table
 
-from sim.experiment import plots
+from sim.experiment import events_table, rundir
+from sim.experiment import plots as figures
 from sim.experiment import results as files
 
 TOPOLOGY_GRAPHML = files.GRAPHML
@@ -18,28 +20,31 @@ TOPOLOGY_GRAPHML = files.GRAPHML
 # ---------------------------------------------------------------- saving
 
 
-def save_run(out: Path, prepared: Any, results: dict[str, Any], events: list[dict[str, Any]] | None = None,
-             *, plots: bool = True) -> None:
-    """Write a self-describing run directory: results, resolved scenario, events, graph, plots."""
+def save_run(out: Path, prepared: Any, results: dict[str, Any], raw: Any = None, *, plots: bool = True) -> dict[str, Any]:
+    """Write a self-describing run directory (results with a run id and the versions, resolved
+    scenario, events of the raw SimResult, graph, plots, manifest) aside, then swap it in for
+    `out` whole; return the results as saved."""
     sc = prepared.scenario
-    out.mkdir(parents=True, exist_ok=True)
-    results = {**results, "versions": files.versions()}
-    files.write_scenario(out / files.SCENARIO, sc.model_dump(mode="json"))
-    if events is not None and sc.output.events_csv:
-        columns = ("time_s", "kind", "agent", "peer", "task", "bytes", "outcome", "end_s")
-        files.write_csv(out / files.EVENTS, columns, ([e.get(c) for c in columns] for e in events))
-    graph = prepared.graph.copy()
-    alive = {p["agent"]: p["alive"] for p in results["per_agent"]}
-    for node in graph.nodes:
-        graph.nodes[node]["alive"] = bool(alive.get(node, True))
-    cut = {tuple(sorted(e)) for e in _scheduled_cuts(sc.failures)}
-    for u, v in graph.edges:
-        graph.edges[u, v]["outage"] = tuple(sorted((u, v))) in cut
-    nx.write_graphml(graph, out / TOPOLOGY_GRAPHML)
-    # results.json last: its presence marks a complete run directory.
-    files.write_json(out / files.RESULTS, results)
-    if plots and sc.output.plots:
-        render(out, results)
+    run_id = uuid.uuid4().hex
+    saved = {"run_id": run_id, **results, "versions": files.versions()}
+    with rundir.staged(out) as stage:
+        files.write_scenario(stage / files.SCENARIO, sc.model_dump(mode="json"))
+        if raw is not None and sc.output.events_csv:
+            sizes = {tid: len(r.package) for tid, r in prepared.learned.items()}
+            events_table.write_events(stage / files.EVENTS, raw, sizes)
+        graph = prepared.graph.copy()
+        alive = {p["agent"]: p["alive"] for p in saved["per_agent"]}
+        for node in graph.nodes:
+            graph.nodes[node]["alive"] = bool(alive.get(node, True))
+        cut = {tuple(sorted(e)) for e in _scheduled_cuts(sc.failures)}
+        for u, v in graph.edges:
+            graph.edges[u, v]["outage"] = tuple(sorted((u, v))) in cut
+        nx.write_graphml(graph, stage / TOPOLOGY_GRAPHML)
+        files.write_json(stage / files.RESULTS, saved)
+        if plots and sc.output.plots:
+            render(stage, saved)
+        rundir.write_manifest(stage, run_id)
+    return saved
 
 
 def _scheduled_cuts(failures: Any) -> list[tuple[int, int]]:
@@ -50,9 +55,12 @@ def _scheduled_cuts(failures: Any) -> list[tuple[int, int]]:
 
 
 def save_sweep(out: Path, scenario: Any, runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Write sweep.json / sweep.csv (one row per alpha) and the speedup-vs-alpha plot."""
+    """Write sweep.json / sweep.csv (one row per alpha), the speedup-vs-alpha plot and the
+    manifest into `out` (the sweep's staged folder: its alpha-* runs are already there)."""
+    run_id = uuid.uuid4().hex
     rows = [{c: r[c] for c in files.SWEEP_COLUMNS} for r in runs]
     sweep = {
+        "run_id": run_id,
         "scenario": scenario.name,
         "seed": scenario.seed,
         "agents": scenario.agents.count,
@@ -67,6 +75,7 @@ def save_sweep(out: Path, scenario: Any, runs: list[dict[str, Any]]) -> dict[str
     files.write_json(out / files.SWEEP_JSON, sweep)
     if scenario.output.plots:
         render(out, sweep)
+    rundir.write_manifest(out, run_id)
     return sweep
 
 
@@ -87,7 +96,7 @@ def crossing_alpha(rows: list[dict[str, Any]], level: float) -> float | None:
 
 def render(out: Path, data: dict[str, Any], **options: Any) -> list[str]:
     """(Re)draw the PNG plots of a run or a sweep from its saved files (see sim.experiment.plots)."""
-    return plots.render(out, data, **options)
+    return figures.render(out, data, **options)
 
 
 # ---------------------------------------------------------------- terminal

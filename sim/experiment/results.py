@@ -1,20 +1,23 @@
 """Run directories: results.json, the resolved scenario, events.csv and sweep tables, written
-atomically so that an interrupted run never leaves a half-written file behind."""
+atomically so that an interrupted run never leaves a half-written file behind. JSON is strict:
+NaN and +-inf are written as null (sim.experiment.rundir keeps a directory to one run)."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import math
 import platform
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import yaml
 
 from agents import atomic
 
 from sim.errors import SimError
+from sim.experiment import rundir
 
 RESULTS = "results.json"
 SCENARIO = "scenario.yaml"
@@ -30,9 +33,29 @@ def write_atomic(path: Path, text: str) -> None:
     atomic.write_atomic(path, text.encode())
 
 
+def dumps(data: Any) -> str:
+    """Strict JSON text (indent 2, keys in insertion order): NaN and +-inf become null, so any
+    JSON reader accepts it (`allow_nan=False` would refuse what slipped through)."""
+    return json.dumps(finite(data), indent=2, allow_nan=False)
+
+
 def write_json(path: Path, data: Any) -> None:
-    """Atomically write JSON (indent 2, keys in insertion order)."""
-    write_atomic(path, json.dumps(data, indent=2, default=_jsonable) + "\n")
+    """Atomically write strict JSON (see `dumps`)."""
+    write_atomic(path, dumps(data) + "\n")
+
+
+def finite(value: Any) -> Any:
+    """`value` as plain JSON data: numpy scalars and arrays, paths, tuples and sets converted,
+    every non-finite float (NaN, inf, -inf) replaced by None."""
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    if isinstance(value, (str, bool, int)) or value is None:
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    return finite(_jsonable(value))
 
 
 def write_csv(path: Path, columns: Iterable[str], rows: Iterable[Iterable[Any]]) -> None:
@@ -45,19 +68,26 @@ def write_csv(path: Path, columns: Iterable[str], rows: Iterable[Iterable[Any]])
 
 
 def write_scenario(path: Path, resolved: dict[str, Any]) -> None:
-    """Save the fully resolved scenario (every default filled in) so the run describes itself."""
+    """Save the fully resolved scenario (every default filled in) so the run describes itself
+    (YAML: an infinite limit stays `.inf`, which YAML defines)."""
     write_atomic(path, yaml.safe_dump(json.loads(json.dumps(resolved, default=_jsonable)), sort_keys=False))
 
 
-def read_results(run_dir: Path) -> dict[str, Any]:
-    """Load a finished run's results.json (or sweep.json), with a clear error when absent."""
+def read_results(run_dir: Path, note: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Load a finished run's results.json (or sweep.json) after checking that every file of the
+    directory belongs to that run (rundir.verify); `note` hears about unchecked old directories."""
+    run_dir = Path(run_dir)
     for name in (RESULTS, SWEEP_JSON):
         path = run_dir / name
         if path.is_file():
             try:
-                return json.loads(path.read_text())
-            except json.JSONDecodeError as exc:
+                data = json.loads(path.read_text())
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                 raise SimError(f"{path}: not valid JSON ({exc}); rerun the scenario to rewrite it") from None
+            if not isinstance(data, dict):
+                raise SimError(f"{path}: not a skill-sim result (a JSON object); rerun the scenario to rewrite it")
+            rundir.verify(run_dir, data, name, note)
+            return data
     raise SimError(f"{run_dir}: no {RESULTS} or {SWEEP_JSON} here; pass the --out folder of a finished run")
 
 

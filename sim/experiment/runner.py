@@ -25,13 +25,10 @@ from agents.timing import machine_of, provenance
 from agents.suites import TaskSuite, create_suite
 from sim.simulate import SimResult, simulate
 from sim.errors import ScenarioError
-from sim.experiment import wall_timing
+from sim.experiment import incidents, wall_timing
 from sim.experiment.scenario import Balanced, Blocks, Explicit, Scenario
 from sim.experiment.topology import build_topology
 from sim.workload import TaskWork, Workload
-
-# Engine events that are failures or repairs: kept in results.json and events.csv.
-INCIDENTS = ("crashed", "recovered", "link_down", "link_up")
 
 # A progress callback receives an event name and its fields; only the CLI draws anything.
 Progress = Callable[..., None]
@@ -164,11 +161,8 @@ def run_alpha(prepared: Prepared, alpha: float, *, progress: Progress = _quiet) 
     sc = prepared.scenario
     sim_seed = int(np.random.SeedSequence([sc.seed, 1]).generate_state(1)[0])
     progress("simulating", alpha=alpha)
-    incidents: list[dict[str, Any]] = []
 
     def observe(event: Any) -> None:
-        if event.kind in INCIDENTS:
-            incidents.append({"time_s": event.time, "kind": event.kind, "agent": event.agent, "detail": event.detail})
         progress("sim_event", event=event)
 
     start = time.perf_counter()
@@ -189,7 +183,7 @@ def run_alpha(prepared: Prepared, alpha: float, *, progress: Progress = _quiet) 
     progress("simulated", seconds=sim_wall)
     evaluation = evaluate_survivors(prepared, result, progress=progress)
     results = assemble_results(prepared, result, alpha, evaluation, sim_wall)
-    results["incidents"] = incidents
+    results["incidents"] = incidents.summarise(result.recorder.incidents)  # all of them: events.csv
     return results, result
 
 
@@ -305,22 +299,6 @@ def thin(series: list[Any], limit: int) -> list[Any]:
         return list(series)
     step = -(-len(series) // limit)
     return list(series[::step]) + ([series[-1]] if (len(series) - 1) % step else [])
-
-
-def event_rows(result: SimResult, incidents: list[dict[str, Any]] = ()) -> list[dict[str, Any]]:
-    """Transfers, bank changes and incidents (crashes, outages) as rows for events.csv, in time order."""
-    rows = [
-        {"time_s": t["start"], "kind": "transfer", "agent": t["src"], "peer": t["dst"],
-         "task": ";".join(str(p) for p in t["packages"]), "bytes": t["bytes"], "outcome": t["outcome"],
-         "end_s": t["end"]}
-        for t in result.recorder.transfers()
-    ]
-    rows += [
-        {"time_s": time_s, "kind": "banked" if change > 0 else "removed", "agent": agent, "task": task}
-        for time_s, agent, task, change in result.bank_changes()
-    ]
-    rows += [{**i, "outcome": i["detail"]} for i in incidents]
-    return sorted(rows, key=lambda r: r["time_s"])
 
 
 def _compute_bound(prepared: Prepared, single_agent_s: float | None) -> float | None:

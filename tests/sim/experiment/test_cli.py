@@ -1,7 +1,10 @@
 """End to end through the `skill-sim` CLI on scenarios/tiny.yaml: real offline backbone, real data,
 real training, simulated network. The learning is cached per test session, so later tests are quick."""
 
+import csv
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -115,10 +118,18 @@ def test_failures_are_reported_and_marked(cache, tmp_path):
     # coverage counts them as unknown (6 of 8 tasks at each of the 3 survivors)
     assert r["tasks_lost"] == 2 and r["coverage_final"] == pytest.approx(6 / 8)
     assert r["simulation"]["coverage"][-1][1] == pytest.approx(6 / 8)  # the plotted curve ends where the summary does
-    assert sorted((i["kind"], i["time_s"]) for i in r["incidents"]) == [
-        ("crashed", 0.0), ("link_down", 0.0), ("link_up", 0.05)]
-    csv_kinds = {line.split(",")[1] for line in (tmp_path / "events.csv").read_text().splitlines()[1:]}
-    assert {"transfer", "banked", "crashed", "link_down", "link_up"} <= csv_kinds
+    incidents = r["incidents"]
+    assert sorted((i["kind"], i["time_s"], i["agent"], i["edges"]) for i in incidents["listed"]) == [
+        ("crashed", 0.0, 2, None), ("link_down", 0.0, None, [[0, 1]]), ("link_up", 0.05, None, [[0, 1]])]
+    assert incidents["total"] == 3 and not incidents["truncated"]
+    assert incidents["by_kind"] == {"crashed": 1, "recovered": 0, "link_down": 1, "link_up": 1}
+    with open(tmp_path / "events.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {"transfer", "banked", "crashed", "link_down", "link_up"} <= {row["kind"] for row in rows}
+    links = [(row["kind"], row["link_u"], row["link_v"], row["outcome"]) for row in rows if row["kind"].startswith("link")]
+    assert links == [("link_down", "0", "1", "scheduled"), ("link_up", "0", "1", "scheduled")]
+    crash = [row for row in rows if row["kind"] == "crashed"]
+    assert [(c["agent"], c["outcome"]) for c in crash] == [("2", "")]  # no recovery: the bank's fate is moot
     graphml = (tmp_path / "topology.graphml").read_text()
     assert 'attr.name="outage"' in graphml and 'attr.name="alive"' in graphml
 
@@ -136,7 +147,7 @@ def test_the_compiled_engine_writes_the_same_results_and_events_as_simpy(tiny_ru
         for key in ("wall_s", "engine", "events"):
             r["simulation"].pop(key)
         r["learning"].pop("wall_s"), r["learning"].pop("cached_tasks")
-        r.pop("scenario_file", None)
+        r.pop("scenario_file", None), r.pop("run_id")
     assert a == b
     assert (simpy_out / "events.csv").read_text() == (compiled_out / "events.csv").read_text()
 
@@ -208,3 +219,109 @@ def test_a_wiped_agent_loses_its_tasks_unless_it_relearns_them(cache, tmp_path, 
         assert r["tasks_lost"] == 2 and r["tasks_lost_ids_by_cause"]["wiped"] == [0, 4]
         assert r["tasks_lost_by_cause"] == {"wiped": 2, "holders_died": 0, "never_learned": 0}
         assert "tasks lost: 2 (wiped, not relearned 2)" in _summary(r, tmp_path)
+
+
+# -- run directories (issue 10, items 10-13) ---------------------------------------------------
+
+
+def strict_json(path):
+    """Parse a file as strict JSON: NaN / Infinity tokens raise."""
+    def refuse(token):
+        raise ValueError(f"{path.name}: non-standard JSON token {token}")
+
+    return json.loads(path.read_text(), parse_constant=refuse)
+
+
+@pytest.mark.parametrize("mask, mode", [(0o022, 0o644), (0o027, 0o640)])
+def test_run_and_sweep_files_honour_the_umask(cache, tmp_path, mask, mode):
+    old = os.umask(mask)
+    try:
+        assert main(["sweep", TINY, "--alpha", "1000", "--out", str(tmp_path / "s"), "--cache", cache, "--quiet"]) == 0
+    finally:
+        os.umask(old)
+    sweep, run = tmp_path / "s", tmp_path / "s" / "alpha-1000"
+    for path in [sweep / n for n in ("sweep.json", "sweep.csv", "scenario.yaml", "manifest.json")] + \
+                [run / n for n in ("results.json", "events.csv", "scenario.yaml", "manifest.json", "topology.graphml")]:
+        assert stat.S_IMODE(path.stat().st_mode) == mode, path  # 0666 & ~umask
+    assert stat.S_IMODE(sweep.stat().st_mode) == 0o777 & ~mask
+
+
+def test_churn_keeps_results_json_strict_and_small_with_every_incident_in_events_csv(cache, tmp_path):
+    churn = ["--set", "failures.agents.random={mtbf_s: 0.002, mttr_s: 0.001}",
+             "--set", "failures.links.random={mtbf_s: 0.002, mttr_s: 0.001}",
+             "--set", "failures.horizon_s=2"]  # failures at this rate never let the run settle by themselves
+    assert main(["run", TINY, "--out", str(tmp_path), "--cache", cache, "--quiet", *churn]) == 0
+    r = strict_json(tmp_path / "results.json")
+    incidents = r["incidents"]
+    with open(tmp_path / "events.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    agent_rows = [row for row in rows if row["kind"] in ("crashed", "recovered")]
+    link_rows = [row for row in rows if row["kind"] in ("link_down", "link_up")]  # one edge per random outage
+    assert incidents["total"] == len(agent_rows) + len(link_rows) > 1000
+    assert incidents["by_kind"]["crashed"] == sum(row["kind"] == "crashed" for row in rows)
+    assert incidents["truncated"] and len(incidents["listed"]) == 1000
+    assert (tmp_path / "results.json").stat().st_size < 1_000_000
+    assert all(int(row["link_u"]) < int(row["link_v"]) and row["outcome"] == "random" for row in link_rows)
+    assert {row["outcome"] for row in agent_rows} == {"bank kept"}  # the default keep_bank: true
+
+
+def test_an_interrupted_rerun_leaves_the_previous_run_whole(tiny_run, cache, tmp_path, monkeypatch):
+    import shutil
+
+    from sim.experiment import events_table
+
+    out = tmp_path / "run"
+    shutil.copytree(tiny_run[1], out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def interrupted(path, result, sizes):
+        path.write_text("time_s,kind\n")  # half a file, then Ctrl-C
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(events_table, "write_events", interrupted)
+    assert main(["run", TINY, "--seed", "7", "--out", str(out), "--cache", cache, "--quiet"]) == 130
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no half-written run left beside it
+    assert main(["report", str(out), "--quiet"]) == 0
+
+
+def test_report_refuses_a_mixed_run_directory_naming_the_stale_file(tiny_run, tmp_path, capsys):
+    import shutil
+
+    out = tmp_path / "run"
+    shutil.copytree(tiny_run[1], out)
+    scenario = out / "scenario.yaml"
+    scenario.write_text(scenario.read_text().replace("seed: ", "seed: 1", 1))  # a new run's scenario.yaml
+    assert main(["report", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "scenario.yaml" in err and "rerun" in err and "Traceback" not in err
+    shutil.rmtree(out)
+    shutil.copytree(tiny_run[1], out)
+    r = json.loads((out / "results.json").read_text())
+    (out / "results.json").write_text(json.dumps({**r, "run_id": "0" * 32}))  # results of another run
+    assert main(["report", str(out)]) == 2
+    assert "results.json: from run 0000" in capsys.readouterr().err
+
+
+def test_report_reads_an_old_run_directory_with_a_note(tiny_run, tmp_path, capsys):
+    import shutil
+
+    out = tmp_path / "old"
+    shutil.copytree(tiny_run[1], out)
+    (out / "manifest.json").unlink()
+    r = json.loads((out / "results.json").read_text())
+    del r["run_id"]
+    (out / "results.json").write_text(json.dumps(r))
+    assert main(["report", str(out)]) == 0
+    assert "no manifest.json" in capsys.readouterr().err
+
+
+def test_out_that_is_a_file_or_a_foreign_folder_is_refused_before_learning(tmp_path, capsys):
+    (tmp_path / "f").write_text("x")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep")
+    for out in ("f", "mine"):
+        assert main(["run", TINY, "--out", str(tmp_path / out), "--cache", str(tmp_path / "cold"), "--quiet"]) == 2
+        assert str(tmp_path / out) in capsys.readouterr().err
+    assert not (tmp_path / "cold").exists()  # refused before any learning
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep"
