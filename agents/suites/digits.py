@@ -44,7 +44,14 @@ def load_digits_split() -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return out
 
 
-@register_suite("digits", "scikit-learn's 8x8 handwritten digits, upscaled: 5 tasks of 2 digits")
+def count(cfg: SuiteSettings) -> int:
+    """Tasks `build(cfg)` makes: 5 groups of 2 digits, or the first cfg.num_tasks of them."""
+    groups = -(-len(CLASSES) // CLASSES_PER_TASK)
+    return tasks_wanted(cfg.num_tasks, groups, f"digits ({CLASSES_PER_TASK} classes each)",
+                        f"use num_tasks <= {groups} or the 'mixed' suite for more tasks")
+
+
+@register_suite("digits", "scikit-learn's 8x8 handwritten digits, upscaled: 5 tasks of 2 digits", count=count)
 def build(cfg: SuiteSettings) -> TaskSuite:
     """Split-digits: 5 tasks of 2 digits ({0,1}, {2,3}, ...); all images unless capped per class."""
     data = load_digits_split()

@@ -104,7 +104,22 @@ def load_fashion_mnist(path: Path | str | None = None) -> dict[str, tuple[np.nda
     return _load_cached(str(folder.resolve()))
 
 
-@register_suite("fashion_mnist", "Split-Fashion-MNIST: 5 tasks of 2 classes from the real IDX files")
+def check_available(path: Path | str | None) -> None:
+    """DataError unless the Fashion-MNIST folder that `path` resolves to exists (cheap: no reading)."""
+    folder = resolve_path(path)
+    if not folder.is_dir():
+        raise DataError(f"the Fashion-MNIST folder {str(folder)!r} does not exist; {_FIX}")
+
+
+def count(cfg: SuiteSettings) -> int:
+    """Tasks `build(cfg)` makes: 5 pairs of classes, or the first cfg.num_tasks of them."""
+    check_available(cfg.path)
+    groups = -(-len(CLASSES) // CLASSES_PER_TASK)
+    return tasks_wanted(cfg.num_tasks, groups, f"fashion_mnist ({CLASSES_PER_TASK} classes each)",
+                        f"use num_tasks <= {groups} or the 'mixed' suite for more tasks")
+
+
+@register_suite("fashion_mnist", "Split-Fashion-MNIST: 5 tasks of 2 classes from the real IDX files", count=count)
 def build(cfg: SuiteSettings) -> TaskSuite:
     """Split-Fashion-MNIST: tasks of 2 classes in official order (t-shirt/trouser, pullover/dress, ...)."""
     data = load_fashion_mnist(cfg.path)

@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from agents.errors import DataError
-from agents.suites.base import SuiteSettings, Task, TaskSuite
+from agents.suites.base import SuiteSettings, Task, TaskSuite, tasks_wanted
 from agents.suites.images import stack_classes, task_rng
 from agents.suites.registry import register_suite
 
@@ -69,25 +69,32 @@ def _load_split(files: dict[str, list[Path]], cap: int | None, size: int, rng: n
     return stack_classes(parts)
 
 
-@register_suite("folder", "your images: <path>/<task>/{train,test}/<class>/*.png, one task per folder")
-def build(cfg: SuiteSettings) -> TaskSuite:
-    """Build one task per sub-folder of cfg.path (the first cfg.num_tasks, by name)."""
+def _task_dirs(cfg: SuiteSettings) -> list[Path]:
+    """The task folders `build` reads: the first cfg.num_tasks sub-folders of cfg.path, by name."""
     if cfg.path is None:
-        raise DataError(f"the folder suite needs `path`: a folder laid out as {_LAYOUT}")
+        raise DataError(f"suite 'folder' needs tasks.path: a folder laid out as {_LAYOUT}")
     root = Path(cfg.path)
     if not root.is_dir():
-        raise DataError(f"task folder {str(root)!r} does not exist; set `path` to a folder laid out as {_LAYOUT}")
+        raise DataError(f"tasks.path {str(root)!r} does not exist or is not a folder; set it to a folder laid out as {_LAYOUT}")
     task_dirs = _subdirs(root)
     if not task_dirs:
-        raise DataError(f"task folder {str(root)!r} has no task sub-folders; expected {_LAYOUT}")
-    n = len(task_dirs) if cfg.num_tasks is None else cfg.num_tasks
-    if n > len(task_dirs):
-        raise DataError(
-            f"num_tasks={n} but {str(root)!r} holds only {len(task_dirs)} task folder(s); "
-            f"lower num_tasks or add task folders"
-        )
+        raise DataError(f"tasks.path {str(root)!r} has no task sub-folders; expected {_LAYOUT}")
+    n = tasks_wanted(cfg.num_tasks, len(task_dirs), repr(str(root)), "lower tasks.num_tasks or add task folders")
+    return task_dirs[:n]
+
+
+def count(cfg: SuiteSettings) -> int:
+    """Tasks `build(cfg)` makes: one per task folder (listing folders only, reading no image)."""
+    return len(_task_dirs(cfg))
+
+
+@register_suite("folder", "your images: <path>/<task>/{train,test}/<class>/*.png, one task per folder", count=count)
+def build(cfg: SuiteSettings) -> TaskSuite:
+    """Build one task per sub-folder of cfg.path (the first cfg.num_tasks, by name)."""
+    root = Path(cfg.path or "")
+    task_dirs = _task_dirs(cfg)
     tasks = []
-    for t, tdir in enumerate(task_dirs[:n]):
+    for t, tdir in enumerate(task_dirs):
         splits = {}
         for split in ("train", "test"):
             if not (tdir / split).is_dir():

@@ -116,7 +116,13 @@ def plan(sources: dict[str, Source], seed: int) -> Iterator[tuple[str, Domain, l
             yield src.name, domain, group
 
 
-@register_suite("mixed", default=True, description=(
+def count(cfg: SuiteSettings) -> int:
+    """Tasks `build(cfg)` makes: cfg.num_tasks (default 102); its Fashion-MNIST source must exist."""
+    fashion_mnist.check_available(cfg.path)
+    return cfg.num_tasks or DEFAULT_NUM_TASKS
+
+
+@register_suite("mixed", default=True, count=count, description=(
     "default: any number of tasks (102 unless num_tasks), disjoint class subsets of Fashion-MNIST, "
     "digits and photo patches, each under its own domain (tint, inversion, rotation, scale, background)"))
 def build(cfg: SuiteSettings) -> TaskSuite:

@@ -14,18 +14,25 @@ from agents.errors import DataError
 from agents.suites.base import SuiteSettings, TaskSuite
 
 Builder = Callable[[SuiteSettings], TaskSuite]
+Counter = Callable[[SuiteSettings], int]
 SUITES: dict[str, tuple[Builder, str]] = {}  # name -> (build, one-line description); the default first
+COUNTS: dict[str, Counter] = {}  # name -> how many tasks build(settings) will make, cheaply
 DEFAULT: list[str] = []  # the name registered with default=True
 
 
-def register_suite(name: str, description: str, default: bool = False) -> Callable[[Builder], Builder]:
-    """Decorator: register a suite's `build(settings) -> TaskSuite` under `name` (`default`: the
-    suite a scenario gets when it names none; it is listed first)."""
+def register_suite(name: str, description: str, count: Counter, default: bool = False) -> Callable[[Builder], Builder]:
+    """Decorator: register a suite's `build(settings) -> TaskSuite` under `name`.
+
+    `count(settings)` says how many tasks `build` will make without loading any image, raising the
+    DataError `build` would raise (missing data, too many tasks asked): the checks run it before
+    learning. `default`: the suite a scenario gets when it names none; it is listed first.
+    """
 
     def decorate(build: Builder) -> Builder:
         if name in SUITES:
             raise ValueError(f"suite {name!r} is registered twice")
         SUITES[name] = (build, description)
+        COUNTS[name] = count
         if default:
             DEFAULT.append(name)
         return build
@@ -53,6 +60,15 @@ def create_suite(cfg: SuiteSettings) -> TaskSuite:
         raise DataError(f"unknown suite {cfg.suite!r}; choose one of {', '.join(names)}")
     builder, _ = SUITES[cfg.suite]
     return builder(cfg)
+
+
+def count_tasks(cfg: SuiteSettings) -> int:
+    """How many tasks `create_suite(cfg)` will build, from the settings and file listings only;
+    DataError when it could not build them."""
+    names = suite_names()
+    if cfg.suite not in COUNTS:
+        raise DataError(f"unknown suite {cfg.suite!r}; choose one of {', '.join(names)}")
+    return COUNTS[cfg.suite](cfg)
 
 
 def list_suites() -> dict[str, str]:

@@ -96,7 +96,14 @@ def sample_patches(name: str, split: str, n: int, image_size: int, rng: np.rando
     return out
 
 
-@register_suite("textures", "patches of 20 photos bundled with scikit-image: 5 tasks of 4 photos")
+def count(cfg: SuiteSettings) -> int:
+    """Tasks `build(cfg)` makes: 5 groups of 4 photos, or the first cfg.num_tasks of them."""
+    groups = -(-len(PHOTOS) // CLASSES_PER_TASK)
+    return tasks_wanted(cfg.num_tasks, groups, f"textures ({CLASSES_PER_TASK} photos each)",
+                        f"use num_tasks <= {groups} or the 'mixed' suite for more tasks")
+
+
+@register_suite("textures", "patches of 20 photos bundled with scikit-image: 5 tasks of 4 photos", count=count)
 def build(cfg: SuiteSettings) -> TaskSuite:
     """Photo-patch tasks: the photos in `PHOTOS` order, 4 per task (5 tasks); the seed picks patches."""
     groups = [PHOTOS[i : i + CLASSES_PER_TASK] for i in range(0, len(PHOTOS), CLASSES_PER_TASK)]

@@ -8,14 +8,12 @@ built, as the run builds it, with no backbone loaded.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import networkx as nx
 
 from agents.errors import DataError
 from agents.features import default_cache_root
-from agents.suites.base import tasks_wanted
 from sim.errors import ScenarioError, SimError
 from sim.experiment import footprint
 from sim.experiment.scenario import Explicit, Scenario
@@ -36,7 +34,7 @@ def check_scenario(scenario: Scenario, *, source: str, out: Path | None = None,
     except DataError as exc:
         raise ScenarioError(f"{source}: tasks: {exc}") from None
     _check_weights(scenario, source)
-    _check_memory(scenario, num_tasks or 0, source)
+    _check_memory(scenario, num_tasks, source)
     warnings = _check_assignment(scenario, num_tasks, source)
     try:
         graph = build_topology(scenario)
@@ -50,52 +48,12 @@ def check_scenario(scenario: Scenario, *, source: str, out: Path | None = None,
     return warnings
 
 
-def suite_task_count(scenario: Scenario) -> int | None:
-    """How many tasks the scenario's suite will build (None for a suite this module does not know);
+def suite_task_count(scenario: Scenario) -> int:
+    """How many tasks the scenario's suite will build (each suite registers its own cheap count);
     DataError, as the suite's own build would raise it, when the suite cannot build them."""
-    cfg = scenario.tasks
-    if cfg.suite == "mixed":
-        from agents.suites import mixed
+    from agents.suites.registry import count_tasks
 
-        _check_fashion_mnist(cfg.path)
-        return cfg.num_tasks or mixed.DEFAULT_NUM_TASKS
-    if cfg.suite == "folder":
-        return _folder_task_count(cfg.path, cfg.num_tasks)
-    if cfg.suite in ("digits", "fashion_mnist", "textures"):
-        from agents.suites import digits, fashion_mnist, textures
-
-        module = {"digits": digits, "fashion_mnist": fashion_mnist, "textures": textures}[cfg.suite]
-        if cfg.suite == "fashion_mnist":
-            _check_fashion_mnist(cfg.path)
-        classes = module.PHOTOS if cfg.suite == "textures" else module.CLASSES
-        groups = math.ceil(len(classes) / module.CLASSES_PER_TASK)
-        return tasks_wanted(cfg.num_tasks, groups, f"{cfg.suite} ({module.CLASSES_PER_TASK} classes each)",
-                            f"use num_tasks <= {groups} or the 'mixed' suite for more tasks")
-    return None
-
-
-def _check_fashion_mnist(path: Path | None) -> None:
-    from agents.suites.fashion_mnist import ENV_VAR, resolve_path
-
-    folder = resolve_path(path)
-    if not folder.is_dir():
-        raise DataError(
-            f"the Fashion-MNIST folder {str(folder)!r} does not exist; set tasks.path (or ${ENV_VAR}) "
-            "to a folder of the standard IDX files, or use suite 'digits' or 'textures'"
-        )
-
-
-def _folder_task_count(path: Path | None, num_tasks: int | None) -> int:
-    layout = "<path>/<task>/train/<class>/*.png and <path>/<task>/test/<class>/*.png"
-    if path is None:
-        raise DataError(f"suite 'folder' needs tasks.path: a folder laid out as {layout}")
-    root = Path(path)
-    if not root.is_dir():
-        raise DataError(f"tasks.path {str(root)!r} is not a folder; set it to a folder laid out as {layout}")
-    found = sum(1 for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    if not found:
-        raise DataError(f"tasks.path {str(root)!r} has no task sub-folders; expected {layout}")
-    return tasks_wanted(num_tasks, found, repr(str(root)), "lower tasks.num_tasks or add task folders")
+    return count_tasks(scenario.tasks)
 
 
 def _check_folder(path: Path | None, what: str, source: str) -> None:
@@ -136,15 +94,13 @@ def _check_memory(scenario: Scenario, num_tasks: int, source: str) -> None:
         )
 
 
-def _check_assignment(scenario: Scenario, num_tasks: int | None, source: str) -> list[str]:
+def _check_assignment(scenario: Scenario, num_tasks: int, source: str) -> list[str]:
     """An explicit assignment names every task once and nothing else; warn about idle agents."""
     n = scenario.agents.count
     rule = scenario.agents.assignment
     if not isinstance(rule, Explicit):
-        if num_tasks is not None and num_tasks < n:
+        if num_tasks < n:
             return [f"{num_tasks} tasks for {n} agents: agents {num_tasks}..{n - 1} learn nothing"]
-        return []
-    if num_tasks is None:
         return []
     seen: dict[int, int] = {}
     for agent, tasks in enumerate(rule.tasks):

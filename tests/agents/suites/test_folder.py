@@ -43,7 +43,7 @@ def test_folder_builds(tmp_path):
 def test_missing_folder(tmp_path):
     with pytest.raises(DataError, match="nope.*does not exist.*<task>/train/<class>"):
         create_suite(SuiteConfig(suite="folder", path=tmp_path / "nope"))
-    with pytest.raises(DataError, match="needs `path`"):
+    with pytest.raises(DataError, match="needs tasks.path"):
         create_suite(SuiteConfig(suite="folder"))
 
 
@@ -76,3 +76,15 @@ def test_unreadable_image(tmp_path):
     bad.write_bytes(b"not a png")
     with pytest.raises(DataError, match="broken.png"):
         create_suite(SuiteConfig(suite="folder", path=root))
+
+
+def test_count_lists_task_folders_without_reading_an_image(tmp_path):
+    from agents.suites.registry import count_tasks
+
+    for name in ("b", "a", "c"):
+        (tmp_path / name / "train" / "x").mkdir(parents=True)
+        (tmp_path / name / "train" / "x" / "broken.png").write_bytes(b"not an image")  # build would fail on it
+    assert count_tasks(SuiteConfig(suite="folder", path=tmp_path)) == 3
+    assert count_tasks(SuiteConfig(suite="folder", path=tmp_path, num_tasks=2)) == 2
+    with pytest.raises(DataError, match="num_tasks=4.*only 3"):
+        count_tasks(SuiteConfig(suite="folder", path=tmp_path, num_tasks=4))
