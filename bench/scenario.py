@@ -36,6 +36,21 @@ def timed(args: list[str], cache: Path) -> tuple[float, dict]:
     return wall, json.loads(proc.stdout)
 
 
+def machine() -> dict:
+    """What the figures were measured on: CPU model and count, memory, Python and torch versions."""
+    import importlib.metadata as md
+    import platform
+
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
+    import torch
+
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return {"cpu": model, "cpus": os.cpu_count(), "memory_gib": round(memory, 1), "gpu": gpu,
+            "python": sys.version.split()[0], "torch": md.version("torch")}
+
+
 def bench(scenario: str, cache: Path, out: Path, cold: bool) -> dict:
     """Cold run (if asked), warm run and warm sweep of one scenario."""
     row: dict = {"scenario": scenario}
@@ -78,7 +93,8 @@ def main() -> None:
                       f"{r['efficiency_half_alpha']:.3g}" if r["efficiency_half_alpha"] else "—",
                       f"{100 * r['run']['accuracy']:.1f} %")
     Console(width=160).print(table)
-    report = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}, "alphas": ALPHAS, "rows": rows}
+    report = {"machine": machine(), "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "alphas": ALPHAS,
+              "rows": rows}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     tmp_json = args.json.with_suffix(".tmp")
     tmp_json.write_text(json.dumps(report, indent=2) + "\n")
