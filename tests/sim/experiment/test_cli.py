@@ -285,6 +285,24 @@ def test_an_interrupted_rerun_leaves_the_previous_run_whole(tiny_run, cache, tmp
     assert main(["report", str(out), "--quiet"]) == 0
 
 
+def test_a_killed_runs_staging_folder_is_cleared_by_the_next_run_into_the_same_out(tiny_run, cache, tmp_path):
+    import shutil
+
+    from sim.experiment import rundir
+
+    out = tmp_path / "run"
+    shutil.copytree(tiny_run[1], out)
+    child = os.fork()  # a pid that no process has any more: the SIGKILLed run's
+    if child == 0:
+        os._exit(0)
+    os.waitpid(child, 0)
+    stale = tmp_path / f".run.new-4b89a264-{child}-{rundir._host_key()}"
+    stale.mkdir()
+    (stale / "scenario.yaml").write_text("seed: 1\n")  # as far as the killed run got
+    assert main(["run", TINY, "--out", str(out), "--cache", cache, "--quiet"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
 def test_report_refuses_a_mixed_run_directory_naming_the_stale_file(tiny_run, tmp_path, capsys):
     import shutil
 
