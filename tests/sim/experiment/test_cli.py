@@ -134,6 +134,19 @@ def test_failures_are_reported_and_marked(cache, tmp_path):
     assert 'attr.name="outage"' in graphml and 'attr.name="alive"' in graphml
 
 
+def test_a_run_that_never_reaches_full_knowledge_reports_no_speedup(cache, tmp_path, capsys):
+    # the ring 0-1-2-3-0 loses 1 and 3 at the start: 0 and 2 live on, each never getting the other's tasks
+    crashes = "failures.agents.scheduled=[{agent: 1, at_s: 0.0}, {agent: 3, at_s: 0.0}]"
+    out = tmp_path / "run"
+    assert main(["run", TINY, "--out", str(out), "--cache", cache, "--set", crashes]) == 0
+    r = json.loads((out / "results.json").read_text())
+    assert r["makespan_s"] is None and r["speedup"] is None and r["efficiency"] is None
+    assert r["single_agent_s"] > 0
+    summary = capsys.readouterr().out
+    speedup_line = next(line for line in summary.splitlines() if "speedup" in line and "efficiency" in line)
+    assert "—" in speedup_line and "efficiency — " in speedup_line and "0.00" not in speedup_line
+
+
 def test_the_compiled_engine_writes_the_same_results_and_events_as_simpy(tiny_run, cache, tmp_path):
     """runner -> compiled loop -> results.json / events.csv, against the SimPy run of the same
     scenario (tiny is below the size where `auto` takes the loop, so the engine is forced)."""
