@@ -110,3 +110,4 @@ def test_the_coverage_curve_of_a_run_with_a_crash_ends_at_coverage_final():
     # pairs, ended at 25/36 while the summary said 5/6)
     assert m.coverage_final == pytest.approx(5 / 6)
     assert m.coverage[-1][1] == pytest.approx(5 / 6)
+
