@@ -65,6 +65,11 @@ def test_sweep_reuses_learning_and_speedup_falls_with_alpha(cache, tmp_path):
     assert speedups[0] == pytest.approx(bound, rel=0.05)
     assert (tmp_path / "sweep.csv").read_text().splitlines()[0] == "alpha,speedup,efficiency,makespan_s,alpha_cost,bytes_sent,speedup_bound"
     assert (tmp_path / "speedup_vs_alpha.png").is_file()
+    # each alpha-* run is data only (drawing every alpha of a large sweep costs time); report draws it
+    assert not list((tmp_path / "alpha-10").glob("*.png"))
+    assert main(["report", str(tmp_path / "alpha-10"), "--quiet"]) == 0
+    assert {"coverage.png", "timeline.png"} <= {p.name for p in (tmp_path / "alpha-10").glob("*.png")}
+    assert main(["report", str(tmp_path), "--quiet"]) == 0  # the sweep still reads back whole
 
 
 def test_report_rerenders_a_finished_run(tiny_run, capsys):
