@@ -152,6 +152,19 @@ def test_a_run_that_never_reaches_full_knowledge_reports_no_speedup(cache, tmp_p
     assert "—" in speedup_line and "efficiency — " in speedup_line and "0.00" not in speedup_line
 
 
+def test_bytes_are_whole_except_what_a_cut_flow_sent_which_events_csv_rounds(cache, tmp_path):
+    # a cut flow sent rate x time bytes, a fraction included: results.json keeps the exact total,
+    # events.csv rounds each flow to whole bytes (within half a byte per cut flow of it)
+    mid = "failures.links.scheduled=[{edge: [0, 1], start_s: 0.031, end_s: 0.05}]"  # during the first 0-1 flows
+    assert main(["run", TINY, "--out", str(tmp_path), "--cache", cache, "--quiet", "--set", mid]) == 0
+    r = json.loads((tmp_path / "results.json").read_text())
+    with open(tmp_path / "events.csv", newline="") as handle:
+        rows = [row for row in csv.DictReader(handle) if row["kind"] == "transfer"]
+    cut = len({row["transfer"] for row in rows if row["outcome"] == "cut"})
+    assert cut > 0 and r["bytes_sent"] != int(r["bytes_sent"])
+    assert abs(sum(int(row["bytes"]) for row in rows) - r["bytes_sent"]) <= 0.5 * cut
+
+
 def test_the_compiled_engine_writes_the_same_results_and_events_as_simpy(tiny_run, cache, tmp_path):
     """runner -> compiled loop -> results.json / events.csv, against the SimPy run of the same
     scenario (tiny is below the size where `auto` takes the loop, so the engine is forced)."""
