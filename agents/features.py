@@ -14,10 +14,10 @@ later run that finds the features cached still charges the time they took to com
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -106,15 +106,7 @@ class FeatureCache:
 
     @staticmethod
     def _store(path: Path, features: np.ndarray) -> None:
-        """Write atomically: a temp file in the same directory, then os.replace over the final name."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=path.stem + ".", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                np.save(handle, np.ascontiguousarray(features, dtype=np.float32), allow_pickle=False)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp_name, path)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
+        """Write atomically with the umask honoured (agents.atomic): a temp file beside it, then os.replace."""
+        buffer = io.BytesIO()
+        np.save(buffer, np.ascontiguousarray(features, dtype=np.float32), allow_pickle=False)
+        write_atomic(path, buffer.getvalue())

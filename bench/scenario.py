@@ -24,6 +24,11 @@ ROOT = Path(__file__).resolve().parent.parent
 ALPHAS = "10,100,1e3,1e4,1e5,1e6,1e7"
 
 
+
+def _num(x: float | None, fmt: str) -> str:
+    """`x` formatted, or "—" for None (a run that never reached full knowledge has no speedup)."""
+    return "—" if x is None else format(x, fmt)
+
 def timed(args: list[str], cache: Path) -> tuple[float, dict]:
     """Run the CLI with --json and return wall seconds and the JSON it printed."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
@@ -89,7 +94,7 @@ def main() -> None:
         table.add_column(col, justify="right")
     for r in rows:
         table.add_row(r["scenario"], f"{r.get('cold_run_s', float('nan')):.1f}", f"{r['warm_run_s']:.1f}",
-                      f"{r['sweep_warm_s']:.1f}", f"{r['run']['speedup']:.2f}", f"{r['run']['efficiency']:.3f}",
+                      f"{r['sweep_warm_s']:.1f}", _num(r["run"]["speedup"], ".2f"), _num(r["run"]["efficiency"], ".3f"),
                       f"{r['efficiency_half_alpha']:.3g}" if r["efficiency_half_alpha"] else "—",
                       f"{100 * r['run']['accuracy']:.1f} %")
     Console(width=160).print(table)

@@ -28,8 +28,8 @@ class Metrics:
     makespan_s: float  # every alive agent knows every task held by some alive agent (inf: never)
     single_agent_s: float  # the fastest agent (reference_rate) learning all tasks alone
     reference_rate: float  # MACs/s of that agent: max(rates), so speedup is never flattered
-    speedup: float  # single_agent_s / makespan_s
-    efficiency: float  # speedup / n_agents
+    speedup: float | None  # single_agent_s / makespan_s (None: makespan never reached)
+    efficiency: float | None  # speedup / n_agents (None: makespan never reached)
     teacher_macs: float  # MACs spent learning
     student_macs: float  # MACs spent merging received packages
     bytes_sent: float  # every byte that left a sender, retransmissions and digests included
@@ -173,7 +173,8 @@ def compute_metrics(run: RunState, alpha: float) -> Metrics:
         single = float(sum(task.wall_s for task in run.workload.tasks))
     else:
         single = float(sum(task.macs for task in run.workload.tasks)) / float(run.rates.max())
-    speedup = single / makespan if makespan > 0 and math.isfinite(makespan) else (math.inf if makespan == 0 else 0.0)
+    # never reached: no speedup at all (None, written null), not a speedup of 0 (an infinitely slow run)
+    speedup = None if not math.isfinite(makespan) else single / makespan if makespan > 0 else math.inf
     dir_sent = np.asarray(run.dir_sent, dtype=np.float64)
     dir_delivered = np.asarray(run.dir_delivered, dtype=np.float64)
     lo, hi = np.minimum(run.src, run.dst), np.maximum(run.src, run.dst)
@@ -184,7 +185,7 @@ def compute_metrics(run: RunState, alpha: float) -> Metrics:
     student = run.student_macs
     return Metrics(
         n_agents=n, n_tasks=t, makespan_s=makespan, single_agent_s=single,
-        reference_rate=float(run.rates.max()), speedup=speedup, efficiency=speedup / n,
+        reference_rate=float(run.rates.max()), speedup=speedup, efficiency=None if speedup is None else speedup / n,
         teacher_macs=float(run.teacher_macs), student_macs=float(student),
         bytes_sent=float(run.bytes_sent), bytes_delivered=float(run.bytes_delivered),
         bytes_lost=float(run.bytes_lost),

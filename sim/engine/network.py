@@ -179,8 +179,8 @@ class Network:
         flow = Flow(d, self.src_l[d], self.dst_l[d], ids, cum, cum_l, self.latency_l[d], self.env.now, res)
         if tokens:
             flow.tokens = tokens
-        if self.lossy[d]:
-            flow.lost = self._rng(d).random(len(ids)) < self.loss[d]
+        if self.lossy[d]:  # an item of 0 bytes (a digest listing no id) puts nothing on the wire to lose
+            flow.lost = (self._rng(d).random(len(ids)) < self.loss[d]) & (np.diff(cum, prepend=0.0) > 0)
         self.state[d] = 2
         self.active.setdefault(d, []).append(flow)
         self.flows_started += 1

@@ -14,9 +14,11 @@ import errno
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
+import socket
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -62,6 +64,7 @@ def staged(target: Path) -> Iterator[Path]:
     `target` and remove the old run, on any exception or interrupt remove it instead."""
     target = check_target(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(target)
     stage = _fresh_dir(target, "new")
     try:
         yield stage
@@ -130,14 +133,46 @@ def _sha256(path: Path) -> str:
 
 
 def _fresh_dir(target: Path, role: str) -> Path:
-    """A new hidden folder beside `target` (mode 0777 less the umask, unlike mkdtemp's 0700)."""
+    """A new hidden folder beside `target` (mode 0777 less the umask, unlike mkdtemp's 0700), named
+    with this process's pid and host so a later run can tell when its writer is gone."""
     while True:
-        path = target.with_name(f".{target.name}.{role}-{secrets.token_hex(4)}")
+        path = target.with_name(f".{target.name}.{role}-{secrets.token_hex(4)}-{os.getpid()}-{_host_key()}")
         try:
             path.mkdir()
             return path
         except FileExistsError:
             continue
+
+
+def _host_key() -> str:
+    """8 hex digits naming this host (its hostname hashed, so the folder name stays plain)."""
+    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+
+
+def _remove_stale(target: Path) -> None:
+    """Remove the staging folders beside `target` left by a killed run (SIGKILL, power loss): only
+    those whose pid is not alive on this host; a live run's, another host's, or one named without a
+    pid (by a skill-sim before this one) is left alone. A stale old run is put back when `target` is missing."""
+    pattern = re.compile(re.escape(f".{target.name}.") + r"(new|old)-[0-9a-f]{8}-(\d+)-([0-9a-f]{8})")
+    for path in sorted(target.parent.iterdir()):
+        found = pattern.fullmatch(path.name)
+        if not found or found[3] != _host_key() or _alive(int(found[2])) or not path.is_dir():
+            continue
+        if found[1] == "old" and not target.exists():
+            os.rename(path, target)  # killed between its two renames: the previous run is the only one
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    """Whether process `pid` exists on this host (one of another user counts as alive)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _swap_in(stage: Path, target: Path) -> None:

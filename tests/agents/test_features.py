@@ -1,6 +1,8 @@
 """FeatureCache: hits return the same array without recomputing; writes are atomic; corruption heals."""
 
 import json
+import os
+import stat
 
 import numpy as np
 import pytest
@@ -8,7 +10,7 @@ import torch
 
 from agents.backbone import create_backbone
 from agents.config import BackboneConfig
-from agents import timing
+from agents import atomic, timing
 from agents.features import FeatureCache, default_cache_root
 
 
@@ -119,10 +121,23 @@ def test_failed_write_leaves_no_file(tmp_path, backbone, images, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(np, "save", interrupted)
+    monkeypatch.setattr(atomic.os, "fsync", interrupted)  # mid-write: the temp file exists, not yet renamed
     with pytest.raises(KeyboardInterrupt):
         cache.get(backbone, images, "k")
     assert list((tmp_path / "features").iterdir()) == []
+
+
+@pytest.mark.parametrize("mask, mode", [(0o002, 0o664), (0o027, 0o640)])
+def test_feature_files_honour_the_umask_like_their_records(tmp_path, backbone, images, mask, mode):
+    old = os.umask(mask)
+    try:
+        cache = FeatureCache(tmp_path)
+        cache.get(backbone, images, "k")
+    finally:
+        os.umask(old)
+    files = sorted((tmp_path / "features").iterdir())
+    assert [p.suffix for p in files] == [".json", ".npy"]
+    assert [stat.S_IMODE(p.stat().st_mode) for p in files] == [mode, mode]
 
 
 def test_files_are_plain_npy_without_pickle(tmp_path, backbone, images):

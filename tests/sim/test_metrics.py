@@ -31,6 +31,17 @@ def test_speedup_efficiency_and_costs_on_a_full_graph():
     assert m.bytes_per_link["0-1"] == pytest.approx(400.0)
 
 
+def test_a_run_that_never_reaches_full_knowledge_has_no_speedup_rather_than_zero():
+    g = nx.Graph([(0, 1), (2, 3)])  # two parts: neither ever gets the other part's tasks
+    nx.set_edge_attributes(g, 1000.0, "bandwidth")
+    work = synthetic_workload(4, 1, macs=100, nbytes=100, student_macs=0)
+    m = simulate(g, work, rates=[10.0] * 4, network=NetworkConfig(), gossip=FloodConfig(),
+                 failures=FailuresConfig(), seed=0).metrics
+    assert not m.complete and m.makespan_s == float("inf")
+    assert m.single_agent_s == pytest.approx(40.0)  # still known: 4 tasks x 100 MACs at 10 MACs/s
+    assert m.speedup is None and m.efficiency is None
+
+
 def test_coverage_curve_is_a_step_series_to_one():
     g = nx.cycle_graph(6)
     nx.set_edge_attributes(g, 1e3, "bandwidth")
@@ -99,3 +110,4 @@ def test_the_coverage_curve_of_a_run_with_a_crash_ends_at_coverage_final():
     # pairs, ended at 25/36 while the summary said 5/6)
     assert m.coverage_final == pytest.approx(5 / 6)
     assert m.coverage[-1][1] == pytest.approx(5 / 6)
+

@@ -65,6 +65,11 @@ def test_sweep_reuses_learning_and_speedup_falls_with_alpha(cache, tmp_path):
     assert speedups[0] == pytest.approx(bound, rel=0.05)
     assert (tmp_path / "sweep.csv").read_text().splitlines()[0] == "alpha,speedup,efficiency,makespan_s,alpha_cost,bytes_sent,speedup_bound"
     assert (tmp_path / "speedup_vs_alpha.png").is_file()
+    # each alpha-* run is data only (drawing every alpha of a large sweep costs time); report draws it
+    assert not list((tmp_path / "alpha-10").glob("*.png"))
+    assert main(["report", str(tmp_path / "alpha-10"), "--quiet"]) == 0
+    assert {"coverage.png", "timeline.png"} <= {p.name for p in (tmp_path / "alpha-10").glob("*.png")}
+    assert main(["report", str(tmp_path), "--quiet"]) == 0  # the sweep still reads back whole
 
 
 def test_report_rerenders_a_finished_run(tiny_run, capsys):
@@ -132,6 +137,32 @@ def test_failures_are_reported_and_marked(cache, tmp_path):
     assert [(c["agent"], c["outcome"]) for c in crash] == [("2", "")]  # no recovery: the bank's fate is moot
     graphml = (tmp_path / "topology.graphml").read_text()
     assert 'attr.name="outage"' in graphml and 'attr.name="alive"' in graphml
+
+
+def test_a_run_that_never_reaches_full_knowledge_reports_no_speedup(cache, tmp_path, capsys):
+    # the ring 0-1-2-3-0 loses 1 and 3 at the start: 0 and 2 live on, each never getting the other's tasks
+    crashes = "failures.agents.scheduled=[{agent: 1, at_s: 0.0}, {agent: 3, at_s: 0.0}]"
+    out = tmp_path / "run"
+    assert main(["run", TINY, "--out", str(out), "--cache", cache, "--set", crashes]) == 0
+    r = json.loads((out / "results.json").read_text())
+    assert r["makespan_s"] is None and r["speedup"] is None and r["efficiency"] is None
+    assert r["single_agent_s"] > 0
+    summary = capsys.readouterr().out
+    speedup_line = next(line for line in summary.splitlines() if "speedup" in line and "efficiency" in line)
+    assert "—" in speedup_line and "efficiency — " in speedup_line and "0.00" not in speedup_line
+
+
+def test_bytes_are_whole_except_what_a_cut_flow_sent_which_events_csv_rounds(cache, tmp_path):
+    # a cut flow sent rate x time bytes, a fraction included: results.json keeps the exact total,
+    # events.csv rounds each flow to whole bytes (within half a byte per cut flow of it)
+    mid = "failures.links.scheduled=[{edge: [0, 1], start_s: 0.031, end_s: 0.05}]"  # during the first 0-1 flows
+    assert main(["run", TINY, "--out", str(tmp_path), "--cache", cache, "--quiet", "--set", mid]) == 0
+    r = json.loads((tmp_path / "results.json").read_text())
+    with open(tmp_path / "events.csv", newline="") as handle:
+        rows = [row for row in csv.DictReader(handle) if row["kind"] == "transfer"]
+    cut = len({row["transfer"] for row in rows if row["outcome"] == "cut"})
+    assert cut > 0 and r["bytes_sent"] != int(r["bytes_sent"])
+    assert abs(sum(int(row["bytes"]) for row in rows) - r["bytes_sent"]) <= 0.5 * cut
 
 
 def test_the_compiled_engine_writes_the_same_results_and_events_as_simpy(tiny_run, cache, tmp_path):
@@ -283,6 +314,24 @@ def test_an_interrupted_rerun_leaves_the_previous_run_whole(tiny_run, cache, tmp
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no half-written run left beside it
     assert main(["report", str(out), "--quiet"]) == 0
+
+
+def test_a_killed_runs_staging_folder_is_cleared_by_the_next_run_into_the_same_out(tiny_run, cache, tmp_path):
+    import shutil
+
+    from sim.experiment import rundir
+
+    out = tmp_path / "run"
+    shutil.copytree(tiny_run[1], out)
+    child = os.fork()  # a pid that no process has any more: the SIGKILLed run's
+    if child == 0:
+        os._exit(0)
+    os.waitpid(child, 0)
+    stale = tmp_path / f".run.new-4b89a264-{child}-{rundir._host_key()}"
+    stale.mkdir()
+    (stale / "scenario.yaml").write_text("seed: 1\n")  # as far as the killed run got
+    assert main(["run", TINY, "--out", str(out), "--cache", cache, "--quiet"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
 
 def test_report_refuses_a_mixed_run_directory_naming_the_stale_file(tiny_run, tmp_path, capsys):

@@ -190,3 +190,45 @@ def test_a_ctrl_c_during_the_swap_lands_after_it(tmp_path, monkeypatch):
             write_run(stage, "new")
     assert len(calls) == 2
     assert results.read_results(out)["run_id"] == "new" and siblings(out) == ["run"]
+
+
+def _dead_pid():
+    """A pid no process has: a child that has exited and been reaped."""
+    child = os.fork()
+    if child == 0:
+        os._exit(0)
+    os.waitpid(child, 0)
+    return child
+
+
+def test_a_killed_runs_staging_folder_is_removed_but_a_live_runs_is_kept(tmp_path):
+    out = tmp_path / "run"
+    host = rundir._host_key()
+    stale = tmp_path / f".run.new-0badcafe-{_dead_pid()}-{host}"
+    live = tmp_path / f".run.new-00c0ffee-{os.getpid()}-{host}"  # a concurrent run of this process
+    elsewhere = tmp_path / f".run.new-0000beef-{_dead_pid()}-{'0' * 8 if host != '0' * 8 else '1' * 8}"
+    legacy = tmp_path / ".run.new-4b89a264"  # named before pids were: its writer cannot be told
+    other = tmp_path / f".runs.new-0badcafe-{_dead_pid()}-{host}"  # beside another target
+    for folder in (stale, live, elsewhere, legacy, other):
+        folder.mkdir()
+        (folder / "scenario.yaml").write_text("seed: 1\n")
+    with rundir.staged(out) as stage:
+        write_run(stage, "new")
+    assert siblings(out) == sorted(p.name for p in (live, elsewhere, legacy, other)) + ["run"]
+    assert results.read_results(out)["run_id"] == "new"
+
+
+def test_a_run_killed_between_its_two_renames_gets_the_old_run_back(tmp_path):
+    out = tmp_path / "run"
+    old = tmp_path / f".run.old-0badcafe-{_dead_pid()}-{rundir._host_key()}"
+    old.mkdir()
+    write_run(old, "old")
+    with pytest.raises(RuntimeError):
+        with rundir.staged(out):
+            raise RuntimeError("this run fails before its swap")
+    assert siblings(out) == ["run"] and results.read_results(out)["run_id"] == "old"
+
+
+def test_staging_folders_carry_the_writers_pid_and_host(tmp_path):
+    with rundir.staged(tmp_path / "run") as stage:
+        assert stage.name.endswith(f"-{os.getpid()}-{rundir._host_key()}")
