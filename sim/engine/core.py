@@ -1,5 +1,4 @@
-"""The SimPy engine, the reference semantics: agents learn, publish and gossip packages over the
-network until all know all.
+"""The SimPy engine, the reference semantics: agents learn, publish and gossip packages until all know all.
 
 Compute model: an agent's device learns its tasks one after the other (time = MACs / rate, or the
 measured wall time); merging received packages (student MACs / rate) runs on a separate serial
