@@ -105,10 +105,14 @@ def load_fashion_mnist(path: Path | str | None = None) -> dict[str, tuple[np.nda
 
 
 def check_available(path: Path | str | None) -> None:
-    """DataError unless the Fashion-MNIST folder that `path` resolves to exists (cheap: no reading)."""
+    """DataError unless the Fashion-MNIST folder that `path` resolves to holds the four IDX files
+    (cheap: their names are looked up, not read)."""
     folder = resolve_path(path)
     if not folder.is_dir():
         raise DataError(f"the Fashion-MNIST folder {str(folder)!r} does not exist; {_FIX}")
+    for stems in _FILES.values():
+        for stem in stems:
+            _find(folder, stem)
 
 
 def count(cfg: SuiteSettings) -> int:
