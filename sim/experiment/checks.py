@@ -38,6 +38,7 @@ def check_scenario(scenario: Scenario, *, source: str, out: Path | None = None,
     checks_env.check_device(scenario, source)
     _check_memory(scenario, num_tasks, source)
     warnings = _check_assignment(scenario, num_tasks, source)
+    warnings += checks_env.check_clipping(scenario)
     try:
         graph = build_topology(scenario)
     except TopologyError as exc:

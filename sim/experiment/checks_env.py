@@ -92,3 +92,25 @@ def check_device(scenario: Scenario, source: str) -> None:
         best_device(device)
     except LearningError as exc:
         raise ScenarioError(f"{source}: learner.device = {device!r}: {exc}") from None
+
+
+def check_clipping(scenario: Scenario) -> list[str]:
+    """Warn when a setting asks for more than the data holds and the run quietly uses less:
+    tasks.train_per_class above a suite's images, learner.mapper.k above a task's train images.
+    Only for suites that know their sizes cheaply (not folder or mixed)."""
+    from agents.suites.registry import train_sizes
+
+    sizes = train_sizes(scenario.tasks)
+    if sizes is None:
+        return []
+    per_class, per_task = sizes
+    warnings = []
+    asked = scenario.tasks.train_per_class
+    if asked is not None and asked > per_class:
+        warnings.append(f"tasks.train_per_class = {asked}, but {scenario.tasks.suite} has only {per_class} train "
+                        f"images in its smallest class: the run uses at most {per_class} per class")
+    k = getattr(scenario.learner.mapper, "k", None)
+    if k is not None and k > per_task:
+        warnings.append(f"learner.mapper.k = {k}, but a task has as few as {per_task} train images: "
+                        f"the run fits min(k, images) = {per_task} clusters there")
+    return warnings

@@ -386,3 +386,27 @@ def test_messages_name_the_resolved_scenario_file(tmp_path, capsys, monkeypatch)
     assert code == 2 and f"error: {shipped}: invalid scenario:" in text
     code, text = invoke(["validate", "tiny", "--set", "failures.agents.scheduled=[{agent: 99, at_s: 1}]"], capsys)
     assert code == 2 and f"error: {shipped}: failures.agents.scheduled[0].agent" in text
+
+
+@pytest.mark.parametrize("override, warning", [
+    # digits: 70% of each digit is train; the smallest digit (8, 174 images) has round(121.8) = 122
+    ("tasks.train_per_class=1000", "tasks.train_per_class = 1000, but digits has only 122 train images in its "
+                                   "smallest class: the run uses at most 122 per class"),
+    # tasks 0..3 of digits: {0,1} 125+127, {2,3} 124+128, {4,5} 127+127, {6,7} 127+125: fewest 252
+    ("learner.mapper={kind: gmmc, k: 1000}", "learner.mapper.k = 1000, but a task has as few as 252 train images: "
+                              "the run fits min(k, images) = 252 clusters there"),
+])
+def test_settings_the_data_cannot_meet_warn_before_learning(override, warning, tmp_path, capsys):
+    (tmp_path / "s.yaml").write_text(BASE)
+    code, text = invoke(["validate", str(tmp_path / "s.yaml"), "--set", override, "--quiet"], capsys)
+    assert code == 0, text
+    assert warning in " ".join(text.split())
+
+
+def test_a_bandwidth_ignored_by_alpha_mode_warns(tmp_path, capsys):
+    (tmp_path / "s.yaml").write_text(BASE)
+    argv = ["validate", str(tmp_path / "s.yaml"), "--set", "network.mode=alpha", "--quiet"]
+    code, text = invoke(argv + ["--set", "topology.links.bandwidth=5.0e6"], capsys)
+    assert code == 0 and "topology.links.bandwidth is set, but network.mode is 'alpha'" in " ".join(text.split())
+    code, text = invoke(argv, capsys)
+    assert code == 0 and text == ""
