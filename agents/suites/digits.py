@@ -18,6 +18,8 @@ from agents.suites.registry import register_suite
 CLASSES = tuple(str(d) for d in range(10))
 TRAIN_FRACTION = 0.7
 CLASSES_PER_TASK = 2
+# Images per digit in scikit-learn's file (np.bincount(load_digits().target)); a test checks them.
+CLASS_SIZES = (178, 182, 177, 183, 181, 182, 181, 179, 174, 180)
 
 
 @lru_cache(maxsize=1)
@@ -51,7 +53,17 @@ def count(cfg: SuiteSettings) -> int:
                         f"use num_tasks <= {groups} or the 'mixed' suite for more tasks")
 
 
-@register_suite("digits", "scikit-learn's 8x8 handwritten digits, upscaled: 5 tasks of 2 digits", count=count)
+def sizes(cfg: SuiteSettings) -> tuple[int, int]:
+    """(fewest train images of one digit, of one task) build(cfg) uses: 70% of each digit, capped."""
+    per_class = [int(round(TRAIN_FRACTION * n)) for n in CLASS_SIZES]
+    if cfg.train_per_class is not None:
+        per_class = [min(n, cfg.train_per_class) for n in per_class]
+    tasks = [per_class[i : i + CLASSES_PER_TASK] for i in range(0, 10, CLASSES_PER_TASK)][: count(cfg)]
+    return min(per_class), min(sum(t) for t in tasks)
+
+
+@register_suite("digits", "scikit-learn's 8x8 handwritten digits, upscaled: 5 tasks of 2 digits", count=count,
+                sizes=sizes)
 def build(cfg: SuiteSettings) -> TaskSuite:
     """Split-digits: 5 tasks of 2 digits ({0,1}, {2,3}, ...); all images unless capped per class."""
     data = load_digits_split()

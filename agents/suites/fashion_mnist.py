@@ -30,6 +30,7 @@ _FILES = {
 # features, small enough that extracting features on a 2-core CPU takes seconds, not minutes.
 DEFAULT_TRAIN_PER_CLASS = 600
 DEFAULT_TEST_PER_CLASS = 100
+OFFICIAL_TRAIN_PER_CLASS = 6000  # the official train split: 60 000 images, 6 000 per class
 CLASSES_PER_TASK = 2
 
 _FIX = (
@@ -105,10 +106,14 @@ def load_fashion_mnist(path: Path | str | None = None) -> dict[str, tuple[np.nda
 
 
 def check_available(path: Path | str | None) -> None:
-    """DataError unless the Fashion-MNIST folder that `path` resolves to exists (cheap: no reading)."""
+    """DataError unless the Fashion-MNIST folder that `path` resolves to holds the four IDX files
+    (cheap: their names are looked up, not read)."""
     folder = resolve_path(path)
     if not folder.is_dir():
         raise DataError(f"the Fashion-MNIST folder {str(folder)!r} does not exist; {_FIX}")
+    for stems in _FILES.values():
+        for stem in stems:
+            _find(folder, stem)
 
 
 def count(cfg: SuiteSettings) -> int:
@@ -119,7 +124,14 @@ def count(cfg: SuiteSettings) -> int:
                         f"use num_tasks <= {groups} or the 'mixed' suite for more tasks")
 
 
-@register_suite("fashion_mnist", "Split-Fashion-MNIST: 5 tasks of 2 classes from the real IDX files", count=count)
+def sizes(cfg: SuiteSettings) -> tuple[int, int]:
+    """(train images of one class, of one task) build(cfg) uses: train_per_class, at most 6 000."""
+    per_class = min(cfg.train_per_class or DEFAULT_TRAIN_PER_CLASS, OFFICIAL_TRAIN_PER_CLASS)
+    return per_class, per_class * CLASSES_PER_TASK
+
+
+@register_suite("fashion_mnist", "Split-Fashion-MNIST: 5 tasks of 2 classes from the real IDX files", count=count,
+                sizes=sizes)
 def build(cfg: SuiteSettings) -> TaskSuite:
     """Split-Fashion-MNIST: tasks of 2 classes in official order (t-shirt/trouser, pullover/dress, ...)."""
     data = load_fashion_mnist(cfg.path)

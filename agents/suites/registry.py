@@ -17,15 +17,21 @@ Builder = Callable[[SuiteSettings], TaskSuite]
 Counter = Callable[[SuiteSettings], int]
 SUITES: dict[str, tuple[Builder, str]] = {}  # name -> (build, one-line description); the default first
 COUNTS: dict[str, Counter] = {}  # name -> how many tasks build(settings) will make, cheaply
+# (fewest train images of one class, fewest train images of one task) that build(settings) will use
+Sizer = Callable[[SuiteSettings], tuple[int, int]]
+SIZES: dict[str, Sizer] = {}  # name -> its Sizer, for the suites that know it cheaply
 DEFAULT: list[str] = []  # the name registered with default=True
 
 
-def register_suite(name: str, description: str, count: Counter, default: bool = False) -> Callable[[Builder], Builder]:
+def register_suite(name: str, description: str, count: Counter, default: bool = False,
+                   sizes: Sizer | None = None) -> Callable[[Builder], Builder]:
     """Decorator: register a suite's `build(settings) -> TaskSuite` under `name`.
 
     `count(settings)` says how many tasks `build` will make without loading any image, raising the
     DataError `build` would raise (missing data, too many tasks asked): the checks run it before
     learning. `default`: the suite a scenario gets when it names none; it is listed first.
+    `sizes(settings)`, where a suite knows it cheaply: (fewest train images of one class, fewest
+    of one task) that `build` will use, so the checks can say when a setting asks for more.
     """
 
     def decorate(build: Builder) -> Builder:
@@ -33,6 +39,8 @@ def register_suite(name: str, description: str, count: Counter, default: bool = 
             raise ValueError(f"suite {name!r} is registered twice")
         SUITES[name] = (build, description)
         COUNTS[name] = count
+        if sizes is not None:
+            SIZES[name] = sizes
         if default:
             DEFAULT.append(name)
         return build
@@ -69,6 +77,14 @@ def count_tasks(cfg: SuiteSettings) -> int:
     if cfg.suite not in COUNTS:
         raise DataError(f"unknown suite {cfg.suite!r}; choose one of {', '.join(names)}")
     return COUNTS[cfg.suite](cfg)
+
+
+def train_sizes(cfg: SuiteSettings) -> tuple[int, int] | None:
+    """(fewest train images of one class, fewest of one task) that `create_suite(cfg)` will use;
+    None where the suite does not know it without loading its images (folder, mixed)."""
+    suite_names()
+    sizer = SIZES.get(cfg.suite)
+    return None if sizer is None else sizer(cfg)
 
 
 def list_suites() -> dict[str, str]:

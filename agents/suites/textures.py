@@ -103,7 +103,14 @@ def count(cfg: SuiteSettings) -> int:
                         f"use num_tasks <= {groups} or the 'mixed' suite for more tasks")
 
 
-@register_suite("textures", "patches of 20 photos bundled with scikit-image: 5 tasks of 4 photos", count=count)
+def sizes(cfg: SuiteSettings) -> tuple[int, int]:
+    """(train patches of one photo, of one task) build(cfg) cuts: as many as asked."""
+    per_class = cfg.train_per_class or DEFAULT_TRAIN_PER_CLASS
+    return per_class, per_class * CLASSES_PER_TASK
+
+
+@register_suite("textures", "patches of 20 photos bundled with scikit-image: 5 tasks of 4 photos", count=count,
+                sizes=sizes)
 def build(cfg: SuiteSettings) -> TaskSuite:
     """Photo-patch tasks: the photos in `PHOTOS` order, 4 per task (5 tasks); the seed picks patches."""
     groups = [PHOTOS[i : i + CLASSES_PER_TASK] for i in range(0, len(PHOTOS), CLASSES_PER_TASK)]

@@ -15,8 +15,8 @@ import networkx as nx
 from agents.errors import DataError
 from agents.features import default_cache_root
 from sim.errors import ScenarioError, SimError
-from sim.experiment import footprint
-from sim.experiment.scenario import Explicit, Scenario
+from sim.experiment import checks_env, footprint
+from sim.experiment.scenario import Explicit, LinksSection, Scenario
 from sim.experiment.topology import build_topology
 from topologies.errors import TopologyError
 from topologies.registry import family_params
@@ -27,15 +27,18 @@ def check_scenario(scenario: Scenario, *, source: str, out: Path | None = None,
 
     `out` and `cache` are the folders the command will write (None: not written, or the default).
     """
-    _check_folder(out, "--out / output.dir", source)
-    _check_folder(cache if cache is not None else default_cache_root(), "--cache / $SKILL_SIM_CACHE", source)
+    checks_env.check_out(out)
+    checks_env.check_folder(cache if cache is not None else default_cache_root(), "--cache / $SKILL_SIM_CACHE")
     try:
         num_tasks = suite_task_count(scenario)
     except DataError as exc:
         raise ScenarioError(f"{source}: tasks: {exc}") from None
     _check_weights(scenario, source)
+    checks_env.check_backbone(scenario, source)
+    checks_env.check_device(scenario, source)
     _check_memory(scenario, num_tasks, source)
     warnings = _check_assignment(scenario, num_tasks, source)
+    warnings += checks_env.check_clipping(scenario)
     try:
         graph = build_topology(scenario)
     except TopologyError as exc:
@@ -43,6 +46,7 @@ def check_scenario(scenario: Scenario, *, source: str, out: Path | None = None,
     except ScenarioError as exc:
         raise ScenarioError(f"{source}: {exc}") from None
     warnings += _check_graph(scenario, graph, source)
+    warnings += _check_bandwidth(scenario)
     _check_failures(scenario, graph, source)
     _check_engine(scenario, graph, source)
     return warnings
@@ -54,18 +58,6 @@ def suite_task_count(scenario: Scenario) -> int:
     from agents.suites.registry import count_tasks
 
     return count_tasks(scenario.tasks)
-
-
-def _check_folder(path: Path | None, what: str, source: str) -> None:
-    """A folder the run will create or write into: neither it nor a parent may be a file."""
-    if path is None:
-        return
-    for folder in (Path(path), *Path(path).parents):
-        if folder.exists():
-            if not folder.is_dir():
-                named = "is" if folder == Path(path) else f"is inside {str(folder)!r}, which is"
-                raise ScenarioError(f"{what}: {str(path)!r} {named} a file, not a folder; choose a folder")
-            return
 
 
 def _check_weights(scenario: Scenario, source: str) -> None:
@@ -100,7 +92,8 @@ def _check_assignment(scenario: Scenario, num_tasks: int, source: str) -> list[s
     rule = scenario.agents.assignment
     if not isinstance(rule, Explicit):
         if num_tasks < n:
-            return [f"{num_tasks} tasks for {n} agents: agents {num_tasks}..{n - 1} learn nothing"]
+            idle = f"agent {num_tasks}" if num_tasks == n - 1 else f"agents {num_tasks}..{n - 1}"
+            return [f"{num_tasks} tasks for {n} agents: {idle} learn{'s' if num_tasks == n - 1 else ''} nothing"]
         return []
     seen: dict[int, int] = {}
     for agent, tasks in enumerate(rule.tasks):
@@ -109,6 +102,10 @@ def _check_assignment(scenario: Scenario, num_tasks: int, source: str) -> list[s
                 raise ScenarioError(
                     f"{source}: agents.assignment.tasks[{agent}] names task {t}, but the suite has tasks "
                     f"0..{num_tasks - 1}; name existing tasks or raise tasks.num_tasks"
+                )
+            if t in seen and seen[t] == agent:
+                raise ScenarioError(
+                    f"{source}: agents.assignment.tasks[{agent}] lists task {t} twice; list each task once"
                 )
             if t in seen:
                 raise ScenarioError(
@@ -148,6 +145,16 @@ def _check_graph(scenario: Scenario, graph: nx.Graph, source: str) -> list[str]:
             "knowledge is never reached"
         ]
     return []
+
+
+def _check_bandwidth(scenario: Scenario) -> list[str]:
+    """Warn when links set a bandwidth that alpha mode ignores (transfer time comes from alpha)."""
+    if scenario.network.mode != "alpha":
+        return []
+    if scenario.topology.links.bandwidth == LinksSection.model_fields["bandwidth"].default:
+        return []
+    return ["topology.links.bandwidth is set, but network.mode is 'alpha', where transfer time comes from "
+            "alpha and bandwidth is ignored; drop it or use network.mode: explicit"]
 
 
 def _check_failures(scenario: Scenario, graph: nx.Graph, source: str) -> None:

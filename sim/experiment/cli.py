@@ -75,20 +75,22 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run one scenario: learn, simulate, evaluate, report")
     common(run)
-    run.add_argument("--out", type=Path, help="run directory (default: the scenario's output.dir or runs/NAME)")
+    run.add_argument("--out", type=_folder, help="run directory (default: the scenario's output.dir or runs/NAME)")
     run.add_argument("--alpha", type=float, help="MACs per byte (overrides the scenario's alpha)")
-    run.add_argument("--cache", type=Path, help="cache folder (default: $SKILL_SIM_CACHE or ~/.cache/skill-sim)")
+    run.add_argument("--cache", type=_folder, help="cache folder (default: $SKILL_SIM_CACHE or ~/.cache/skill-sim)")
     run.set_defaults(func=_cmd_run)
 
     sweep = sub.add_parser("sweep", help="repeat the simulation over alpha values, reusing learning")
     common(sweep)
-    sweep.add_argument("--out", type=Path, help="sweep directory (default: runs/NAME-sweep)")
+    sweep.add_argument("--out", type=_folder, help="sweep directory (default: runs/NAME-sweep)")
     sweep.add_argument("--alpha", type=_alpha_list, help="comma-separated alphas, e.g. 10,100,1e3,1e4")
-    sweep.add_argument("--cache", type=Path, help="cache folder (default: $SKILL_SIM_CACHE or ~/.cache/skill-sim)")
+    sweep.add_argument("--cache", type=_folder, help="cache folder (default: $SKILL_SIM_CACHE or ~/.cache/skill-sim)")
     sweep.set_defaults(func=_cmd_sweep)
 
     validate = sub.add_parser("validate", help="check a scenario file and print it with every default")
     common(validate)
+    validate.add_argument("--out", type=_folder, help="check this run directory as `run --out` would")
+    validate.add_argument("--cache", type=_folder, help="check this cache folder as `run --cache` would")
     validate.set_defaults(func=_cmd_validate)
 
     report = sub.add_parser("report", help="re-render the summary and plots of a finished run")
@@ -132,6 +134,13 @@ def _print_run_dir(args: argparse.Namespace, out: Path) -> None:
         sys.stdout.write(f"{out}\n")
 
 
+def _folder(text: str) -> Path:
+    """A folder argument (--out, --cache): an empty one is refused, not taken as the working directory."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path; name a folder")
+    return Path(text)
+
+
 def _alpha_list(text: str) -> list[float]:
     try:
         values = [float(x) for x in text.split(",") if x.strip()]
@@ -139,11 +148,19 @@ def _alpha_list(text: str) -> list[float]:
         raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated numbers, e.g. 10,100,1e3") from None
     if not values or not all(0 < v < math.inf for v in values):
         raise argparse.ArgumentTypeError(f"{text[:80]!r}: alphas must be positive finite numbers")
+    if len(set(values)) != len(values):
+        twice = sorted({v for v in values if values.count(v) > 1})
+        raise argparse.ArgumentTypeError(f"{text[:80]!r}: alpha {', '.join(f'{v:g}' for v in twice)} given twice; "
+                                         "give each value once")
     return values
 
 
 def _load(args: argparse.Namespace):
-    from sim.experiment.loading import load_scenario
+    """The scenario the command names, with --set / --seed / --alpha applied; args.source becomes
+    its resolved file path, the one prefix of every message about it."""
+    from sim.experiment.loading import load_scenario, resolve_scenario_path
+
+    args.source = str(resolve_scenario_path(args.scenario))
 
     overrides = list(args.overrides)
     if args.seed is not None:
@@ -159,23 +176,33 @@ def _starting(console: Console, scenario: Any) -> None:
                   highlight=False)
 
 
-def _check(args: argparse.Namespace, scenario: Any, console: Console, out: Path | None = None) -> None:
-    """The checks `validate`, `run` and `sweep` share, before any learning; warnings on stderr."""
+def _run_dir(args: argparse.Namespace, scenario: Any, sweep: bool = False) -> Path:
+    """Where run (or sweep) writes: --out, else output.dir (run only), else runs/NAME(-sweep)."""
+    if sweep:
+        return args.out or Path("runs") / f"{scenario.name}-sweep"
+    return args.out or scenario.output.dir or Path("runs") / scenario.name
+
+
+def _check(args: argparse.Namespace, scenario: Any, out: Path, warn_alpha: bool = False) -> None:
+    """The checks `validate`, `run` and `sweep` share, before any learning; warnings on stderr,
+    even under --quiet (which hides only progress and the summary)."""
     from sim.experiment.checks import check_scenario
 
-    for warning in check_scenario(scenario, source=str(args.scenario), out=out, cache=getattr(args, "cache", None)):
-        console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
+    warnings = check_scenario(scenario, source=args.source, out=out, cache=args.cache)
+    if warn_alpha and len(scenario.alphas) > 1:
+        warnings.append(f"alpha is a list: run uses the first, {scenario.alphas[0]:g}; sweep runs every value")
+    for warning in warnings:
+        Console(stderr=True).print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
 
 
 def _cmd_run(args: argparse.Namespace, console: Console) -> int:
     scenario = _load(args)
-    out = args.out or scenario.output.dir or Path("runs") / scenario.name
-    _check(args, scenario, console, out)  # before the learning side is even imported
+    out = _run_dir(args, scenario)
+    _check(args, scenario, out, warn_alpha=args.alpha is None)  # before the learning side is even imported
     _starting(console, scenario)
     from sim.experiment import report, rundir, runner
     from sim.experiment.progress import ProgressView
 
-    rundir.check_target(out)  # before learning: a file or a foreign folder is refused now
     with ProgressView(console) as view:
         prepared = runner.prepare(scenario, cache_dir=args.cache, progress=view)
         results, raw = runner.run_alpha(prepared, scenario.alphas[0], progress=view)
@@ -190,13 +217,12 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
 def _cmd_sweep(args: argparse.Namespace, console: Console) -> int:
     scenario = _load(args)
     alphas = args.alpha or (scenario.alphas if len(scenario.alphas) > 1 else list(DEFAULT_SWEEP))
-    out = args.out or Path("runs") / f"{scenario.name}-sweep"
-    _check(args, scenario, console, out)
+    out = _run_dir(args, scenario, sweep=True)
+    _check(args, scenario, out)
     _starting(console, scenario)
     from sim.experiment import report, rundir, runner
     from sim.experiment.progress import ProgressView
 
-    rundir.check_target(out)
     rows = []
     with ProgressView(console) as view, rundir.staged(out) as stage:  # swapped in once every alpha is saved
         prepared = runner.prepare(scenario, cache_dir=args.cache, progress=view)
@@ -215,12 +241,12 @@ def _cmd_validate(args: argparse.Namespace, console: Console) -> int:
     import yaml
 
     scenario = _load(args)
-    _check(args, scenario, console)
+    _check(args, scenario, _run_dir(args, scenario))  # the very checks `run` makes
     resolved = scenario.model_dump(mode="json")
     if args.json:
         _print_json(resolved)
     elif not args.quiet:  # the resolved scenario on stdout (valid YAML to save), the verdict on stderr
-        console.print(f"[green]ok[/]: {escape(str(args.scenario))} is a valid scenario", highlight=False)
+        console.print(f"[green]ok[/]: {escape(args.source)} is a valid scenario", highlight=False)
         sys.stdout.write(yaml.safe_dump(resolved, sort_keys=False))
     return 0
 

@@ -149,7 +149,7 @@ def print_sweep(console: Console, sweep: dict[str, Any], out: Path) -> None:
                   f"{r['alpha_cost']:.3e}", f"{r['bytes_sent']:.3e}")
     console.print(t)
     cross = sweep.get("efficiency_half_alpha")
-    console.print("efficiency crosses 0.5 at α ≈ " + (f"{cross:.3g}" if cross else "— (not within the grid)"))
+    console.print(f"efficiency crosses 0.5 at α ≈ {cross:.3g}" if cross else "efficiency does not cross 0.5 within the grid")
     console.print(f"results in [bold]{out}[/]", soft_wrap=True, highlight=False)  # one line, however long
 
 

@@ -182,6 +182,9 @@ class Scenario(_Strict):
         values = value if isinstance(value, list) else [value]
         if not values or any(a <= 0 for a in values):
             raise ValueError(f"alpha must be a positive number or a non-empty list of them, got {value!r}")
+        twice = sorted({a for a in values if values.count(a) > 1})
+        if twice:
+            raise ValueError(f"alpha {', '.join(f'{a:g}' for a in twice)} is listed twice; list each value once")
         return value
 
     @model_validator(mode="after")

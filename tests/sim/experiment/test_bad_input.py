@@ -217,6 +217,32 @@ CASES: dict[str, Case] = {
                                     files={"three.graphml": GRAPHML_3}, names=("3 nodes",), command="run"),
     "run-crash-no-such-agent": s("failures.agents.scheduled=[{agent: 9, at_s: 5}]",
                                  names="failures.agents.scheduled[0].agent", command="run"),
+    # --- validate refuses what run refuses before learning (issue 10 review) ---
+    **{f"{cmd}-{name}": Case(**{**kw, "command": cmd}) for cmd in ("validate", "run") for name, kw in {
+        "output-dir-is-a-file": dict(args=("--set", "output.dir={tmp}/garbage.yaml"), files={"garbage.yaml": "x"},
+                                     names=("output.dir", "garbage.yaml", "a file")),
+        "backbone-without-offline-weights": dict(args=("--set", "learner.backbone.name=resnet18"),
+                                                 names=("learner.backbone.name", "resnet18", "offline")),
+        "backbone-not-in-timm": dict(args=("--set", "learner.backbone.name=nonexistent_model",
+                                           "--set", "learner.backbone.weights=random"),
+                                     names=("learner.backbone.name", "nonexistent_model", "not a timm model")),
+        "fashion-mnist-folder-without-idx-files": dict(
+            args=("--set", "tasks={suite: fashion_mnist, num_tasks: 2, path: {tmp}/bad}"), files={"bad/.keep": ""},
+            names=("tasks", "train-images-idx3-ubyte", "not found")),
+        "out-not-writable": dict(args=("--out", "/proc/nope"), names=("--out", "/proc/nope", "cannot be written")),
+        "cache-not-writable": dict(args=("--cache", "/proc/nope"), names=("--cache", "/proc/nope", "cannot be written")),
+        "out-empty": dict(args=("--out", ""), names=("--out", "empty path")),
+        "cache-empty": dict(args=("--cache", ""), names=("--cache", "empty path")),
+        "out-holds-other-files": dict(args=("--out", "{tmp}/mine"), files={"mine/thesis.tex": "x"},
+                                      names=("--out", "mine", "not a skill-sim run")),
+        "alpha-listed-twice": dict(args=("--set", "alpha=[10, 1e3, 10]"), names=("alpha", "10", "twice")),
+        "events-csv-yes": dict(args=("--set", "output.events_csv=yes"), names=("output.events_csv", "'yes'")),
+        "plots-on-in-file": dict(text=BASE + "output: {plots: on}\n", names=("output.plots", "'on'")),
+        "explicit-task-twice-to-one-agent": dict(
+            args=("--set", "agents.assignment={kind: explicit, tasks: [[0, 0], [1], [2], [3]]}"),
+            names=("agents.assignment.tasks[0]", "task 0 twice")),
+    }.items()},
+    "sweep-alpha-flag-twice": Case(args=("--alpha", "10,10"), names=("--alpha", "alpha 10 given twice"), command="sweep"),
 }
 
 
@@ -297,3 +323,90 @@ def test_more_agents_than_tasks_warns_who_learns_nothing(tmp_path, capsys):
     code, text = invoke(["validate", str(tmp_path / "s.yaml")], capsys)
     assert code == 0, text
     assert "4 tasks for 6 agents: agents 4..5 learn nothing" in text
+
+
+def test_one_idle_agent_is_named_alone(tmp_path, capsys):
+    (tmp_path / "s.yaml").write_text(BASE.replace("count: 4", "count: 5"))
+    code, text = invoke(["validate", str(tmp_path / "s.yaml")], capsys)
+    assert code == 0, text
+    assert "4 tasks for 5 agents: agent 4 learns nothing" in text
+
+
+def test_warnings_still_print_under_quiet(tmp_path, capsys):
+    (tmp_path / "s.yaml").write_text(BASE.replace("count: 4", "count: 6"))
+    code = main(["validate", str(tmp_path / "s.yaml"), "--quiet"])
+    captured = capsys.readouterr()
+    assert code == 0
+    assert "warning" in captured.err and "agents 4..5 learn nothing" in captured.err
+    assert captured.out == ""
+
+
+def test_run_with_an_alpha_list_warns_it_uses_the_first(tmp_path, capsys, monkeypatch):
+    from sim.errors import SimError
+    from sim.experiment import runner
+
+    def stop(*args, **kwargs):
+        raise SimError("stopped before learning")
+
+    monkeypatch.setattr(runner, "prepare", stop)
+    (tmp_path / "s.yaml").write_text(BASE + "alpha: [10, 1e3]\n")
+    code = main(["run", str(tmp_path / "s.yaml"), "--quiet", "--out", str(tmp_path / "out"),
+                 "--cache", str(tmp_path / "cache")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "alpha is a list: run uses the first, 10; sweep runs every value" in err
+
+
+def test_cuda_asked_where_there_is_none_is_refused_before_learning(tmp_path, capsys, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    (tmp_path / "s.yaml").write_text(BASE)
+    for command in ("validate", "run"):
+        code, text = invoke([command, str(tmp_path / "s.yaml"), "--set", "learner.device=cuda",
+                             "--out", str(tmp_path / "out"), "--cache", str(tmp_path / "cache")], capsys)
+        assert code == 2, text
+        assert "learner.device = 'cuda'" in text and "CUDA is not available" in text
+        assert "Traceback" not in text and not (tmp_path / "out").exists()
+
+
+def test_messages_name_the_resolved_scenario_file(tmp_path, capsys, monkeypatch):
+    """In a folder with its own scenarios/ but no tiny.yaml, `scenarios/tiny.yaml` is the shipped
+    file: ok, errors of the schema and errors of the checks all name that file, one way."""
+    from sim.experiment.loading import SHIPPED_DIR
+
+    (tmp_path / "scenarios").mkdir()
+    monkeypatch.chdir(tmp_path)
+    shipped = str(SHIPPED_DIR / "tiny.yaml")
+    code, text = invoke(["validate", "scenarios/tiny.yaml", "--quiet"], capsys)
+    assert code == 0 and text == ""
+    code, text = invoke(["validate", "scenarios/tiny.yaml"], capsys)
+    assert code == 0 and f"ok: {shipped} is a valid scenario" in text
+    code, text = invoke(["validate", "tiny", "--set", "agents.count=0"], capsys)
+    assert code == 2 and f"error: {shipped}: invalid scenario:" in text
+    code, text = invoke(["validate", "tiny", "--set", "failures.agents.scheduled=[{agent: 99, at_s: 1}]"], capsys)
+    assert code == 2 and f"error: {shipped}: failures.agents.scheduled[0].agent" in text
+
+
+@pytest.mark.parametrize("override, warning", [
+    # digits: 70% of each digit is train; the smallest digit (8, 174 images) has round(121.8) = 122
+    ("tasks.train_per_class=1000", "tasks.train_per_class = 1000, but digits has only 122 train images in its "
+                                   "smallest class: the run uses at most 122 per class"),
+    # tasks 0..3 of digits: {0,1} 125+127, {2,3} 124+128, {4,5} 127+127, {6,7} 127+125: fewest 252
+    ("learner.mapper={kind: gmmc, k: 1000}", "learner.mapper.k = 1000, but a task has as few as 252 train images: "
+                              "the run fits min(k, images) = 252 clusters there"),
+])
+def test_settings_the_data_cannot_meet_warn_before_learning(override, warning, tmp_path, capsys):
+    (tmp_path / "s.yaml").write_text(BASE)
+    code, text = invoke(["validate", str(tmp_path / "s.yaml"), "--set", override, "--quiet"], capsys)
+    assert code == 0, text
+    assert warning in " ".join(text.split())
+
+
+def test_a_bandwidth_ignored_by_alpha_mode_warns(tmp_path, capsys):
+    (tmp_path / "s.yaml").write_text(BASE)
+    argv = ["validate", str(tmp_path / "s.yaml"), "--set", "network.mode=alpha", "--quiet"]
+    code, text = invoke(argv + ["--set", "topology.links.bandwidth=5.0e6"], capsys)
+    assert code == 0 and "topology.links.bandwidth is set, but network.mode is 'alpha'" in " ".join(text.split())
+    code, text = invoke(argv, capsys)
+    assert code == 0 and text == ""

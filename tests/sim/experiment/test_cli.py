@@ -374,3 +374,19 @@ def test_out_that_is_a_file_or_a_foreign_folder_is_refused_before_learning(tmp_p
         assert str(tmp_path / out) in capsys.readouterr().err
     assert not (tmp_path / "cold").exists()  # refused before any learning
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep"
+
+
+def test_a_sweep_that_never_crosses_half_efficiency_says_so(tmp_path):
+    from io import StringIO
+
+    from rich.console import Console
+
+    from sim.experiment.report import print_sweep
+
+    row = {"alpha": 10.0, "speedup": 3.0, "efficiency": 0.75, "makespan_s": 1.0, "alpha_cost": 1.0, "bytes_sent": 1.0}
+    sweep = {"scenario": "s", "agents": 4, "topology": "ring", "rows": [row], "efficiency_half_alpha": None}
+    for cross, said in ((None, "efficiency does not cross 0.5 within the grid"), (250.0, "efficiency crosses 0.5 at α ≈ 250")):
+        buffer = StringIO()
+        print_sweep(Console(file=buffer, width=120), {**sweep, "efficiency_half_alpha": cross}, tmp_path)
+        assert said in buffer.getvalue()
+        assert "not within the grid" not in buffer.getvalue()

@@ -38,3 +38,11 @@ def test_a_file_that_is_not_utf8_or_empty_is_refused_naming_it(tmp_path):
     empty.write_text("\n# only a comment\n")
     with pytest.raises(ScenarioError, match="empty.yaml: empty scenario file"):
         load_scenario(empty)
+
+
+def test_only_true_and_false_are_booleans():
+    """YAML 1.2: yes / no / on / off stay words (YAML 1.1 would read them as booleans)."""
+    from sim.experiment.loading import parse_yaml
+
+    assert parse_yaml("[true, True, FALSE, false]") == [True, True, False, False]
+    assert parse_yaml("[yes, no, on, off, y, n]") == ["yes", "no", "on", "off", "y", "n"]

@@ -1,0 +1,116 @@
+"""Checks of what a scenario needs from this machine, before any learning: writable folders, a
+backbone that exists with the weights asked for, a device that is present.
+
+Cheap for the defaults: timm and torch are imported only when the scenario names a backbone or a
+device other than the default (a few seconds), never for `tiny` or any shipped scenario.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tempfile
+from pathlib import Path
+
+from agents.errors import LearningError
+from sim.errors import ScenarioError, SimError
+from sim.experiment.scenario import Scenario
+
+DEFAULT_BACKBONE = "tf_efficientnet_lite0"  # the one backbone with offline weights (agents.weights)
+
+
+def check_folder(path: Path | None, what: str) -> None:
+    """A folder the command will create or write into: not empty, not a file nor below one, and
+    writable (probed by making, then removing, a folder in its nearest existing parent)."""
+    if path is None:
+        return
+    if str(path) == "":
+        raise ScenarioError(f"{what}: an empty path; name a folder")
+    path = Path(path).expanduser()
+    for folder in (path, *path.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                named = "is" if folder == path else f"is inside {str(folder)!r}, which is"
+                raise ScenarioError(f"{what}: {str(path)!r} {named} a file, not a folder; choose a folder")
+            _probe_writable(folder, path, what)
+            return
+
+
+def _probe_writable(folder: Path, path: Path, what: str) -> None:
+    """ScenarioError unless a folder can be made in `folder` (os.access alone misleads root)."""
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ScenarioError(f"{what}: {str(path)!r} cannot be written ({str(folder)!r} is not writable); "
+                            "choose a folder you can write")
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".skill-sim-probe-", dir=folder))
+    except OSError as exc:
+        raise ScenarioError(f"{what}: {str(path)!r} cannot be written ({exc.strerror} in {str(folder)!r}); "
+                            "choose a folder you can write") from None
+
+
+def check_out(path: Path | None) -> None:
+    """The run directory: a writable folder that a run may replace (rundir.check_target)."""
+    if path is None:
+        return
+    check_folder(path, "--out / output.dir")
+    from sim.experiment import rundir
+
+    try:
+        rundir.check_target(Path(path))
+    except SimError as exc:
+        raise ScenarioError(str(exc)) from None
+
+
+def check_backbone(scenario: Scenario, source: str) -> None:
+    """The backbone is a timm model, and `weights: offline` only with the one that has offline weights."""
+    backbone = scenario.learner.backbone
+    if backbone.name == DEFAULT_BACKBONE:
+        return
+    if backbone.weights == "offline":
+        raise ScenarioError(
+            f"{source}: learner.backbone.name = {backbone.name!r}: weights 'offline' exist only for "
+            f"{DEFAULT_BACKBONE!r}; set learner.backbone.weights to 'random', 'pretrained' or a checkpoint "
+            f"file, or use {DEFAULT_BACKBONE!r}"
+        )
+    import timm
+
+    if not timm.is_model(backbone.name):
+        near = difflib.get_close_matches(backbone.name, timm.list_models(), n=3)
+        hint = f" Did you mean {', '.join(map(repr, near))}?" if near else ""
+        raise ScenarioError(f"{source}: learner.backbone.name = {backbone.name!r}: not a timm model.{hint} "
+                            "`skill-sim list backbones --all` lists every name")
+
+
+def check_device(scenario: Scenario, source: str) -> None:
+    """A device other than auto / cpu must exist on this machine (torch is imported only then)."""
+    device = scenario.learner.device
+    if device in ("auto", "cpu"):
+        return
+    from agents.device import best_device
+
+    try:
+        best_device(device)
+    except LearningError as exc:
+        raise ScenarioError(f"{source}: learner.device = {device!r}: {exc}") from None
+
+
+def check_clipping(scenario: Scenario) -> list[str]:
+    """Warn when a setting asks for more than the data holds and the run quietly uses less:
+    tasks.train_per_class above a suite's images, learner.mapper.k above a task's train images.
+    Only for suites that know their sizes cheaply (not folder or mixed)."""
+    from agents.suites.registry import train_sizes
+
+    sizes = train_sizes(scenario.tasks)
+    if sizes is None:
+        return []
+    per_class, per_task = sizes
+    warnings = []
+    asked = scenario.tasks.train_per_class
+    if asked is not None and asked > per_class:
+        warnings.append(f"tasks.train_per_class = {asked}, but {scenario.tasks.suite} has only {per_class} train "
+                        f"images in its smallest class: the run uses at most {per_class} per class")
+    k = getattr(scenario.learner.mapper, "k", None)
+    if k is not None and k > per_task:
+        warnings.append(f"learner.mapper.k = {k}, but a task has as few as {per_task} train images: "
+                        f"the run fits min(k, images) = {per_task} clusters there")
+    return warnings
