@@ -243,3 +243,30 @@ def test_a_sweep_written_before_speedup_bound_still_draws(tmp_path):
     sweep["efficiency_half_alpha"] = None
     assert plots.render(out, sweep, y_scale="log") == []
     assert _is_png(out / "speedup_vs_alpha.png")
+
+
+@pytest.mark.parametrize("scale", ["log", "linear"])
+def test_the_half_n_marker_sits_on_the_drawn_speedup_line(tmp_path, scale):
+    import numpy as np
+
+    sweep = json.loads((_sweep_dir(tmp_path) / "sweep.json").read_text())
+    # efficiency 0.625 at 1e3, 0.05 at 1e5: 0.5 is crossed 0.125 / 0.575 of the way in log alpha,
+    # where the speedup (linear in log alpha, 2.5 -> 0.2) is 2.5 - 2.3 * 0.125 / 0.575 = 2.0 = N / 2
+    sweep["efficiency_half_alpha"] = 10 ** (3 + 2 * 0.125 / 0.575)
+    fig = speedup.figure(sweep, scale)
+    ax = fig.axes[0]
+    line = next(ln for ln in ax.get_lines() if ln.get_label() == "speedup")
+    marker = next(ln for ln in ax.get_lines() if ln.get_label().startswith("0.5 N at"))
+    (mx, my), = ax.transData.transform(np.column_stack(marker.get_data()))
+    drawn = ax.transData.transform(np.column_stack(line.get_data()))  # straight between these, on screen
+    assert marker.get_ydata()[0] == 2.0
+    assert np.interp(mx, drawn[:, 0], drawn[:, 1]) == pytest.approx(my, abs=0.5)  # within half a pixel
+    xs, ys = line.get_data()
+    assert ys[list(xs).index(sweep["efficiency_half_alpha"])] == pytest.approx(2.0)
+
+
+def test_a_densified_segment_is_linear_in_log_alpha():
+    xs, ys = speedup.densified([(10.0, 4.0), (1000.0, 2.0)], [100.0], per_segment=4)
+    # the grid 10, 10^1.5, 100 (twice: grid and extra), 10^2.5, then the end point
+    assert xs[0] == 10.0 and xs[-1] == 1000.0 and ys[-1] == 2.0
+    assert ys[xs.index(100.0)] == pytest.approx(3.0)
