@@ -270,3 +270,17 @@ def test_a_densified_segment_is_linear_in_log_alpha():
     # the grid 10, 10^1.5, 100 (twice: grid and extra), 10^2.5, then the end point
     assert xs[0] == 10.0 and xs[-1] == 1000.0 and ys[-1] == 2.0
     assert ys[xs.index(100.0)] == pytest.approx(3.0)
+
+
+def test_the_link_bytes_colour_bar_has_a_few_short_tick_labels():
+    from sim.experiment.plots import link_bytes
+
+    # ring_51_failures' range: 6.8e6 to 3.1e7 B, inside one power of ten; 4 steps of (hi / lo) ** (1 / 3) ≈ 1.66
+    assert drawing.log_ticks(6.78e6, 3.13e7) == [6.8e6, 1.1e7, 1.9e7, 3.1e7]
+    assert drawing.log_ticks(5.0, 5e5) == [10.0, 100.0, 1e3, 1e4, 1e5][::2]  # 5 decades: every 2nd
+    g = nx.path_graph(3)
+    fig = link_bytes.figure(g, _results(), {(0, 1): 6.78e6, (1, 2): 3.13e7})
+    fig.canvas.draw()
+    bar = fig.axes[1]
+    assert [t.get_text() for t in bar.get_xticklabels()] == ["6.8e6", "1.1e7", "1.9e7", "3.1e7"]
+    assert bar.xaxis.get_minorticklabels() == [] or all(not t.get_text() for t in bar.xaxis.get_minorticklabels())
