@@ -284,3 +284,21 @@ def test_the_link_bytes_colour_bar_has_a_few_short_tick_labels():
     bar = fig.axes[1]
     assert [t.get_text() for t in bar.get_xticklabels()] == ["6.8e6", "1.1e7", "1.9e7", "3.1e7"]
     assert bar.xaxis.get_minorticklabels() == [] or all(not t.get_text() for t in bar.xaxis.get_minorticklabels())
+
+
+def test_under_churn_agents_down_is_a_separate_panel_below_the_coverage():
+    from sim.experiment.plots import coverage
+    from sim.experiment.plots.events import Incidents
+
+    # 41 crashes (> 40 lines): agent i goes down at i + 1 for good, so i + 1 agents are down from then
+    churn = Incidents(crashed=[(i + 1.0, i) for i in range(41)])
+    fig = coverage.figure([[0.0, 0.0], [50.0, 0.5]], _results(), churn)
+    top, below = fig.axes
+    assert below.get_shared_x_axes().joined(top, below)
+    assert below.get_position().height < top.get_position().height / 2
+    assert [ln.get_label() for ln in top.get_lines() if not ln.get_label().startswith("final")] == ["coverage"]
+    (down,) = below.get_lines()
+    assert list(down.get_xdata()) == [0.0] + [i + 1.0 for i in range(41)] + [50.0]
+    assert list(down.get_ydata()) == list(range(42)) + [41]
+    few = coverage.figure([[0.0, 0.0], [50.0, 0.5]], _results(), Incidents(crashed=[(1.0, 0)]))
+    assert len(few.axes) == 1  # a few crashes stay lines on the one panel
