@@ -79,7 +79,8 @@ def _render_run(out: Path, data: dict[str, Any]) -> list[str]:
         notes.append(f"{TIMELINE_PNG} skipped: results.json per_agent has no `learns` lists")
     else:
         learns = {p["agent"]: list(p["learns"]) for p in data["per_agent"]}
-        shown = shown_agents(len(learns), timeline.MAX_ROWS, first=incidents.crash_counts())
+        active = {a for a, _ in events.banked} | set(events.sending) | set(events.receiving)
+        shown = shown_agents(len(learns), timeline.MAX_ROWS, first=incidents.crash_counts(), active=active)
         tl = timeline_of(events, learns, shown, data.get("makespan_s") or 0.0)
         timeline.draw(out / TIMELINE_PNG, tl, data)
     return notes

@@ -53,12 +53,33 @@ def graph_figure() -> tuple[Any, Any, list[Any]]:
     return fig, ax, slots
 
 
-def colourbar(fig: Any, slot: Any, norm: Any, cmap: Any, label: str) -> None:
-    """A horizontal colourbar in one of graph_figure's slots."""
+def log_ticks(lo: float, hi: float, most: int = 4) -> list[float]:
+    """At most `most` readable ticks on a log scale from lo to hi: the powers of ten inside when
+    there are two or more (every k-th if too many), else `most` geometric steps in 2 significant digits."""
+    if lo <= 0 or hi <= lo:
+        return [lo] if lo > 0 else []
+    decades = [10.0 ** k for k in range(math.ceil(math.log10(lo)), math.floor(math.log10(hi)) + 1)]
+    if len(decades) >= 2:
+        step = math.ceil(len(decades) / most)
+        return decades[::step]
+    steps = [lo * (hi / lo) ** (i / (most - 1)) for i in range(most)] if most > 1 else [lo]
+    rounded = [float(f"{x:.2g}") for x in steps]
+    return [x for x in dict.fromkeys(rounded) if lo <= x <= hi]
+
+
+def colourbar(fig: Any, slot: Any, norm: Any, cmap: Any, label: str) -> Any:
+    """A horizontal colourbar in one of graph_figure's slots; a log one gets a few ticks in `short` form."""
     import matplotlib.pyplot as plt
+    from matplotlib.colors import LogNorm
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
     slot.set_visible(True)
-    fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), cax=slot, orientation="horizontal", label=label)
+    bar = fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), cax=slot, orientation="horizontal", label=label)
+    if isinstance(norm, LogNorm):
+        bar.ax.xaxis.set_major_locator(FixedLocator(log_ticks(norm.vmin, norm.vmax)))
+        bar.ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: short(x)))
+        bar.ax.xaxis.set_minor_locator(NullLocator())
+    return bar
 
 
 def save(fig: Any, path: Path) -> None:

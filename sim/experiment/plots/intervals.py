@@ -9,7 +9,7 @@ from typing import Iterable
 from sim.experiment.plots.events import Events, Incidents
 
 Interval = tuple[float, float]
-LANES = ("learning", "sending", "receiving", "down")
+LANES = ("learning", "interrupted", "sending", "receiving", "down")
 
 
 def merge(intervals: Iterable[Interval]) -> list[Interval]:
@@ -55,23 +55,47 @@ def agents_down(incidents: Incidents) -> list[tuple[float, int]]:
 
 def learning_intervals(learns: dict[int, list[int]], banked: dict[tuple[int, int], float],
                        recovered: list[tuple[float, int]]) -> dict[int, list[Interval]]:
-    """When each agent learned its own tasks: they are learned in order, each finishing at its
-    first `banked` row and starting at the previous finish (0 for the first), or at the agent's
-    latest recovery before the finish if that is later. A task never banked ends the list."""
-    recoveries: dict[int, list[float]] = {}
-    for t, agent in recovered:
-        recoveries.setdefault(agent, []).append(t)
-    out: dict[int, list[Interval]] = {}
+    """When each agent learned its own tasks (the finished spans of `learning_spans`, no crashes known)."""
+    return learning_spans(learns, banked, recovered, [])[0]
+
+
+def learning_spans(learns: dict[int, list[int]], banked: dict[tuple[int, int], float],
+                   recovered: list[tuple[float, int]], crashed: list[tuple[float, int]]
+                   ) -> tuple[dict[int, list[Interval]], dict[int, list[Interval]]]:
+    """Per agent, its finished and its interrupted learning. Own tasks are learned in order, each
+    finishing at its first `banked` row and starting at the previous finish (0 for the first), or
+    at the agent's latest recovery before the finish if that is later. A crash while learning ends
+    an interrupted span; learning goes on at the next recovery (none: the agent is done). A task
+    never banked and not cut by a crash ends the list."""
+    ups = _times_by_agent(recovered)
+    downs = _times_by_agent(crashed)
+    done: dict[int, list[Interval]] = {}
+    cut: dict[int, list[Interval]] = {}
     for agent, tasks in learns.items():
-        previous, spans = 0.0, []
+        cursor: float | None = 0.0
+        mine_done, mine_cut = done.setdefault(agent, []), cut.setdefault(agent, [])
         for task in tasks:
             finish = banked.get((agent, task))
-            if finish is None:
+            while cursor is not None:  # crashes before the finish cut the learning short
+                crash = next((c for c in downs.get(agent, []) if c >= cursor and (finish is None or c < finish)), None)
+                if crash is None:
+                    break
+                if crash > cursor:
+                    mine_cut.append((cursor, crash))
+                cursor = next((r for r in ups.get(agent, []) if r > crash), None)  # up again at the same instant: no
+            if cursor is None or finish is None:
                 break
-            start = max([previous] + [r for r in recoveries.get(agent, []) if r <= finish])
-            spans.append((start, finish))
-            previous = finish
-        out[agent] = spans
+            start = max([cursor] + [r for r in ups.get(agent, []) if r <= finish])
+            mine_done.append((start, finish))
+            cursor = finish
+    return done, cut
+
+
+def _times_by_agent(changes: list[tuple[float, int]]) -> dict[int, list[float]]:
+    """(time, agent) rows as each agent's sorted times."""
+    out: dict[int, list[float]] = {}
+    for t, agent in sorted(changes):
+        out.setdefault(agent, []).append(t)
     return out
 
 
@@ -110,9 +134,11 @@ def timeline(events: Events, learns: dict[int, list[int]], shown: list[int], hor
     """Every lane of every shown agent: learning, sending, receiving, down."""
     horizon = max(horizon_s, events.horizon_s)
     wanted = set(shown)
+    done, cut = learning_spans({a: t for a, t in learns.items() if a in wanted}, events.banked,
+                               events.incidents.recovered, events.incidents.crashed)
     lanes = {
-        "learning": learning_intervals({a: t for a, t in learns.items() if a in wanted}, events.banked,
-                                       events.incidents.recovered),
+        "learning": done,
+        "interrupted": cut,
         "sending": {a: merge(map(tuple, events.sending.get(a, []))) for a in wanted},
         "receiving": {a: merge(map(tuple, events.receiving.get(a, []))) for a in wanted},
         "down": down_intervals(events.incidents, horizon),
@@ -120,18 +146,26 @@ def timeline(events: Events, learns: dict[int, list[int]], shown: list[int], hor
     return Timeline(shown, {k: {a: v.get(a, []) for a in shown} for k, v in lanes.items()}, horizon)
 
 
-def shown_agents(n: int, limit: int, first: Iterable[int] = ()) -> list[int]:
+def shown_agents(n: int, limit: int, first: Iterable[int] = (), active: Iterable[int] | None = None) -> list[int]:
     """All agents, or `limit` of them: those in `first` (e.g. every crashed agent, at most half the
-    rows), then others evenly spread over the ids (first and last included), in id order."""
+    rows), then the `active` ones (all agents if None) evenly spread over their ids (first and last
+    included), then idle ones the same way if rows are left; in id order."""
     if n <= limit:
         return list(range(n))
     picked = sorted(set(a for a in first if 0 <= a < n))[: limit // 2]
-    spread = limit - len(picked)
-    even = [round(i * (n - 1) / (spread - 1)) for i in range(spread)] if spread > 1 else [0]
-    rest = [a for a in dict.fromkeys(even) if a not in set(picked)]
-    k = 0
-    while len(picked) + len(rest) < limit and k < n:  # fill rows left by ids that collided
-        if k not in picked and k not in rest:
-            rest.append(k)
-        k += 1
-    return sorted(picked + rest[: limit - len(picked)])
+    busy = list(range(n)) if active is None else sorted(set(a for a in active if 0 <= a < n))
+    for pool in (busy, [a for a in range(n) if a not in set(busy)]):
+        left = [a for a in pool if a not in set(picked)]
+        picked += _spread(left, limit - len(picked))
+    return sorted(picked)
+
+
+def _spread(ids: list[int], k: int) -> list[int]:
+    """k of the ids evenly spaced over the list (its first and last included), all if k >= len(ids)."""
+    if k <= 0:
+        return []
+    if k >= len(ids):
+        return list(ids)
+    if k == 1:
+        return [ids[0]]
+    return [ids[round(i * (len(ids) - 1) / (k - 1))] for i in range(k)]  # distinct: the step is >= 1

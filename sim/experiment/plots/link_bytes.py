@@ -15,6 +15,12 @@ from sim.experiment.plots.links import Edge, edge_key
 def draw(path: Path, graph: nx.Graph, data: dict[str, Any], per_link: dict[Edge, float],
          pos: dict[int, Any] | None = None) -> None:
     """Draw bytes sent per link, both directions together (retransmissions and digests included)."""
+    save(figure(graph, data, per_link, pos), path)
+
+
+def figure(graph: nx.Graph, data: dict[str, Any], per_link: dict[Edge, float],
+           pos: dict[int, Any] | None = None) -> Any:
+    """The bytes-per-link figure."""
     import matplotlib.pyplot as plt
     from matplotlib.colors import LogNorm
     from matplotlib.lines import Line2D
@@ -49,4 +55,4 @@ def draw(path: Path, graph: nx.Graph, data: dict[str, Any], per_link: dict[Edge,
     ax.set_title(f"{data['scenario']}: bytes per link (total {short(total)} B, α={data['alpha']:g})")
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, framealpha=0.9)
     ax.axis("off")
-    save(fig, path)
+    return fig

@@ -105,6 +105,8 @@ def test_gantt_lanes_match_a_hand_count(run_dir):
     assert tl.lanes["sending"] == {0: [(1.0, 2.0)], 1: [(2.0, 2.8)], 2: [(3.0, 3.5)]}
     assert tl.lanes["receiving"] == {0: [], 1: [(1.0, 2.0), (3.0, 3.5)], 2: [(2.0, 2.8)]}
     assert tl.lanes["down"] == {0: [(5.0, 6.0)], 1: [], 2: [(0.5, 1.2)]}
+    # agent 2's crash at 0.5 cut its learning of task 2 short (from 0); agent 0 crashes after its last task
+    assert tl.lanes["interrupted"] == {0: [], 1: [], 2: [(0.0, 0.5)]}
     assert tl.horizon_s == 6.0
 
 
@@ -243,3 +245,109 @@ def test_a_sweep_written_before_speedup_bound_still_draws(tmp_path):
     sweep["efficiency_half_alpha"] = None
     assert plots.render(out, sweep, y_scale="log") == []
     assert _is_png(out / "speedup_vs_alpha.png")
+
+
+@pytest.mark.parametrize("scale", ["log", "linear"])
+def test_the_half_n_marker_sits_on_the_drawn_speedup_line(tmp_path, scale):
+    import numpy as np
+
+    sweep = json.loads((_sweep_dir(tmp_path) / "sweep.json").read_text())
+    # efficiency 0.625 at 1e3, 0.05 at 1e5: 0.5 is crossed 0.125 / 0.575 of the way in log alpha,
+    # where the speedup (linear in log alpha, 2.5 -> 0.2) is 2.5 - 2.3 * 0.125 / 0.575 = 2.0 = N / 2
+    sweep["efficiency_half_alpha"] = 10 ** (3 + 2 * 0.125 / 0.575)
+    fig = speedup.figure(sweep, scale)
+    ax = fig.axes[0]
+    line = next(ln for ln in ax.get_lines() if ln.get_label() == "speedup")
+    marker = next(ln for ln in ax.get_lines() if ln.get_label().startswith("0.5 N at"))
+    (mx, my), = ax.transData.transform(np.column_stack(marker.get_data()))
+    drawn = ax.transData.transform(np.column_stack(line.get_data()))  # straight between these, on screen
+    assert marker.get_ydata()[0] == 2.0
+    assert np.interp(mx, drawn[:, 0], drawn[:, 1]) == pytest.approx(my, abs=0.5)  # within half a pixel
+    xs, ys = line.get_data()
+    assert ys[list(xs).index(sweep["efficiency_half_alpha"])] == pytest.approx(2.0)
+
+
+def test_a_densified_segment_is_linear_in_log_alpha():
+    xs, ys = speedup.densified([(10.0, 4.0), (1000.0, 2.0)], [100.0], per_segment=4)
+    # the grid 10, 10^1.5, 100 (twice: grid and extra), 10^2.5, then the end point
+    assert xs[0] == 10.0 and xs[-1] == 1000.0 and ys[-1] == 2.0
+    assert ys[xs.index(100.0)] == pytest.approx(3.0)
+
+
+def test_the_link_bytes_colour_bar_has_a_few_short_tick_labels():
+    from sim.experiment.plots import link_bytes
+
+    # ring_51_failures' range: 6.8e6 to 3.1e7 B, inside one power of ten; 4 steps of (hi / lo) ** (1 / 3) ≈ 1.66
+    assert drawing.log_ticks(6.78e6, 3.13e7) == [6.8e6, 1.1e7, 1.9e7, 3.1e7]
+    assert drawing.log_ticks(5.0, 5e5) == [10.0, 100.0, 1e3, 1e4, 1e5][::2]  # 5 decades: every 2nd
+    g = nx.path_graph(3)
+    fig = link_bytes.figure(g, _results(), {(0, 1): 6.78e6, (1, 2): 3.13e7})
+    fig.canvas.draw()
+    bar = fig.axes[1]
+    assert [t.get_text() for t in bar.get_xticklabels()] == ["6.8e6", "1.1e7", "1.9e7", "3.1e7"]
+    assert bar.xaxis.get_minorticklabels() == [] or all(not t.get_text() for t in bar.xaxis.get_minorticklabels())
+
+
+def test_under_churn_agents_down_is_a_separate_panel_below_the_coverage():
+    from sim.experiment.plots import coverage
+    from sim.experiment.plots.events import Incidents
+
+    # 41 crashes (> 40 lines): agent i goes down at i + 1 for good, so i + 1 agents are down from then
+    churn = Incidents(crashed=[(i + 1.0, i) for i in range(41)])
+    fig = coverage.figure([[0.0, 0.0], [50.0, 0.5]], _results(), churn)
+    top, below = fig.axes
+    assert below.get_shared_x_axes().joined(top, below)
+    assert below.get_position().height < top.get_position().height / 2
+    assert [ln.get_label() for ln in top.get_lines() if not ln.get_label().startswith("final")] == ["coverage"]
+    (down,) = below.get_lines()
+    assert list(down.get_xdata()) == [0.0] + [i + 1.0 for i in range(41)] + [50.0]
+    assert list(down.get_ydata()) == list(range(42)) + [41]
+    few = coverage.figure([[0.0, 0.0], [50.0, 0.5]], _results(), Incidents(crashed=[(1.0, 0)]))
+    assert len(few.axes) == 1  # a few crashes stay lines on the one panel
+
+
+def test_learning_cut_short_by_a_crash_is_an_interrupted_span():
+    # ring_51_failures: agent 30 banks its first task at 0.17 and dies at 0.5; agent 10 banks its
+    # first at 0.17, crashes at 0.3, is back at 2.0 and banks its second at 2.5
+    banked = {(30, 60): 0.17, (10, 20): 0.17, (10, 21): 2.5}
+    done, cut = intervals.learning_spans({30: [60, 61], 10: [20, 21]}, banked, [(2.0, 10)], [(0.3, 10), (0.5, 30)])
+    assert cut == {30: [(0.17, 0.5)], 10: [(0.17, 0.3)]}
+    assert done == {30: [(0.0, 0.17)], 10: [(0.0, 0.17), (2.0, 2.5)]}
+    # two crashes during one task, back up at 1 then 3, banked at 4; a crash at a banking cuts nothing
+    done, cut = intervals.learning_spans({0: [0, 1]}, {(0, 0): 0.5, (0, 1): 4.0}, [(1.0, 0), (3.0, 0)],
+                                         [(0.5, 0), (2.0, 0)])
+    assert cut == {0: [(1.0, 2.0)]} and done == {0: [(0.0, 0.5), (3.0, 4.0)]}
+
+
+def test_timeline_bars_sit_inside_their_agent_row_and_tasks_alternate_shades(run_dir):
+    from sim.experiment.plots import timeline
+
+    tl = intervals.timeline(read_events(run_dir / "events.csv"), LEARNS, [0, 1, 2], horizon_s=6.0)
+    bars = timeline.bars(tl)
+    rows = {0: 2, 1: 1, 2: 0}  # agent 0 on top: band [2, 3]
+    for bar in bars:
+        assert rows[bar.agent] <= bar.bottom < bar.bottom + bar.height <= rows[bar.agent] + 1, bar
+    lanes = {lane: [b for b in bars if b.lane == lane] for lane in ("learning", "interrupted", "sending", "receiving")}
+    # three lanes one above the other inside the row: learning on top, then sending, then receiving
+    offset = {lane: (b[0].bottom - rows[b[0].agent], b[0].height) for lane, b in lanes.items()}
+    assert offset["learning"][0] > sum(offset["sending"]) and offset["sending"][0] > sum(offset["receiving"])
+    shades = [b.colour for b in lanes["learning"] if b.agent == 0]  # tasks 0 then 3 touch at 1.0
+    assert len(shades) == 2 and shades[0] != shades[1]
+    (cut,) = lanes["interrupted"]
+    assert (cut.agent, cut.start, cut.end) == (2, 0.0, 0.5) and cut.colour not in shades
+    fig = timeline.figure(tl, _results())
+    hatched = [c for c in fig.axes[0].collections if c.get_gid() == "interrupted:2"]
+    assert len(hatched) == 1 and hatched[0].get_hatch() == "////"
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["0", "1", "2"]
+    assert list(fig.axes[0].get_yticks()) == [2.5, 1.5, 0.5]  # labels centred in their bands
+
+
+def test_subsampling_prefers_active_agents_over_idle_ones():
+    # 80 agents, 10 rows; agent 3 crashed; agents 0-19 active, the rest idle: 3, then 9 of the 19 other active
+    shown = intervals.shown_agents(80, 10, first=[3], active=range(20))
+    others = [a for a in range(20) if a != 3]  # 19 ids; 9 evenly: indices round(i * 18 / 8)
+    assert shown == sorted([3] + [others[round(i * 18 / 8)] for i in range(9)])
+    assert all(a < 20 for a in shown)
+    # fewer active agents than rows: all of them, then idle ones spread over the rest
+    shown = intervals.shown_agents(80, 10, active=[5, 40])
+    assert {5, 40} <= set(shown) and len(shown) == 10 and len(set(shown)) == 10
