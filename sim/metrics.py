@@ -51,6 +51,10 @@ class Metrics:
     coverage: list[tuple[float, float]] = field(default_factory=list)
     # the lost tasks split by cause (LOST_CAUSES), each list in task order
     tasks_lost_by_cause: dict[str, list[int]] = field(default_factory=dict)
+    # (alive agent, surviving task) pairs not held at the end: why makespan is never reached
+    pairs_missing: int = 0
+    # alive agents whose bank was wiped at some point (keep_bank: false), in agent order
+    wiped_survivors: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """Plain JSON-ready dict: floats stay floats, inf and nan become None."""
@@ -200,4 +204,6 @@ def compute_metrics(run: RunState, alpha: float) -> Metrics:
         bytes_per_link=per_link,
         coverage=survivor_coverage(run.known_at, run.removed, alive),
         tasks_lost_by_cause=lost_by_cause(run, surviving),
+        pairs_missing=int((~run.held[alive][:, surviving]).sum()) if alive.any() else 0,
+        wiped_survivors=sorted({int(agent) for _, agent, _, _ in run.removed if alive[agent]}),
     )

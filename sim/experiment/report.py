@@ -111,12 +111,11 @@ def print_summary(console: Console, r: dict[str, Any], out: Path) -> None:
     t.add_column(style="dim")
     rows = [
         ("makespan", _num(r["makespan_s"], ",.2f") + " s",
-         "simulated: until every survivor knows every surviving task" + ("" if r["makespan_s"] is not None
-                                                                          else " — never reached")),
+         "simulated: until every survivor knows every surviving task" + _never(r)),
         ("single agent", f"{r['single_agent_s']:,.2f} s", "one agent learning all tasks alone"),
         ("speedup", f"{_num(r['speedup'], '.2f')}", f"efficiency {_num(r['efficiency'], '.3f')} (speedup / N); "
                                                      f"{_num(r.get('speedup_bound'), '.1f')} with free communication"),
-        ("teacher MACs", f"{r['teacher_macs']:.3e}", "learning heads, biases and anchors"),
+        ("teacher MACs", f"{r['teacher_macs']:.3e}", _teacher(r)),
         ("student MACs", f"{r['student_macs']:.3e}", "merging received packages"),
         ("bytes sent", f"{r['bytes_sent']:.3e}", f"delivered {r['bytes_delivered']:.3e}, lost {r['bytes_lost']:.3e}"),
         ("alpha cost", f"{r['alpha_cost']:.3e}", "MACs + α × bytes sent"),
@@ -167,9 +166,29 @@ LOST_LABELS = {"wiped": "wiped, not relearned", "holders_died": "every holder di
 
 
 def _lost(r: dict[str, Any]) -> str:
-    """'tasks lost: N', and why, cause by cause (sim.metrics.LOST_CAUSES), where some are lost."""
+    """'tasks lost: N', and why, cause by cause (sim.metrics.LOST_CAUSES), where some are lost; then
+    the (survivor, surviving task) pairs still missing, where some are."""
     causes = [f"{LOST_LABELS.get(c, c)} {n}" for c, n in r.get("tasks_lost_by_cause", {}).items() if n]
-    return f"tasks lost: {r['tasks_lost']}" + (f" ({', '.join(causes)})" if causes else "")
+    missing = r.get("pairs_missing") or 0  # runs written before it was recorded lack it
+    return (f"tasks lost: {r['tasks_lost']}" + (f" ({', '.join(causes)})" if causes else "")
+            + (f"; {missing} survivor-task pair{'s' if missing != 1 else ''} missing" if missing else ""))
+
+
+def _never(r: dict[str, Any]) -> str:
+    """'' when the makespan was reached, else ' — never reached' and why, where the run recorded it."""
+    if r["makespan_s"] is not None:
+        return ""
+    reason = r.get("never_reached")
+    return " — never reached" + (f": {reason}" if reason else "")
+
+
+def _teacher(r: dict[str, Any]) -> str:
+    """What teacher MACs count: backbone features, heads and anchors, with the features' share."""
+    phases = r.get("learning", {}).get("macs_by_phase", {})
+    total = sum(phases.values())
+    if not total or "features" not in phases:
+        return "learning: backbone features, heads, biases and anchors"
+    return f"learning: backbone features {100 * phases['features'] / total:.0f} %, then heads, biases and anchors"
 
 
 def _timing(r: dict[str, Any]) -> str:

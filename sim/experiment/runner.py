@@ -25,7 +25,7 @@ from agents.timing import machine_of, provenance
 from agents.suites import TaskSuite, create_suite
 from sim.simulate import SimResult, simulate
 from sim.errors import ScenarioError
-from sim.experiment import incidents, wall_timing
+from sim.experiment import incidents, shortfall, wall_timing
 from sim.experiment.scenario import Balanced, Blocks, Explicit, Scenario
 from sim.experiment.topology import build_topology
 from sim.workload import TaskWork, Workload
@@ -263,6 +263,9 @@ def assemble_results(
         "tasks_lost_by_cause": {cause: len(ids) for cause, ids in m["tasks_lost_by_cause"].items()},
         "tasks_lost_ids_by_cause": m["tasks_lost_by_cause"],
         "coverage_final": m["coverage_final"],
+        "pairs_missing": m["pairs_missing"],
+        "never_reached": shortfall.never_reached(sc.gossip.protocol, sum(m["alive"]), m["pairs_missing"],
+                                                 m["wiped_survivors"]),
         "timing": sc.timing,
         **({"wall_timing": wall_timing.summary(prepared.learned, prepared.fresh, prepared.extracted)}
            if sc.timing == "wall" else {}),
@@ -289,6 +292,7 @@ def assemble_results(
 _HEADLINE = {
     "makespan_s", "single_agent_s", "speedup", "efficiency", "teacher_macs", "student_macs",
     "bytes_sent", "bytes_delivered", "bytes_lost", "alpha_cost", "tasks_lost", "tasks_lost_by_cause", "coverage_final",
+    "pairs_missing",
     "agent_full_s", "bytes_in", "bytes_out", "alive", "alpha", "coverage",
 }
 
