@@ -103,11 +103,29 @@ def validate_scenario(raw: dict[str, Any], source: str = "<scenario>") -> Scenar
     problem = check_values(raw)
     if problem:
         raise ScenarioError(f"{source}: invalid scenario:\n  {problem}")
+    fill_default_tags(raw, Scenario)
     try:
         return Scenario.model_validate(raw)
     except ValidationError as exc:
         lines = [format_error(err, raw) for err in exc.errors()]
         raise ScenarioError(f"{source}: invalid scenario:\n  " + "\n  ".join(lines)) from None
+
+
+def fill_default_tags(raw: dict[str, Any], model: type[BaseModel]) -> None:
+    """Give a section that names no kind (`learner: {mapper: {k: 7}}`, or `--set learner.mapper.k=7`
+    on a file without a mapper) the kind of its default, as every other omitted field gets its default."""
+    for name, field in model.model_fields.items():
+        value = raw.get(name)
+        if not isinstance(value, dict):
+            continue
+        tag = field.discriminator if isinstance(field.discriminator, str) else None
+        if tag is not None and tag not in value:
+            default = field.get_default(call_default_factory=True)
+            if isinstance(default, BaseModel) and hasattr(default, tag):
+                value[tag] = getattr(default, tag)
+        for member in _models_in(field.annotation):
+            if tag is None or _tag_of(member) == value.get(tag):
+                fill_default_tags(value, member)
 
 
 def apply_override(raw: dict[str, Any], item: str, source: str = "--set") -> None:

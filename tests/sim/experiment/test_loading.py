@@ -46,3 +46,14 @@ def test_only_true_and_false_are_booleans():
 
     assert parse_yaml("[true, True, FALSE, false]") == [True, True, False, False]
     assert parse_yaml("[yes, no, on, off, y, n]") == ["yes", "no", "on", "off", "y", "n"]
+
+
+def test_a_section_that_names_no_kind_gets_its_defaults_kind(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text("name: s\nagents: {count: 4}\ntasks: {num_tasks: 8}\n")  # no learner.mapper in the file
+    scenario = load_scenario(path, ["learner.mapper.k=7"])
+    assert (scenario.learner.mapper.kind, scenario.learner.mapper.k) == ("gmmc", 7)
+    path.write_text("learner: {mapper: {reg_covar: 0.5}}\n")
+    assert load_scenario(path).learner.mapper.kind == "gmmc"
+    # a kind given is kept, and its own fields apply
+    assert load_scenario(path, ["learner.mapper={kind: mahalanobis}"]).learner.mapper.kind == "mahalanobis"
