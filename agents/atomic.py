@@ -1,7 +1,9 @@
-"""Atomic file writes: an interrupted run never leaves a half-written cache entry or result."""
+"""Whole-file I/O: atomic writes (an interrupted run never leaves a half-written cache entry or
+result) and content digests."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from pathlib import Path
@@ -36,3 +38,12 @@ def _create_beside(path: Path) -> tuple[int, Path]:
             return os.open(tmp, flags, 0o666), tmp
         except FileExistsError:  # a name already taken (48 random bits): draw another
             continue
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file's bytes, read in 1 MiB blocks (large checkpoints and tables stay out of memory)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

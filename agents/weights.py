@@ -17,7 +17,6 @@ torch is imported where a function needs it, so that the CLI can read these name
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib.util
 import os
 import socket
@@ -27,6 +26,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from agents import atomic
 from agents.errors import BackboneError
 
 if TYPE_CHECKING:
@@ -66,11 +66,7 @@ def offline_checkpoint_path() -> Path:
 
 @functools.lru_cache(maxsize=None)
 def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return atomic.file_sha256(path)
 
 
 def file_sha256(path: Path) -> str:

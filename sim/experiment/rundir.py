@@ -82,7 +82,7 @@ def write_manifest(run_dir: Path, run_id: str) -> None:
     for path in sorted(p for p in run_dir.rglob("*") if p.is_file()):
         name = path.relative_to(run_dir).as_posix()
         if name != MANIFEST and path.suffix not in _UNLISTED:
-            listed[name] = {"bytes": path.stat().st_size, "sha256": _sha256(path)}
+            listed[name] = {"bytes": path.stat().st_size, "sha256": atomic.file_sha256(path)}
     text = json.dumps({"run_id": run_id, "files": listed}, indent=2) + "\n"
     atomic.write_atomic(run_dir / MANIFEST, text.encode())
 
@@ -113,7 +113,7 @@ def verify(run_dir: Path, data: dict[str, Any], source: str, note: Callable[[str
         path = run_dir / name
         if not path.is_file():
             raise SimError(f"{path}: listed in {MANIFEST} of run {run_id} but missing; {fix}")
-        if path.stat().st_size != entry.get("bytes") or _sha256(path) != entry.get("sha256"):
+        if path.stat().st_size != entry.get("bytes") or atomic.file_sha256(path) != entry.get("sha256"):
             raise SimError(f"{path}: changed since run {run_id} wrote it (size or sha256 differs from "
                            f"{MANIFEST}): stale or from another run; {fix}")
     for path in sorted(run_dir.rglob("*")):
@@ -121,15 +121,6 @@ def verify(run_dir: Path, data: dict[str, Any], source: str, note: Callable[[str
         if path.name in DATA_FILES and path.is_file() and name not in listed:
             raise SimError(f"{path}: not part of run {run_id} ({MANIFEST} does not list it): stale or from "
                            f"another run; {fix}")
-
-
-def _sha256(path: Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _fresh_dir(target: Path, role: str) -> Path:

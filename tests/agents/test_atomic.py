@@ -48,3 +48,13 @@ def test_an_interrupted_write_leaves_the_old_file_and_no_temp_file(tmp_path, mon
         atomic.write_atomic(target, b"new")
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["a.csv"]
+
+
+def test_file_sha256_reads_across_blocks_to_the_digest_of_the_whole_bytes(tmp_path):
+    import hashlib
+
+    from agents.atomic import file_sha256
+
+    data = bytes(range(256)) * (5 * 4096 + 7)  # 5 MiB and change: several 1 MiB blocks and a partial one
+    (tmp_path / "f").write_bytes(data)
+    assert file_sha256(tmp_path / "f") == hashlib.sha256(data).hexdigest()
