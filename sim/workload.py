@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -92,4 +94,33 @@ def synthetic_workload(
                     student_macs=int(student_macs * scale[2]),
                 )
             )
+    return Workload(tasks)
+
+
+def draw_costs(spec: Any, count: int, floor: float, rng: np.random.Generator) -> np.ndarray:
+    """`count` values of one cost (sim.workload_config.validate_cost has checked `spec`): a number
+    repeated, or seeded draws, clipped at `floor` (as link attributes are drawn)."""
+    if not isinstance(spec, Mapping):
+        return np.full(count, float(spec))
+    dist = spec["dist"]
+    if dist == "uniform":
+        values = rng.uniform(spec["low"], spec["high"], count)
+    elif dist == "lognormal":
+        sigma = float(spec["sigma"])
+        # numpy's mean is that of log(x); shift it so the values themselves average `mean`.
+        values = rng.lognormal(math.log(spec["mean"]) - sigma * sigma / 2, sigma, count)
+    elif dist == "normal":
+        values = rng.normal(spec["mean"], spec["std"], count)
+    else:
+        values = rng.choice(np.asarray(spec["values"], dtype=float), count)
+    return np.maximum(values, floor)
+
+
+def from_costs(assignment: list[list[int]], macs: Sequence[float], nbytes: Sequence[float],
+               student_macs: Sequence[float]) -> Workload:
+    """The workload of tasks 0..T-1 with the given per-task costs; assignment[a] lists agent a's
+    tasks in learning order. Costs are rounded to whole MACs and bytes."""
+    tasks = [TaskWork(task_id=t, owner=owner, macs=int(round(macs[t])), nbytes=max(1, int(round(nbytes[t]))),
+                      student_macs=int(round(student_macs[t])))
+             for owner, ids in enumerate(assignment) for t in ids]
     return Workload(tasks)

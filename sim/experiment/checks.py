@@ -29,16 +29,22 @@ def check_scenario(scenario: Scenario, *, source: str, out: Path | None = None,
     """
     checks_env.check_out(out)
     checks_env.check_folder(cache if cache is not None else default_cache_root(), "--cache / $SKILL_SIM_CACHE")
-    try:
-        num_tasks = suite_task_count(scenario)
-    except DataError as exc:
-        raise ScenarioError(f"{source}: tasks: {exc}") from None
-    _check_weights(scenario, source)
-    checks_env.check_backbone(scenario, source)
-    checks_env.check_device(scenario, source)
-    _check_memory(scenario, num_tasks, source)
-    warnings = _check_assignment(scenario, num_tasks, source)
-    warnings += checks_env.check_clipping(scenario)
+    if scenario.workload is not None:  # nothing is learned: no suite, backbone or device to check
+        num_tasks = scenario.workload.num_tasks
+        _check_owners(scenario, source)
+        _check_memory(scenario, num_tasks, source)
+        warnings = [] if isinstance(scenario.workload.tasks, list) else _check_assignment(scenario, num_tasks, source)
+    else:
+        try:
+            num_tasks = suite_task_count(scenario)
+        except DataError as exc:
+            raise ScenarioError(f"{source}: tasks: {exc}") from None
+        _check_weights(scenario, source)
+        checks_env.check_backbone(scenario, source)
+        checks_env.check_device(scenario, source)
+        _check_memory(scenario, num_tasks, source)
+        warnings = _check_assignment(scenario, num_tasks, source)
+        warnings += checks_env.check_clipping(scenario)
     try:
         graph = build_topology(scenario)
     except TopologyError as exc:
@@ -58,6 +64,16 @@ def suite_task_count(scenario: Scenario) -> int:
     from agents.suites.registry import count_tasks
 
     return count_tasks(scenario.tasks)
+
+
+def _check_owners(scenario: Scenario, source: str) -> None:
+    """An explicit synthetic task list names agents that exist."""
+    n = scenario.agents.count
+    tasks = scenario.workload.tasks
+    for i, task in enumerate(tasks if isinstance(tasks, list) else []):
+        if task.owner >= n:
+            raise ScenarioError(f"{source}: workload.tasks[{i}].owner = {task.owner}: not an agent (0..{n - 1}); "
+                                "name an existing agent or raise agents.count")
 
 
 def _check_weights(scenario: Scenario, source: str) -> None:
@@ -82,7 +98,7 @@ def _check_memory(scenario: Scenario, num_tasks: int, source: str) -> None:
             f"{source}: agents.count = {n} with {num_tasks} tasks needs about {footprint.human(need.total)} "
             f"(agents x tasks tables {footprint.human(need.pairs)}, graph {footprint.human(need.graph)}, "
             f"agents' state {footprint.human(need.agents)}), more than the {footprint.human(free)} this "
-            "machine has free; lower agents.count or tasks.num_tasks"
+            f"machine has free; lower agents.count or {_count_field(scenario)}"
         )
 
 
@@ -100,8 +116,8 @@ def _check_assignment(scenario: Scenario, num_tasks: int, source: str) -> list[s
         for t in tasks:
             if not 0 <= t < num_tasks:
                 raise ScenarioError(
-                    f"{source}: agents.assignment.tasks[{agent}] names task {t}, but the suite has tasks "
-                    f"0..{num_tasks - 1}; name existing tasks or raise tasks.num_tasks"
+                    f"{source}: agents.assignment.tasks[{agent}] names task {t}, but the tasks are "
+                    f"0..{num_tasks - 1}; name existing tasks or raise {_count_field(scenario)}"
                 )
             if t in seen and seen[t] == agent:
                 raise ScenarioError(
@@ -117,10 +133,20 @@ def _check_assignment(scenario: Scenario, num_tasks: int, source: str) -> list[s
     if missing:
         shown = ", ".join(map(str, missing[:10])) + (", ..." if len(missing) > 10 else "")
         raise ScenarioError(
-            f"{source}: agents.assignment.tasks leaves {len(missing)} of the suite's {num_tasks} tasks to no "
-            f"agent ({shown}); give each to an agent, or set tasks.num_tasks to the tasks you assign"
+            f"{source}: agents.assignment.tasks leaves {len(missing)} of the {_whose(scenario)} {num_tasks} tasks to no "
+            f"agent ({shown}); give each to an agent, or set {_count_field(scenario)} to the tasks you assign"
         )
     return []
+
+
+def _whose(scenario: Scenario) -> str:
+    """Where the tasks come from, in a message: the suite's, or the workload's."""
+    return "suite's" if scenario.workload is None else "workload's"
+
+
+def _count_field(scenario: Scenario) -> str:
+    """The field that sets how many tasks there are."""
+    return "tasks.num_tasks" if scenario.workload is None else "workload.tasks"
 
 
 def _check_graph(scenario: Scenario, graph: nx.Graph, source: str) -> list[str]:

@@ -172,8 +172,9 @@ def _load(args: argparse.Namespace):
 
 def _starting(console: Console, scenario: Any) -> None:
     """The first line of a run, printed before torch and the engines load (several seconds)."""
-    console.print(f"skill-sim · {scenario.name} · {scenario.agents.count} agents · loading the data and the backbone…",
-                  highlight=False)
+    doing = "loading the data and the backbone…" if scenario.workload is None else \
+        f"{scenario.workload.kind} workload: costs given, nothing to learn"
+    console.print(f"skill-sim · {scenario.name} · {scenario.agents.count} agents · {doing}", highlight=False)
 
 
 def _run_dir(args: argparse.Namespace, scenario: Any, sweep: bool = False) -> Path:

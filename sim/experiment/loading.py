@@ -123,6 +123,11 @@ def fill_default_tags(raw: dict[str, Any], model: type[BaseModel]) -> None:
             default = field.get_default(call_default_factory=True)
             if isinstance(default, BaseModel) and hasattr(default, tag):
                 value[tag] = getattr(default, tag)
+        members = _models_in(field.annotation)
+        if tag is None and len(members) == 1 and _tag_of(members[0]) is not None:  # an optional section
+            # of one kind (workload: its default is None): it takes that kind
+            key = "kind" if "kind" in members[0].model_fields else "protocol"
+            value.setdefault(key, _tag_of(members[0]))
         for member in _models_in(field.annotation):
             if tag is None or _tag_of(member) == value.get(tag):
                 fill_default_tags(value, member)

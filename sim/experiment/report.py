@@ -30,7 +30,7 @@ def save_run(out: Path, prepared: Any, results: dict[str, Any], raw: Any = None,
     with rundir.staged(out) as stage:
         files.write_scenario(stage / files.SCENARIO, sc.model_dump(mode="json"))
         if raw is not None and sc.output.events_csv:
-            sizes = {tid: len(r.package) for tid, r in prepared.learned.items()}
+            sizes = {task.task_id: task.nbytes for task in prepared.workload.tasks}
             events_table.write_events(stage / files.EVENTS, raw, sizes)
         graph = prepared.graph.copy()
         alive = {p["agent"]: p["alive"] for p in saved["per_agent"]}
@@ -114,14 +114,15 @@ def print_summary(console: Console, r: dict[str, Any], out: Path) -> None:
          "simulated: until every survivor knows every surviving task" + _never(r)),
         ("single agent", f"{r['single_agent_s']:,.2f} s", "one agent learning all tasks alone"),
         ("speedup", f"{_num(r['speedup'], '.2f')}", f"efficiency {_num(r['efficiency'], '.3f')} (speedup / N); "
-                                                     f"{_num(r.get('speedup_bound'), '.1f')} with free communication"),
+                                                     f"{_bound(r)} with free communication"),
         ("teacher MACs", f"{r['teacher_macs']:.3e}", _teacher(r)),
         ("student MACs", f"{r['student_macs']:.3e}", "merging received packages"),
         ("bytes sent", f"{r['bytes_sent']:.3e}", f"delivered {r['bytes_delivered']:.3e}, lost {r['bytes_lost']:.3e}"),
         ("alpha cost", f"{r['alpha_cost']:.3e}", "MACs + α × bytes sent"),
-        ("accuracy", _pct(r["accuracy"]), "mean over survivors, no task oracle"),
-        ("mapper accuracy", _pct(r["mapper_accuracy"]), "test inputs routed to their own task"),
-        ("oracle accuracy", _pct(r["oracle_accuracy"]), "with a perfect task oracle"),
+        *((("accuracy", _pct(r["accuracy"]), "mean over survivors, no task oracle"),
+           ("mapper accuracy", _pct(r["mapper_accuracy"]), "test inputs routed to their own task"),
+           ("oracle accuracy", _pct(r["oracle_accuracy"]), "with a perfect task oracle"))
+          if "evaluation" not in r else (("evaluation", "—", r["evaluation"]),)),
         ("survivors", f"{sum(p['alive'] for p in r['per_agent'])} / {r['agents']}", _lost(r)),
         ("coverage", _pct(r["coverage_final"]), "agent-task pairs known among survivors"),
         ("package size", f"{r['learning']['package_bytes_mean'] / 1e3:,.1f} KB", "mean per task"),
@@ -134,7 +135,25 @@ def print_summary(console: Console, r: dict[str, Any], out: Path) -> None:
     for row in rows:
         t.add_row(*row)
     console.print(t)
+    if r.get("workload") not in (None, "learned") and "accounting" in r:
+        console.print(_accounting(r))
     console.print(f"results in [bold]{out}[/]", soft_wrap=True, highlight=False)  # one line, however long
+
+
+def _accounting(r: dict[str, Any]) -> Table:
+    """The paper's per-agent cost accounting (Table 2's formula over the inputs) beside skill-sim's
+    (the same formula over the simulated counts, and the simulated efficiency)."""
+    paper, ours = r["accounting"]["paper"], r["accounting"]["skill_sim"]
+    t = Table(title="cost per agent: the paper's accounting beside skill-sim's", title_justify="left")
+    for col in ("", "paper's accounting", "skill-sim"):
+        t.add_column(col, justify="right" if col else "left")
+    t.add_row("teacher MACs", f"{paper['teacher_macs']:.4e}", f"{ours['teacher_macs']:.4e}")
+    t.add_row("bytes per student", f"{paper['bytes_per_student']:.4e}", f"{ours['bytes_per_student']:.4e}")
+    t.add_row("student MACs", f"{paper['student_macs']:.4e}", f"{ours['student_macs']:.4e}")
+    t.add_row(f"total = teacher + α × bytes + student (α = {r['alpha']:g})", f"{paper['total_macs']:.4e}",
+              f"{ours['total_macs']:.4e}")
+    t.add_row("efficiency", _num(paper["efficiency"], ".8f"), _num(ours["efficiency"], ".8f") + " (simulated)")
+    return t
 
 
 def print_sweep(console: Console, sweep: dict[str, Any], out: Path) -> None:
@@ -182,8 +201,15 @@ def _never(r: dict[str, Any]) -> str:
     return " — never reached" + (f": {reason}" if reason else "")
 
 
+def _bound(r: dict[str, Any]) -> str:
+    """The speedup with free communication, or 'never' where the run cannot complete."""
+    return "never" if r.get("speedup_bound_never") else _num(r.get("speedup_bound"), ".1f")
+
+
 def _teacher(r: dict[str, Any]) -> str:
     """What teacher MACs count: backbone features, heads and anchors, with the features' share."""
+    if r.get("workload") not in (None, "learned"):
+        return f"given by the {r['workload']} workload (nothing learned)"
     phases = r.get("learning", {}).get("macs_by_phase", {})
     total = sum(phases.values())
     if not total or "features" not in phases:

@@ -4,34 +4,33 @@ alpha -> evaluation of every surviving agent with no task oracle -> a results di
 Learning does not depend on what an agent has received (a head and an anchor are functions of their
 own task only), so every task is learned once, up front, and cached by content hash; the simulation
 then schedules those counted costs in simulated time. A sweep over alpha repeats only the simulation.
+A synthetic workload (sim.workload_config) gives the costs instead: nothing is learned or evaluated,
+and neither torch nor timm is imported (sim.experiment.learned holds everything that needs them).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 import networkx as nx
 import numpy as np
 
-from agents.agent import Agent
-from agents.backbone import Backbone, create_backbone
-from agents.device import best_device
-from agents.features import FeatureCache
-from agents.learner import LearnResult, ResultStore, learn_task
-from agents.timing import machine_of, provenance
-from agents.suites import TaskSuite, create_suite
 from sim.simulate import SimResult, simulate
 from sim.errors import ScenarioError
-from sim.experiment import incidents, shortfall, wall_timing
+from sim.experiment import accounting, incidents, shortfall, wall_timing
 from sim.experiment.scenario import Balanced, Blocks, Explicit, Scenario
 from sim.experiment.topology import build_topology
-from sim.workload import TaskWork, Workload
+from sim.workload import Workload, draw_costs, from_costs
+from sim.workload_config import COST_FLOORS
 
 # A progress callback receives an event name and its fields; only the CLI draws anything.
 Progress = Callable[..., None]
+
+# What the summary and results.json say where accuracy is null because nothing was learned.
+EVALUATION_SKIPPED = "skipped: synthetic workload (costs given, nothing learned), accuracy is null"
 
 
 def _quiet(name: str, /, **fields: Any) -> None:
@@ -40,45 +39,21 @@ def _quiet(name: str, /, **fields: Any) -> None:
 
 @dataclass
 class Prepared:
-    """Everything a simulation needs, computed once per scenario: tasks, graph, learned packages."""
+    """Everything a simulation needs, computed once per scenario: who learns what, the graph, the
+    costs, and (when the tasks are learned for real) what learning produced."""
 
     scenario: Scenario
-    suite: TaskSuite
-    backbone: Backbone
-    features: FeatureCache
     assignment: list[list[int]]
     graph: nx.Graph
-    learned: dict[int, LearnResult]
-    learn_wall_s: float
-    cache_hits: int
-    fresh: set[int] = field(default_factory=set)  # tasks learned in this run (not read from the cache)
-    extracted: set[int] = field(default_factory=set)  # tasks whose features this run computed
-    _evaluations: dict[frozenset[int], Any] = field(default_factory=dict)
-
-    @property
-    def workload(self) -> Workload:
-        """The learned costs as the engine's workload (per owner, in learning order)."""
-        tasks = []
-        for owner, task_ids in enumerate(self.assignment):
-            for tid in task_ids:
-                r = self.learned[tid]
-                tasks.append(
-                    TaskWork(
-                        task_id=tid,
-                        owner=owner,
-                        macs=r.total_macs,
-                        nbytes=len(r.package),
-                        student_macs=int(r.student_macs),
-                        wall_s=float(r.wall_s),
-                    )
-                )
-        return Workload(tasks=tasks)
+    workload: Workload
+    learning: Any = None  # sim.experiment.learned.Learning; None for a synthetic workload
 
 
-def assign_tasks(scenario: Scenario, sizes: list[int]) -> list[list[int]]:
+def assign_tasks(scenario: Scenario, sizes: list[float]) -> list[list[int]]:
     """Which tasks each agent learns, in order, from the scenario's assignment rule.
 
-    `sizes[t]` is task t's number of training images, which sets its learning cost.
+    `sizes[t]` sets task t's learning cost: its number of training images (its teacher MACs for a
+    synthetic workload).
     """
     n = scenario.agents.count
     num_tasks = len(sizes)
@@ -109,51 +84,41 @@ def assign_tasks(scenario: Scenario, sizes: list[int]) -> list[list[int]]:
 
 
 def prepare(scenario: Scenario, *, cache_dir: Path | None = None, progress: Progress = _quiet) -> Prepared:
-    """Build tasks and graph, then learn every task once (cached by content hash)."""
+    """Build tasks and graph, then learn every task once (cached by content hash); for a synthetic
+    workload, draw its costs instead."""
     topo_seed = np.random.SeedSequence(scenario.seed).spawn(1)[0]
-    suite = create_suite(scenario.tasks)
+    if scenario.workload is not None:
+        assignment, workload = synthetic(scenario)
+        return Prepared(scenario, assignment, build_topology(scenario, topo_seed), workload)
+    from sim.experiment import learned
+
+    suite = learned.build_suite(scenario)
     assignment = assign_tasks(scenario, [len(t.y_train) for t in suite.tasks])
     graph = build_topology(scenario, topo_seed)
-    device = best_device(scenario.learner.device)
-    backbone = create_backbone(scenario.learner.backbone, device=device)
-    features = FeatureCache(cache_dir)
-    store = ResultStore(features.root / "results")
-
     order = [t for tasks in _interleave(assignment) for t in tasks]
-    task_by_id = {t.id: t for t in suite.tasks}
-    # Seed per task, not per agent: a task's package does not depend on who learns it.
-    seeds = {tid: int(np.random.SeedSequence([scenario.seed, tid]).generate_state(1)[0]) for tid in order}
-    cached = {tid: store.get(task_by_id[tid], backbone, scenario.learner, seeds[tid]) for tid in order}
-    if scenario.timing == "wall":  # refuse a mix before learning what is missing (here)
-        found = wall_timing.machines(r for r in cached.values() if r is not None)
-        if any(r is None for r in cached.values()):
-            found.setdefault(machine_of(provenance(device)), set())
-        wall_timing.check_one_machine(found, features.root)
-    progress("learning_started", total=len(order), device=str(device))
-    learned: dict[int, LearnResult] = {}
-    fresh: set[int] = set()
-    extracted: set[int] = set()
-    start = time.perf_counter()
-    owner = {tid: agent for agent, tasks in enumerate(assignment) for tid in tasks}
-    for tid in order:
-        task = task_by_id[tid]
-        result = cached[tid]
-        hit = result is not None
-        if result is None:
-            misses = features.misses
-            result = learn_task(task, backbone, scenario.learner, seeds[tid], features)
-            store.put(task, backbone, scenario.learner, seeds[tid], result)
-            fresh.add(tid)
-            if features.misses > misses:
-                extracted.add(tid)
-        learned[tid] = result
-        progress("task_learned", task=tid, agent=owner[tid], name=task.name, cached=hit, bytes=len(result.package))
-    wall = time.perf_counter() - start
-    hits = len(order) - len(fresh)
-    progress("learning_done", seconds=wall, cached=hits)
-    if scenario.timing == "wall":  # features cached by another machine show only now
-        wall_timing.check_one_machine(wall_timing.machines(learned.values()), features.root)
-    return Prepared(scenario, suite, backbone, features, assignment, graph, learned, wall, hits, fresh, extracted)
+    learning = learned.learn_all(scenario, suite, assignment, order, cache_dir=cache_dir, progress=progress)
+    return Prepared(scenario, assignment, graph, learning.workload(assignment), learning)
+
+
+def synthetic(scenario: Scenario) -> tuple[list[list[int]], Workload]:
+    """A synthetic workload's assignment and costs: an explicit list as given, or a count of tasks
+    whose costs are drawn (one seeded generator per cost, children of the root seed) and dealt by
+    agents.assignment (balanced: by teacher MACs)."""
+    spec = scenario.workload
+    n = scenario.agents.count
+    if isinstance(spec.tasks, list):
+        assignment: list[list[int]] = [[] for _ in range(n)]
+        for t, task in enumerate(spec.tasks):
+            if not 0 <= task.owner < n:
+                raise ScenarioError(f"workload.tasks[{t}].owner = {task.owner}: not an agent (0..{n - 1})")
+            assignment[task.owner].append(t)
+        costs = [[getattr(task, k) for task in spec.tasks] for k in ("macs", "bytes", "student_macs")]
+        return assignment, from_costs(assignment, *costs)
+    names = ("teacher_macs", "package_bytes", "student_macs")
+    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence([scenario.seed, 2]).spawn(len(names))]
+    macs, nbytes, student = (draw_costs(getattr(spec, k), spec.tasks, COST_FLOORS[k], rng) for k, rng in zip(names, rngs))
+    assignment = assign_tasks(scenario, macs.tolist())
+    return assignment, from_costs(assignment, macs, nbytes, student)
 
 
 def run_alpha(prepared: Prepared, alpha: float, *, progress: Progress = _quiet) -> tuple[dict[str, Any], SimResult]:
@@ -184,25 +149,19 @@ def run_alpha(prepared: Prepared, alpha: float, *, progress: Progress = _quiet) 
     evaluation = evaluate_survivors(prepared, result, progress=progress)
     results = assemble_results(prepared, result, alpha, evaluation, sim_wall)
     results["incidents"] = incidents.summarise(result.recorder.incidents)  # all of them: events.csv
+    results["accounting"] = accounting.accounting(prepared.workload, results)
     return results, result
 
 
 def evaluate_survivors(prepared: Prepared, result: SimResult, *, progress: Progress = _quiet) -> dict[int, Any]:
-    """Evaluate every alive agent's bank on all tasks' test sets with no task oracle.
+    """Every alive agent's evaluation with no task oracle (sim.experiment.learned); none for a
+    synthetic workload, which has no models to evaluate."""
+    if prepared.learning is None:
+        return {}
+    from sim.experiment import learned
 
-    Agents that ended with the same bank get the same model, so each distinct bank is evaluated
-    once (and remembered across a sweep).
-    """
     banks = {a: frozenset(result.bank(a)) for a in range(prepared.scenario.agents.count) if result.alive[a]}
-    distinct = [b for b in dict.fromkeys(banks.values()) if b not in prepared._evaluations]
-    progress("evaluating", total=len(distinct))
-    for bank in distinct:
-        agent = Agent(-1, prepared.backbone, prepared.scenario.learner, cache=prepared.features)
-        for tid in sorted(bank):
-            agent.receive(prepared.learned[tid].package)
-        prepared._evaluations[bank] = agent.evaluate(prepared.suite)
-        progress("evaluated", tasks=len(bank))
-    return {a: prepared._evaluations[b] for a, b in banks.items()}
+    return learned.evaluate_survivors(prepared.learning, prepared.scenario, banks, progress=progress)
 
 
 def assemble_results(
@@ -216,11 +175,6 @@ def assemble_results(
     def mean(attr: str) -> float | None:
         return float(np.mean([getattr(e, attr) for e in survivors])) if survivors else None
 
-    phases: dict[str, int] = {}
-    for r in prepared.learned.values():
-        for phase, macs in r.teacher_macs.items():
-            phases[phase] = phases.get(phase, 0) + int(macs)
-    sizes = [len(r.package) for r in prepared.learned.values()]
     per_agent = []
     for a in range(sc.agents.count):
         ev = evaluation.get(a)
@@ -236,11 +190,13 @@ def assemble_results(
                 "accuracy": None if ev is None else ev.accuracy,
             }
         )
+    never = shortfall.never_reached(sc.gossip.protocol, sum(m["alive"]), m["pairs_missing"], m["wiped_survivors"])
     return {
         "scenario": sc.name,
         "seed": sc.seed,
         "agents": sc.agents.count,
-        "tasks": len(prepared.suite.tasks),
+        "tasks": prepared.workload.num_tasks,
+        "workload": "learned" if prepared.learning is not None else sc.workload.kind,
         "alpha": alpha,
         "topology": sc.topology.family,
         "protocol": sc.gossip.protocol,
@@ -257,27 +213,21 @@ def assemble_results(
         "accuracy": mean("accuracy"),
         "mapper_accuracy": mean("mapper_accuracy"),
         "oracle_accuracy": mean("oracle_accuracy"),
-        "speedup_bound": _compute_bound(prepared, m["single_agent_s"]),
+        **({} if prepared.learning is not None else {"evaluation": EVALUATION_SKIPPED}),
+        "speedup_bound": None if never else speedup_bound(prepared, m["single_agent_s"], m["tasks_lost"]),
+        "speedup_bound_never": never is not None,
         "tasks_lost": len(m["tasks_lost"]),
         "tasks_lost_ids": m["tasks_lost"],
         "tasks_lost_by_cause": {cause: len(ids) for cause, ids in m["tasks_lost_by_cause"].items()},
         "tasks_lost_ids_by_cause": m["tasks_lost_by_cause"],
         "coverage_final": m["coverage_final"],
         "pairs_missing": m["pairs_missing"],
-        "never_reached": shortfall.never_reached(sc.gossip.protocol, sum(m["alive"]), m["pairs_missing"],
-                                                 m["wiped_survivors"]),
+        "never_reached": never,
         "timing": sc.timing,
-        **({"wall_timing": wall_timing.summary(prepared.learned, prepared.fresh, prepared.extracted)}
+        **({"wall_timing": wall_timing.summary(prepared.learning.learned, prepared.learning.fresh,
+                                               prepared.learning.extracted)}
            if sc.timing == "wall" else {}),
-        "learning": {
-            "macs_by_phase": phases,
-            "package_bytes_mean": float(np.mean(sizes)) if sizes else 0.0,
-            "package_bytes_total": int(sum(sizes)),
-            "wall_s": prepared.learn_wall_s,
-            "cached_tasks": prepared.cache_hits,
-            "backbone": prepared.backbone.name,
-            "feature_dim": prepared.backbone.feature_dim,
-        },
+        "learning": _learning_section(prepared),
         "simulation": {
             "wall_s": sim_wall,
             "engine": result.engine,
@@ -286,6 +236,25 @@ def assemble_results(
         },
         "per_agent": per_agent,
         "per_task_accuracy": _per_task(survivors),
+    }
+
+
+def _learning_section(prepared: Prepared) -> dict[str, Any]:
+    """results.json's `learning`: what learning cost and produced; for a synthetic workload, the
+    given costs (one phase, "given"), no wall time, no backbone."""
+    if prepared.learning is not None:
+        from sim.experiment import learned
+
+        return learned.learning_section(prepared.learning)
+    sizes = prepared.workload.column("nbytes")
+    return {
+        "macs_by_phase": {"given": int(prepared.workload.column("macs").sum())},
+        "package_bytes_mean": float(sizes.mean()) if len(sizes) else 0.0,
+        "package_bytes_total": int(sizes.sum()),
+        "wall_s": 0.0,
+        "cached_tasks": 0,
+        "backbone": None,
+        "feature_dim": None,
     }
 
 
@@ -305,18 +274,25 @@ def thin(series: list[Any], limit: int) -> list[Any]:
     return list(series[::step]) + ([series[-1]] if (len(series) - 1) % step else [])
 
 
-def _compute_bound(prepared: Prepared, single_agent_s: float | None) -> float | None:
-    """The speedup with free communication: single-agent time over the busiest agent's own learning.
+def speedup_bound(prepared: Prepared, single_agent_s: float | None, lost: list[int]) -> float | None:
+    """The speedup with free communication, for the survivors: single-agent time over the latest
+    moment an owner can finish a task that survives (its own learning up to and including it).
 
     Tasks differ in size, so even at alpha -> 0 the slowest agent sets the makespan; this is the
-    ceiling a sweep approaches at small alpha (N only if every agent's work were equal).
+    ceiling a sweep approaches at small alpha (N only if every agent's work were equal). A lost
+    task sets no deadline, as the makespan counts only surviving tasks. A run whose makespan is
+    never reached has no bound (assemble_results writes null and speedup_bound_never).
     """
     rates = prepared.scenario.agents.rates()
-    if prepared.scenario.timing == "wall":
-        busy = [sum(prepared.learned[t].wall_s for t in tasks) for tasks in prepared.assignment]
-    else:
-        busy = [sum(prepared.learned[t].total_macs for t in tasks) / rates[a] for a, tasks in enumerate(prepared.assignment)]
-    worst = max(busy, default=0.0)
+    timing = prepared.scenario.timing
+    gone = set(lost)
+    worst = 0.0
+    for owner, tasks in prepared.workload.by_owner().items():
+        elapsed = 0.0
+        for task in tasks:
+            elapsed += task.seconds(rates[owner], timing)
+            if task.task_id not in gone:
+                worst = max(worst, elapsed)
     return None if not single_agent_s or worst <= 0 else float(single_agent_s / worst)
 
 

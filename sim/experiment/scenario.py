@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from agents.config import LearnerConfig, PathField, SuiteConfig
 from sim.config import STRICT, FailuresConfig, GossipConfig, NetworkConfig
+from sim.workload_config import WorkloadConfig
 from topologies.errors import TopologyError
 from topologies.links import validate_link_value
 from topologies.registry import family_params, list_families
@@ -156,6 +157,9 @@ class Scenario(_Strict):
     agents: AgentsSection = AgentsSection()
     tasks: SuiteConfig = SuiteConfig()
     learner: LearnerConfig = LearnerConfig()
+    # Instead of tasks + learner: a cost-only workload (counted costs given, nothing learned or
+    # evaluated); None: the tasks are learned for real.
+    workload: WorkloadConfig | None = None
     topology: TopologySection = TopologySection()
     network: NetworkConfig = NetworkConfig()
     gossip: GossipConfig = Field(default_factory=lambda: _default_gossip(), discriminator="protocol")
@@ -195,7 +199,28 @@ class Scenario(_Strict):
                     f"agents.assignment.tasks has {len(self.agents.assignment.tasks)} lists, "
                     f"one per agent is needed ({self.agents.count})"
                 )
+        if self.workload is not None:
+            self._check_synthetic()
         return self
+
+    def _check_synthetic(self) -> None:
+        """A synthetic workload replaces tasks + learner and has no measured wall times; a task list
+        names each task's owner, so no assignment rule may be given beside it."""
+        both = [k for k in ("tasks", "learner") if k in self.model_fields_set]
+        if both:
+            raise ValueError(f"workload and {' and '.join(both)} are both given: a synthetic workload replaces tasks "
+                             "and learner (nothing is learned); drop one or the other")
+        if self.timing == "wall":
+            raise ValueError("timing = 'wall' with a synthetic workload: nothing is learned, so no wall time is "
+                             "measured; use timing: macs")
+        if isinstance(self.workload.tasks, list) and "assignment" in self.agents.model_fields_set:
+            raise ValueError("agents.assignment is given with an explicit workload.tasks list, whose tasks name "
+                             "their owner; drop agents.assignment, or give workload.tasks as a count")
+
+    @property
+    def synthetic(self) -> bool:
+        """True when the workload is cost-only: nothing is learned or evaluated."""
+        return self.workload is not None
 
     @property
     def alphas(self) -> list[float]:

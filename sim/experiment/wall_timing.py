@@ -3,11 +3,13 @@ mix machines (a wall time from one host or device is no measure of another's).""
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
-from agents.learner import LearnResult
 from agents.timing import machine_of
 from sim.errors import ScenarioError
+
+if TYPE_CHECKING:  # agents.learner loads torch, which a synthetic run never needs
+    from agents.learner import LearnResult
 
 INCLUDES = ("per task: the backbone feature extraction of its training images, measured when the features "
             "were extracted (and stored with them in the cache), plus this learning's head, beneficial-bias, "
