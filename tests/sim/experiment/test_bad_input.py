@@ -23,6 +23,24 @@ tasks: {suite: digits, num_tasks: 4}
 topology: {family: ring}
 """
 
+# The same agents and graph with a cost-only workload: a count of tasks, and an explicit list.
+SYNTHETIC = """\
+name: bad
+agents: {count: 4}
+workload: {kind: synthetic, tasks: 4, teacher_macs: 1.0e9, package_bytes: 1000}
+topology: {family: ring}
+"""
+SYNTHETIC_LIST = """\
+name: bad
+agents: {count: 4}
+workload:
+  kind: synthetic
+  tasks:
+  - {owner: 0, macs: 1.0e9, bytes: 1000}
+  - {owner: 1, macs: 2.0e9, bytes: 5000}
+topology: {family: ring}
+"""
+
 # A GraphML graph of 3 nodes (the base scenario has 4 agents).
 GRAPHML_3 = """\
 <?xml version="1.0" encoding="UTF-8"?>
@@ -46,10 +64,10 @@ class Case:
     files: dict[str, str] = field(default_factory=dict)
 
 
-def s(*overrides: str, names: tuple[str, ...] | str, **kw) -> Case:
-    """A case made of `--set` overrides on the base scenario."""
+def s(*overrides: str, names: tuple[str, ...] | str, base: str = BASE, **kw) -> Case:
+    """A case made of `--set` overrides on the base scenario (or on `base`)."""
     args = tuple(a for o in overrides for a in ("--set", o))
-    return Case(args=args, names=(names,) if isinstance(names, str) else names, **kw)
+    return Case(args=args, text=base, names=(names,) if isinstance(names, str) else names, **kw)
 
 
 def y(extra: str, names: tuple[str, ...] | str, base: str = BASE, **kw) -> Case:
@@ -243,6 +261,37 @@ CASES: dict[str, Case] = {
             names=("agents.assignment.tasks[0]", "task 0 twice")),
     }.items()},
     "sweep-alpha-flag-twice": Case(args=("--alpha", "10,10"), names=("--alpha", "alpha 10 given twice"), command="sweep"),
+    # --- a synthetic workload (costs given, nothing learned) ---
+    "synthetic-owner-out-of-range": y("", base=SYNTHETIC_LIST.replace("owner: 1", "owner: 7"), command="run",
+                                      names=("{scenario}", "workload.tasks[1].owner = 7", "0..3")),
+    "synthetic-negative-macs": y("", base=SYNTHETIC_LIST.replace("macs: 2.0e9", "macs: -5"),
+                                 names=("workload.tasks.1.macs = -5", "greater than or equal to 0")),
+    "synthetic-zero-bytes": y("", base=SYNTHETIC_LIST.replace("bytes: 5000", "bytes: 0"),
+                              names=("workload.tasks.1.bytes = 0", "greater than or equal to 1")),
+    "synthetic-negative-teacher": s("workload.teacher_macs=-1", base=SYNTHETIC, command="run",
+                                    names=("{scenario}", "workload.teacher_macs = -1", ">= 0")),
+    "synthetic-negative-student": s("workload.student_macs=-3", base=SYNTHETIC, names=("workload.student_macs", ">= 0")),
+    "synthetic-nan-bytes": s("workload.package_bytes=.nan", base=SYNTHETIC, names="workload.package_bytes = nan"),
+    "synthetic-unknown-dist": s("workload.teacher_macs={dist: gauss, mean: 1}", base=SYNTHETIC,
+                                names=("workload.teacher_macs", "unknown dist 'gauss'", "uniform")),
+    "synthetic-uniform-below-floor": s("workload.package_bytes={dist: uniform, low: 0, high: 9}", base=SYNTHETIC,
+                                       names=("workload.package_bytes", "low = 0", ">= 1")),
+    "synthetic-count-without-costs": y("", base=SYNTHETIC.replace("teacher_macs: 1.0e9, ", ""),
+                                       names=("workload", "needs teacher_macs")),
+    "synthetic-zero-tasks": s("workload.tasks=0", base=SYNTHETIC, names=("workload.tasks = 0", "greater than or equal to 1")),
+    "synthetic-with-tasks": y("tasks: {suite: digits, num_tasks: 4}\n", base=SYNTHETIC, command="run",
+                              names=("workload and tasks are both given", "drop one")),
+    "synthetic-with-learner": s("learner.mapper.k=7", base=SYNTHETIC, names="workload and learner are both given"),
+    "synthetic-wall-timing": s("timing=wall", base=SYNTHETIC, names=("timing = 'wall'", "timing: macs")),
+    "synthetic-list-and-assignment": y("", base=SYNTHETIC_LIST.replace("agents: {count: 4}",
+                                                                    "agents: {count: 4, assignment: {kind: blocks}}"),
+                                       names=("agents.assignment", "drop agents.assignment")),
+    "synthetic-list-and-costs": s("workload.package_bytes=10", base=SYNTHETIC_LIST,
+                                  names=("package_bytes given with an explicit task list",)),
+    "synthetic-unknown-kind": s("workload.kind=replay", base=SYNTHETIC, names=("workload", "'replay'", "'synthetic'")),
+    "synthetic-typo": s("workload.package_byte=10", base=SYNTHETIC, names=("workload.package_byte", "package_bytes")),
+    "synthetic-task-typo": y("", base=SYNTHETIC_LIST.replace("bytes: 5000", "byts: 5000"),
+                             names=("workload.tasks.1.byts", "Did you mean 'bytes'")),
 }
 
 
@@ -284,8 +333,9 @@ def test_the_table_has_at_least_60_cases_and_run_is_among_them():
     assert sum(c.command == "run" for c in CASES.values()) >= 5
 
 
-def test_the_base_scenario_is_valid(tmp_path, capsys):
-    (tmp_path / "ok.yaml").write_text(BASE)
+@pytest.mark.parametrize("base", [BASE, SYNTHETIC, SYNTHETIC_LIST], ids=["learned", "synthetic", "synthetic-list"])
+def test_the_base_scenario_is_valid(base, tmp_path, capsys):
+    (tmp_path / "ok.yaml").write_text(base)
     code, text = invoke(["validate", str(tmp_path / "ok.yaml")], capsys)
     assert code == 0, text
 
