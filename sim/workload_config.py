@@ -16,9 +16,9 @@ import math
 import numbers
 from typing import Annotated, Any, Literal, Mapping, Union
 
-from pydantic import Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import BaseModel, Discriminator, Field, Tag, field_validator, model_validator
 
-from sim.config import _Frozen
+from sim.config import STRICT
 
 # The smallest value of each cost: a package has at least a header byte (sim.workload.TaskWork).
 COST_FLOORS = {"teacher_macs": 0.0, "package_bytes": 1.0, "student_macs": 0.0}
@@ -75,7 +75,13 @@ def validate_cost(name: str, spec: Cost) -> Cost:
     return spec
 
 
-class SyntheticTask(_Frozen):
+class _Section(BaseModel):
+    """Base: sim.config.STRICT (unknown keys are errors, strict types, no inf or nan)."""
+
+    model_config = STRICT
+
+
+class SyntheticTask(_Section):
     """One task of an explicit synthetic list: who learns it and what it costs."""
 
     owner: int = Field(ge=0)  # the agent that learns it (tasks of one owner: learnt in list order)
@@ -84,7 +90,7 @@ class SyntheticTask(_Frozen):
     student_macs: float = Field(default=0.0, ge=0)  # a receiver's MACs to merge the package
 
 
-class SyntheticWorkload(_Frozen):
+class SyntheticWorkload(_Section):
     """Cost-only workload, instead of tasks + learner: nothing is learned or evaluated (accuracy is
     null), the given costs are scheduled. `tasks`: a count (owners from agents.assignment, costs
     drawn per task from teacher_macs, package_bytes, student_macs: numbers or seeded distributions
