@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import networkx as nx
 import numpy as np
@@ -25,6 +25,9 @@ from sim.experiment.scenario import Balanced, Blocks, Explicit, Scenario
 from sim.experiment.topology import build_topology
 from sim.workload import Workload, draw_costs, from_costs
 from sim.workload_config import COST_FLOORS
+
+if TYPE_CHECKING:  # loads torch: imported for real only by runs that learn
+    from sim.experiment.learned import Learning
 
 # A progress callback receives an event name and its fields; only the CLI draws anything.
 Progress = Callable[..., None]
@@ -46,7 +49,7 @@ class Prepared:
     assignment: list[list[int]]
     graph: nx.Graph
     workload: Workload
-    learning: Any = None  # sim.experiment.learned.Learning; None for a synthetic workload
+    learning: Learning | None = None  # None for a synthetic workload: nothing learned or evaluated
 
 
 def assign_tasks(scenario: Scenario, sizes: list[float]) -> list[list[int]]:
