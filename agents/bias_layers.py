@@ -43,6 +43,8 @@ def select_layers(model: nn.Module, layers: str) -> list[str]:
     if layers == LAST_HALF:
         return names[len(names) // 2:]
     patterns = [p.strip() for p in layers.split(",") if p.strip()]
+    middle = names[len(names) // 2] if names else ""
+    example = middle.rsplit(".", 1)[0] + ".*" if "." in middle else middle
     for pattern in patterns:
         if not any(fnmatch.fnmatchcase(name, pattern) for name in names):
             near = difflib.get_close_matches(pattern, names, n=3, cutoff=0.5)
@@ -51,7 +53,7 @@ def select_layers(model: nn.Module, layers: str) -> list[str]:
                 f"learner.bb.layers = {layers!r}: pattern {pattern!r} matches no Conv2d / Linear layer of "
                 f"{type(model).__name__} ({len(names)} layers: {', '.join(map(repr, names[:4]))}, ..., "
                 f"{names[-1]!r}){hint}; allowed: 'all', 'last_half' or comma-separated fnmatch patterns "
-                f"over those names (e.g. {names[-1].rsplit('.', 1)[0] + '.*'!r})"
+                f"over those names (e.g. {example!r})"
             )
     if not patterns:
         raise LearningError(f"learner.bb.layers = {layers!r}: names no pattern; allowed: 'all', 'last_half' "
@@ -135,3 +137,15 @@ def bias_layer_names(model: nn.Module, layers: str, skip_redundant: bool, exampl
         raise LearningError("bb.skip_redundant needs an example input to observe the layers' data flow")
     drop = redundant_layers(model, selected, example)
     return [name for name in selected if name not in drop]
+
+
+def check_layer_pattern(backbone_name: str, layers: str) -> None:
+    """LearningError when `layers` holds a pattern that matches no layer of the timm model `backbone_name`;
+    builds the model on the meta device (no weights, no memory), so it is cheap enough for `validate`."""
+    if layers in (ALL, LAST_HALF):
+        return
+    import timm
+
+    with torch.device("meta"):
+        model = timm.create_model(backbone_name, num_classes=0)
+    select_layers(model, layers)

@@ -57,8 +57,8 @@ class BBConfig(_Strict):
 
     enabled: bool = False
     lr: float = Field(1e-3, gt=0)
-    # 4 keeps BB affordable on a CPU (8.5x the cost of no BB); the paper's cost implies 49
-    # (`preset: paper`).
+    # 4 keeps BB affordable on a CPU (8.5x the cost of no BB); the paper's 90x implies 48
+    # (`preset: paper`, derived in agents/presets.py).
     epochs: int = Field(4, ge=1)
     batch_size: int = Field(64, ge=1)
     # Early-stopping patience of BB epochs (null: the head's patience).
