@@ -108,6 +108,11 @@ def assign_tasks(scenario: Scenario, sizes: list[int]) -> list[list[int]]:
     return [list(range(i, num_tasks, n)) for i in range(n)]
 
 
+def task_seed(root_seed: int, task_id: int) -> int:
+    """The learning seed of one task: from the scenario's root seed and the task id, not the agent."""
+    return int(np.random.SeedSequence([root_seed, task_id]).generate_state(1)[0])
+
+
 def prepare(scenario: Scenario, *, cache_dir: Path | None = None, progress: Progress = _quiet) -> Prepared:
     """Build tasks and graph, then learn every task once (cached by content hash)."""
     topo_seed = np.random.SeedSequence(scenario.seed).spawn(1)[0]
@@ -122,7 +127,7 @@ def prepare(scenario: Scenario, *, cache_dir: Path | None = None, progress: Prog
     order = [t for tasks in _interleave(assignment) for t in tasks]
     task_by_id = {t.id: t for t in suite.tasks}
     # Seed per task, not per agent: a task's package does not depend on who learns it.
-    seeds = {tid: int(np.random.SeedSequence([scenario.seed, tid]).generate_state(1)[0]) for tid in order}
+    seeds = {tid: task_seed(scenario.seed, tid) for tid in order}
     cached = {tid: store.get(task_by_id[tid], backbone, scenario.learner, seeds[tid]) for tid in order}
     if scenario.timing == "wall":  # refuse a mix before learning what is missing (here)
         found = wall_timing.machines(r for r in cached.values() if r is not None)
