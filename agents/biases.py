@@ -3,6 +3,8 @@
 A forward hook adds the bias to each nn.Conv2d output (one value per output channel, broadcast over
 H and W) and each nn.Linear output (one per unit). Adding it to the layer's output places it before
 whatever norm follows, exactly where the layer's own bias would sit; the frozen weights never change.
+Which layers get biases (`bb.layers`, `bb.skip_redundant`) is agents.bias_layers' business; a
+receiver applies exactly the layers a package carries.
 """
 
 from __future__ import annotations

@@ -45,9 +45,8 @@ def apply_preset(raw: Any) -> Any:
     Anything that is not a mapping, or names an unknown preset, is returned unchanged: the schema then
     reports it (an unknown preset as a bad `preset` value with the allowed names).
     """
-    if not isinstance(raw, dict):
-        return raw
-    sections = _PRESETS.get(raw.get("preset", DEFAULT_PRESET)) if isinstance(raw.get("preset", DEFAULT_PRESET), str) else None
+    name = raw.get("preset", DEFAULT_PRESET) if isinstance(raw, dict) else None
+    sections = _PRESETS.get(name) if isinstance(name, str) else None
     if not sections:
         return raw
     out = copy.deepcopy(raw)
