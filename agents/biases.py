@@ -3,18 +3,21 @@
 A forward hook adds the bias to each nn.Conv2d output (one value per output channel, broadcast over
 H and W) and each nn.Linear output (one per unit). Adding it to the layer's output places it before
 whatever norm follows, exactly where the layer's own bias would sit; the frozen weights never change.
+Which layers get biases (`bb.layers`, `bb.skip_redundant`) is agents.bias_layers' business; a
+receiver applies exactly the layers a package carries.
 """
 
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Callable, Iterator, Mapping
+from typing import Callable, Collection, Iterator, Mapping
 
 import numpy as np
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from agents.bias_layers import bias_layer_names, biasable_names
 from agents.config import BBConfig, HeadConfig
 from agents.errors import LearningError
 from agents.head import EarlyStopping, HeadResult, check_labels, init_linear, split_train_val
@@ -29,15 +32,22 @@ def _width(module: nn.Module) -> int | None:
 
 
 class BiasSet:
-    """Zero-initialised biases hooked onto every Conv2d / Linear of `model`; detach() removes them."""
+    """Zero-initialised biases hooked onto the Conv2d / Linear layers of `model` named in `names`
+    (None: every one; see agents.bias_layers for choosing them); detach() removes them."""
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: nn.Module, names: Collection[str] | None = None) -> None:
         self.model = model
         self.biases: dict[str, nn.Parameter] = {}
         self._handles = []
+        wanted = None if names is None else set(names)
+        if wanted is not None:
+            unknown = sorted(wanted - set(biasable_names(model)))
+            if unknown:
+                raise LearningError(f"biases do not fit this backbone: unexpected {unknown[:5]}; load biases "
+                                    f"trained on the same backbone")
         for name, module in model.named_modules():
             width = _width(module)
-            if width is None:
+            if width is None or (wanted is not None and name not in wanted):
                 continue
             ref = module.weight
             bias = nn.Parameter(torch.zeros(width, device=ref.device, dtype=ref.dtype))
@@ -99,9 +109,9 @@ class BiasSet:
         self.detach()
 
 
-def attach_biases(model: nn.Module) -> BiasSet:
-    """Hook zero-initialised learnable biases onto every Conv2d and Linear of `model`."""
-    return BiasSet(model)
+def attach_biases(model: nn.Module, names: Collection[str] | None = None) -> BiasSet:
+    """Hook zero-initialised learnable biases onto the Conv2d and Linear layers `names` (None: all)."""
+    return BiasSet(model, names)
 
 
 @contextmanager
@@ -110,7 +120,7 @@ def applied_biases(model: nn.Module, biases: Mapping[str, np.ndarray] | None) ->
     if biases is None:
         yield None
         return
-    bias_set = BiasSet(model)
+    bias_set = BiasSet(model, list(biases))  # the sender's layers (bb.layers may pick a subset)
     try:
         bias_set.load(biases)
         yield bias_set
@@ -171,7 +181,8 @@ def train_head_with_biases(model: nn.Module, preprocess: Callable[[np.ndarray], 
     head: a few expensive epochs through the backbone then refine rather than start from scratch.
 
     Uses the same stratified split as `train_head` (same seed, same split). The head learns at
-    head_cfg.lr, the biases at bb_cfg.lr, for bb_cfg.epochs with head_cfg.patience. MACs: the
+    head_cfg.lr, the biases at bb_cfg.lr, for bb_cfg.epochs with bb_cfg.patience (default: the head's),
+    on the layers bb_cfg.layers and bb_cfg.skip_redundant choose. MACs: the
     first training step and first validation batch are run under torch's FLOP counter and scaled
     by the number of samples processed (conv/linear cost is linear in batch size).
     """
@@ -182,7 +193,10 @@ def train_head_with_biases(model: nn.Module, preprocess: Callable[[np.ndarray], 
     y_all = torch.from_numpy(labels).to(dev)
     x_val, y_val = images_uint8[val_idx], y_all[torch.from_numpy(val_idx).to(dev)]
 
-    with _frozen(model), attach_biases(model) as bias_set:
+    with _frozen(model):
+        names = bias_layer_names(model, bb_cfg.layers, bb_cfg.skip_redundant,
+                                 example=preprocess(images_uint8[:1]))
+    with _frozen(model), attach_biases(model, names) as bias_set:
         with torch.no_grad():
             dim = _head_input(model, preprocess, images_uint8[:1]).shape[1]
         head = init_linear(dim, num_classes, seed).to(dev)
@@ -196,7 +210,7 @@ def train_head_with_biases(model: nn.Module, preprocess: Callable[[np.ndarray], 
             {"params": bias_set.parameters(), "lr": bb_cfg.lr, "weight_decay": 0.0},
         ])
         rng = np.random.default_rng(seed + 1)
-        stopper = EarlyStopping(head_cfg.patience)
+        stopper = EarlyStopping(bb_cfg.patience or head_cfg.patience)
         step_macs = step_size = samples = val_macs = epochs_run = 0
 
         def snapshot() -> dict[str, torch.Tensor]:

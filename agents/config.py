@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, Strict
+from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
 
+from agents.presets import DEFAULT_PRESET, apply_preset, preset_names
 from agents.suites.registry import default_suite, suite_names
 
 
@@ -56,8 +57,21 @@ class BBConfig(_Strict):
 
     enabled: bool = False
     lr: float = Field(1e-3, gt=0)
+    # 4 keeps BB affordable on a CPU (8.5x the cost of no BB); the paper's 90x implies 48
+    # (`preset: paper`, derived in agents/presets.py).
     epochs: int = Field(4, ge=1)
     batch_size: int = Field(64, ge=1)
+    # Early-stopping patience of BB epochs (null: the head's patience).
+    patience: int | None = Field(None, ge=1)
+    # Which Conv2d / Linear layers get biases: "all"; "last_half" (the later half of them, in the
+    # order the model registers them: input to output for timm's models; the paper's Sec. 8); or
+    # shell-style fnmatch patterns (not regexes) over the names model.named_modules() gives,
+    # comma-separated: "block1[0-2].*,conv4.*" on legacy_xception, "blocks.6.*" on EfficientNet.
+    layers: str = Field("all", min_length=1)
+    # Drop a layer's biases when the next layer is a 1x1 conv or linear layer that consumes its output
+    # and nothing else does (a depthwise conv feeding its pointwise conv): the next layer's own
+    # biases absorb them exactly (W b), so the package shrinks and accuracy cannot change.
+    skip_redundant: bool = False
 
 
 class GMMCConfig(_Strict):
@@ -86,6 +100,9 @@ MapperConfig = Annotated[Union[GMMCConfig, MahalanobisConfig], Field(discriminat
 class LearnerConfig(_Strict):
     """Everything an agent needs to learn a task and build its share package."""
 
+    # A named set of values filled in wherever the scenario leaves a field unset (agents/presets.py):
+    # "default" is the schema's defaults; "paper" the SKILL paper's method.
+    preset: Literal[preset_names()] = DEFAULT_PRESET
     backbone: BackboneConfig = BackboneConfig()
     head: HeadConfig = HeadConfig()
     bb: BBConfig = BBConfig()
@@ -94,6 +111,12 @@ class LearnerConfig(_Strict):
     dtype: Literal["fp32", "fp16"] = "fp32"
     # "auto": CUDA when present, else CPU.
     device: str = Field("auto", pattern=r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_preset(cls, data: object) -> object:
+        """The preset's values, under whatever the scenario sets itself."""
+        return apply_preset(data)
 
 
 # The registered suites (agents/suites/registry.py): the schema's choices follow the registry.

@@ -121,6 +121,21 @@ def eval_features(task: Task, backbone: Backbone, cache: FeatureCache) -> np.nda
     return cache.get(backbone, task.x_test, f"{task.fingerprint}/test")
 
 
+# Settings added after results were first cached, with the value that reproduces the earlier
+# behaviour: left out of the key at that value, so that caches from before they existed stay valid.
+_LATER_BB_DEFAULTS = {"patience": None, "layers": "all", "skip_redundant": False}
+
+
+def _key_settings(cfg: LearnerConfig) -> dict:
+    """The learner settings that determine a result: all but the device and the preset's name (its
+    values are in the settings themselves)."""
+    settings = cfg.model_dump(mode="json", exclude={"device", "preset"})
+    for key, default in _LATER_BB_DEFAULTS.items():
+        if settings["bb"].get(key) == default:
+            del settings["bb"][key]
+    return settings
+
+
 class ResultStore:
     """On-disk cache of LearnResults keyed by a hash of everything that determines them."""
 
@@ -129,7 +144,7 @@ class ResultStore:
 
     def key(self, task: Task, backbone: Backbone, cfg: LearnerConfig, seed: int) -> str:
         """Content hash of task id and data, backbone, learner settings (device excluded) and seed."""
-        settings = cfg.model_dump(mode="json", exclude={"device"})
+        settings = _key_settings(cfg)
         # task.id goes in too: the package carries it, and task.fingerprint ignores it.
         blob = json.dumps([RESULT_VERSION, task.id, task.fingerprint, backbone.fingerprint, settings, seed],
                           sort_keys=True)

@@ -62,9 +62,11 @@ def check_out(path: Path | None) -> None:
 
 
 def check_backbone(scenario: Scenario, source: str) -> None:
-    """The backbone is a timm model, and `weights: offline` only with the one that has offline weights."""
+    """The backbone is a timm model, `weights: offline` only with the one that has offline weights,
+    and every pattern of `bb.layers` names one of its layers."""
     backbone = scenario.learner.backbone
     if backbone.name == DEFAULT_BACKBONE:
+        _check_bias_layers(scenario, source)
         return
     if backbone.weights == "offline":
         raise ScenarioError(
@@ -79,6 +81,19 @@ def check_backbone(scenario: Scenario, source: str) -> None:
         hint = f" Did you mean {', '.join(map(repr, near))}?" if near else ""
         raise ScenarioError(f"{source}: learner.backbone.name = {backbone.name!r}: not a timm model.{hint} "
                             "`skill-sim list backbones --all` lists every name")
+    _check_bias_layers(scenario, source)
+
+
+def _check_bias_layers(scenario: Scenario, source: str) -> None:
+    bb = scenario.learner.bb
+    if not bb.enabled:
+        return
+    from agents.bias_layers import check_layer_pattern
+
+    try:
+        check_layer_pattern(scenario.learner.backbone.name, bb.layers)
+    except LearningError as exc:
+        raise ScenarioError(f"{source}: {exc}") from None
 
 
 def check_device(scenario: Scenario, source: str) -> None:

@@ -1,10 +1,10 @@
-"""The `skill-sim` command line: run, sweep, validate, report and list. Only this module prints.
+"""The `skill-sim` command line: run, sweep, curves, validate, report and list. Only this module prints.
 
 Exit codes: 0 success, 2 bad input (scenario, data, topology), 1 any other failure.
 Streams: what a command answers (the summary, "results in DIR", listings, --json) goes to stdout;
 progress, warnings and errors to stderr, so `skill-sim run X > log` keeps the summary in the log.
 Start-up stays light: torch, timm, scikit-learn, numba, matplotlib and SimPy are imported only by
-the commands that use them (run and sweep; report draws with matplotlib), never at module level.
+the commands that use them (run, sweep and curves; report draws with matplotlib), never at module level.
 """
 
 from __future__ import annotations
@@ -86,6 +86,12 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--alpha", type=_alpha_list, help="comma-separated alphas, e.g. 10,100,1e3,1e4")
     sweep.add_argument("--cache", type=_folder, help="cache folder (default: $SKILL_SIM_CACHE or ~/.cache/skill-sim)")
     sweep.set_defaults(func=_cmd_sweep)
+
+    curves = sub.add_parser("curves", help="one agent learns the tasks in order: accuracy after each (the paper's Figs 4-8)")
+    common(curves)
+    curves.add_argument("--out", type=_folder, help="output folder (default: runs/NAME-curves)")
+    curves.add_argument("--cache", type=_folder, help="cache folder (default: $SKILL_SIM_CACHE or ~/.cache/skill-sim)")
+    curves.set_defaults(func=_cmd_curves)
 
     validate = sub.add_parser("validate", help="check a scenario file and print it with every default")
     common(validate)
@@ -234,6 +240,24 @@ def _cmd_sweep(args: argparse.Namespace, console: Console) -> int:
     if args.json:
         _print_json({"run_dir": str(out), **sweep})
     report.print_sweep(_answer(args), sweep, out)
+    _print_run_dir(args, out)
+    return 0
+
+
+def _cmd_curves(args: argparse.Namespace, console: Console) -> int:
+    scenario = _load(args)
+    out = args.out or Path("runs") / f"{scenario.name}-curves"
+    _check(args, scenario, out)
+    _starting(console, scenario)
+    from sim.experiment import curves, rundir
+    from sim.experiment.progress import ProgressView
+
+    with ProgressView(console) as view, rundir.staged(out) as stage:
+        data = curves.compute(scenario, cache_dir=args.cache, progress=view)
+        curves.save(stage, data)
+    if args.json:
+        _print_json({"run_dir": str(out), **data})
+    _answer(args).print(f"{escape(curves.summary(data))}\nresults in {escape(str(out))}", highlight=False)
     _print_run_dir(args, out)
     return 0
 

@@ -51,6 +51,12 @@ class Learning:
         return Workload(tasks=tasks)
 
 
+def task_seed(root_seed: int, task_id: int) -> int:
+    """The learning seed of one task: from the scenario's root seed and the task id, not the agent,
+    so a task's package does not depend on who learns it."""
+    return int(np.random.SeedSequence([root_seed, task_id]).generate_state(1)[0])
+
+
 def build_suite(scenario: Scenario) -> TaskSuite:
     """The scenario's task suite (its images loaded)."""
     return create_suite(scenario.tasks)
@@ -65,7 +71,7 @@ def learn_all(scenario: Scenario, suite: TaskSuite, assignment: list[list[int]],
     store = ResultStore(features.root / "results")
     task_by_id = {t.id: t for t in suite.tasks}
     # Seed per task, not per agent: a task's package does not depend on who learns it.
-    seeds = {tid: int(np.random.SeedSequence([scenario.seed, tid]).generate_state(1)[0]) for tid in order}
+    seeds = {tid: task_seed(scenario.seed, tid) for tid in order}
     cached = {tid: store.get(task_by_id[tid], backbone, scenario.learner, seeds[tid]) for tid in order}
     if scenario.timing == "wall":  # refuse a mix before learning what is missing (here)
         found = wall_timing.machines(r for r in cached.values() if r is not None)

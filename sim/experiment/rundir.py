@@ -30,8 +30,9 @@ from sim.errors import SimError
 MANIFEST = "manifest.json"
 # Files a manifest must list when present (a copy of one from another run is refused);
 # plots are not listed: `report` redraws them from the data.
-DATA_FILES = ("results.json", "scenario.yaml", "events.csv", "topology.graphml", "sweep.json", "sweep.csv")
-_MARKERS = ("results.json", "sweep.json", MANIFEST)  # any of these makes a folder a run directory
+DATA_FILES = ("results.json", "scenario.yaml", "events.csv", "topology.graphml", "sweep.json", "sweep.csv",
+              "curves.json", "curves.csv", "per_task.csv")
+_MARKERS = ("results.json", "sweep.json", "curves.json", MANIFEST)  # any of these makes a folder a run directory
 _UNLISTED = (".png",)
 
 

@@ -7,7 +7,7 @@ import struct
 import pytest
 
 from agents.backbone import create_backbone
-from agents.config import BackboneConfig, GMMCConfig, HeadConfig, LearnerConfig, MahalanobisConfig, SuiteConfig
+from agents.config import BBConfig, BackboneConfig, GMMCConfig, HeadConfig, LearnerConfig, MahalanobisConfig, SuiteConfig
 from agents import learner as learner_module
 from agents import timing
 from agents.features import FeatureCache
@@ -116,6 +116,23 @@ def test_result_store_key_tracks_everything_that_changes_the_result(suite, backb
     assert store.key(dataclasses.replace(task, id=7), backbone, CFG, 0) != base
     other = create_backbone(BACKBONE.model_copy(update={"image_size": 40}))
     assert store.key(task, other, CFG, 0) != base
+    for bb in ({"layers": "last_half"}, {"skip_redundant": True}, {"patience": 3}):
+        assert store.key(task, backbone, CFG.model_copy(update={"bb": BBConfig(**bb)}), 0) != base
+
+
+def test_keys_of_settings_from_before_presets_and_bb_layers_are_unchanged(suite, backbone):
+    """The key hashes the settings as they were dumped before `preset`, `bb.patience`, `bb.layers` and
+    `bb.skip_redundant` existed, so caches filled then stay valid for the same settings."""
+    import hashlib
+    import json
+
+    from agents.learner import RESULT_VERSION
+
+    task = suite.tasks[0]
+    old = CFG.model_dump(mode="json", exclude={"device", "preset"})
+    old["bb"] = {"enabled": CFG.bb.enabled, "lr": CFG.bb.lr, "epochs": CFG.bb.epochs, "batch_size": CFG.bb.batch_size}
+    blob = json.dumps([RESULT_VERSION, task.id, task.fingerprint, backbone.fingerprint, old, 0], sort_keys=True)
+    assert ResultStore("unused").key(task, backbone, CFG, 0) == hashlib.sha256(blob.encode()).hexdigest()
 
 
 @pytest.mark.parametrize("damage", ["truncate_package", "garbage_json", "json_list", "unknown_field", "no_meta",

@@ -176,6 +176,11 @@ CASES: dict[str, Case] = {
     "device-unknown": s("learner.device=gpu", names="learner.device"),
     "weights-missing-file": s("learner.backbone.weights=/no/such/weights.pt", names="learner.backbone.weights"),
     "backbone-image-size": s("learner.backbone.image_size=2000", names="learner.backbone.image_size"),
+    "preset-unknown": s("learner.preset=papr", names=("learner.preset", "papr", "'paper'")),
+    "bb-layers-match-nothing": s("learner.bb={enabled: true, layers: 'blocks.9*'}",
+                                 names=("learner.bb.layers", "blocks.9*", "'last_half'", "fnmatch")),
+    "bb-layers-one-pattern-of-two": s("learner.bb={enabled: true, layers: 'conv_head,head*'}",
+                                      names=("learner.bb.layers", "'head*'", "conv_head")),
     # --- agents and assignment ---
     "explicit-too-few-lists": s("agents.assignment={kind: explicit, tasks: [[0], [1], [2, 3]]}",
                                 names="agents.assignment"),
