@@ -212,6 +212,10 @@ def _run_dir(args: argparse.Namespace, scenario: Any, sweep: bool = False) -> Pa
     if sweep:
         return Path("runs") / f"{scenario.name}{suffix}-sweep"
     base = scenario.output.dir or Path("runs") / scenario.name
+    if suffix and base.name in ("", ".", ".."):  # output.dir: . names no folder to suffix; its real name does
+        base = base.resolve()
+    if suffix and not base.name:  # the root folder: a run folder inside it
+        return base / f"{scenario.name}{suffix}"
     return base.with_name(base.name + suffix) if suffix else base
 
 

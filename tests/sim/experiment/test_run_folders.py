@@ -99,3 +99,17 @@ def test_figure_titles_name_what_was_overridden(here, cache):
     sweep = {"scenario": "tiny", "overrides": ["seed=2"], "agents": 4, "topology": "ring", "protocol": "flood",
              "rows": rows}
     assert speedup.figure(sweep).axes[0].get_title().startswith("tiny (seed=2): speedup vs α")
+
+
+@pytest.mark.parametrize("folder, expected", [("out/mine", "out/mine+seed=2"), (".", "{cwd}+seed=2"),
+                                              ("/", "/tiny+seed=2")])
+def test_an_output_dir_of_the_file_gets_the_suffix_too(here, folder, expected):
+    import argparse
+
+    from sim.experiment.cli import _run_dir
+    from sim.experiment.loading import load_scenario
+
+    # output.dir as if the file set it (the --set list below lacks it): only --set output.dir is taken as given
+    scenario = load_scenario(TINY, ["seed=2", f"output.dir={folder}"])
+    args = argparse.Namespace(out=None, overrides=[], applied=["seed=2"], alpha=None)
+    assert _run_dir(args, scenario) == Path(expected.format(cwd=here.resolve()))
