@@ -317,6 +317,7 @@ def _cmd_compare(args: argparse.Namespace, console: Console) -> int:
 
     path = compare.figure_path(args.out)  # refused before anything is read
     compared = compare.load(args.dirs, note=note)
+    compare.make_folder(path)
     for text in figure.draw(path, compared):
         note(text)
     if args.json:

@@ -101,15 +101,20 @@ def load(folders: list[Path], note: Callable[[str], None] | None = None) -> list
 
 
 def figure_path(out: Path | None) -> Path:
-    """Where the figure goes: compare.png in `out` (made if missing) or the working directory."""
+    """Where the figure goes: compare.png in `out` or the working directory; refused early when
+    `out` is a file (the folder is made by `make_folder`, once every input has been read)."""
     folder = Path(out) if out is not None else Path(".")
     if folder.exists() and not folder.is_dir():
         raise SimError(f"--out {folder}: is a file, not a folder; pass a folder for {FIGURE}")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise SimError(f"--out {folder}: cannot make this folder ({exc.strerror}); pass another") from None
     return folder / FIGURE
+
+
+def make_folder(figure: Path) -> None:
+    """Make the figure's folder if missing; SimError naming it when that cannot be done."""
+    try:
+        figure.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SimError(f"--out {figure.parent}: cannot make this folder ({exc.strerror}); pass another") from None
 
 
 def _distinct_labels(compared: list[Compared]) -> None:
@@ -127,10 +132,11 @@ def print_comparison(console: Console, compared: list[Compared], figure: Path | 
     table where sweeps are among them, and where the figure is."""
     t = Table(title="skill-sim compare", title_justify="left")
     t.add_column("", style="bold")
+    summaries = [c.summary() for c in compared]
     for c in compared:
         t.add_column(escape(c.label), justify="right")
     for name, cell in _ROWS:
-        t.add_row(name, *(cell(c.summary()) for c in compared))
+        t.add_row(name, *(cell(s) for s in summaries))
     console.print(t)
     if any(c.kind == "sweep" for c in compared):
         console.print(_by_alpha(compared))

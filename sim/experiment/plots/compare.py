@@ -42,7 +42,7 @@ def over_alpha(compared: list[Any]) -> Any:
         left.axhline(n, color="0.5", ls="--", lw=0.8)
         left.axhline(n / 2, color="0.5", ls=":", lw=0.8)
         left.annotate(f"N = {n}", (1, n), xycoords=("axes fraction", "data"), ha="right", va="bottom", fontsize=7)
-        left.annotate(f"0.5 N", (1, n / 2), xycoords=("axes fraction", "data"), ha="right", va="bottom", fontsize=7)
+        left.annotate("0.5 N", (1, n / 2), xycoords=("axes fraction", "data"), ha="right", va="bottom", fontsize=7)
     right.axhline(0.5, color="tab:orange", ls=":", lw=0.8)
     for ax, what in ((left, "speedup (single agent / makespan)"), (right, "efficiency (speedup / N)")):
         ax.set_xscale("log")

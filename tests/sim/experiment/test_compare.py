@@ -96,13 +96,14 @@ def test_a_missing_folder_a_file_and_a_foreign_folder_are_refused_naming_them(ma
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "a.csv").write_text("1\n")
     ring = str(made / "ring")
-    err = _bad([ring, str(tmp_path / "nope")], capsys)
+    err = _bad([ring, str(tmp_path / "nope"), "--out", str(tmp_path / "figs")], capsys)
     assert f"{tmp_path / 'nope'}: no such folder" in err
     err = _bad([ring, str(tmp_path / "notes.txt")], capsys)
     assert "is a file, not a folder" in err
     err = _bad([ring, str(tmp_path / "other")], capsys)
     assert f"{tmp_path / 'other'}: not a skill-sim result directory" in err and "results.json (a run)" in err
     assert not (tmp_path / "compare.png").exists()  # nothing is drawn for a refused comparison
+    assert not (tmp_path / "figs").exists()  # nor is a folder made for it
 
 
 def test_a_study_folder_is_refused_saying_what_to_pass(made, tmp_path, capsys):
