@@ -180,6 +180,7 @@ def test_the_compiled_engine_writes_the_same_results_and_events_as_simpy(tiny_ru
             r["simulation"].pop(key)
         r["learning"].pop("wall_s"), r["learning"].pop("cached_tasks")
         r.pop("scenario_file", None), r.pop("run_id")
+    assert (a.pop("overrides"), b.pop("overrides")) == ([], ["engine=compiled"])  # what made each run
     assert a == b
     assert (simpy_out / "events.csv").read_text() == (compiled_out / "events.csv").read_text()
 
