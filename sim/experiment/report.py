@@ -8,11 +8,14 @@ from typing import Any
 
 import networkx as nx
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from sim.experiment import events_table, rundir
 from sim.experiment import plots as figures
 from sim.experiment import results as files
+from sim.experiment.crossing import efficiency_crossing
+from sim.experiment.naming import titled
 
 TOPOLOGY_GRAPHML = files.GRAPHML
 
@@ -20,13 +23,14 @@ TOPOLOGY_GRAPHML = files.GRAPHML
 # ---------------------------------------------------------------- saving
 
 
-def save_run(out: Path, prepared: Any, results: dict[str, Any], raw: Any = None, *, plots: bool = True) -> dict[str, Any]:
-    """Write a self-describing run directory (results with a run id and the versions, resolved
-    scenario, events of the raw SimResult, graph, plots, manifest) aside, then swap it in for
-    `out` whole; return the results as saved."""
+def save_run(out: Path, prepared: Any, results: dict[str, Any], raw: Any = None, *, plots: bool = True,
+             overrides: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
+    """Write a self-describing run directory (results with a run id, the overrides that made it
+    and the versions, resolved scenario, events of the raw SimResult, graph, plots, manifest)
+    aside, then swap it in for `out` whole; return the results as saved."""
     sc = prepared.scenario
     run_id = uuid.uuid4().hex
-    saved = {"run_id": run_id, **results, "versions": files.versions()}
+    saved = {"run_id": run_id, **results, "overrides": list(overrides), "versions": files.versions()}
     with rundir.staged(out) as stage:
         files.write_scenario(stage / files.SCENARIO, sc.model_dump(mode="json"))
         if raw is not None and sc.output.events_csv:
@@ -54,41 +58,37 @@ def _scheduled_cuts(failures: Any) -> list[tuple[int, int]]:
     return edges
 
 
-def save_sweep(out: Path, scenario: Any, runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Write sweep.json / sweep.csv (one row per alpha), the speedup-vs-alpha plot and the
-    manifest into `out` (the sweep's staged folder: its alpha-* runs are already there)."""
+def save_sweep(out: Path, scenario: Any, runs: list[dict[str, Any]],
+               overrides: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
+    """Write sweep.json / sweep.csv (one row per alpha, with the columns that join it to other
+    sweeps and studies), the speedup-vs-alpha plot and the manifest into `out` (the sweep's
+    staged folder: its alpha-* runs are already there)."""
     run_id = uuid.uuid4().hex
-    rows = [{c: r[c] for c in files.SWEEP_COLUMNS} for r in runs]
+    rows = [{c: r.get(c) for c in files.SWEEP_COLUMNS} for r in runs]
+    cross = efficiency_crossing(rows)
     sweep = {
         "run_id": run_id,
         "scenario": scenario.name,
+        "overrides": list(overrides),
         "seed": scenario.seed,
         "agents": scenario.agents.count,
         "tasks": runs[0]["tasks"] if runs else 0,
         "topology": scenario.topology.family,
         "protocol": scenario.gossip.protocol,
         "rows": rows,
-        "efficiency_half_alpha": crossing_alpha(rows, 0.5),
+        # interpolated in log alpha between the two grid alphas of efficiency_half_between
+        "efficiency_half_alpha": cross.alpha if cross else None,
+        "efficiency_half_between": [cross.low, cross.high] if cross else None,
     }
     files.write_scenario(out / files.SCENARIO, scenario.model_dump(mode="json"))
-    files.write_csv(out / files.SWEEP_CSV, files.SWEEP_COLUMNS, ([r[c] for c in files.SWEEP_COLUMNS] for r in rows))
+    keys = [sweep[k] for k in files.SWEEP_KEYS]  # the same on every row: what a join matches on
+    files.write_csv(out / files.SWEEP_CSV, files.SWEEP_KEYS + files.SWEEP_COLUMNS,
+                    (keys + [r[c] for c in files.SWEEP_COLUMNS] for r in rows))
     files.write_json(out / files.SWEEP_JSON, sweep)
     if scenario.output.plots:
         render(out, sweep)
     rundir.write_manifest(out, run_id)
     return sweep
-
-
-def crossing_alpha(rows: list[dict[str, Any]], level: float) -> float | None:
-    """Alpha at which efficiency falls through `level`, interpolated in log-alpha; None if never."""
-    import math
-
-    pts = sorted((r["alpha"], r["efficiency"]) for r in rows if r["efficiency"] is not None)
-    for (a0, e0), (a1, e1) in zip(pts, pts[1:]):
-        if e0 >= level > e1:
-            frac = (e0 - level) / (e0 - e1)
-            return float(10 ** (math.log10(a0) + frac * (math.log10(a1) - math.log10(a0))))
-    return None
 
 
 # ---------------------------------------------------------------- plots
@@ -104,7 +104,7 @@ def render(out: Path, data: dict[str, Any], **options: Any) -> list[str]:
 
 def print_summary(console: Console, r: dict[str, Any], out: Path) -> None:
     """The final table of one run: time, speedup, cost, accuracy, resilience."""
-    t = Table(title=f"skill-sim · {r['scenario']} · {r['agents']} agents · {r['tasks']} tasks · α={r['alpha']:g}",
+    t = Table(title=f"skill-sim · {escape(titled(r))} · {r['agents']} agents · {r['tasks']} tasks · α={r['alpha']:g}",
               show_header=False, title_justify="left")
     t.add_column(style="bold")
     t.add_column(justify="right")
@@ -137,7 +137,7 @@ def print_summary(console: Console, r: dict[str, Any], out: Path) -> None:
     console.print(t)
     if r.get("workload") not in (None, "learned") and "accounting" in r:
         console.print(_accounting(r))
-    console.print(f"results in [bold]{out}[/]", soft_wrap=True, highlight=False)  # one line, however long
+    console.print(f"results in [bold]{escape(str(out))}[/]", soft_wrap=True, highlight=False)  # one line, however long
 
 
 def _accounting(r: dict[str, Any]) -> Table:
@@ -158,7 +158,7 @@ def _accounting(r: dict[str, Any]) -> Table:
 
 def print_sweep(console: Console, sweep: dict[str, Any], out: Path) -> None:
     """One row per alpha, and where efficiency crosses 0.5."""
-    t = Table(title=f"skill-sim sweep · {sweep['scenario']} · {sweep['agents']} agents · {sweep['topology']}",
+    t = Table(title=f"skill-sim sweep · {escape(titled(sweep))} · {sweep['agents']} agents · {sweep['topology']}",
               title_justify="left")
     for col in ("α", "speedup", "efficiency", "makespan s", "alpha cost", "bytes sent"):
         t.add_column(col, justify="right")
@@ -166,9 +166,14 @@ def print_sweep(console: Console, sweep: dict[str, Any], out: Path) -> None:
         t.add_row(f"{r['alpha']:g}", _num(r["speedup"], ".2f"), _num(r["efficiency"], ".3f"), _num(r["makespan_s"], ",.2f"),
                   f"{r['alpha_cost']:.3e}", f"{r['bytes_sent']:.3e}")
     console.print(t)
-    cross = sweep.get("efficiency_half_alpha")
-    console.print(f"efficiency crosses 0.5 at α ≈ {cross:.3g}" if cross else "efficiency does not cross 0.5 within the grid")
-    console.print(f"results in [bold]{out}[/]", soft_wrap=True, highlight=False)  # one line, however long
+    cross = efficiency_crossing(sweep["rows"])  # from the rows: a sweep.json of any age says where it is
+    if cross is None:
+        console.print("efficiency does not cross 0.5 within the grid")
+    else:
+        console.print(f"efficiency crosses 0.5 at α {cross.describe()}", highlight=False)
+        if cross.hint():
+            console.print(f"[dim]{cross.hint()}[/]", highlight=False)
+    console.print(f"results in [bold]{escape(str(out))}[/]", soft_wrap=True, highlight=False)  # one line, however long
 
 
 def print_listing(console: Console, what: str, items: dict[str, str], note: str | None = None) -> None:

@@ -25,7 +25,10 @@ EVENTS = "events.csv"
 GRAPHML = "topology.graphml"
 SWEEP_JSON = "sweep.json"
 SWEEP_CSV = "sweep.csv"
-SWEEP_COLUMNS = ("alpha", "speedup", "efficiency", "makespan_s", "alpha_cost", "bytes_sent", "speedup_bound")
+# sweep.csv: the sweep's keys (the same on every row, to join sweeps and studies on), then one
+# row per alpha; sweep.json holds the keys once and the columns in each of its rows.
+SWEEP_KEYS = ("scenario", "topology", "agents", "protocol", "seed")
+SWEEP_COLUMNS = ("alpha", "speedup", "efficiency", "makespan_s", "alpha_cost", "bytes_sent", "speedup_bound", "accuracy")
 
 
 def write_atomic(path: Path, text: str) -> None:

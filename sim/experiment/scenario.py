@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from agents.config import LearnerConfig, PathField, SuiteConfig
 from sim.config import STRICT, FailuresConfig, GossipConfig, NetworkConfig
 from sim.workload_config import WorkloadConfig
+from sim.experiment.naming import check_name
 from topologies.errors import TopologyError
 from topologies.links import validate_link_value
 from topologies.registry import family_params, list_families
@@ -176,9 +177,7 @@ class Scenario(_Strict):
     @field_validator("name")
     @classmethod
     def _folder_name(cls, value: str) -> str:
-        if value in (".", "..") or any(c in value for c in "/\\\0"):
-            raise ValueError("name must be a plain folder name (no '/', '\\', or '..'): it names runs/<name>")
-        return value
+        return check_name(value)
 
     @field_validator("alpha")
     @classmethod

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from sim.experiment.naming import titled
 from sim.experiment.plots.drawing import save
 from sim.experiment.plots.events import Incidents
 from sim.experiment.plots.intervals import agents_down, outage_spans
@@ -63,7 +64,7 @@ def figure(curve: list[list[float]], data: dict[str, Any], incidents: Incidents)
     ax.set_ylim(0, 1.02)
     ax.set_xlim(left=0)
     note = "" if incidents.complete else "; incidents: the first listed in results.json only"
-    ax.set_title(f"{data['scenario']}: coverage over time (α={data['alpha']:g}; "
+    ax.set_title(f"{titled(data)}: coverage over time (α={data['alpha']:g}; "
                  f"{survivors} survivors = alive at the end, {data.get('tasks', '?')} tasks{note})", fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, framealpha=0.9)

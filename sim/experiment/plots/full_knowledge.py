@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from sim.experiment.naming import titled
 from sim.experiment.plots.drawing import save
 
 BARS_UP_TO = 60  # agents; above this a sorted step curve replaces the bars
@@ -57,7 +58,7 @@ def draw(path: Path, data: dict[str, Any]) -> None:
         ax.axhline(data["makespan_s"], color="0.3", ls="--", lw=0.8, label=f"makespan {data['makespan_s']:.3g} s")
     ax.set_ylim(0, top * 1.1)
     ax.set_ylabel("time to know every surviving task (s)")
-    ax.set_title(f"{data['scenario']}: time to full knowledge per agent (α={data['alpha']:g})", fontsize=9)
+    ax.set_title(f"{titled(data)}: time to full knowledge per agent (α={data['alpha']:g})", fontsize=9)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     save(fig, path)

@@ -8,6 +8,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from sim.experiment.naming import titled
 from sim.experiment.plots.drawing import colourbar, graph_figure, integer_nodes, layout, node_size, save, short
 from sim.experiment.plots.links import Edge, edge_key
 
@@ -52,7 +53,7 @@ def figure(graph: nx.Graph, data: dict[str, Any], per_link: dict[Edge, float],
     if n <= 60:
         nx.draw_networkx_labels(g, pos, font_size=6 if n <= 24 else 4, font_color="white", ax=ax)
     total = sum(per_link.values())
-    ax.set_title(f"{data['scenario']}: bytes per link (total {short(total)} B, α={data['alpha']:g})")
+    ax.set_title(f"{titled(data)}: bytes per link (total {short(total)} B, α={data['alpha']:g})")
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, framealpha=0.9)
     ax.axis("off")
     return fig

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import SimError
+from sim.experiment.crossing import efficiency_crossing
+from sim.experiment.naming import titled
 from sim.experiment.plots.drawing import save, short
 
 Y_SCALES = ("auto", "log", "linear")
@@ -69,15 +71,22 @@ def figure(sweep: dict[str, Any], scale: str = "auto") -> Any:
     ax.axhline(n / 2, color="tab:orange", ls=":", label=f"0.5 N = {n / 2:g}")
     ax.axhline(1, color="0.4", ls="-", lw=0.8, label="speedup = 1 (no gain)")
     if cross:
-        ax.plot([cross], [n / 2], "D", color="tab:red", ms=7, zorder=4,
-                label=f"0.5 N at α ≈ {short(cross)} (interpolated)")
+        between = sweep.get("efficiency_half_between") or _bracket(rows)  # sweeps written before it lack it
+        how = f"interpolated between {short(between[0])} and {short(between[1])}" if between else "interpolated"
+        ax.plot([cross], [n / 2], "D", color="tab:red", ms=7, zorder=4, label=f"0.5 N at α ≈ {short(cross)} ({how})")
         ax.annotate(f"≈ {short(cross)} (interpolated)", (cross, n / 2), textcoords="offset points", xytext=(6, 6),
                     fontsize=8, color="tab:red")
     ax.set_xscale("log")
     ax.set_yscale(y_scale(rows, n, scale))
     ax.set_xlabel("α (MACs per byte)")
     ax.set_ylabel("speedup (single agent / makespan)")
-    ax.set_title(f"{sweep['scenario']}: speedup vs α ({sweep['topology']}, {sweep['protocol']})")
+    ax.set_title(f"{titled(sweep)}: speedup vs α ({sweep['topology']}, {sweep['protocol']})")
     ax.grid(alpha=0.3, which="both")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     return fig
+
+
+def _bracket(rows: list[dict[str, Any]]) -> list[float] | None:
+    """The two grid alphas around the 0.5 efficiency crossing, recomputed from the rows."""
+    cross = efficiency_crossing(rows)
+    return [cross.low, cross.high] if cross else None

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sim.experiment.naming import titled
 from sim.experiment.plots.drawing import save
 from sim.experiment.plots.intervals import Timeline
 
@@ -74,7 +75,7 @@ def figure(tl: Timeline, data: dict[str, Any]) -> Any:
     ax.set_ylabel("agent")
     n = data.get("agents", rows)
     shown = "" if rows >= n else f"; {rows} of {n} agents shown: crashed ones first, then active ones by id"
-    ax.set_title(f"{data['scenario']}: what each agent does over time (α={data['alpha']:g}{shown})", fontsize=9)
+    ax.set_title(f"{titled(data)}: what each agent does over time (α={data['alpha']:g}{shown})", fontsize=9)
     legend = [Patch(facecolor=LEARNING_SHADES[0], label="learning own task (top lane; shades alternate by task)"),
               Patch(facecolor=COLOURS["interrupted"], edgecolor="tab:green", hatch="////",
                     label="learning cut short by a crash"),

@@ -8,6 +8,7 @@ from typing import Any
 
 import networkx as nx
 
+from sim.experiment.naming import titled
 from sim.experiment.plots.drawing import colourbar, graph_figure, integer_nodes, layout, node_size, save, short
 from sim.experiment.plots.events import Incidents
 from sim.experiment.plots.links import Edge, edge_key
@@ -85,7 +86,7 @@ def draw(path: Path, graph: nx.Graph, data: dict[str, Any], incidents: Incidents
     if n <= 60:
         nx.draw_networkx_labels(g, pos, font_size=7 if n <= 24 else 5, font_color="white", ax=ax)
     note = "" if incidents.complete else " (incidents: only those listed in results.json)"
-    ax.set_title(f"{data['scenario']}: {data.get('topology', '')}, {n} agents{note}")
+    ax.set_title(f"{titled(data)}: {data.get('topology', '')}, {n} agents{note}")
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, framealpha=0.9)
     ax.axis("off")
     save(fig, path)

@@ -199,6 +199,14 @@ CASES: dict[str, Case] = {
     # --- name, engine, timing ---
     "name-empty": s('name=""', names="name"),
     "name-with-slash": s("name=a/b", names="name"),
+    # a name is one folder under runs/: climbing out, an absolute path or a hidden folder is refused,
+    # naming the file, the field, the value and the pattern a name must match
+    "name-climbs-out-of-runs": y("", base=BASE.replace("name: bad", "name: ../../x"), command="run",
+                                 names=("{scenario}", "name = '../../x'", "[A-Za-z0-9_][A-Za-z0-9_.-]*")),
+    "name-absolute-path": y("", base=BASE.replace("name: bad", "name: /tmp/x"), command="run",
+                            names=("{scenario}", "name = '/tmp/x'", "[A-Za-z0-9_][A-Za-z0-9_.-]*")),
+    "name-hidden-folder": s("name=.x", names=("name = '.x'", "no leading '.'")),
+    "name-with-space": s("name=my run", names=("name = 'my run'", "letters, digits")),
     "name-200-kb": s("name=" + "x" * 200_000, names="name"),
     "value-nested-deeply": s("name=" + "[" * 5000 + "]" * 5000, names="name"),
     "engine-unknown": s("engine=turbo", names="engine"),

@@ -63,7 +63,8 @@ def test_sweep_reuses_learning_and_speedup_falls_with_alpha(cache, tmp_path):
     # alpha = 10 prices bytes at almost nothing: the speedup is the free-communication bound
     bound = json.loads((tmp_path / "alpha-10" / "results.json").read_text())["speedup_bound"]
     assert speedups[0] == pytest.approx(bound, rel=0.05)
-    assert (tmp_path / "sweep.csv").read_text().splitlines()[0] == "alpha,speedup,efficiency,makespan_s,alpha_cost,bytes_sent,speedup_bound"
+    assert (tmp_path / "sweep.csv").read_text().splitlines()[0] == \
+        "scenario,topology,agents,protocol,seed,alpha,speedup,efficiency,makespan_s,alpha_cost,bytes_sent,speedup_bound,accuracy"
     assert (tmp_path / "speedup_vs_alpha.png").is_file()
     # each alpha-* run is data only (drawing every alpha of a large sweep costs time); report draws it
     assert not list((tmp_path / "alpha-10").glob("*.png"))
@@ -179,6 +180,7 @@ def test_the_compiled_engine_writes_the_same_results_and_events_as_simpy(tiny_ru
             r["simulation"].pop(key)
         r["learning"].pop("wall_s"), r["learning"].pop("cached_tasks")
         r.pop("scenario_file", None), r.pop("run_id")
+    assert (a.pop("overrides"), b.pop("overrides")) == ([], ["engine=compiled"])  # what made each run
     assert a == b
     assert (simpy_out / "events.csv").read_text() == (compiled_out / "events.csv").read_text()
 
@@ -376,17 +378,24 @@ def test_out_that_is_a_file_or_a_foreign_folder_is_refused_before_learning(tmp_p
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep"
 
 
-def test_a_sweep_that_never_crosses_half_efficiency_says_so(tmp_path):
+def test_a_sweep_says_where_efficiency_crosses_half_from_its_rows_and_that_it_is_interpolated(tmp_path):
     from io import StringIO
 
     from rich.console import Console
 
     from sim.experiment.report import print_sweep
 
-    row = {"alpha": 10.0, "speedup": 3.0, "efficiency": 0.75, "makespan_s": 1.0, "alpha_cost": 1.0, "bytes_sent": 1.0}
-    sweep = {"scenario": "s", "agents": 4, "topology": "ring", "rows": [row], "efficiency_half_alpha": None}
-    for cross, said in ((None, "efficiency does not cross 0.5 within the grid"), (250.0, "efficiency crosses 0.5 at α ≈ 250")):
+    def row(alpha, efficiency):
+        return {"alpha": alpha, "speedup": 4 * efficiency, "efficiency": efficiency, "makespan_s": 1.0,
+                "alpha_cost": 1.0, "bytes_sent": 1.0}
+
+    sweep = {"scenario": "s", "agents": 4, "topology": "ring"}
+    # 0.75 at 10 and 0.25 at 1000: 0.5 is half-way in log alpha, at 100; no grid point sits there
+    for rows, said in (([row(10.0, 0.75)], "efficiency does not cross 0.5 within the grid"),
+                       ([row(10.0, 0.75), row(1000.0, 0.25)],
+                        "efficiency crosses 0.5 at α ~1e2, interpolated in log α between 1e1 and 1e3")):
         buffer = StringIO()
-        print_sweep(Console(file=buffer, width=120), {**sweep, "efficiency_half_alpha": cross}, tmp_path)
+        print_sweep(Console(file=buffer, width=200), {**sweep, "rows": rows}, tmp_path)
         assert said in buffer.getvalue()
         assert "not within the grid" not in buffer.getvalue()
+    assert "add alphas between 1e1 and 1e3" in buffer.getvalue()  # a wide bracket: how to pin it down

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from sim.experiment import cli
+from sim.experiment import listing
 from sim.experiment.cli import main
 
 
@@ -13,7 +13,7 @@ def test_an_unexpected_failure_is_one_line_and_debug_shows_the_traceback(monkeyp
     def broken(what, every=False):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(cli, "_listing", broken)
+    monkeypatch.setattr(listing, "listing", broken)
     assert main(["list", "topologies"]) == 1
     err = capsys.readouterr().err
     assert "RuntimeError: boom" in err and "--debug" in err and "Traceback" not in err

@@ -14,8 +14,8 @@ SHIPPED = sorted((ROOT / "scenarios").glob("*.yaml"))
 
 def test_the_required_scenarios_are_shipped():
     names = {p.name for p in SHIPPED}
-    assert {"ring_51.yaml", "full_51.yaml", "star_51.yaml", "smallworld_51.yaml", "ring_51_failures.yaml",
-            "ring_51_bb.yaml", "tiny.yaml"} <= names
+    assert {"ring_51.yaml", "full_51.yaml", "full_51_paper.yaml", "star_51.yaml", "smallworld_51.yaml",
+            "ring_51_failures.yaml", "ring_51_bb.yaml", "tiny.yaml"} <= names
     assert len(shipped_scenarios()) == len(SHIPPED)
 
 
@@ -31,6 +31,28 @@ def test_ring_51_is_the_main_experiment():
     assert (s.agents.count, s.tasks.num_tasks, s.topology.family) == (51, 102, "ring")
     assert s.tasks.suite == "mixed" and s.learner.backbone.weights == "offline"
     assert s.learner.mapper.kind == "gmmc" and not s.learner.bb.enabled
+
+
+def _resolved(name):
+    return load_scenario(ROOT / "scenarios" / f"{name}.yaml").model_dump(mode="json")
+
+
+@pytest.mark.parametrize("name", ["star_51", "smallworld_51", "full_51"])
+def test_the_51_agent_topologies_differ_from_ring_51_in_the_topology_only(name):
+    ring, other = _resolved("ring_51"), _resolved(name)
+    assert other["topology"]["family"] != ring["topology"]["family"]
+    for d in (ring, other):
+        del d["name"], d["topology"]["family"], d["topology"]["params"]
+    assert other == ring  # same protocol, receive model, network mode, learner, tasks, alpha
+
+
+def test_the_papers_setting_is_full_51_with_broadcast_and_serial_receive():
+    full, paper = _resolved("full_51"), _resolved("full_51_paper")
+    assert (paper["gossip"]["protocol"], paper["network"]["serial_receive"]) == ("broadcast", True)
+    assert (full["gossip"]["protocol"], full["network"]["serial_receive"]) == ("flood", False)
+    for d in (full, paper):
+        del d["name"], d["gossip"], d["network"]["serial_receive"]
+    assert paper == full
 
 
 def _write(tmp_path, text):
