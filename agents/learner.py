@@ -70,8 +70,8 @@ def learn_task(task: Task, backbone: Backbone, cfg: LearnerConfig, seed: int, ca
     if cfg.bb.enabled:
         # Start from the head trained on cached features; biases refine it through the backbone.
         head, biases, macs["bb"] = train_head_with_biases(
-            backbone.model, backbone.preprocess, task.x_train, task.y_train, task.num_classes,
-            cfg.head, cfg.bb, seed, backbone.device, init_head=head,
+            backbone.model, backbone.preprocess, backbone.bind(task.x_train), task.y_train, task.num_classes,
+            cfg.head, cfg.bb, seed, backbone.device, init_head=head, precision=backbone.precision,
         )
         mark = _lap(wall, "bb", mark)
     # The anchor lives in the plain (bias-free) feature space: the receiver's mapper must pick a
@@ -128,8 +128,9 @@ class ResultStore:
         self.root = Path(root)
 
     def key(self, task: Task, backbone: Backbone, cfg: LearnerConfig, seed: int) -> str:
-        """Content hash of task id and data, backbone, learner settings (device excluded) and seed."""
-        settings = cfg.model_dump(mode="json", exclude={"device"})
+        """Content hash of task id and data, backbone, learner settings (where it runs excluded) and seed."""
+        # backbone.precision is in backbone.fingerprint once resolved, and workers change no result.
+        settings = cfg.model_dump(mode="json", exclude={"device": True, "backbone": {"precision", "workers"}})
         # task.id goes in too: the package carries it, and task.fingerprint ignores it.
         blob = json.dumps([RESULT_VERSION, task.id, task.fingerprint, backbone.fingerprint, settings, seed],
                           sort_keys=True)
