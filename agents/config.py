@@ -31,8 +31,8 @@ def expand_env(text: str) -> str:
         name = match.group(1)
         found = os.environ.get(name)
         if not found:
-            raise ValueError(f"environment variable {name} is not set (the path is {text!r}); "
-                             f"set it, e.g. `export {name}=/data/your-folder`, or write the path itself")
+            raise ValueError(f"environment variable {name} is not set; set it, e.g. "
+                             f"`export {name}=/data/your-folder`, or write the folder's path itself")
         return found
 
     return _ENV_REF.sub(value, text)
