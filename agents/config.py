@@ -57,7 +57,7 @@ class BackboneConfig(_Strict):
     image_size: int = Field(96, ge=16, le=1024)
     # Images per forward pass; "auto": 128 on a CPU, as many as fit in about 70 % of a GPU's free
     # memory there (measured with one probe batch), so a large device is kept busy.
-    batch_size: Annotated[int, Field(ge=1)] | Literal["auto"] = 128
+    batch_size: int | Literal["auto"] = 128
     # Compute precision of feature extraction and beneficial-bias training. "auto": fp32 on a CPU
     # (features identical to every earlier run), bf16 on a GPU that has it, else fp16. Counted
     # MACs do not depend on it; cached features do (a reduced precision is in the backbone's key).
@@ -65,6 +65,14 @@ class BackboneConfig(_Strict):
     # Worker processes that decode and resize image files (folder suites) while the backbone
     # runs; None: half the CPU cores on a CPU (the forward needs the rest), all but one beside a GPU.
     workers: int | None = Field(None, ge=0, le=64)
+
+    @field_validator("batch_size")
+    @classmethod
+    def _positive_batch(cls, value: int | str) -> int | str:
+        """A batch holds at least one image."""
+        if isinstance(value, int) and value < 1:
+            raise ValueError(f"batch_size must be at least 1 or 'auto', got {value}")
+        return value
 
 
 class HeadConfig(_Strict):
