@@ -137,10 +137,18 @@ def rss_child(root: Path, cfg_json: str) -> None:
             for split, x in (("train", task.x_train), ("test", task.x_test)):
                 cache.get(backbone, x, f"{task.fingerprint}/{split}")
                 images += len(x)
-    self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     child_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     print(json.dumps({"images": images, "tasks": len(suite), "seconds": time.perf_counter() - start,
-                      "peak_rss_mb": self_kb / 1024, "peak_worker_rss_mb": child_kb / 1024}))
+                      "peak_rss_mb": _high_water_kb() / 1024, "peak_worker_rss_mb": child_kb / 1024}))
+
+
+def _high_water_kb() -> int:
+    """This process's peak RSS (VmHWM). Not ru_maxrss: Linux keeps that across execve, so a child
+    started by a big parent would report the parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def measure_rss(root: Path, cfg: BackboneConfig) -> dict:
@@ -182,6 +190,8 @@ def main() -> None:
                         help="backbone size of the memory passes (cheap: they stream every image)")
     parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "skill-sim-scale")
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--only", choices=("all", "throughput", "memory"), default="all",
+                        help="measure one part and keep the other from the existing --out file")
     parser.add_argument("--rss-child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--cfg", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -195,12 +205,22 @@ def main() -> None:
     generated_s = time.perf_counter() - start
     weights = "offline" if args.model == "tf_efficientnet_lite0" else "random"
     paths = sorted(small.glob("*/train/*/*.jpg"))[:args.speed_images]
-    speed = throughput(paths, BackboneConfig(name=args.model, weights=weights, image_size=args.image_size,
-                                             batch_size=32), args.pairs)
-    mem_cfg = BackboneConfig(image_size=args.memory_image_size)
-    memory = {"1x": measure_rss(small, mem_cfg), f"{args.scale}x": measure_rss(big, mem_cfg)}
-    memory["growth"] = memory[f"{args.scale}x"]["peak_rss_mb"] / memory["1x"]["peak_rss_mb"] - 1
-    memory["backbone"] = mem_cfg.model_dump(mode="json")
+    earlier = json.loads(args.out.read_text()) if args.only != "all" and args.out.is_file() else {}
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    if args.only in ("all", "throughput"):
+        speed = throughput(paths, BackboneConfig(name=args.model, weights=weights, image_size=args.image_size,
+                                                 batch_size=32), args.pairs)
+        speed["measured_at"] = now
+    else:
+        speed = earlier["throughput"]
+    if args.only in ("all", "memory"):
+        mem_cfg = BackboneConfig(image_size=args.memory_image_size)
+        memory = {"1x": measure_rss(small, mem_cfg), f"{args.scale}x": measure_rss(big, mem_cfg)}
+        memory["growth"] = memory[f"{args.scale}x"]["peak_rss_mb"] / memory["1x"]["peak_rss_mb"] - 1
+        memory["backbone"] = mem_cfg.model_dump(mode="json")
+        memory["measured_at"] = now
+    else:
+        memory = earlier["memory"]
     jpeg_bytes = sum(p.stat().st_size for p in paths)
     report = {
         "settings": {
