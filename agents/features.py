@@ -5,6 +5,8 @@ Files are plain `.npy` (loaded with allow_pickle=False, never pickle), named by
 sha256(backbone.fingerprint + data_key), written to a temporary file and renamed into place so an
 interrupted run never leaves a half-written file. A file that does not load or has the wrong shape is
 recomputed. The cache changes wall time only: callers charge feature MACs whether or not it hits.
+Features of image files (folder suites) are written batch by batch into a memory-mapped temporary
+.npy as the loader streams the images, then renamed into place the same way.
 
 Beside each `.npy` a `.json` records how long the extraction took and where (agents.timing), so a
 later run that finds the features cached still charges the time they took to compute
