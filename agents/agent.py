@@ -19,6 +19,7 @@ from agents.learner import LearnResult, eval_features, learn_task
 from agents.mapper import create_mapper
 from agents.package import SharePackage
 from agents.suites import TaskSuite
+from agents.suites.files import concat_images
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ class Agent:
             images.append(task.x_test)
             labels.append(task.y_test)
             owners.append(np.full(len(task.y_test), task.id))
-        x, imgs = np.concatenate(feats), np.concatenate(images)
+        x, imgs = np.concatenate(feats), self.backbone.bind(concat_images(images))
         y, true_task = np.concatenate(labels), np.concatenate(owners)
         pred_task, pred_class = self._predict_features(imgs, x)
         oracle_class = self._classify(imgs, x, true_task)

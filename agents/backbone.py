@@ -3,6 +3,7 @@ its feature function (the hot path of learning) and its counted cost per image."
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import functools
 import hashlib
@@ -16,29 +17,42 @@ import torch.nn.functional as F
 from torch import nn
 
 from agents.config import BackboneConfig
-from agents.device import best_device
+from agents.device import AUTOCAST, autocast, best_device
 from agents.errors import BackboneError, DataError
+from agents.loader import default_workers, image_batches
 from agents.macs import count_macs
+from agents.suites.files import ImageFiles
 from agents.weights import (OFFLINE_MODEL_NAME, file_sha256, load_offline_lite0, offline_weights_identity,
                             check_pretrained_reachable)
 
 # Bump when preprocessing changes in a way that changes features: it invalidates cached features.
 PREPROCESS_VERSION = 1
+# Images per forward pass of batch_size "auto" on a CPU (throughput is flat beyond it there), the
+# bounds of what a GPU gets, and the share of the GPU's free memory its activations may fill.
+CPU_BATCH, GPU_BATCH_RANGE, GPU_MEMORY_SHARE = 128, (16, 4096), 0.7
 # Seed of "random" weights: fixed so that a random baseline is the same network in every process.
 RANDOM_SEED = 0
 
 
 class Backbone:
-    """A frozen timm model with its preprocessing; maps uint8 RGB images to float32 feature vectors."""
+    """A frozen timm model with its preprocessing; maps uint8 RGB images to float32 feature vectors.
+
+    `precision` "fp32" computes in float32; "bf16" / "fp16" run the forward under torch.autocast
+    (features are returned as float32 either way). `workers` decode image files for `features`.
+    """
 
     def __init__(self, name: str, model: nn.Module, device: torch.device, image_size: int,
-                 batch_size: int, weights_identity: str) -> None:
+                 batch_size: int, weights_identity: str, precision: str = "fp32", workers: int = 0) -> None:
         self.name = name
         self.model = model
         self.device = device
         self.image_size = int(image_size)
         self.batch_size = int(batch_size)
         self.weights_identity = weights_identity
+        if precision not in AUTOCAST:
+            raise BackboneError(f"precision {precision!r} is not one of {', '.join(AUTOCAST)}")
+        self.precision = precision
+        self.workers = int(workers)
         data_cfg = timm.data.resolve_model_data_config(model)
         self.mean = tuple(float(v) for v in data_cfg["mean"])
         self.std = tuple(float(v) for v in data_cfg["std"])
@@ -78,16 +92,29 @@ class Backbone:
             "resize": "bilinear-antialias",
             "preprocess_version": PREPROCESS_VERSION,
         }
+        if self.precision != "fp32":  # absent for fp32, so features cached before it existed stay valid
+            identity["precision"] = self.precision
         return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
 
-    def _to_batch(self, images: np.ndarray) -> torch.Tensor:
-        """uint8 NHWC numpy -> normalized float NCHW on device at image_size (no checks)."""
-        # torch.from_numpy needs a contiguous, writable array; copy just this batch when it is not
-        # (e.g. a read-only memory map), never the whole data set.
-        if not (images.flags.c_contiguous and images.flags.writeable):
-            images = np.array(images, order="C")
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """The context to run the model in: torch.autocast at bf16 / fp16, nothing at fp32."""
+        return autocast(self.device, self.precision)
+
+    def bind(self, images: np.ndarray | ImageFiles) -> np.ndarray | ImageFiles:
+        """`images` as this backbone reads them: image files without a size get its image_size."""
+        return images.at_size(self.image_size) if isinstance(images, ImageFiles) else images
+
+    def _to_batch(self, images: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """uint8 NHWC numpy (or a CPU tensor from the loader) -> normalized float NCHW on device at
+        image_size (no checks)."""
+        if isinstance(images, np.ndarray):
+            # torch.from_numpy needs a contiguous, writable array; copy just this batch when it is
+            # not (e.g. a read-only memory map), never the whole data set.
+            if not (images.flags.c_contiguous and images.flags.writeable):
+                images = np.array(images, order="C")
+            images = torch.from_numpy(images)
         # Move uint8 (4x fewer bytes than float) and convert on the device.
-        x = torch.from_numpy(images).to(self.device, non_blocking=True)
+        x = images.to(self.device, non_blocking=True)
         x = x.permute(0, 3, 1, 2).float()  # NCHW view of NHWC memory, i.e. channels_last
         if x.shape[-1] != self.image_size or x.shape[-2] != self.image_size:
             # antialias matters only when shrinking (e.g. 224 photos to 96); it keeps small inputs
@@ -100,15 +127,19 @@ class Backbone:
         """uint8 [N, H, W, 3] RGB -> float32 [N, 3, S, S] normalized with the model's mean/std."""
         return self._to_batch(_check_images(images))
 
-    def features(self, images: np.ndarray) -> np.ndarray:
-        """uint8 [N, H, W, 3] RGB -> float32 [N, feature_dim] pooled features, batched."""
-        images = _check_images(images)
-        out = np.empty((len(images), self.feature_dim), dtype=np.float32)
-        with torch.inference_mode():
-            for start in range(0, len(images), self.batch_size):
-                chunk = images[start:start + self.batch_size]
+    def features(self, images: np.ndarray | ImageFiles, out: np.ndarray | None = None) -> np.ndarray:
+        """uint8 [N, H, W, 3] RGB (an array, or image files decoded as they are needed) -> float32
+        [N, feature_dim] pooled features, batched; written into `out` (e.g. a memory map) if given."""
+        images = self.bind(images) if isinstance(images, ImageFiles) else _check_images(images)
+        if out is None:
+            out = np.empty((len(images), self.feature_dim), dtype=np.float32)
+        batches = image_batches(images, self.batch_size, self.workers, pin_memory=self.device.type == "cuda")
+        start = 0
+        with torch.inference_mode(), self.autocast():
+            for chunk in batches:
                 feats = self.model(self._to_batch(chunk))
                 out[start:start + len(chunk)] = feats.float().cpu().numpy()
+                start += len(chunk)
         return out
 
     def __repr__(self) -> str:
@@ -236,7 +267,39 @@ def create_backbone(cfg: BackboneConfig, device: torch.device | None = None) -> 
         param.requires_grad_(False)
     device = device if device is not None else best_device("auto")
     model.to(device)
-    if device.type == "cpu":
-        # Inputs arrive NHWC; keeping the convolutions channels_last avoids a layout copy per batch.
+    if device.type in ("cpu", "cuda"):
+        # Inputs arrive NHWC; keeping the convolutions channels_last avoids a layout copy per batch
+        # (and is the layout a GPU's tensor cores take at bf16 / fp16).
         model.to(memory_format=torch.channels_last)
-    return Backbone(cfg.name, model, device, cfg.image_size, cfg.batch_size, identity)
+    precision = resolve_precision(cfg.precision, device)
+    workers = cfg.workers if cfg.workers is not None else default_workers(device)
+    backbone = Backbone(cfg.name, model, device, cfg.image_size, CPU_BATCH, identity, precision, workers)
+    backbone.batch_size = cfg.batch_size if cfg.batch_size != "auto" else fill_batch(backbone)
+    return backbone
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """"auto" -> fp32 on a CPU (or MPS), bf16 on a GPU that supports it, else fp16; others as given."""
+    if precision != "auto":
+        return precision
+    if device.type != "cuda":
+        return "fp32"
+    return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+
+
+def fill_batch(backbone: Backbone, probe: int = 16) -> int:
+    """The batch that fills a GPU: its free memory share over one probe batch's peak memory per
+    image, in multiples of 16 within GPU_BATCH_RANGE; CPU_BATCH on any other device."""
+    device = backbone.device
+    if device.type != "cuda":
+        return CPU_BATCH
+    torch.cuda.synchronize(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    base = torch.cuda.memory_allocated(device)
+    x = torch.zeros(probe, 3, backbone.image_size, backbone.image_size, device=device)
+    with torch.inference_mode(), backbone.autocast():
+        backbone.model(x.contiguous(memory_format=torch.channels_last))
+    per_image = max(1, (torch.cuda.max_memory_allocated(device) - base) / probe)
+    free, _total = torch.cuda.mem_get_info(device)
+    low, high = GPU_BATCH_RANGE
+    return int(min(high, max(low, (GPU_MEMORY_SHARE * free / per_image) // 16 * 16)))

@@ -19,8 +19,10 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from agents.bias_layers import bias_layer_names, biasable_names
 from agents.config import BBConfig, HeadConfig
+from agents.device import autocast
 from agents.errors import LearningError
 from agents.head import EarlyStopping, HeadResult, check_labels, init_linear, split_train_val
+from agents.suites.files import ImageFiles
 
 
 def _width(module: nn.Module) -> int | None:
@@ -150,7 +152,7 @@ def _head_input(model: nn.Module, preprocess: Callable, images: np.ndarray) -> t
     return out.flatten(1) if out.ndim > 2 else out
 
 
-def _validate(model: nn.Module, head: nn.Linear, preprocess: Callable, images: np.ndarray,
+def _validate(model: nn.Module, head: nn.Linear, preprocess: Callable, images: np.ndarray | ImageFiles,
               labels: torch.Tensor, batch_size: int) -> tuple[float, float, int]:
     correct, loss_sum, macs = 0, 0.0, 0
     with torch.no_grad():
@@ -162,17 +164,17 @@ def _validate(model: nn.Module, head: nn.Linear, preprocess: Callable, images: n
                 per_batch, first = counter.get_total_flops() // 2, len(y)
             else:
                 logits = head(_head_input(model, preprocess, images[start:start + batch_size]))
-            loss_sum += nn.functional.cross_entropy(logits, y, reduction="sum").item()
+            loss_sum += nn.functional.cross_entropy(logits.float(), y, reduction="sum").item()
             correct += int((logits.argmax(1) == y).sum().item())
     macs = per_batch * len(images) // first
     return correct / len(images), loss_sum / len(images), macs
 
 
 def train_head_with_biases(model: nn.Module, preprocess: Callable[[np.ndarray], torch.Tensor],
-                           images_uint8: np.ndarray, labels: np.ndarray, num_classes: int,
+                           images_uint8: np.ndarray | ImageFiles, labels: np.ndarray, num_classes: int,
                            head_cfg: HeadConfig, bb_cfg: BBConfig, seed: int,
                            device: torch.device | str | None = None,
-                           init_head: HeadResult | None = None,
+                           init_head: HeadResult | None = None, precision: str = "fp32",
                            ) -> tuple[HeadResult, dict[str, np.ndarray], int]:
     """Train a head and the backbone's beneficial biases jointly; keep the best validation epoch.
 
@@ -184,14 +186,20 @@ def train_head_with_biases(model: nn.Module, preprocess: Callable[[np.ndarray], 
     head_cfg.lr, the biases at bb_cfg.lr, for bb_cfg.epochs with bb_cfg.patience (default: the head's),
     on the layers bb_cfg.layers and bb_cfg.skip_redundant choose. MACs: the
     first training step and first validation batch are run under torch's FLOP counter and scaled
-    by the number of samples processed (conv/linear cost is linear in batch size).
+    by the number of samples processed (conv/linear cost is linear in batch size), so they do
+    not depend on `precision` ("bf16" / "fp16": forward and loss under torch.autocast, fp16 with
+    a gradient scaler; the head and biases themselves stay float32). Image files (`ImageFiles`,
+    bound to a size) are decoded a batch at a time.
     """
-    images_uint8 = np.asarray(images_uint8)
+    if not isinstance(images_uint8, ImageFiles):
+        images_uint8 = np.asarray(images_uint8)
     labels = check_labels(labels, num_classes, len(images_uint8))
     dev = torch.device(device) if device is not None else next(model.parameters()).device
     tr_idx, val_idx = split_train_val(labels, head_cfg.val_fraction, seed)
     y_all = torch.from_numpy(labels).to(dev)
-    x_val, y_val = images_uint8[val_idx], y_all[torch.from_numpy(val_idx).to(dev)]
+    x_val = images_uint8.select(val_idx) if isinstance(images_uint8, ImageFiles) else images_uint8[val_idx]
+    y_val = y_all[torch.from_numpy(val_idx).to(dev)]
+    scaler = torch.amp.GradScaler(dev.type, enabled=precision == "fp16")
 
     with _frozen(model):
         names = bias_layer_names(model, bb_cfg.layers, bb_cfg.skip_redundant,
@@ -219,7 +227,8 @@ def train_head_with_biases(model: nn.Module, preprocess: Callable[[np.ndarray], 
             return state
 
         if init_head is not None:
-            acc, val_loss, val_macs = _validate(model, head, preprocess, x_val, y_val, bb_cfg.batch_size)
+            with autocast(dev, precision):
+                acc, val_loss, val_macs = _validate(model, head, preprocess, x_val, y_val, bb_cfg.batch_size)
             stopper.update(0, acc, val_loss, snapshot())
         for epoch in range(1, bb_cfg.epochs + 1):
             order = tr_idx[rng.permutation(len(tr_idx))]
@@ -227,11 +236,13 @@ def train_head_with_biases(model: nn.Module, preprocess: Callable[[np.ndarray], 
                 batch = order[start:start + bb_cfg.batch_size]
 
                 def step() -> None:
-                    logits = head(_head_input(model, preprocess, images_uint8[batch]))
-                    loss = nn.functional.cross_entropy(logits, y_all[torch.from_numpy(batch).to(dev)])
+                    with autocast(dev, precision):
+                        logits = head(_head_input(model, preprocess, images_uint8[batch]))
+                        loss = nn.functional.cross_entropy(logits.float(), y_all[torch.from_numpy(batch).to(dev)])
                     opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    opt.step()
+                    scaler.scale(loss).backward()
+                    scaler.step(opt)
+                    scaler.update()
 
                 if step_size == 0:  # count one real step: forward + backward through the backbone
                     with FlopCounterMode(display=False) as counter:
@@ -241,7 +252,8 @@ def train_head_with_biases(model: nn.Module, preprocess: Callable[[np.ndarray], 
                     step()
                 samples += len(batch)
             epochs_run = epoch
-            acc, val_loss, macs = _validate(model, head, preprocess, x_val, y_val, bb_cfg.batch_size)
+            with autocast(dev, precision):
+                acc, val_loss, macs = _validate(model, head, preprocess, x_val, y_val, bb_cfg.batch_size)
             val_macs += macs
             if stopper.update(epoch, acc, val_loss, snapshot()):
                 break

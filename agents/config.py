@@ -3,10 +3,12 @@ learning configuration is defined. Defaults follow the SKILL paper unless a comm
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator, model_validator
 
 from agents.presets import DEFAULT_PRESET, apply_preset, preset_names
 from agents.suites.registry import default_suite, suite_names
@@ -19,6 +21,22 @@ STRICT = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=Fals
 
 # A path written as a YAML string: strict mode takes only Path objects, so this field converts.
 PathField = Annotated[Path, Strict(False)]
+
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def expand_env(text: str) -> str:
+    """Replace each `${NAME}` in `text` by the environment variable NAME; ValueError naming it when unset."""
+    def value(match: re.Match) -> str:
+        name = match.group(1)
+        found = os.environ.get(name)
+        if not found:
+            raise ValueError(f"environment variable {name} is not set; set it, e.g. "
+                             f"`export {name}=/data/your-folder`, or write the folder's path itself")
+        return found
+
+    return _ENV_REF.sub(value, text)
 
 
 class _Strict(BaseModel):
@@ -38,7 +56,24 @@ class BackboneConfig(_Strict):
     # 224 is timm's default; 96 keeps 102 tasks practical on a 2-core CPU and the small source
     # images (28x28 Fashion-MNIST, 8x8 digits) carry no detail that a larger input would reveal.
     image_size: int = Field(96, ge=16, le=1024)
-    batch_size: int = Field(128, ge=1)
+    # Images per forward pass; "auto": 128 on a CPU, as many as fit in about 70 % of a GPU's free
+    # memory there (measured with one probe batch), so a large device is kept busy.
+    batch_size: int | Literal["auto"] = 128
+    # Compute precision of feature extraction and beneficial-bias training. "auto": fp32 on a CPU
+    # (features identical to every earlier run), bf16 on a GPU that has it, else fp16. Counted
+    # MACs do not depend on it; cached features do (a reduced precision is in the backbone's key).
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    # Worker processes that decode and resize image files (folder suites) while the backbone
+    # runs; None: half the CPU cores on a CPU (the forward needs the rest), all but one beside a GPU.
+    workers: int | None = Field(None, ge=0, le=64)
+
+    @field_validator("batch_size")
+    @classmethod
+    def _positive_batch(cls, value: int | str) -> int | str:
+        """A batch holds at least one image."""
+        if isinstance(value, int) and value < 1:
+            raise ValueError(f"batch_size must be at least 1 or 'auto', got {value}")
+        return value
 
 
 class HeadConfig(_Strict):
@@ -134,5 +169,15 @@ class SuiteConfig(_Strict):
     # For "folder": one sub-folder per task. For "fashion_mnist" / "mixed": a folder of the
     # standard Fashion-MNIST IDX files (default: $SKILL_FASHION_MNIST or Debian's package path).
     path: PathField | None = None
-    image_size: int = Field(32, ge=8, le=512)
+    # Pixel size tasks hold their images at. None (the default): the suite's own resolution: folder
+    # images go from their files to the backbone's image_size in one resize; the built-in suites,
+    # made from small native images, are built at 32 px (agents.suites.base.BUILTIN_IMAGE_SIZE),
+    # as when this setting defaulted to 32. A number squashes every image to it first.
+    image_size: int | None = Field(None, ge=8, le=1024)
     seed: int = Field(0, ge=0)
+
+    @field_validator("path", mode="before")
+    @classmethod
+    def _expand_env(cls, value: object) -> object:
+        """`${NAME}` in tasks.path is the environment variable NAME (e.g. where SKILL-102 lies)."""
+        return expand_env(value) if isinstance(value, str) else value

@@ -1,7 +1,9 @@
-"""Where learning runs: one function that turns a config string into a checked `torch.device`."""
+"""Where learning runs and at what precision: a config string turned into a checked `torch.device`,
+and the autocast context of a precision on it."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 import torch
@@ -39,3 +41,15 @@ def best_device(requested: str = "auto") -> torch.device:
             f"cuda:0..cuda:{count - 1}"
         )
     return device
+
+
+# Autocast dtype of each precision (None: plain float32, no autocast).
+AUTOCAST = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
+    """torch.autocast at bf16 / fp16 on `device`; a no-op context at fp32."""
+    if precision not in AUTOCAST:
+        raise LearningError(f"precision {precision!r} is not one of {', '.join(AUTOCAST)}")
+    dtype = AUTOCAST[precision]
+    return contextlib.nullcontext() if dtype is None else torch.autocast(device_type=device.type, dtype=dtype)

@@ -5,6 +5,8 @@ Files are plain `.npy` (loaded with allow_pickle=False, never pickle), named by
 sha256(backbone.fingerprint + data_key), written to a temporary file and renamed into place so an
 interrupted run never leaves a half-written file. A file that does not load or has the wrong shape is
 recomputed. The cache changes wall time only: callers charge feature MACs whether or not it hits.
+Features of image files (folder suites) are written batch by batch into a memory-mapped temporary
+.npy as the loader streams the images, then renamed into place the same way.
 
 Beside each `.npy` a `.json` records how long the extraction took and where (agents.timing), so a
 later run that finds the features cached still charges the time they took to compute
@@ -18,6 +20,7 @@ import io
 import json
 import math
 import os
+import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +28,7 @@ import numpy as np
 
 from agents import timing
 from agents.atomic import write_atomic
+from agents.suites.files import ImageFiles
 
 if TYPE_CHECKING:  # only for type hints: the cache needs nothing of torch itself
     from agents.backbone import Backbone
@@ -51,12 +55,12 @@ class FeatureCache:
         digest = hashlib.sha256(f"{backbone.fingerprint}\n{data_key}".encode()).hexdigest()
         return self.root / "features" / f"{digest}.npy"
 
-    def lookup(self, backbone: Backbone, images: np.ndarray, data_key: str) -> tuple[np.ndarray, bool]:
+    def lookup(self, backbone: Backbone, images: np.ndarray | ImageFiles, data_key: str) -> tuple[np.ndarray, bool]:
         """Return (features, hit): cached features if a valid file exists, else computed and stored."""
         features, hit, _ = self.lookup_timed(backbone, images, data_key)
         return features, hit
 
-    def lookup_timed(self, backbone: Backbone, images: np.ndarray,
+    def lookup_timed(self, backbone: Backbone, images: np.ndarray | ImageFiles,
                      data_key: str) -> tuple[np.ndarray, bool, dict[str, Any]]:
         """Return (features, hit, extraction): `extraction` is {"wall_s", host, device, torch_threads,
         measured_at} of the computation that produced the features, now or when they were cached."""
@@ -68,13 +72,17 @@ class FeatureCache:
             return cached, True, record
         self.misses += 1
         start = timing.clock()
-        features = backbone.features(images)
+        if isinstance(images, ImageFiles):  # streamed: batches go straight into the file
+            features = self._extract_into(path, backbone, images)
+        else:
+            features = backbone.features(images)
         record = {"wall_s": float(timing.clock() - start), **timing.provenance(getattr(backbone, "device", None))}
-        self._store(path, features)
+        if not isinstance(images, ImageFiles):
+            self._store(path, features)
         write_atomic(path.with_suffix(".json"), json.dumps(record).encode())
         return features, False, record
 
-    def get(self, backbone: Backbone, images: np.ndarray, data_key: str) -> np.ndarray:
+    def get(self, backbone: Backbone, images: np.ndarray | ImageFiles, data_key: str) -> np.ndarray:
         """Features of `images` under `backbone`, from the cache when present (see `lookup` for hit)."""
         return self.lookup(backbone, images, data_key)[0]
 
@@ -103,6 +111,27 @@ class FeatureCache:
                 or not timing.is_provenance(record)):
             return None
         return record
+
+    @staticmethod
+    def _extract_into(path: Path, backbone: Backbone, images: ImageFiles) -> np.ndarray:
+        """Features of image files written batch by batch into a memory-mapped .npy beside `path`,
+        flushed and renamed into place (atomic, as `_store`); returns them in memory."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            mapped = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32,
+                                               shape=(len(images), backbone.feature_dim))
+            backbone.features(images, out=mapped)
+            mapped.flush()
+            features = np.array(mapped)
+            del mapped
+            with open(tmp, "rb") as handle:
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return features
 
     @staticmethod
     def _store(path: Path, features: np.ndarray) -> None:

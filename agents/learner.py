@@ -70,8 +70,8 @@ def learn_task(task: Task, backbone: Backbone, cfg: LearnerConfig, seed: int, ca
     if cfg.bb.enabled:
         # Start from the head trained on cached features; biases refine it through the backbone.
         head, biases, macs["bb"] = train_head_with_biases(
-            backbone.model, backbone.preprocess, task.x_train, task.y_train, task.num_classes,
-            cfg.head, cfg.bb, seed, backbone.device, init_head=head,
+            backbone.model, backbone.preprocess, backbone.bind(task.x_train), task.y_train, task.num_classes,
+            cfg.head, cfg.bb, seed, backbone.device, init_head=head, precision=backbone.precision,
         )
         mark = _lap(wall, "bb", mark)
     # The anchor lives in the plain (bias-free) feature space: the receiver's mapper must pick a
@@ -127,9 +127,10 @@ _LATER_BB_DEFAULTS = {"patience": None, "layers": "all", "skip_redundant": False
 
 
 def _key_settings(cfg: LearnerConfig) -> dict:
-    """The learner settings that determine a result: all but the device and the preset's name (its
-    values are in the settings themselves)."""
-    settings = cfg.model_dump(mode="json", exclude={"device", "preset"})
+    """The learner settings that determine a result: all but where it runs (device, loader workers),
+    the preset's name (its values are in the settings themselves) and backbone.precision (in the
+    backbone's fingerprint once resolved)."""
+    settings = cfg.model_dump(mode="json", exclude={"device": True, "preset": True, "backbone": {"precision", "workers"}})
     for key, default in _LATER_BB_DEFAULTS.items():
         if settings["bb"].get(key) == default:
             del settings["bb"][key]

@@ -12,6 +12,13 @@ from typing import Protocol
 import numpy as np
 
 from agents.errors import DataError
+from agents.suites.files import ImageFiles
+
+# What `tasks.image_size: null` (the default) means for the built-in suites, whose sources are
+# small native images (8x8 digits, 28x28 Fashion-MNIST, photo patches): the size they have
+# always been built at, so their tasks, features and results are what they were when the
+# default was 32. Folder suites keep their files and go to the backbone's size in one step.
+BUILTIN_IMAGE_SIZE = 32
 
 
 class SuiteSettings(Protocol):
@@ -23,8 +30,13 @@ class SuiteSettings(Protocol):
     train_per_class: int | None
     test_per_class: int | None
     path: Path | None
-    image_size: int
+    image_size: int | None
     seed: int
+
+
+def builtin_size(cfg: SuiteSettings) -> int:
+    """The pixel size a built-in suite makes its images at: cfg.image_size, else BUILTIN_IMAGE_SIZE."""
+    return BUILTIN_IMAGE_SIZE if cfg.image_size is None else cfg.image_size
 
 
 def _hash_array(h: "hashlib._Hash", a: np.ndarray) -> None:
@@ -37,15 +49,16 @@ def _hash_array(h: "hashlib._Hash", a: np.ndarray) -> None:
 class Task:
     """One classification task: RGB uint8 images [N, H, W, 3] and int64 labels in 0..c-1.
 
-    Arrays are made read-only on construction so the cached `fingerprint` can never go stale.
+    Images are an in-memory array (built-in suites) or `ImageFiles`, references decoded when read
+    (folder). Arrays are made read-only on construction so the cached `fingerprint` never goes stale.
     """
 
     id: int
     name: str
     classes: tuple[str, ...]
-    x_train: np.ndarray
+    x_train: np.ndarray | ImageFiles
     y_train: np.ndarray
-    x_test: np.ndarray
+    x_test: np.ndarray | ImageFiles
     y_test: np.ndarray
 
     def __post_init__(self) -> None:
@@ -55,10 +68,11 @@ class Task:
         if len(set(self.classes)) != c:
             raise DataError(f"task {self.name!r} repeats a class name in {self.classes}; names must be unique")
         for split, x, y in (("train", self.x_train, self.y_train), ("test", self.x_test, self.y_test)):
-            if x.dtype != np.uint8 or x.ndim != 4 or x.shape[3] != 3 or x.shape[1] != x.shape[2]:
-                raise DataError(
-                    f"task {self.name!r}: x_{split} is {x.dtype} {x.shape}; expected uint8 [N, S, S, 3] RGB"
-                )
+            # ImageFiles decode to uint8 RGB [N, size, size, 3] by construction; arrays are checked.
+            if not isinstance(x, ImageFiles) and (not isinstance(x, np.ndarray) or x.dtype != np.uint8
+                                                  or x.ndim != 4 or x.shape[3] != 3 or x.shape[1] != x.shape[2]):
+                raise DataError(f"task {self.name!r}: x_{split} is {getattr(x, 'dtype', type(x).__name__)} "
+                                f"{getattr(x, 'shape', '')}; expected uint8 [N, S, S, 3] RGB")
             if y.dtype != np.int64 or y.shape != (x.shape[0],):
                 raise DataError(
                     f"task {self.name!r}: y_{split} is {y.dtype} {y.shape}; expected int64 [{x.shape[0]}]"
@@ -69,7 +83,8 @@ class Task:
                     f"task {self.name!r}: {split} labels are {present.tolist()}; every class 0..{c - 1} "
                     f"must be present and no other label"
                 )
-            x.flags.writeable = False
+            if isinstance(x, np.ndarray):
+                x.flags.writeable = False
             y.flags.writeable = False
         if self.x_train.shape[1:] != self.x_test.shape[1:]:
             raise DataError(
@@ -89,7 +104,10 @@ class Task:
         h.update(self.name.encode())
         h.update("\x00".join(self.classes).encode())
         for a in (self.x_train, self.y_train, self.x_test, self.y_test):
-            _hash_array(h, a)
+            if isinstance(a, ImageFiles):
+                a.hash_into(h)  # reads every file once: the key follows the bytes, not the names
+            else:
+                _hash_array(h, a)
         return h.hexdigest()
 
 

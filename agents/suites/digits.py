@@ -11,7 +11,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from agents.suites.base import SuiteSettings, Task, TaskSuite, tasks_wanted
+from agents.suites.base import SuiteSettings, Task, TaskSuite, builtin_size, tasks_wanted
 from agents.suites.images import gray_to_rgb, pick_per_class, resize, stack_classes, task_rng, to_uint8
 from agents.suites.registry import register_suite
 
@@ -77,7 +77,7 @@ def build(cfg: SuiteSettings) -> TaskSuite:
         for split, per_class in (("train", cfg.train_per_class), ("test", cfg.test_per_class)):
             x, y = data[split]
             xs, ys = stack_classes([x[i] for i in pick_per_class(y, group, per_class, rng)])
-            arrays += [gray_to_rgb(to_uint8(resize(xs, cfg.image_size))), ys]
+            arrays += [gray_to_rgb(to_uint8(resize(xs, builtin_size(cfg)))), ys]
         classes = tuple(CLASSES[c] for c in group)
         tasks.append(Task(t, "digits/{" + ",".join(classes) + "}", classes, *arrays))
     return TaskSuite("digits", tasks)

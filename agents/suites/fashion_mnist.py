@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from agents.errors import DataError
-from agents.suites.base import SuiteSettings, Task, TaskSuite, tasks_wanted
+from agents.suites.base import SuiteSettings, Task, TaskSuite, builtin_size, tasks_wanted
 from agents.suites.images import gray_to_rgb, pick_per_class, resize, stack_classes, task_rng, to_uint8
 from agents.suites.registry import register_suite
 
@@ -148,7 +148,7 @@ def build(cfg: SuiteSettings) -> TaskSuite:
             x, y = data[split]
             parts = [x[idx] for idx in pick_per_class(y, group, per_class, rng)]
             xs, ys = stack_classes(parts)
-            rgb = gray_to_rgb(to_uint8(resize(xs / 255.0, cfg.image_size)))
+            rgb = gray_to_rgb(to_uint8(resize(xs / 255.0, builtin_size(cfg))))
             split_arrays += [rgb, ys]
         classes = tuple(CLASSES[c] for c in group)
         tasks.append(Task(t, "fmnist/{" + ",".join(classes) + "}", classes, *split_arrays))

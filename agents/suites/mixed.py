@@ -19,7 +19,7 @@ import numpy as np
 
 from agents.errors import DataError
 from agents.suites import digits, fashion_mnist, textures
-from agents.suites.base import SuiteSettings, Task, TaskSuite
+from agents.suites.base import SuiteSettings, Task, TaskSuite, builtin_size
 from agents.suites.domains import Domain, apply_domain, random_domain
 from agents.suites.images import pick_per_class, resize, task_rng, to_uint8
 from agents.suites.registry import register_suite
@@ -68,7 +68,7 @@ def _photo_source(size: int) -> Source:
 
 def load_sources(cfg: SuiteSettings) -> dict[str, Source]:
     """The three sources at cfg.image_size (Fashion-MNIST read from cfg.path or its default)."""
-    size = cfg.image_size
+    size = builtin_size(cfg)
     return {
         "fmnist": _array_source(
             "fmnist", fashion_mnist.CLASSES, fashion_mnist.load_fashion_mnist(cfg.path), 1 / 255.0, size

@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image
 
 from agents.errors import DataError
-from agents.suites.base import SuiteSettings, Task, TaskSuite, tasks_wanted
+from agents.suites.base import SuiteSettings, Task, TaskSuite, builtin_size, tasks_wanted
 from agents.suites.images import stack_classes, task_rng, to_uint8
 from agents.suites.registry import register_suite
 
@@ -123,6 +123,6 @@ def build(cfg: SuiteSettings) -> TaskSuite:
         rng = task_rng(cfg.seed, t)
         arrays = []
         for split, per_class in (("train", n_train), ("test", n_test)):
-            arrays += stack_classes([sample_patches(p, split, per_class, cfg.image_size, rng) for p in group])
+            arrays += stack_classes([sample_patches(p, split, per_class, builtin_size(cfg), rng) for p in group])
         tasks.append(Task(t, "textures/{" + ",".join(group) + "}", tuple(group), *arrays))
     return TaskSuite("textures", tasks)

@@ -45,6 +45,7 @@ def check_scenario(scenario: Scenario, *, source: str, out: Path | None = None,
         _check_memory(scenario, num_tasks, source)
         warnings = _check_assignment(scenario, num_tasks, source)
         warnings += checks_env.check_clipping(scenario)
+        warnings += checks_env.check_folder_files(scenario)
     try:
         graph = build_topology(scenario)
     except TopologyError as exc:

@@ -129,3 +129,20 @@ def check_clipping(scenario: Scenario) -> list[str]:
         warnings.append(f"learner.mapper.k = {k}, but a task has as few as {per_task} train images: "
                         f"the run fits min(k, images) = {per_task} clusters there")
     return warnings
+
+
+def check_folder_files(scenario: Scenario) -> list[str]:
+    """Warn, with a count and examples, about files in a folder suite's class folders that are not
+    images by their suffix: the run skips them (a file with an image suffix that does not read is
+    refused when the tasks are built, naming it)."""
+    if scenario.tasks.suite != "folder":
+        return []
+    from agents.suites.folder import skipped_files
+
+    skipped = skipped_files(scenario.tasks)
+    if not skipped:
+        return []
+    shown = ", ".join(repr(str(p)) for p in skipped[:3])
+    more = f" and {len(skipped) - 3} more" if len(skipped) > 3 else ""
+    return [f"tasks.path: {len(skipped)} file(s) in class folders are not images by their suffix and are "
+            f"skipped: {shown}{more}"]

@@ -88,3 +88,43 @@ def test_count_lists_task_folders_without_reading_an_image(tmp_path):
     assert count_tasks(SuiteConfig(suite="folder", path=tmp_path, num_tasks=2)) == 2
     with pytest.raises(DataError, match="num_tasks=4.*only 3"):
         count_tasks(SuiteConfig(suite="folder", path=tmp_path, num_tasks=4))
+
+
+def test_a_train_class_with_one_image_is_refused_naming_it(tmp_path):
+    # The head's validation split takes one image of each class of 2 or more: 1 leaves nothing to check.
+    root = _make(tmp_path / "d", {"t": ["a", "b"]}, n_train=1)
+    with pytest.raises(DataError, match=r"train/a.*holds 1 image.*at least 2"):
+        create_suite(SuiteConfig(suite="folder", path=root))
+    ok = _make(tmp_path / "e", {"t": ["a", "b"]}, n_train=2, n_test=1)  # 2 train, 1 test: enough
+    assert len(create_suite(SuiteConfig(suite="folder", path=ok)).tasks[0].y_test) == 2
+
+
+def test_files_that_are_not_images_are_skipped_and_listed(tmp_path):
+    from agents.suites.folder import skipped_files
+
+    root = _make(tmp_path / "d", {"t": ["a", "b"]})
+    (root / "t" / "train" / "a" / "notes.txt").write_text("labels from the survey")
+    (root / "t" / "test" / "b" / "Thumbs.db").write_bytes(b"\0" * 8)
+    (root / "t" / "test" / "b" / ".DS_Store").write_bytes(b"\0" * 8)  # hidden: ignored, not counted
+    task = create_suite(SuiteConfig(suite="folder", path=root)).tasks[0]
+    assert (len(task.y_train), len(task.y_test)) == (10, 6)  # 5 and 3 images per class, nothing else
+    cfg = SuiteConfig(suite="folder", path=root)
+    assert [p.name for p in skipped_files(cfg)] == ["notes.txt", "Thumbs.db"]
+
+
+def test_bad_folders_through_the_cli_exit_2_naming_the_file(tmp_path, capsys):
+    from sim.experiment.cli import main
+
+    root = _make(tmp_path / "d", {"t": ["a", "b"]})
+    (root / "t" / "train" / "b" / "notes.txt").write_text("x")
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(f"name: f\nagents: {{count: 1}}\ntasks: {{suite: folder, path: {root}}}\n"
+                        "topology: {family: ring}\n")
+    assert main(["validate", str(scenario)]) == 0
+    err = capsys.readouterr().err
+    assert "1 file(s) in class folders are not images" in err and "notes.txt" in err
+    (root / "t" / "test" / "a" / "2.png").write_bytes(b"GIF89a? no")
+    code = main(["run", str(scenario), "--quiet", "--out", str(tmp_path / "out"), "--cache", str(tmp_path / "c")])
+    err = capsys.readouterr().err
+    assert code == 2 and "2.png" in err and "replace or delete the file" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()

@@ -473,3 +473,15 @@ def test_a_bandwidth_ignored_by_alpha_mode_warns(tmp_path, capsys):
     assert code == 0 and "topology.links.bandwidth is set, but network.mode is 'alpha'" in " ".join(text.split())
     code, text = invoke(argv, capsys)
     assert code == 0 and text == ""
+
+
+def test_a_cuda_index_past_the_devices_is_refused_naming_the_ones_there(tmp_path, capsys, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    (tmp_path / "s.yaml").write_text(BASE)
+    code, text = invoke(["validate", str(tmp_path / "s.yaml"), "--set", "learner.device=cuda:3"], capsys)
+    assert code == 2, text
+    assert "learner.device = 'cuda:3'" in text and "2 CUDA device(s), cuda:0..cuda:1" in text
+    assert "Traceback" not in text

@@ -99,7 +99,7 @@ def test_failures_on_a_graph_built_as_the_run_builds_it():
 
 
 @pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[3] / "scenarios").glob("*.yaml")), ids=lambda p: p.name)
-def test_every_shipped_scenario_passes_every_check_with_no_warning(path):
+def test_every_shipped_scenario_passes_every_check_with_no_warning(path, skill102_dir):
     from sim.experiment.loading import load_scenario
 
     assert checks.check_scenario(load_scenario(path), source=str(path)) == []

@@ -20,7 +20,7 @@ def test_the_required_scenarios_are_shipped():
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
-def test_every_shipped_scenario_validates(path):
+def test_every_shipped_scenario_validates(path, skill102_dir):
     scenario = load_scenario(path)
     assert scenario.agents.count >= 1
     assert scenario.alphas and all(a > 0 for a in scenario.alphas)
@@ -53,6 +53,26 @@ def test_the_papers_setting_is_full_51_with_broadcast_and_serial_receive():
     for d in (full, paper):
         del d["name"], d["gossip"], d["network"]["serial_receive"]
     assert paper == full
+
+
+def test_skill102_is_the_papers_setting_on_the_folder_its_variable_names(skill102_dir):
+    s = load_scenario(ROOT / "scenarios/skill102.yaml")
+    assert (s.tasks.suite, s.tasks.path, s.tasks.num_tasks) == ("folder", skill102_dir, 102)
+    backbone = s.learner.backbone
+    assert (backbone.name, backbone.image_size, s.learner.mapper.kind, s.learner.mapper.k) == \
+        ("legacy_xception", 299, "gmmc", 25)
+    assert s.agents.count == 51 and s.agents.assignment.kind == "balanced"  # 102 / 51 = 2 tasks each
+    assert s.tasks.image_size is None  # photos go to 299 px in one resize
+
+
+def test_skill102_without_its_variable_is_refused_naming_it(monkeypatch, capsys):
+    from sim.experiment.cli import main
+
+    monkeypatch.delenv("SKILL102_DIR", raising=False)
+    assert main(["validate", str(ROOT / "scenarios/skill102.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert "tasks.path" in err and "environment variable SKILL102_DIR is not set" in err
+    assert "export SKILL102_DIR=" in err and "Traceback" not in err
 
 
 def _write(tmp_path, text):
