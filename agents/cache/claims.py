@@ -77,7 +77,7 @@ class ClaimBoard:
         for generation, path in self._generations(key):
             top = (generation, path)
         if top is not None:
-            state = self._state(top[1])
+            state = self.state(top[1])
             if state == "live":
                 return None
             if state == "gone":  # released while we looked: look again from generation 0
@@ -101,7 +101,7 @@ class ClaimBoard:
             yield generation, path
             generation += 1
 
-    def _state(self, path: Path) -> str:
+    def state(self, path: Path) -> str:
         """"live" while its holder may work on it; "stale" when the holder is dead or silent past the
         lease; "gone" when the file was released while we looked."""
         try:

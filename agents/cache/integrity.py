@@ -69,11 +69,10 @@ SOUND = Verdict("sound")
 UNSEALED = Verdict("unsealed", "no integrity record (written by an older skill-sim)")
 
 
-def check(record: Any, *, kind: str, key: str | None, content_sha256: str, content_bytes: int) -> Verdict:
-    """Check a record read back against its content's digest and size and (when given) the key expected.
-
-    `key=None` skips the key check (a listing knows file names, not the inputs behind them).
-    """
+def check(record: Any, *, kind: str, key: str | None, content_sha256: str, content_bytes: int,
+          key_sha256: str | None = None) -> Verdict:
+    """Check a record read back against its content's digest and size and the key expected: `key`
+    itself, or only its digest `key_sha256` (what a listing can tell from a file name); neither skips it."""
     if not isinstance(record, dict):
         return Verdict("bad", "its record is not a JSON object")
     info = record.get(FIELD)
@@ -87,7 +86,8 @@ def check(record: Any, *, kind: str, key: str | None, content_sha256: str, conte
         return Verdict("bad", "its record was altered after it was sealed")
     if info["kind"] != kind:
         return Verdict("bad", f"it is sealed as a {info['kind']!r} entry, not {kind!r}")
-    if key is not None and info["key_sha256"] != sha256_hex(key):
+    expected_key = sha256_hex(key) if key is not None else key_sha256
+    if expected_key is not None and info["key_sha256"] != expected_key:
         return Verdict("bad", "it was stored for other inputs (its key digest differs)")
     if info["content_bytes"] != content_bytes:
         return Verdict("bad", f"its content is {content_bytes} bytes, sealed at {info['content_bytes']}")
