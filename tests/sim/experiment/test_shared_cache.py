@@ -8,6 +8,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[3]
 OVERRIDES = ["tasks.num_tasks=6", "tasks.train_per_class=8", "tasks.test_per_class=2", "learner.head.epochs=3",
              "learner.mapper.k=2"]
@@ -38,6 +40,7 @@ WORKER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # two real tiny runs (about 1 min unloaded; several on a shared 2-core machine)
 def test_two_processes_on_one_cache_learn_each_task_exactly_once(tmp_path):
     cache, go, log = tmp_path / "cache", tmp_path / "go", tmp_path / "learned.log"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
