@@ -40,7 +40,7 @@ WORKER = textwrap.dedent("""
 """)
 
 
-@pytest.mark.slow  # two real tiny runs (about 1 min unloaded; several on a shared 2-core machine)
+@pytest.mark.slow  # two worker processes learning for real (3.5 min on the shared 2-core machine)
 def test_two_processes_on_one_cache_learn_each_task_exactly_once(tmp_path):
     cache, go, log = tmp_path / "cache", tmp_path / "go", tmp_path / "learned.log"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
