@@ -33,7 +33,10 @@ from agents.package import SharePackage
 from agents.suites import Task
 
 # Bump when learning or the package format changes, so stale cached results are not reused.
-RESULT_VERSION = 2  # 2: wall time = stored feature extraction + this learning's phases, with provenance
+# 2: wall time = stored feature extraction + this learning's phases, with provenance
+# 3: sealed records (agents.cache.integrity); a new key, so builds before seals (which refuse the
+#    record's `integrity` field) and after them can share a cache without overwriting each other
+RESULT_VERSION = 3
 
 
 @dataclass(frozen=True)
