@@ -73,6 +73,7 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=12, help="tasks.num_tasks (ring_51 has 102)")
     parser.add_argument("--agents", type=int, default=6, help="agents.count")
     parser.add_argument("--pairs", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=OUT, help="where the JSON goes")
     args = parser.parse_args()
     overrides = [f"tasks.num_tasks={args.tasks}", f"agents.count={args.agents}"]
     console = Console()
@@ -85,8 +86,10 @@ def main() -> None:
             runs.append(result)
             console.print(f"pair {pair} {result['setting']:>7}: wall {result['wall_s']:.1f} s, "
                           f"sys {result['sys_s']:.1f} s, user {result['user_s']:.1f} s", highlight=False)
-    identical = all(len({json.dumps(r["files"], sort_keys=True) for r in runs if r["pair"] == p}) == 1
-                    for p in range(args.pairs)) and len({json.dumps(r["files"], sort_keys=True) for r in runs}) == 1
+    identical = len({json.dumps(r["files"], sort_keys=True) for r in runs}) == 1
+    reference = runs[0]["files"]
+    for r in runs:  # which files differ from the first pass's, per pass
+        r["differs_from_first"] = sorted(f for f in set(reference) | set(r["files"]) if reference.get(f) != r["files"].get(f))
     summary = {}
     for setting in ("default", "tuned"):
         mine = [r for r in runs if r["setting"] == setting]
@@ -107,10 +110,13 @@ def main() -> None:
                     "libc": " ".join(platform.libc_ver()), "note": "shared with other processes; pairs interleaved"},
         "median": summary, "bitwise_identical": identical, "files_compared": len(runs[0]["files"]),
         "files_sha256": hashlib.sha256(json.dumps(runs[0]["files"], sort_keys=True).encode()).hexdigest(),
-        "runs": [{k: v for k, v in r.items() if k != "files"} for r in runs],
+        "runs": runs,
     }
-    write_atomic(OUT, (json.dumps(record, indent=2) + "\n").encode())
-    console.print(f"wrote {OUT.relative_to(ROOT)}")
+    for r in runs:
+        console.print(f"pair {r['pair']} {r['setting']}: {len(r['differs_from_first'])} files differ from the first pass",
+                      highlight=False)
+    write_atomic(args.out, (json.dumps(record, indent=2) + "\n").encode())
+    console.print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":
