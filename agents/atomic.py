@@ -5,8 +5,19 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import secrets
+import socket
 from pathlib import Path
+
+# Temp files are named `.<name>.<host>.<pid>.<random>.tmp`: whoever finds one left over can tell
+# whether its writer is still alive (agents.cache.leftovers) before removing it.
+TMP_PATTERN = re.compile(r"^\.(?P<name>.+)\.(?P<host>[A-Za-z0-9-]{1,32})\.(?P<pid>\d+)\.[0-9a-f]{12}\.tmp$")
+
+
+def host_tag() -> str:
+    """This machine's host name as it appears in temp and claim files (letters, digits, '-'; 32 at most)."""
+    return (re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "host")[:32]
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -30,10 +41,11 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def _create_beside(path: Path) -> tuple[int, Path]:
-    """A new, uniquely named hidden file next to `path`, opened for writing with the umask applied."""
+    """A new, uniquely named hidden file next to `path` (naming this host and process), opened for
+    writing with the umask applied."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     while True:
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+        tmp = path.with_name(f".{path.name}.{host_tag()}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
         try:
             return os.open(tmp, flags, 0o666), tmp
         except FileExistsError:  # a name already taken (48 random bits): draw another

@@ -11,10 +11,14 @@ import json
 from pathlib import Path
 
 import numpy as np
-import timm
-import torch
-import torch.nn.functional as F
-from torch import nn
+
+from agents import allocator
+
+allocator.tune()  # glibc malloc settings, before torch allocates for learning (agents/allocator.py)
+import timm  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from torch import nn  # noqa: E402
 
 from agents.config import BackboneConfig
 from agents.device import AUTOCAST, autocast, best_device

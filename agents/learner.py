@@ -22,6 +22,7 @@ import numpy as np
 from agents import timing
 from agents.anchors import fit_anchor
 from agents.atomic import write_atomic
+from agents.cache import integrity
 from agents.backbone import Backbone
 from agents.biases import train_head_with_biases
 from agents.config import LearnerConfig
@@ -32,7 +33,10 @@ from agents.package import SharePackage
 from agents.suites import Task
 
 # Bump when learning or the package format changes, so stale cached results are not reused.
-RESULT_VERSION = 2  # 2: wall time = stored feature extraction + this learning's phases, with provenance
+# 2: wall time = stored feature extraction + this learning's phases, with provenance
+# 3: sealed records (agents.cache.integrity); a new key, so builds before seals (which refuse the
+#    record's `integrity` field) and after them can share a cache without overwriting each other
+RESULT_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -132,16 +136,25 @@ def _key_settings(cfg: LearnerConfig) -> dict:
     backbone's fingerprint once resolved)."""
     settings = cfg.model_dump(mode="json", exclude={"device": True, "preset": True, "backbone": {"precision", "workers"}})
     for key, default in _LATER_BB_DEFAULTS.items():
-        if settings["bb"].get(key) == default:
+        if key in settings["bb"] and settings["bb"][key] == default:
             del settings["bb"][key]
     return settings
 
 
 class ResultStore:
-    """On-disk cache of LearnResults keyed by a hash of everything that determines them."""
+    """On-disk cache of LearnResults keyed by a hash of everything that determines them.
 
-    def __init__(self, root: Path) -> None:
+    An entry is `<key>.pkg` (the package) and `<key>.json` (the rest, sealed with the package's and the
+    key's sha256: agents.cache.integrity); a read that fails the check is reported through `report`
+    (default: a CacheWarning), deleted and learned again. Entries from before seals are relearned quietly.
+    """
+
+    KIND = "result"
+
+    def __init__(self, root: Path, report: integrity.Report | None = None) -> None:
         self.root = Path(root)
+        self.report = report or integrity.warn
+        self.discarded = 0
 
     def key(self, task: Task, backbone: Backbone, cfg: LearnerConfig, seed: int) -> str:
         """Content hash of task id and data, backbone, learner settings (device excluded) and seed."""
@@ -152,30 +165,47 @@ class ResultStore:
         return hashlib.sha256(blob.encode()).hexdigest()
 
     def get(self, task: Task, backbone: Backbone, cfg: LearnerConfig, seed: int) -> LearnResult | None:
-        """The cached result, or None when absent or unreadable (then it is simply relearned)."""
-        key = self.key(task, backbone, cfg, seed)
+        """The cached result, or None when absent, stale or bad (then it is simply relearned)."""
+        return self.get_key(self.key(task, backbone, cfg, seed))
+
+    def get_key(self, key: str) -> LearnResult | None:
+        """`get` by the entry's key."""
         meta_path, pkg_path = self.root / f"{key}.json", self.root / f"{key}.pkg"
+        record = integrity.read_record(meta_path)
+        if record is None:
+            return None
+        if isinstance(record, integrity.Unreadable):
+            return self._discard(key, f"its record is {record.why}")
         try:
-            meta = json.loads(meta_path.read_text())
             package = pkg_path.read_bytes()
-        except (OSError, ValueError):
+        except FileNotFoundError:
+            return self._discard(key, f"its package {pkg_path.name} is missing")
+        verdict = integrity.check_bytes(record, kind=self.KIND, key=key, content=package)
+        if verdict.state == "unsealed":
             return None
-        if not isinstance(meta, dict) or len(package) != meta.pop("package_bytes", None):
-            return None
+        if not verdict.sound:
+            return self._discard(key, verdict.reason)
+        meta = {k: v for k, v in record.items() if k not in (integrity.FIELD, "package_bytes")}
         try:
             result = LearnResult(package=package, **meta)
-        except TypeError:  # foreign or damaged metadata (missing or unknown fields)
-            return None
+        except TypeError:  # sealed by a build with other fields
+            return self._discard(key, "its record has fields this build does not know")
         measured = result.wall_measured
         if not (isinstance(measured, dict) and all(timing.is_provenance(measured.get(k)) for k in ("features", "learning"))):
-            return None  # no record of where its wall time was measured: learn it again
+            return self._discard(key, "it has no record of where its wall time was measured")
         return result
 
     def put(self, task: Task, backbone: Backbone, cfg: LearnerConfig, seed: int, result: LearnResult) -> None:
-        """Store a result: package first, metadata last (its presence marks a complete entry)."""
+        """Store a result: package first, sealed metadata last (its presence marks a complete entry)."""
         key = self.key(task, backbone, cfg, seed)
         self.root.mkdir(parents=True, exist_ok=True)
         meta = {k: v for k, v in asdict(result).items() if k != "package"}
         meta["package_bytes"] = len(result.package)
+        sealed = integrity.seal_bytes(meta, kind=self.KIND, key=key, content=result.package)
         write_atomic(self.root / f"{key}.pkg", result.package)
-        write_atomic(self.root / f"{key}.json", json.dumps(meta).encode())
+        write_atomic(self.root / f"{key}.json", json.dumps(sealed).encode())
+
+    def _discard(self, key: str, reason: str) -> None:
+        self.discarded += 1
+        integrity.discard([self.root / f"{key}.pkg", self.root / f"{key}.json"], reason, self.report)
+        return None

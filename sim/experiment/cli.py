@@ -2,6 +2,7 @@
 prints (through the print_* functions of report and compare, to the console it hands them).
 
 Exit codes: 0 success, 2 bad input (scenario, data, topology), 1 any other failure.
+`cache info | prune` lives in sim/experiment/cache_command.py.
 Streams: what a command answers (the summary, "results in DIR", listings, --json) goes to stdout;
 progress, warnings and errors to stderr, so `skill-sim run X > log` keeps the summary in the log.
 Start-up stays light: torch, timm, scikit-learn, numba, matplotlib and SimPy are imported only by
@@ -118,6 +119,10 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--all", action="store_true", help="backbones: every timm model name, not only the offline ones")
     common(listing, scenario=False)
     listing.set_defaults(func=_cmd_list)
+
+    from sim.experiment import cache_command  # light: no torch (cache info | prune)
+
+    cache_command.add_parser(sub, common, _folder)
     return parser
 
 

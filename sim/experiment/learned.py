@@ -14,6 +14,8 @@ import numpy as np
 
 from agents.agent import Agent
 from agents.backbone import Backbone, create_backbone
+from agents.cache import leftovers
+from agents.cache.claims import ClaimBoard
 from agents.device import best_device
 from agents.features import FeatureCache
 from agents.learner import LearnResult, ResultStore, learn_task
@@ -22,6 +24,10 @@ from agents.timing import machine_of, provenance
 from sim.experiment import wall_timing
 from sim.experiment.scenario import Scenario
 from sim.workload import TaskWork, Workload
+
+# How often a process whose remaining tasks are all claimed by others looks again (for their results,
+# or for a claim gone stale to take over).
+CLAIM_POLL_S = 0.5
 
 Progress = Callable[..., None]
 
@@ -67,8 +73,15 @@ def learn_all(scenario: Scenario, suite: TaskSuite, assignment: list[list[int]],
     """Learn every task once in `order` (cached by content hash); refuse a wall-timed mix of machines."""
     device = best_device(scenario.learner.device)
     backbone = create_backbone(scenario.learner.backbone, device=device)
-    features = FeatureCache(cache_dir)
-    store = ResultStore(features.root / "results")
+
+    def report(message: str) -> None:  # a bad cache entry, named: warned about, then recomputed
+        progress("warning", message=message)
+
+    features = FeatureCache(cache_dir, report=report)
+    store = ResultStore(features.root / "results", report=report)
+    swept = leftovers.sweep(features.root)
+    if swept:
+        report(f"removed {len(swept)} temp file(s) that dead writers left in {features.root}")
     task_by_id = {t.id: t for t in suite.tasks}
     # Seed per task, not per agent: a task's package does not depend on who learns it.
     seeds = {tid: task_seed(scenario.seed, tid) for tid in order}
@@ -79,30 +92,62 @@ def learn_all(scenario: Scenario, suite: TaskSuite, assignment: list[list[int]],
             found.setdefault(machine_of(provenance(device)), set())
         wall_timing.check_one_machine(found, features.root)
     progress("learning_started", total=len(order), device=str(device))
-    learned: dict[int, LearnResult] = {}
-    fresh: set[int] = set()
-    extracted: set[int] = set()
     start = time.perf_counter()
     owner = {tid: agent for agent, tasks in enumerate(assignment) for tid in tasks}
+    learned = {tid: r for tid, r in cached.items() if r is not None}
     for tid in order:
-        task = task_by_id[tid]
-        result = cached[tid]
-        hit = result is not None
-        if result is None:
-            misses = features.misses
-            result = learn_task(task, backbone, scenario.learner, seeds[tid], features)
-            store.put(task, backbone, scenario.learner, seeds[tid], result)
-            fresh.add(tid)
-            if features.misses > misses:
-                extracted.add(tid)
-        learned[tid] = result
-        progress("task_learned", task=tid, agent=owner[tid], name=task.name, cached=hit, bytes=len(result.package))
+        if tid in learned:
+            progress("task_learned", task=tid, agent=owner[tid], name=task_by_id[tid].name, cached=True,
+                     bytes=len(learned[tid].package))
+    jobs = {tid: (task_by_id[tid], seeds[tid]) for tid in order if tid not in learned}
+    fresh, extracted = _learn_claimed(jobs, backbone, scenario, features, store, learned, owner, progress)
+    learned = {tid: learned[tid] for tid in order}  # in learning order, however they were found
     wall = time.perf_counter() - start
     hits = len(order) - len(fresh)
     progress("learning_done", seconds=wall, cached=hits)
     if scenario.timing == "wall":  # features cached by another machine show only now
         wall_timing.check_one_machine(wall_timing.machines(learned.values()), features.root)
     return Learning(suite, backbone, features, learned, wall, hits, fresh, extracted)
+
+
+def _learn_claimed(jobs: dict[int, tuple[Any, int]], backbone: Backbone, scenario: Scenario, features: FeatureCache,
+                   store: ResultStore, learned: dict[int, LearnResult], owner: dict[int, int],
+                   progress: Progress) -> tuple[set[int], set[int]]:
+    """Learn each job not in the cache, one claim at a time (agents.cache.claims), into `learned`.
+
+    Processes sharing the cache split the jobs: a job another live process has claimed is skipped
+    and its result read once written; a dead process's claim is taken over. Returns (fresh, extracted):
+    the jobs this process learned, and those whose features it computed.
+    """
+    board = ClaimBoard(features.root)
+    fresh: set[int] = set()
+    extracted: set[int] = set()
+    waiting = list(jobs)
+    while waiting:
+        for tid in list(waiting):
+            task, seed = jobs[tid]
+            key = store.key(task, backbone, scenario.learner, seed)
+            result = store.get_key(key)  # another process may have finished it
+            if result is None:
+                claim = board.try_claim(key)
+                if claim is None:
+                    continue  # another live process is learning it
+                with claim:
+                    result = store.get_key(key)  # finished between our look and our claim
+                    if result is None:
+                        misses = features.misses
+                        result = learn_task(task, backbone, scenario.learner, seed, features)
+                        store.put(task, backbone, scenario.learner, seed, result)
+                        fresh.add(tid)
+                        if features.misses > misses:
+                            extracted.add(tid)
+            learned[tid] = result
+            waiting.remove(tid)
+            progress("task_learned", task=tid, agent=owner[tid], name=task.name, cached=tid not in fresh,
+                     bytes=len(result.package))
+        if waiting:
+            time.sleep(CLAIM_POLL_S)
+    return fresh, extracted
 
 
 def evaluate_survivors(learning: Learning, scenario: Scenario, banks: dict[int, frozenset[int]], *,

@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
 from rich.table import Column
 from rich.text import Text
@@ -83,7 +84,9 @@ class ProgressView:
             handler(**fields)
 
     def _on_warning(self, message: str) -> None:
-        self.console.print(f"[yellow]warning:[/] {message}")
+        # Warnings show even under --quiet (which hides only progress), like the CLI's own.
+        console = self.console if not self.console.quiet else Console(stderr=True)
+        console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
     def _on_learning_started(self, total: int, device: str) -> None:
         self._learn = self.progress.add_task(f"learning ({device})", total=total, info="")

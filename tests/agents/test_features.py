@@ -11,6 +11,7 @@ import torch
 from agents.backbone import create_backbone
 from agents.config import BackboneConfig
 from agents import atomic, timing
+from agents.cache.integrity import CacheWarning
 from agents.features import FeatureCache, default_cache_root
 
 
@@ -78,7 +79,11 @@ def test_features_without_a_valid_timing_record_are_extracted_again(tmp_path, ba
         sidecar.write_text(json.dumps({**record, "wall_s": -1.0}))
     else:
         sidecar.write_text(json.dumps({k: v for k, v in record.items() if k != "host"}))
-    _, hit = FeatureCache(tmp_path).lookup(counted, images, "k")
+    if damage == "missing":  # stale, not bad: extracted again without a warning
+        _, hit = FeatureCache(tmp_path).lookup(counted, images, "k")
+    else:  # an edited or garbled record breaks its seal: named in a warning
+        with pytest.warns(CacheWarning, match=sidecar.stem):
+            _, hit = FeatureCache(tmp_path).lookup(counted, images, "k")
     assert not hit and counted.calls == 2
     assert FeatureCache(tmp_path).lookup(counted, images, "k")[1]  # healed: a hit again
 
@@ -101,7 +106,8 @@ def test_corrupt_file_is_recomputed(tmp_path, backbone, images, garbage):
         np.save(path, np.zeros((2, 3), np.float32))
     else:
         path.write_bytes(garbage)
-    again, hit = cache.lookup(backbone, images, "k")
+    with pytest.warns(CacheWarning, match=path.name):
+        again, hit = cache.lookup(backbone, images, "k")
     assert not hit
     np.testing.assert_array_equal(again, expected)
     np.testing.assert_array_equal(np.load(path, allow_pickle=False), expected)  # healed on disk
@@ -112,7 +118,8 @@ def test_truncated_file_is_recomputed(tmp_path, backbone, images):
     expected = cache.get(backbone, images, "k")
     path = cache.path_for(backbone, "k")
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    np.testing.assert_array_equal(cache.get(backbone, images, "k"), expected)
+    with pytest.warns(CacheWarning, match="bytes, sealed at"):
+        np.testing.assert_array_equal(cache.get(backbone, images, "k"), expected)
 
 
 def test_failed_write_leaves_no_file(tmp_path, backbone, images, monkeypatch):
@@ -152,3 +159,30 @@ def test_default_root_follows_environment(tmp_path, monkeypatch):
     assert FeatureCache().root == tmp_path / "c"
     monkeypatch.delenv("SKILL_SIM_CACHE")
     assert FeatureCache().root.parts[-2:] == (".cache", "skill-sim")
+
+
+def test_same_size_corruption_of_test_features_is_named_and_recomputed_equal_to_clean(tmp_path, backbone, images):
+    """Issue 14: flipped bytes in cached test features were used silently by the evaluation."""
+    counted = CountingBackbone(backbone)
+    cache = FeatureCache(tmp_path)
+    clean = cache.get(counted, images, "task-0/test")
+    path = cache.path_for(counted, "task-0/test")
+    data = bytearray(path.read_bytes())
+    data[-3] ^= 0x40  # a bit of the last float: same size, still a valid float32 array of the right shape
+    path.write_bytes(bytes(data))
+    assert np.load(path).shape == clean.shape  # what the old check looked at: it passes
+    with pytest.warns(CacheWarning, match=rf"{path.name} is bad: its content checksum does not match"):
+        again, hit = cache.lookup(counted, images, "task-0/test")
+    assert not hit and counted.calls == 2 and cache.discarded == 1
+    assert again.tobytes() == clean.tobytes()
+    assert path.read_bytes() == cache._encode(clean)  # healed on disk
+    assert FeatureCache(tmp_path).lookup(counted, images, "task-0/test")[1]  # and a hit again
+
+
+def test_a_record_without_its_features_is_discarded(tmp_path, backbone, images):
+    cache = FeatureCache(tmp_path)
+    cache.get(backbone, images, "k")
+    path = cache.path_for(backbone, "k")
+    path.unlink()
+    with pytest.warns(CacheWarning, match="its .npy file is missing"):
+        assert not cache.lookup(backbone, images, "k")[1]

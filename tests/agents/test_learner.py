@@ -10,6 +10,7 @@ from agents.backbone import create_backbone
 from agents.config import BBConfig, BackboneConfig, GMMCConfig, HeadConfig, LearnerConfig, MahalanobisConfig, SuiteConfig
 from agents import learner as learner_module
 from agents import timing
+from agents.cache.integrity import CacheWarning
 from agents.features import FeatureCache
 from agents.learner import LearnResult, ResultStore, learn_task
 from agents.package import SharePackage
@@ -158,7 +159,12 @@ def test_result_store_corrupt_entry_is_a_miss(tmp_path, suite, backbone, result,
         meta.write_text(json.dumps({**data, "surprise": 1}))
     else:
         meta.unlink()
-    assert store.get(task, backbone, CFG, 0) is None
+    if damage == "no_meta":  # the package alone is an unfinished entry: absent, nothing to warn about
+        assert store.get(task, backbone, CFG, 0) is None
+    else:  # every other damage is a bad entry: named (by its package file) in a warning, then deleted
+        with pytest.warns(CacheWarning, match=pkg.name):
+            assert store.get(task, backbone, CFG, 0) is None
+        assert not meta.exists() and not pkg.exists()
 
 
 class FakeClock:
@@ -208,3 +214,50 @@ def test_stored_wall_times_and_their_provenance_survive_the_result_store(tmp_pat
     back = store.get(suite.tasks[0], backbone, CFG, 0)
     assert back.wall_by_phase == result.wall_by_phase and back.wall_measured == result.wall_measured
     assert back.wall_s == pytest.approx(sum(result.wall_by_phase.values()))
+
+
+def _flip(path, offset):
+    """Invert one byte of a file in place: the same size, other content (what a bad disk does)."""
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def test_same_size_corruption_of_a_package_is_named_discarded_and_relearned_equal_to_clean(
+        tmp_path, suite, backbone, result, cache):
+    """Issue 14: a package with flipped bytes was used silently (accuracy 65.7 % -> 62.3 %, exit 0)."""
+    store = ResultStore(tmp_path)
+    task = suite.tasks[0]
+    store.put(task, backbone, CFG, 0, result)
+    pkg = tmp_path / f"{store.key(task, backbone, CFG, 0)}.pkg"
+    size = pkg.stat().st_size
+    _flip(pkg, size - 5)  # inside the last tensor's data, past the header: still parses as a package
+    assert pkg.stat().st_size == size and SharePackage.from_bytes(pkg.read_bytes())  # a silent lie before seals
+    with pytest.warns(CacheWarning, match=rf"{pkg.name} is bad: its content checksum does not match"):
+        assert store.get(task, backbone, CFG, 0) is None
+    assert not pkg.exists() and store.discarded == 1
+    again = learn_task(task, backbone, CFG, seed=0, cache=cache)  # what the runner does on a miss
+    store.put(task, backbone, CFG, 0, again)
+    back = store.get(task, backbone, CFG, 0)
+    same = ("package", "teacher_macs", "student_macs", "metrics", "task_id")  # all but measured wall times
+    assert {k: getattr(back, k) for k in same} == {k: getattr(result, k) for k in same}
+
+
+def test_an_entry_copied_under_another_key_is_refused(tmp_path, suite, backbone, result):
+    store = ResultStore(tmp_path)
+    store.put(suite.tasks[0], backbone, CFG, 0, result)
+    here, there = store.key(suite.tasks[0], backbone, CFG, 0), store.key(suite.tasks[0], backbone, CFG, 1)
+    for ext in (".pkg", ".json"):
+        (tmp_path / f"{there}{ext}").write_bytes((tmp_path / f"{here}{ext}").read_bytes())
+    with pytest.warns(CacheWarning, match="stored for other inputs"):
+        assert store.get(suite.tasks[0], backbone, CFG, 1) is None
+    assert store.get(suite.tasks[0], backbone, CFG, 0) == result  # the original is untouched
+
+
+def test_an_entry_from_before_seals_is_relearned_quietly(tmp_path, suite, backbone, result, recwarn):
+    store = ResultStore(tmp_path)
+    store.put(suite.tasks[0], backbone, CFG, 0, result)
+    meta = tmp_path / f"{store.key(suite.tasks[0], backbone, CFG, 0)}.json"
+    meta.write_text(json.dumps({k: v for k, v in json.loads(meta.read_text()).items() if k != "integrity"}))
+    assert store.get(suite.tasks[0], backbone, CFG, 0) is None
+    assert not [w for w in recwarn if issubclass(w.category, CacheWarning)] and store.discarded == 0

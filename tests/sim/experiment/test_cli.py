@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from agents.cache import integrity
 from sim.experiment.cli import main
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -221,6 +222,9 @@ def test_wall_timing_says_what_it_measured_and_refuses_times_from_another_machin
     original = entry.read_text()
     meta = json.loads(original)
     meta["wall_measured"]["learning"]["host"] = "another-host"
+    # sealed as that host would have written it (an edited record alone is refused as bad)
+    meta = integrity.seal_bytes({k: v for k, v in meta.items() if k != "integrity"}, kind="result",
+                                key=entry.stem, content=entry.with_suffix(".pkg").read_bytes())
     entry.write_text(json.dumps(meta))
     try:
         capsys.readouterr()
