@@ -40,7 +40,7 @@ def test_gmmc_caps_components_at_sample_count():
 
 def test_mahalanobis_anchor_means_exemplars_and_macs():
     x, y = _task(c=3)
-    a, macs = fit_anchor(x, y, MahalanobisConfig(exemplars=5), seed=0)
+    a, macs = fit_anchor(x, y, MahalanobisConfig(m=5), seed=0)
     assert isinstance(a, MahalanobisAnchor) and a.kind == "mahalanobis"
     assert a.class_means.shape == (3, 8) and a.exemplars.shape == (15, 8)
     assert a.exemplar_labels.dtype == np.int64
@@ -58,7 +58,7 @@ def test_herding_exemplar_mean_tracks_class_mean_and_keeps_spread():
     rng = np.random.default_rng(1)
     x = rng.normal(0, 1, (200, 4)).astype(np.float32)
     y = np.zeros(200, np.int64)
-    a, _ = fit_anchor(x, y, MahalanobisConfig(exemplars=5), seed=0)
+    a, _ = fit_anchor(x, y, MahalanobisConfig(m=5), seed=0)
     # Herded mean is much closer to the class mean than a typical random 5-sample mean (~0.9).
     assert np.linalg.norm(a.exemplars.mean(0) - a.class_means[0]) < 0.3
     # ...without collapsing onto the mean: exemplars keep a real share of the class spread.

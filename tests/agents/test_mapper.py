@@ -26,7 +26,7 @@ def _tasks(n_tasks=6, c=4, n_per_class=40, seed=0):
     return out
 
 
-@pytest.mark.parametrize("cfg", [GMMCConfig(k=5), MahalanobisConfig(exemplars=5)], ids=["gmmc", "maha"])
+@pytest.mark.parametrize("cfg", [GMMCConfig(k=5), MahalanobisConfig(m=5)], ids=["gmmc", "maha"])
 def test_mapper_routes_distinct_tasks(cfg):
     tasks = _tasks()
     mapper = create_mapper(cfg)
@@ -72,7 +72,7 @@ def test_gmmc_weights_by_sample_count():
 
 def test_mahalanobis_student_macs_and_invertible_with_few_exemplars():
     (x, y, _), = _tasks(n_tasks=1, c=2)
-    cfg = MahalanobisConfig(exemplars=2, shrinkage=0.1)  # 4 exemplars in 32-D: singular scatter
+    cfg = MahalanobisConfig(m=2, shrinkage=0.1)  # 4 exemplars in 32-D: singular scatter
     anchor, _ = fit_anchor(x, y, cfg, seed=0)
     mapper = MahalanobisMapper(shrinkage=cfg.shrinkage)
     macs = mapper.add(0, anchor)
