@@ -95,6 +95,15 @@ class MahalanobisConfig(_Strict):
     # exemplars than dimensions; 0 is the paper's plain covariance (pseudo-inverted when singular).
     shrinkage: float = Field(0.1, ge=0, le=1)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _count_is_m(cls, data: object) -> object:
+        """`exemplars` was the count per class before it named the picking rule: say so."""
+        if isinstance(data, dict) and isinstance(data.get("exemplars"), int):
+            raise ValueError(f"exemplars = {data['exemplars']}: exemplars is how they are picked ('random' or "
+                             f"'herding'); the number per class is m (e.g. m: {data['exemplars']})")
+        return data
+
 
 # The paper's method (Ge et al., SKILL, TMLR 2023), mapper part: see the README's preset table.
 register_preset_values("mapper", "paper", {"prior": "uniform", "reg_covar": 1e-6, "k": 25}, kind="gmmc")

@@ -114,3 +114,17 @@ def check_clipping(scenario: Scenario) -> list[str]:
         warnings.append(f"learner.mapper.k = {k}, but a task has as few as {per_task} train images: "
                         f"the run fits min(k, images) = {per_task} clusters there")
     return warnings
+
+
+def check_exemplars(scenario: Scenario, source: str) -> None:
+    """A Mahalanobis mapper's m exemplars per class must exist in every class's training images
+    (checked here for suites that know their sizes cheaply; the others refuse it when learning)."""
+    m = getattr(scenario.learner.mapper, "m", None)
+    if m is None:
+        return
+    from agents.suites.registry import train_sizes
+
+    sizes = train_sizes(scenario.tasks)
+    if sizes is not None and m > sizes[0]:
+        raise ScenarioError(f"{source}: learner.mapper.m = {m}, but {scenario.tasks.suite} has only {sizes[0]} "
+                            f"train images in its smallest class; allowed: m <= {sizes[0]}")
