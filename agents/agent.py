@@ -6,11 +6,13 @@ No SimPy here: the simulator decides *when* an agent learns or receives; this de
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
+from agents.anchors import MahalanobisAnchor
 from agents.backbone import Backbone
 from agents.biases import applied_biases
 from agents.config import LearnerConfig
@@ -62,14 +64,40 @@ class Agent:
 
     def receive(self, package: bytes | SharePackage) -> int:
         """Bank a share package; return the student MACs of merging it (0 if already known)."""
-        if isinstance(package, (bytes, bytearray)):
-            package = SharePackage.from_bytes(bytes(package))
-        if package.task_id in self.packages:
+        return self.receive_batch([package])
+
+    def receive_batch(self, packages: list[bytes | SharePackage]) -> int:
+        """Bank packages that landed together; return their student MACs: embedding any exemplar
+        images with this agent's backbone (macs_per_image each), each anchor's incremental merge,
+        and the mapper's per-batch work once (agents.mapper's cost model). Known tasks cost 0."""
+        fresh: dict[int, SharePackage] = {}
+        for package in packages:
+            if isinstance(package, (bytes, bytearray)):
+                package = SharePackage.from_bytes(bytes(package))
+            if package.task_id not in self.packages:
+                fresh.setdefault(package.task_id, package)
+        if not fresh:
             return 0
+        macs, anchors = 0, []
+        for tid, package in fresh.items():
+            anchor = package.anchor
+            if getattr(anchor, "shares_images", False) and anchor.exemplars is None:
+                anchor, cost = self._embed_exemplars(tid, anchor)
+                macs += cost
+            anchors.append((tid, anchor))
         # Merge first: a refused anchor (wrong mapper kind or feature dim) must leave the bank as it was.
-        macs = int(self.mapper.add(package.task_id, package.anchor))
-        self.packages[package.task_id] = package
+        macs += int(self.mapper.add_batch(anchors))
+        self.packages.update(fresh)
         return macs
+
+    def _embed_exemplars(self, task_id: int, anchor: MahalanobisAnchor) -> tuple[MahalanobisAnchor, int]:
+        """The anchor with its exemplar images embedded by this agent's backbone (through the
+        feature cache, keyed by the images' content), and the MACs the agent spent on it."""
+        images = np.asarray(anchor.exemplar_images)
+        digest = hashlib.sha256(np.ascontiguousarray(images).tobytes()).hexdigest()
+        key = f"exemplars/{images.shape}/{digest}"
+        features = self.cache.get(self.backbone, images, key)
+        return anchor.with_features(features), int(self.backbone.macs_per_image) * len(images)
 
     def predict(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Task id and class index for each image, with no task oracle (-1, -1 when nothing is known)."""

@@ -17,7 +17,6 @@ from agents.head import check_labels
 from agents.macs import class_means_macs, gmm_fit_macs
 
 
-
 @dataclass(frozen=True, eq=False)
 class GMMCAnchor:
     """k diagonal Gaussian clusters of one task's features (what GMMC shares)."""
@@ -36,17 +35,29 @@ class GMMCAnchor:
 
 @dataclass(frozen=True, eq=False)
 class MahalanobisAnchor:
-    """Class means plus exemplar features per class (what the Mahalanobis mapper shares)."""
+    """Class means plus m exemplars per class (what the Mahalanobis mapper shares): as backbone
+    features, or as images that each receiver embeds with its own backbone (`share: images`)."""
 
     class_means: np.ndarray  # float32 [c, D]
-    exemplars: np.ndarray  # float32 [c*m, D] (fewer when a class has fewer than m samples)
+    exemplars: np.ndarray | None  # float32 [c*m, D]; None when only images were received
     exemplar_labels: np.ndarray  # int64 [c*m], rows of class_means
+    exemplar_images: np.ndarray | None = None  # [c*m, H, W(, C)] as the task stores them (share: images)
 
     kind = "mahalanobis"
 
     @property
     def dim(self) -> int:
         return self.class_means.shape[1]
+
+    @property
+    def shares_images(self) -> bool:
+        """Whether the package carries exemplar images (and no exemplar features)."""
+        return self.exemplar_images is not None
+
+    def with_features(self, exemplars: np.ndarray) -> "MahalanobisAnchor":
+        """This anchor with its exemplars' features (a receiver's embedding of the images)."""
+        return MahalanobisAnchor(self.class_means, np.asarray(exemplars, dtype=np.float32),
+                                 self.exemplar_labels, self.exemplar_images)
 
 
 def _kmeans_macs(n: int, d: int, k: int, n_iter: int) -> int:
@@ -107,14 +118,21 @@ def _herding(x: np.ndarray, m: int) -> np.ndarray:
     return np.asarray(chosen, dtype=np.int64)
 
 
-def fit_mahalanobis(features: np.ndarray, labels: np.ndarray, cfg: MahalanobisConfig
-                    ) -> tuple[MahalanobisAnchor, int]:
-    """Class means from all samples plus cfg.exemplars herded exemplars per class; return anchor, MACs.
+def _random_pick(n: int, m: int, rng: np.random.Generator) -> np.ndarray:
+    """m distinct indices of 0..n-1, uniformly at random, in ascending order."""
+    return np.sort(rng.choice(n, size=m, replace=False)).astype(np.int64)
 
-    Why herding and not "nearest to the mean": the receiver estimates its tied covariance from
-    exemplars centred on their class means, so exemplars must show the class's spread; the points
-    nearest the mean hide it (the covariance would shrink), while herding picks a set whose mean
-    matches the class mean yet still spreads over the class. It needs no random numbers.
+
+def fit_mahalanobis(features: np.ndarray, labels: np.ndarray, cfg: MahalanobisConfig, seed: int = 0,
+                    images: np.ndarray | None = None) -> tuple[MahalanobisAnchor, int]:
+    """Class means from all samples plus cfg.m exemplars per class; return the anchor and its MACs.
+
+    Exemplars are picked by herding or at random (cfg.exemplars). Why herding is the default and
+    not "nearest to the mean": the receiver estimates its tied covariance from exemplars centred on
+    their class means, so exemplars must show the class's spread; the points nearest the mean hide
+    it, while herding picks a set whose mean matches the class mean yet still spreads over the
+    class, with no random numbers. With cfg.share == "images", `images` (the task's training
+    images, rows matching `features`) is required and the anchor also carries the exemplar images.
     """
     x = np.asarray(features, dtype=np.float64)
     n, d = x.shape
@@ -124,30 +142,44 @@ def fit_mahalanobis(features: np.ndarray, labels: np.ndarray, cfg: MahalanobisCo
     if n == 0 or missing:
         raise DataError(f"a Mahalanobis anchor needs samples of every class 0..{c - 1}; classes "
                         f"{missing} have none (n={n}); relabel classes to be contiguous")
-    means, ex, ex_labels = np.zeros((c, d)), [], []
+    counts = np.bincount(labels, minlength=c)
+    if cfg.m > counts.min():
+        raise DataError(f"learner.mapper.m = {cfg.m}, but class {int(counts.argmin())} has only "
+                        f"{int(counts.min())} training images; allowed: m <= {int(counts.min())}, the "
+                        f"smallest class (or give the task more training images)")
+    if cfg.share == "images" and (images is None or len(images) != n):
+        raise DataError(f"learner.mapper.share = 'images' needs the task's {n} training images beside "
+                        f"its features, got {None if images is None else len(images)}")
+    rng = np.random.default_rng(seed)
+    means, rows = np.zeros((c, d)), []
     for i in range(c):
-        xi = x[labels == i]
-        means[i] = xi.mean(0)
-        picked = _herding(xi, cfg.exemplars)
-        ex.append(xi[picked])
-        ex_labels.append(np.full(len(picked), i, dtype=np.int64))
+        members = np.flatnonzero(labels == i)
+        means[i] = x[members].mean(0)
+        picked = _herding(x[members], cfg.m) if cfg.exemplars == "herding" else _random_pick(len(members), cfg.m, rng)
+        rows.append(members[picked])
+    chosen = np.concatenate(rows)
     anchor = MahalanobisAnchor(
         class_means=means.astype(np.float32),
-        exemplars=np.concatenate(ex).astype(np.float32),
-        exemplar_labels=np.concatenate(ex_labels),
+        exemplars=x[chosen].astype(np.float32),
+        exemplar_labels=labels[chosen].astype(np.int64),
+        exemplar_images=None if cfg.share == "features" else np.ascontiguousarray(np.asarray(images)[chosen]),
     )
     # Herding: each of m picks scores every sample of its class against the running mean (d MACs).
-    return anchor, class_means_macs(n, d) + cfg.exemplars * n * d
+    picking = cfg.m * n * d if cfg.exemplars == "herding" else 0
+    return anchor, class_means_macs(n, d) + picking
 
 
 def fit_anchor(features: np.ndarray, labels: np.ndarray, cfg: GMMCConfig | MahalanobisConfig,
-               seed: int) -> tuple[GMMCAnchor | MahalanobisAnchor, int]:
-    """Fit the anchor kind that `cfg` names on one task's training features; return (anchor, MACs)."""
+               seed: int, images: np.ndarray | None = None) -> tuple[GMMCAnchor | MahalanobisAnchor, int]:
+    """Fit the anchor kind that `cfg` names on one task's training features; return (anchor, MACs).
+
+    `images` (the training images, rows matching `features`) is needed only by a Mahalanobis
+    anchor that shares images."""
     features = np.asarray(features)
     if features.ndim != 2:
         raise DataError(f"features must be 2-D [N, D], got shape {features.shape}")
     if isinstance(cfg, GMMCConfig):
         return fit_gmmc(features, cfg, seed)
     if isinstance(cfg, MahalanobisConfig):
-        return fit_mahalanobis(features, np.asarray(labels), cfg)
+        return fit_mahalanobis(features, np.asarray(labels), cfg, seed, images)
     raise DataError(f"unknown mapper config {type(cfg).__name__}; use GMMCConfig or MahalanobisConfig")

@@ -10,7 +10,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator, model_validator
 
-from agents.presets import DEFAULT_PRESET, apply_preset, preset_names
+from agents.presets import DEFAULT_PRESET, apply_preset, preset_names, register_preset_values
 from agents.suites.registry import default_suite, suite_names
 
 
@@ -113,20 +113,50 @@ class GMMCConfig(_Strict):
     """GMMC task anchor: k diagonal Gaussian clusters of the task's features."""
 
     kind: Literal["gmmc"] = "gmmc"
+    # What the package carries: the clusters' means, diagonal variances and weights (nothing else).
+    share: Literal["clusters"] = "clusters"
     k: int = Field(25, ge=1)
     max_iter: int = Field(100, ge=1)
     # Variance floor added to every diagonal variance. scikit-learn's 1e-6 lets a component fitted
     # on a handful of 1280-D features collapse onto them; 0.01 (about 1.5 % of the mean feature
     # variance of EfficientNet-Lite0) raised mapper accuracy on 102 mixed tasks from 0.33 to 0.70.
     reg_covar: float = Field(0.01, gt=0)
+    # Task prior in the receiver's score: "samples" adds log(n_samples) of the component's task, so
+    # a task fitted on more data is not out-voted by one fitted on little; "uniform" is the paper's
+    # Eq. 4 (each task equally likely; within a task, its components' own weights).
+    prior: Literal["uniform", "samples"] = "samples"
 
 
 class MahalanobisConfig(_Strict):
-    """Mahalanobis task anchor: class means plus m exemplar features per class."""
+    """Mahalanobis task anchor: class means plus m exemplars per class under one tied covariance."""
 
     kind: Literal["mahalanobis"] = "mahalanobis"
-    exemplars: int = Field(5, ge=1)
+    # "features": the package carries the exemplars' backbone features (small); "images": it carries
+    # the exemplar images at the task's stored resolution, as the paper does, and each receiver
+    # embeds them with its own backbone (student MACs) before updating its tied covariance.
+    share: Literal["features", "images"] = "features"
+    m: int = Field(5, ge=1)  # exemplars per class; at most the smallest class's training images
+    # How the m exemplars are picked: "herding" (iCaRL: their mean tracks the class mean; no random
+    # numbers) or "random" (uniform without replacement, from the learning seed: the paper's way).
+    exemplars: Literal["random", "herding"] = "herding"
+    # Weight of a scaled identity mixed into the tied covariance: 0.1 keeps it invertible with fewer
+    # exemplars than dimensions; 0 is the paper's plain covariance (pseudo-inverted when singular).
     shrinkage: float = Field(0.1, ge=0, le=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _count_is_m(cls, data: object) -> object:
+        """`exemplars` was the count per class before it named the picking rule: say so."""
+        if isinstance(data, dict) and isinstance(data.get("exemplars"), int):
+            raise ValueError(f"exemplars = {data['exemplars']}: exemplars is how they are picked ('random' or "
+                             f"'herding'); the number per class is m (e.g. m: {data['exemplars']})")
+        return data
+
+
+# The paper's method (Ge et al., SKILL, TMLR 2023), mapper part: see the README's preset table.
+register_preset_values("mapper", "paper", {"prior": "uniform", "reg_covar": 1e-6, "k": 25}, kind="gmmc")
+register_preset_values("mapper", "paper", {"share": "images", "m": 5, "exemplars": "random", "shrinkage": 0.0},
+                       kind="mahalanobis")
 
 
 MapperConfig = Annotated[Union[GMMCConfig, MahalanobisConfig], Field(discriminator="kind")]

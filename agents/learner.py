@@ -80,13 +80,18 @@ def learn_task(task: Task, backbone: Backbone, cfg: LearnerConfig, seed: int, ca
         mark = _lap(wall, "bb", mark)
     # The anchor lives in the plain (bias-free) feature space: the receiver's mapper must pick a
     # task before it knows whose biases to apply.
-    anchor, macs["anchor"] = fit_anchor(feats, task.y_train, cfg.mapper, seed)
+    anchor, macs["anchor"] = fit_anchor(feats, task.y_train, cfg.mapper, seed, images=task.x_train)
     mark = _lap(wall, "anchor", mark)
     package = SharePackage(
         task_id=task.id, task_name=task.name, classes=tuple(task.classes),
         head_weight=head.weight, head_bias=head.bias, biases=biases, anchor=anchor,
     ).to_bytes(cfg.dtype)
+    # A receiver's cost of this package landing alone (agents.mapper's cost model): with shared
+    # images it first embeds them with its backbone; their features are the teacher's exemplar
+    # features (same frozen backbone, same images), so the merge below uses those.
     student_macs = create_mapper(cfg.mapper).add(task.id, anchor)
+    if getattr(anchor, "shares_images", False):
+        student_macs += backbone.macs_per_image * len(anchor.exemplar_images)
     _lap(wall, "package", mark)
     measured = {"features": {k: v for k, v in extraction.items() if k != "wall_s"},
                 "learning": timing.provenance(backbone.device)}

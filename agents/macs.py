@@ -35,13 +35,25 @@ def gmm_score_macs(n: int, d: int, k: int) -> int:
     return 2 * n * k * d
 
 
-def mahalanobis_update_macs(n_new: int, d: int) -> int:
-    """MACs for a receiver to merge n_new exemplars into its tied covariance and re-invert it.
+def mahalanobis_scatter_macs(n_new: int, d: int) -> int:
+    """MACs of a rank-n_new update of a d x d scatter matrix (the incremental part of a merge)."""
+    return n_new * d * d
 
-    A rank-n_new update of a d x d scatter matrix costs n_new * d * d; the Cholesky-based inverse
-    of the shrunk covariance costs about d**3 / 3 + d**3 (factor plus solve for the precision).
-    """
-    return n_new * d * d + (4 * d**3) // 3
+
+def mahalanobis_inverse_macs(d: int, pseudo: bool = False) -> int:
+    """MACs of inverting the d x d tied covariance: Cholesky factor (d**3 / 3) plus the solve for
+    the precision (d**3). When the factor fails (a singular covariance): the failed attempt (at
+    most d**3 / 3), then the pseudo-inverse's symmetric eigendecomposition (about 4.5 d**3, Golub &
+    Van Loan) and V diag V' (d**3)."""
+    if pseudo:
+        return d**3 // 3 + (11 * d**3) // 2
+    return (4 * d**3) // 3
+
+
+def mahalanobis_update_macs(n_new: int, d: int) -> int:
+    """MACs for a receiver to merge n_new exemplars into its tied covariance and re-invert it
+    (one package landing alone)."""
+    return mahalanobis_scatter_macs(n_new, d) + mahalanobis_inverse_macs(d)
 
 
 def class_means_macs(n: int, d: int) -> int:

@@ -1,7 +1,14 @@
 """The receiver's task mapper: merges received task anchors and routes a feature vector to a task.
 
-One class per anchor kind behind one small interface (`add`, `predict`, `task_ids`); `create_mapper`
-picks the class from the learner's mapper config.
+One class per anchor kind behind one small interface (`add`, `add_batch`, `predict`, `task_ids`);
+`create_mapper` picks the class from the learner's mapper config.
+
+Student cost model (MACs a receiver spends to merge anchors, counted as incurred): merging a package
+costs its incremental part (GMMC: precisions and constants of its components; Mahalanobis: the
+rank-n update of the tied scatter matrix with its n exemplars); a Mahalanobis mapper then re-inverts
+the covariance and re-caches mu P and mu'P mu for every class it holds, once per merge batch: once
+for a package that lands alone (`add`), once for all packages that land together (`add_batch`).
+Embedding received exemplar images with the receiver's backbone is the agent's cost (agents.agent).
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ import scipy.linalg
 from agents.anchors import GMMCAnchor, MahalanobisAnchor
 from agents.config import GMMCConfig, MahalanobisConfig
 from agents.errors import LearningError
-from agents.macs import mahalanobis_update_macs
+from agents.macs import mahalanobis_inverse_macs, mahalanobis_scatter_macs
 
 # Rows scored at once: bounds the [rows, components] score matrix for large test sets.
 _CHUNK = 2048
@@ -39,17 +46,37 @@ class TaskMapper(abc.ABC):
 
     def add(self, task_id: int, anchor: GMMCAnchor | MahalanobisAnchor) -> int:
         """Merge one task's anchor; return the student MACs it cost (0 for a task already added)."""
+        return self.add_batch([(task_id, anchor)])
+
+    def add_batch(self, items: list[tuple[int, GMMCAnchor | MahalanobisAnchor]]) -> int:
+        """Merge anchors that landed together; return their student MACs, with the mapper's
+        per-batch work (Mahalanobis: one re-inversion) paid once for the whole batch. Every anchor
+        is checked before any is merged, so a refused batch leaves the mapper as it was."""
+        fresh: dict[int, GMMCAnchor | MahalanobisAnchor] = {}
+        for task_id, anchor in items:
+            self._check(int(task_id), anchor, fresh)
+            if int(task_id) not in self._tasks:
+                fresh.setdefault(int(task_id), anchor)
+        if not fresh:
+            return 0
+        macs = 0
+        for task_id, anchor in fresh.items():
+            self._tasks[task_id] = anchor
+            macs += self._merge(task_id, anchor)
+        return macs + self._refresh()
+
+    def _check(self, task_id: int, anchor: object, fresh: dict) -> None:
         if not isinstance(anchor, self.anchor_type):
             raise LearningError(f"a {self.kind} mapper cannot take a {type(anchor).__name__}; every "
                                 f"agent must share the same mapper kind ({self.kind})")
-        task_id = int(task_id)
-        if task_id in self._tasks:
-            return 0
-        if self._tasks and anchor.dim != self.dim:
+        held = next(iter(self._tasks.values()), None) or next(iter(fresh.values()), None)
+        if held is not None and anchor.dim != held.dim:
             raise LearningError(f"anchor of task {task_id} has {anchor.dim}-D features, the mapper "
-                                f"holds {self.dim}-D ones; all agents must share one backbone")
-        self._tasks[task_id] = anchor
-        return self._merge(task_id, anchor)
+                                f"holds {held.dim}-D ones; all agents must share one backbone")
+
+    def _refresh(self) -> int:
+        """Per-batch work after merging (none by default); return its MACs."""
+        return 0
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         """Task id (int64) for each row of features [N, D]."""
@@ -77,13 +104,17 @@ class TaskMapper(abc.ABC):
 
 class GMMCMapper(TaskMapper):
     """All tasks' Gaussian components in one mixture; an input goes to the task of its most
-    probable component. Component weights are scaled by their task's sample count, so a task
-    seen on more data does not count less than one seen on little."""
+    probable component: argmax over tasks t and their components k of w_tk N(x; mu_tk, var_tk)
+    (Eq. 4, prior "uniform"); prior "samples" also scales a task's weights by its sample count,
+    so a task seen on more data does not count less than one seen on little."""
 
     kind, anchor_type = "gmmc", GMMCAnchor
 
-    def __init__(self) -> None:
+    def __init__(self, prior: str = "samples") -> None:
         super().__init__()
+        if prior not in ("uniform", "samples"):
+            raise LearningError(f"prior must be 'uniform' or 'samples', got {prior!r}")
+        self.prior = prior
         self._prec = np.zeros((0, 0))  # [K, D] 1 / variance
         self._mean_prec = np.zeros((0, 0))  # [K, D] mean / variance
         self._const = np.zeros(0)  # [K] log weight - 0.5 (sum log var + sum mean^2 / var)
@@ -100,7 +131,9 @@ class GMMCMapper(TaskMapper):
         mean_prec = mean * prec
         # log N(x; mu, var) = -0.5 x^2.prec + x.(mu prec) - 0.5 (mu^2.prec + sum log var) - D/2 log 2pi;
         # the last term is shared by every component and dropped (argmax only).
-        log_w = np.log(np.maximum(anchor.weights.astype(np.float64), 1e-300)) + np.log(anchor.n_samples)
+        log_w = np.log(np.maximum(anchor.weights.astype(np.float64), 1e-300))
+        if self.prior == "samples":
+            log_w = log_w + np.log(anchor.n_samples)
         const = log_w - 0.5 * ((mean * mean_prec).sum(1) + np.log(var).sum(1))
         if len(self._owner) == 0:
             self._prec, self._mean_prec = prec, mean_prec
@@ -120,7 +153,8 @@ class GMMCMapper(TaskMapper):
 
 class MahalanobisMapper(TaskMapper):
     """Nearest class mean in Mahalanobis distance under one tied covariance over all exemplars
-    received (each centred on its class mean), shrunk toward a scaled identity to stay invertible."""
+    received, each centred on its class mean (Eq. 5), shrunk toward a scaled identity by
+    `shrinkage`; with shrinkage 0 a singular covariance is pseudo-inverted."""
 
     kind, anchor_type = "mahalanobis", MahalanobisAnchor
 
@@ -134,29 +168,39 @@ class MahalanobisMapper(TaskMapper):
         self._means = np.zeros((0, 0))  # [C, D] every class mean received
         self._owner = np.zeros(0, dtype=np.int64)  # [C] task id of each class mean
         self.precision = np.zeros((0, 0))
+        self.pseudo_inverse = False  # whether the last inversion found the covariance singular
 
     @property
     def dim(self) -> int:
         return next(iter(self._tasks.values())).dim
 
+    def _check(self, task_id: int, anchor: object, fresh: dict) -> None:
+        super()._check(task_id, anchor, fresh)
+        if anchor.exemplars is None:
+            raise LearningError(f"anchor of task {task_id} carries exemplar images only; embed them with "
+                                f"the backbone first (anchor.with_features), as Agent.receive does")
+
     def _merge(self, task_id: int, anchor: MahalanobisAnchor) -> int:
         means = anchor.class_means.astype(np.float64)
         centred = anchor.exemplars.astype(np.float64) - means[anchor.exemplar_labels]
         d = means.shape[1]
-        if self._count == 0:
+        if self._count == 0 and len(self._means) == 0:
             self._scatter, self._means = np.zeros((d, d)), np.zeros((0, d))
         self._scatter += centred.T @ centred
         self._count += len(centred)
         self._means = np.vstack([self._means, means])
         self._owner = np.concatenate([self._owner, np.full(len(means), task_id, dtype=np.int64)])
+        return mahalanobis_scatter_macs(len(centred), d)
+
+    def _refresh(self) -> int:
         self.precision = self._precision()
-        # P is symmetric, so x'P mu = x . (mu P): cache mu P and mu'P mu once per add.
+        # P is symmetric, so x'P mu = x . (mu P): cache mu P and mu'P mu once per batch.
         self._means_prec = self._means @ self.precision
         self._mean_terms = (self._means_prec * self._means).sum(1)
-        # The scatter update and re-inversion (macs.py formula) plus re-caching mu P and mu'P mu for
-        # every class held: a new precision changes them all.
-        n_classes = len(self._means)
-        return mahalanobis_update_macs(len(centred), d) + n_classes * d * d + n_classes * d
+        # The inversion plus re-caching mu P and mu'P mu for every class held: a new precision
+        # changes them all.
+        n_classes, d = self._means.shape
+        return mahalanobis_inverse_macs(d, pseudo=self.pseudo_inverse) + n_classes * d * d + n_classes * d
 
     def _precision(self) -> np.ndarray:
         d = self._scatter.shape[0]
@@ -165,12 +209,14 @@ class MahalanobisMapper(TaskMapper):
         if not scale > 0:  # every exemplar sits on its mean (one sample per class): fall back to I
             scale = 1.0
         shrunk = (1 - self.shrinkage) * cov + self.shrinkage * scale * np.eye(d)
+        self.pseudo_inverse = False
         try:
             factor = scipy.linalg.cho_factor(shrunk)
             return scipy.linalg.cho_solve(factor, np.eye(d))
         except np.linalg.LinAlgError:
             # Only reachable with shrinkage=0 and fewer exemplars than dimensions.
-            return scipy.linalg.pinvh(shrunk)
+            self.pseudo_inverse = True
+            return scipy.linalg.pinvh(shrunk) if np.any(shrunk) else np.eye(d)
 
     def _predict(self, x: np.ndarray) -> np.ndarray:
         # (x-mu)' P (x-mu) = x'Px - 2 x'P mu + mu'P mu; x'Px is the same for every class: dropped.
@@ -181,7 +227,7 @@ class MahalanobisMapper(TaskMapper):
 def create_mapper(cfg: GMMCConfig | MahalanobisConfig) -> TaskMapper:
     """An empty task mapper of the kind the learner's mapper config names."""
     if isinstance(cfg, GMMCConfig):
-        return GMMCMapper()
+        return GMMCMapper(prior=cfg.prior)
     if isinstance(cfg, MahalanobisConfig):
         return MahalanobisMapper(shrinkage=cfg.shrinkage)
     raise LearningError(f"unknown mapper config {type(cfg).__name__}; use GMMCConfig or "

@@ -60,13 +60,17 @@ class SharePackage:
             tensors.update({"anchor.means": a.means, "anchor.variances": a.variances,
                             "anchor.weights": a.weights})
         else:
-            tensors.update({"anchor.class_means": a.class_means, "anchor.exemplars": a.exemplars,
-                            "anchor.exemplar_labels": a.exemplar_labels})
+            tensors.update({"anchor.class_means": a.class_means, "anchor.exemplar_labels": a.exemplar_labels})
+            # Images, when shared, replace the exemplar features: the receiver embeds them itself.
+            if a.shares_images:
+                tensors["anchor.exemplar_images"] = a.exemplar_images
+            else:
+                tensors["anchor.exemplars"] = a.exemplars
         out = {}
         target = _DTYPES[dtype]
         for key, value in tensors.items():
             value = np.asarray(value)
-            if np.issubdtype(value.dtype, np.floating):  # integer arrays (labels) stay integer
+            if np.issubdtype(value.dtype, np.floating):  # integer arrays (labels, images) stay integer
                 if dtype == "fp16":
                     value = _to_fp16(key, value)
                 value = value.astype(target)
@@ -89,6 +93,8 @@ class SharePackage:
         }
         if isinstance(self.anchor, GMMCAnchor):
             metadata["n_samples"] = str(int(self.anchor.n_samples))
+        elif self.anchor.shares_images:
+            metadata["share"] = "images"
         return _canonical(st_save(self._tensors(dtype), metadata=metadata))
 
     def nbytes(self, dtype: Literal["fp32", "fp16"] = "fp32") -> int:
@@ -116,8 +122,11 @@ class SharePackage:
                 anchor = GMMCAnchor(tensors["anchor.means"], tensors["anchor.variances"],
                                     tensors["anchor.weights"], int(meta["n_samples"]))
             elif meta["anchor"] == "mahalanobis":
-                anchor = MahalanobisAnchor(tensors["anchor.class_means"], tensors["anchor.exemplars"],
-                                           tensors["anchor.exemplar_labels"].astype(np.int64))
+                images = meta.get("share") == "images"
+                anchor = MahalanobisAnchor(tensors["anchor.class_means"],
+                                           None if images else tensors["anchor.exemplars"],
+                                           tensors["anchor.exemplar_labels"].astype(np.int64),
+                                           tensors["anchor.exemplar_images"] if images else None)
             else:
                 raise PackageError(f"unknown anchor kind {meta['anchor']!r}; expected 'gmmc' or "
                                    f"'mahalanobis'")
@@ -137,8 +146,17 @@ def _check_anchor(a: GMMCAnchor | MahalanobisAnchor, d: int) -> None:
                   "weights": (a.weights.shape, (k,))}
     else:
         c, n = len(a.class_means), len(a.exemplar_labels)
-        shapes = {"class_means": (a.class_means.shape, (c, d)), "exemplars": (a.exemplars.shape, (n, d)),
-                  "exemplar_labels": (a.exemplar_labels.shape, (n,))}
+        shapes = {"class_means": (a.class_means.shape, (c, d)), "exemplar_labels": (a.exemplar_labels.shape, (n,))}
+        if a.exemplars is not None:
+            shapes["exemplars"] = (a.exemplars.shape, (n, d))
+        if a.shares_images:
+            images = np.asarray(a.exemplar_images)
+            shapes["exemplar_images"] = (images.shape[:1], (n,))
+            if images.ndim not in (3, 4) or images.dtype != np.uint8:
+                raise PackageError(f"anchor exemplar_images must be uint8 [n, H, W] or [n, H, W, C] as the "
+                                   f"task stores them, got {images.dtype} {images.shape}")
+        elif a.exemplars is None:
+            raise PackageError("a Mahalanobis anchor needs exemplar features or exemplar images; it has neither")
         if n and (a.exemplar_labels.min() < 0 or a.exemplar_labels.max() >= c):
             raise PackageError(f"exemplar labels span {a.exemplar_labels.min()}..{a.exemplar_labels.max()}"
                                f" but the anchor has {c} class means; labels must lie in 0..{c - 1}")

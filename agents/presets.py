@@ -13,19 +13,22 @@ from typing import Any
 
 DEFAULT_PRESET = "default"
 
-# preset name -> learner section (dotted for nested sections, "" for the learner itself) -> values
-_PRESETS: dict[str, dict[str, dict[str, Any]]] = {DEFAULT_PRESET: {}}
+# preset name -> learner section (dotted for nested sections, "" for the learner itself) -> kind
+# (None: whatever kind; else only a section of that kind, e.g. the mapper's gmmc) -> values
+_PRESETS: dict[str, dict[str, dict[str | None, dict[str, Any]]]] = {DEFAULT_PRESET: {}}
+# Sections with kinds: the kind that a section naming none gets (the schema's default kind).
+DEFAULT_KINDS: dict[str, str] = {"mapper": "gmmc"}
 
 
-def register_preset_values(section: str, preset: str, values: dict[str, Any]) -> None:
-    """Register `values` for learner `section` under `preset` (the preset is created on first use)."""
+def register_preset_values(section: str, preset: str, values: dict[str, Any], kind: str | None = None) -> None:
+    """Register `values` for learner `section` under `preset` (created on first use); with `kind`,
+    only for a section of that kind (the mapper: gmmc or mahalanobis)."""
     if preset == DEFAULT_PRESET and values:
         raise ValueError(f"preset {DEFAULT_PRESET!r} is the schema's defaults; it takes no values")
-    sections = _PRESETS.setdefault(preset, {})
-    merged = sections.setdefault(section, {})
+    merged = _PRESETS.setdefault(preset, {}).setdefault(section, {}).setdefault(kind, {})
     clash = sorted(set(merged) & set(values))
     if clash:
-        raise ValueError(f"preset {preset!r} section {section!r}: {clash} registered twice")
+        raise ValueError(f"preset {preset!r} section {section!r} kind {kind!r}: {clash} registered twice")
     merged.update(copy.deepcopy(values))
 
 
@@ -34,34 +37,50 @@ def preset_names() -> tuple[str, ...]:
     return (DEFAULT_PRESET, *sorted(p for p in _PRESETS if p != DEFAULT_PRESET))
 
 
-def preset_values(preset: str) -> dict[str, dict[str, Any]]:
-    """A copy of what `preset` sets, per section (an empty mapping for an unknown name)."""
-    return copy.deepcopy(_PRESETS.get(preset, {}))
+def preset_values(preset: str, section: str, kind: str | None = None) -> dict[str, Any]:
+    """A copy of what `preset` gives `section` (of `kind`, where the section has kinds)."""
+    by_kind = _PRESETS.get(preset, {}).get(section, {})
+    return copy.deepcopy({**by_kind.get(None, {}), **(by_kind.get(kind, {}) if kind is not None else {})})
+
+
+def preset_table() -> list[tuple[str, str, str, str, Any]]:
+    """(preset, section, kind or '', field, value) for every registered value, for docs and reports."""
+    return [(preset, section, kind or "", key, value)
+            for preset, sections in _PRESETS.items() for section, by_kind in sections.items()
+            for kind, values in by_kind.items() for key, value in values.items()]
 
 
 def apply_preset(raw: Any) -> Any:
     """A raw learner mapping with its preset's values filled in wherever the mapping leaves them unset.
 
     Anything that is not a mapping, or names an unknown preset, is returned unchanged: the schema then
-    reports it (an unknown preset as a bad `preset` value with the allowed names).
+    reports it (an unknown preset as a bad `preset` value with the allowed names). A section given as
+    an already validated model counts as the fields it set.
     """
     name = raw.get("preset", DEFAULT_PRESET) if isinstance(raw, dict) else None
     sections = _PRESETS.get(name) if isinstance(name, str) else None
     if not sections:
         return raw
     out = copy.deepcopy(raw)
-    for section, values in sections.items():
+    for section in sections:
         node = out
         for part in filter(None, section.split(".")):
             child = node.get(part)
             if child is None:
                 child = node[part] = {}
+            elif hasattr(child, "model_dump"):  # a validated section: what it set, and its kind
+                kind = getattr(child, "kind", None)
+                child = node[part] = {**({"kind": kind} if kind else {}), **child.model_dump(exclude_unset=True)}
             if not isinstance(child, dict):
                 break  # not a mapping: the schema reports it
             node = child
         else:
+            kind = node.get("kind", DEFAULT_KINDS.get(section))
+            values = preset_values(name, section, kind if isinstance(kind, str) else None)
+            if values and section in DEFAULT_KINDS:
+                node.setdefault("kind", kind)
             for key, value in values.items():
-                node.setdefault(key, copy.deepcopy(value))
+                node.setdefault(key, value)
     return out
 
 

@@ -42,6 +42,7 @@ def check_scenario(scenario: Scenario, *, source: str, out: Path | None = None,
         _check_weights(scenario, source)
         checks_env.check_backbone(scenario, source)
         checks_env.check_device(scenario, source)
+        checks_env.check_exemplars(scenario, source)
         _check_memory(scenario, num_tasks, source)
         warnings = _check_assignment(scenario, num_tasks, source)
         warnings += checks_env.check_clipping(scenario)

@@ -146,3 +146,17 @@ def check_folder_files(scenario: Scenario) -> list[str]:
     more = f" and {len(skipped) - 3} more" if len(skipped) > 3 else ""
     return [f"tasks.path: {len(skipped)} file(s) in class folders are not images by their suffix and are "
             f"skipped: {shown}{more}"]
+
+
+def check_exemplars(scenario: Scenario, source: str) -> None:
+    """A Mahalanobis mapper's m exemplars per class must exist in every class's training images
+    (checked here for suites that know their sizes cheaply; the others refuse it when learning)."""
+    m = getattr(scenario.learner.mapper, "m", None)
+    if m is None:
+        return
+    from agents.suites.registry import train_sizes
+
+    sizes = train_sizes(scenario.tasks)
+    if sizes is not None and m > sizes[0]:
+        raise ScenarioError(f"{source}: learner.mapper.m = {m}, but {scenario.tasks.suite} has only {sizes[0]} "
+                            f"train images in its smallest class; allowed: m <= {sizes[0]}")

@@ -40,7 +40,7 @@ def test_gmmc_caps_components_at_sample_count():
 
 def test_mahalanobis_anchor_means_exemplars_and_macs():
     x, y = _task(c=3)
-    a, macs = fit_anchor(x, y, MahalanobisConfig(exemplars=5), seed=0)
+    a, macs = fit_anchor(x, y, MahalanobisConfig(m=5), seed=0)
     assert isinstance(a, MahalanobisAnchor) and a.kind == "mahalanobis"
     assert a.class_means.shape == (3, 8) and a.exemplars.shape == (15, 8)
     assert a.exemplar_labels.dtype == np.int64
@@ -58,7 +58,7 @@ def test_herding_exemplar_mean_tracks_class_mean_and_keeps_spread():
     rng = np.random.default_rng(1)
     x = rng.normal(0, 1, (200, 4)).astype(np.float32)
     y = np.zeros(200, np.int64)
-    a, _ = fit_anchor(x, y, MahalanobisConfig(exemplars=5), seed=0)
+    a, _ = fit_anchor(x, y, MahalanobisConfig(m=5), seed=0)
     # Herded mean is much closer to the class mean than a typical random 5-sample mean (~0.9).
     assert np.linalg.norm(a.exemplars.mean(0) - a.class_means[0]) < 0.3
     # ...without collapsing onto the mean: exemplars keep a real share of the class spread.
@@ -70,3 +70,42 @@ def test_mahalanobis_needs_contiguous_classes():
     keep = y != 1
     with pytest.raises(DataError, match=r"\[1\]"):
         fit_anchor(x[keep], y[keep], MahalanobisConfig(), seed=0)
+
+
+def test_random_exemplars_are_distinct_real_samples_from_the_seed():
+    x, y = _task(c=3)
+    cfg = MahalanobisConfig(m=4, exemplars="random")
+    a, macs = fit_anchor(x, y, cfg, seed=7)
+    b, _ = fit_anchor(x, y, cfg, seed=7)
+    c, _ = fit_anchor(x, y, cfg, seed=8)
+    np.testing.assert_array_equal(a.exemplars, b.exemplars)
+    assert not np.array_equal(a.exemplars, c.exemplars)
+    for i in range(3):
+        rows = {tuple(r) for r in x[y == i]}
+        ex = a.exemplars[a.exemplar_labels == i]
+        assert len(ex) == 4 and all(tuple(r) in rows for r in ex) and len({tuple(r) for r in ex}) == 4
+    herded, _ = fit_anchor(x, y, MahalanobisConfig(m=4), seed=7)
+    assert not np.array_equal(a.exemplars, herded.exemplars)
+    assert macs == 90 * 8  # class means only: picking at random costs no MACs
+
+
+def test_m_above_a_class_size_is_refused_naming_the_field():
+    x, y = _task(n_per_class=4, c=2)
+    with pytest.raises(DataError, match=r"learner\.mapper\.m = 5.*only 4.*m <= 4"):
+        fit_anchor(x, y, MahalanobisConfig(m=5), seed=0)
+    a, _ = fit_anchor(x, y, MahalanobisConfig(m=4), seed=0)
+    assert len(a.exemplars) == 8
+
+
+@pytest.mark.parametrize("how", ["herding", "random"])
+def test_shared_images_are_the_chosen_exemplars_own_images(how):
+    x, y = _task(c=3)
+    images = np.random.default_rng(0).integers(0, 256, (len(y), 6, 6, 3), dtype=np.uint8)
+    cfg = MahalanobisConfig(share="images", m=3, exemplars=how)
+    a, _ = fit_anchor(x, y, cfg, seed=1, images=images)
+    assert a.shares_images and a.exemplar_images.shape == (9, 6, 6, 3) and a.exemplar_images.dtype == np.uint8
+    for feat, img in zip(a.exemplars, a.exemplar_images):
+        row = int(np.flatnonzero((x == feat).all(1))[0])
+        np.testing.assert_array_equal(images[row], img)
+    with pytest.raises(DataError, match="share = 'images'"):
+        fit_anchor(x, y, cfg, seed=1)

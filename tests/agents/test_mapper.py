@@ -6,7 +6,6 @@ import pytest
 from agents.anchors import fit_anchor
 from agents.config import GMMCConfig, MahalanobisConfig
 from agents.errors import LearningError
-from agents.macs import mahalanobis_update_macs
 from agents.mapper import GMMCMapper, MahalanobisMapper, create_mapper
 
 D = 32
@@ -26,7 +25,7 @@ def _tasks(n_tasks=6, c=4, n_per_class=40, seed=0):
     return out
 
 
-@pytest.mark.parametrize("cfg", [GMMCConfig(k=5), MahalanobisConfig(exemplars=5)], ids=["gmmc", "maha"])
+@pytest.mark.parametrize("cfg", [GMMCConfig(k=5), MahalanobisConfig(m=5)], ids=["gmmc", "maha"])
 def test_mapper_routes_distinct_tasks(cfg):
     tasks = _tasks()
     mapper = create_mapper(cfg)
@@ -72,11 +71,13 @@ def test_gmmc_weights_by_sample_count():
 
 def test_mahalanobis_student_macs_and_invertible_with_few_exemplars():
     (x, y, _), = _tasks(n_tasks=1, c=2)
-    cfg = MahalanobisConfig(exemplars=2, shrinkage=0.1)  # 4 exemplars in 32-D: singular scatter
+    cfg = MahalanobisConfig(m=2, shrinkage=0.1)  # 4 exemplars in 32-D: singular scatter
     anchor, _ = fit_anchor(x, y, cfg, seed=0)
     mapper = MahalanobisMapper(shrinkage=cfg.shrinkage)
     macs = mapper.add(0, anchor)
-    assert macs == mahalanobis_update_macs(4, D) + 2 * D * D + 2 * D
+    # By hand, D = 32: scatter 4 * 1,024 = 4,096; inverse 4 * 32,768 // 3 = 43,690; re-caching
+    # mu P and mu'P mu for 2 classes 2 * 1,024 + 2 * 32 = 2,112.
+    assert macs == 4_096 + 43_690 + 2_112
     assert np.isfinite(mapper.precision).all()
     np.testing.assert_allclose(mapper.precision, mapper.precision.T, atol=1e-8)
 

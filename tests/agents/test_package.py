@@ -177,3 +177,68 @@ def test_round_trip_through_the_wire_feeds_a_receiver():
         assert (mapper.predict(x) == t).mean() > 0.95
         pkg = heads[t]
         assert ((x @ pkg.head_weight.T + pkg.head_bias).argmax(1) == y).mean() > 0.95
+
+
+# The paper's configuration (xception, 2048-D features, 49 classes, fp32), layout by layout.
+PAPER_D, PAPER_C = 2048, 49
+HEAD_BYTES = PAPER_D * PAPER_C * 4 + PAPER_C * 4  # weight [49, 2048] + bias [49] = 401,604
+
+
+def _paper_package(anchor):
+    c, d = PAPER_C, PAPER_D
+    return SharePackage(0, "task", tuple(f"class_{i}" for i in range(c)), np.zeros((c, d), np.float32),
+                        np.zeros(c, np.float32), None, anchor)
+
+
+def _header(size, payload):
+    """The safetensors framing: an 8-byte length plus a JSON header padded to 8 bytes, small."""
+    header = size - payload
+    assert 8 < header < 2_048 and (header - 8) % 8 == 0
+    return header
+
+
+def test_paper_package_sizes_per_mapper_variant():
+    """Payload bytes from each layout, by hand:
+    head 2048*49*4 + 49*4 = 401,604; GMMC 25*2048*2*4 + 25*4 = 409,700;
+    Mahalanobis (features, m = 5): means 49*2048*4 = 401,408, exemplars 245*2048*4 = 2,007,040,
+    labels 245 int64 = 1,960; Mahalanobis (images, m = 5 at 299x299x3 uint8): means 401,408,
+    images 245*299*299*3 = 65,709,735, labels 1,960."""
+    assert HEAD_BYTES == 401_604
+    d, c, k, m = PAPER_D, PAPER_C, 25, 5
+    gmmc = GMMCAnchor(np.zeros((k, d), np.float32), np.ones((k, d), np.float32),
+                      np.full(k, 1 / k, np.float32), n_samples=2450)
+    labels = np.repeat(np.arange(c), m).astype(np.int64)
+    feats = MahalanobisAnchor(np.zeros((c, d), np.float32), np.zeros((c * m, d), np.float32), labels)
+    images = MahalanobisAnchor(np.zeros((c, d), np.float32), None, labels,
+                               np.zeros((c * m, 299, 299, 3), np.uint8))
+    want = {"gmmc": HEAD_BYTES + 409_700,
+            "features": HEAD_BYTES + 401_408 + 2_007_040 + 1_960,
+            "images": HEAD_BYTES + 401_408 + 65_709_735 + 1_960}
+    sizes = {}
+    for name, anchor in (("gmmc", gmmc), ("features", feats), ("images", images)):
+        sizes[name] = _paper_package(anchor).nbytes("fp32")
+        _header(sizes[name], want[name])
+    # Table 2 gives 67.2 MB per task for Mahalanobis with images over SKILL-102's mean of
+    # 5033 / 102 = 49.3 classes; at 49 classes the layout gives 66.5 MB, 1.0 % below.
+    assert abs(sizes["images"] / 67.2e6 - 1) < 0.015
+    # fp16 halves the float arrays only: images and labels stay integer, byte for byte.
+    half = _paper_package(images).nbytes("fp16")
+    assert sizes["images"] - half == (HEAD_BYTES + 401_408) // 2
+
+
+def test_image_anchor_round_trips_without_features():
+    c, m = 3, 2
+    labels = np.repeat(np.arange(c), m).astype(np.int64)
+    imgs = np.random.default_rng(0).integers(0, 256, (c * m, 5, 5, 3), dtype=np.uint8)
+    anchor = MahalanobisAnchor(np.ones((c, 4), np.float32), np.ones((c * m, 4), np.float32), labels, imgs)
+    pkg = SharePackage(2, "t", ("a", "b", "c"), np.zeros((c, 4), np.float32), np.zeros(c, np.float32), None, anchor)
+    back = SharePackage.from_bytes(pkg.to_bytes("fp16"))
+    assert back.anchor.exemplars is None and back.anchor.shares_images
+    np.testing.assert_array_equal(back.anchor.exemplar_images, imgs)
+    np.testing.assert_array_equal(back.anchor.exemplar_labels, labels)
+    # Only the images cross the wire: the teacher's exemplar features do not.
+    assert pkg.nbytes() == SharePackage(2, "t", ("a", "b", "c"), pkg.head_weight, pkg.head_bias, None,
+                                        MahalanobisAnchor(anchor.class_means, None, labels, imgs)).nbytes()
+    with pytest.raises(PackageError, match="uint8"):
+        SharePackage(2, "t", ("a", "b", "c"), pkg.head_weight, pkg.head_bias, None,
+                     MahalanobisAnchor(anchor.class_means, None, labels, imgs.astype(np.float32)))

@@ -57,3 +57,13 @@ def test_a_section_that_names_no_kind_gets_its_defaults_kind(tmp_path):
     assert load_scenario(path).learner.mapper.kind == "gmmc"
     # a kind given is kept, and its own fields apply
     assert load_scenario(path, ["learner.mapper={kind: mahalanobis}"]).learner.mapper.kind == "mahalanobis"
+
+
+def test_the_paper_preset_resolves_in_a_scenario_and_overrides_still_win(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text("name: s\nagents: {count: 4}\ntasks: {num_tasks: 8}\nlearner: {preset: paper}\n")
+    gmmc = load_scenario(path).learner.mapper
+    assert (gmmc.kind, gmmc.prior, gmmc.reg_covar) == ("gmmc", "uniform", 1e-6)
+    maha = load_scenario(path, ["learner.mapper={kind: mahalanobis}", "learner.mapper.shrinkage=0.05"]).learner.mapper
+    assert (maha.share, maha.exemplars, maha.m, maha.shrinkage) == ("images", "random", 5, 0.05)
+    assert load_scenario(path, ["learner.preset=default"]).learner.mapper.prior == "samples"
