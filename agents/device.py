@@ -39,3 +39,8 @@ def best_device(requested: str = "auto") -> torch.device:
             f"cuda:0..cuda:{count - 1}"
         )
     return device
+
+
+def limit_threads(threads: int) -> None:
+    """Cap torch's intra-op threads of this process (a study's workers share the machine's cores)."""
+    torch.set_num_threads(max(1, int(threads)))

@@ -137,7 +137,10 @@ class ResultStore:
 
     def get(self, task: Task, backbone: Backbone, cfg: LearnerConfig, seed: int) -> LearnResult | None:
         """The cached result, or None when absent or unreadable (then it is simply relearned)."""
-        key = self.key(task, backbone, cfg, seed)
+        return self.get_key(self.key(task, backbone, cfg, seed))
+
+    def get_key(self, key: str) -> LearnResult | None:
+        """The result stored under a key (see `key`), or None when absent or unreadable."""
         meta_path, pkg_path = self.root / f"{key}.json", self.root / f"{key}.pkg"
         try:
             meta = json.loads(meta_path.read_text())
@@ -157,7 +160,10 @@ class ResultStore:
 
     def put(self, task: Task, backbone: Backbone, cfg: LearnerConfig, seed: int, result: LearnResult) -> None:
         """Store a result: package first, metadata last (its presence marks a complete entry)."""
-        key = self.key(task, backbone, cfg, seed)
+        self.put_key(self.key(task, backbone, cfg, seed), result)
+
+    def put_key(self, key: str, result: LearnResult) -> None:
+        """Store a result under a key computed elsewhere (a study's driver receiving a worker's results)."""
         self.root.mkdir(parents=True, exist_ok=True)
         meta = {k: v for k, v in asdict(result).items() if k != "package"}
         meta["package_bytes"] = len(result.package)

@@ -1,4 +1,4 @@
-"""The `skill-sim` command line: run, sweep, validate, report and list. Only this module prints.
+"""The `skill-sim` command line: run, sweep, study, validate, report and list. Only this module prints.
 
 Exit codes: 0 success, 2 bad input (scenario, data, topology), 1 any other failure.
 Streams: what a command answers (the summary, "results in DIR", listings, --json) goes to stdout;
@@ -99,6 +99,10 @@ def _parser() -> argparse.ArgumentParser:
                         help="speedup axis of a sweep's plot (auto: log when speedups span a wide range)")
     common(report, scenario=False)
     report.set_defaults(func=_cmd_report)
+
+    from sim.experiment.study.command import add_parser as add_study
+
+    add_study(sub, common, _folder)
 
     listing = sub.add_parser("list", help="list topologies, protocols, suites, backbones or scenarios")
     listing.add_argument("what", choices=["topologies", "protocols", "suites", "backbones", "scenarios"])
@@ -258,6 +262,10 @@ def _cmd_report(args: argparse.Namespace, console: Console) -> int:
     def note(text: str) -> None:
         console.print(f"[yellow]note[/]: {escape(text)}", soft_wrap=True, highlight=False)
 
+    if (args.run_dir / "study.json").is_file():
+        from sim.experiment.study.command import report_study
+
+        return report_study(args, console)
     data = read_results(args.run_dir, note=note)
     if args.json:
         _print_json({"run_dir": str(args.run_dir), **data})

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, MutableMapping
 
 import networkx as nx
 import numpy as np
@@ -53,7 +53,7 @@ class Prepared:
     cache_hits: int
     fresh: set[int] = field(default_factory=set)  # tasks learned in this run (not read from the cache)
     extracted: set[int] = field(default_factory=set)  # tasks whose features this run computed
-    _evaluations: dict[frozenset[int], Any] = field(default_factory=dict)
+    _evaluations: MutableMapping[frozenset[int], Any] = field(default_factory=dict)
 
     @property
     def workload(self) -> Workload:
@@ -108,21 +108,31 @@ def assign_tasks(scenario: Scenario, sizes: list[int]) -> list[list[int]]:
     return [list(range(i, num_tasks, n)) for i in range(n)]
 
 
-def prepare(scenario: Scenario, *, cache_dir: Path | None = None, progress: Progress = _quiet) -> Prepared:
-    """Build tasks and graph, then learn every task once (cached by content hash)."""
+def task_seed(root_seed: int, task_id: int) -> int:
+    """The learning seed of one task: per task, not per agent (a package does not depend on who learns it)."""
+    return int(np.random.SeedSequence([root_seed, task_id]).generate_state(1)[0])
+
+
+def prepare(scenario: Scenario, *, cache_dir: Path | None = None, progress: Progress = _quiet,
+            suite: TaskSuite | None = None, backbone: Backbone | None = None,
+            evaluations: MutableMapping[frozenset[int], Any] | None = None) -> Prepared:
+    """Build tasks and graph, then learn every task once (cached by content hash).
+
+    A study's worker passes the `suite` and `backbone` it already built for these settings, and an
+    `evaluations` store shared by the cells that learn the same tasks (banks evaluated once)."""
     topo_seed = np.random.SeedSequence(scenario.seed).spawn(1)[0]
-    suite = create_suite(scenario.tasks)
+    suite = suite if suite is not None else create_suite(scenario.tasks)
     assignment = assign_tasks(scenario, [len(t.y_train) for t in suite.tasks])
     graph = build_topology(scenario, topo_seed)
     device = best_device(scenario.learner.device)
-    backbone = create_backbone(scenario.learner.backbone, device=device)
+    if backbone is None:
+        backbone = create_backbone(scenario.learner.backbone, device=device)
     features = FeatureCache(cache_dir)
     store = ResultStore(features.root / "results")
 
     order = [t for tasks in _interleave(assignment) for t in tasks]
     task_by_id = {t.id: t for t in suite.tasks}
-    # Seed per task, not per agent: a task's package does not depend on who learns it.
-    seeds = {tid: int(np.random.SeedSequence([scenario.seed, tid]).generate_state(1)[0]) for tid in order}
+    seeds = {tid: task_seed(scenario.seed, tid) for tid in order}
     cached = {tid: store.get(task_by_id[tid], backbone, scenario.learner, seeds[tid]) for tid in order}
     if scenario.timing == "wall":  # refuse a mix before learning what is missing (here)
         found = wall_timing.machines(r for r in cached.values() if r is not None)
@@ -153,7 +163,10 @@ def prepare(scenario: Scenario, *, cache_dir: Path | None = None, progress: Prog
     progress("learning_done", seconds=wall, cached=hits)
     if scenario.timing == "wall":  # features cached by another machine show only now
         wall_timing.check_one_machine(wall_timing.machines(learned.values()), features.root)
-    return Prepared(scenario, suite, backbone, features, assignment, graph, learned, wall, hits, fresh, extracted)
+    prepared = Prepared(scenario, suite, backbone, features, assignment, graph, learned, wall, hits, fresh, extracted)
+    if evaluations is not None:
+        prepared._evaluations = evaluations
+    return prepared
 
 
 def run_alpha(prepared: Prepared, alpha: float, *, progress: Progress = _quiet) -> tuple[dict[str, Any], SimResult]:
