@@ -4,7 +4,7 @@ cells through Ray's object store, so workers need not share the driver's filesys
 
 from __future__ import annotations
 
-import threading
+import socket
 from dataclasses import replace
 from typing import Any, Iterator
 
@@ -49,31 +49,21 @@ class RayExecutor(Executor):
         self._cell = self.ray.remote(num_cpus=1)(_cell)
 
     def _connect(self) -> None:
-        """Start a local instance, or join the cluster at `address` within JOIN_TIMEOUT_S."""
+        """Start a local instance, or join the cluster at `address` (its head must answer within
+        JOIN_TIMEOUT_S; Ray itself would retry for minutes)."""
         ray = self.ray
         if ray.is_initialized():
             return
-        options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
-                                   "configure_logging": False}
+        options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
         if self.address is None:
             options["num_cpus"] = self.workers
-        failure: list[BaseException] = []
-
-        def init() -> None:
-            try:
-                ray.init(address=self.address, **options)
-            except BaseException as exc:  # noqa: BLE001 - reported below with the address
-                failure.append(exc)
-
-        thread = threading.Thread(target=init, daemon=True)
-        thread.start()
-        thread.join(JOIN_TIMEOUT_S)
+        else:
+            _reachable(self.address)
         where = f"the Ray cluster at {self.address}" if self.address else "a local Ray instance"
-        if thread.is_alive():
-            raise StudyError(f"--address {self.address}: could not join {where} within {JOIN_TIMEOUT_S:.0f} s; "
-                             "check the address (host:port of the head node, or 'auto') and that the cluster is up")
-        if failure:
-            raise StudyError(f"could not start or join {where}: {type(failure[0]).__name__}: {failure[0]}")
+        try:
+            ray.init(address=self.address, **options)
+        except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
+            raise StudyError(f"could not start or join {where}: {type(exc).__name__}: {exc}") from None
         self._started = True
 
     def learn(self, jobs: list[work.LearnJob]) -> Iterator[work.LearnOutput]:
@@ -109,3 +99,18 @@ class RayExecutor(Executor):
     def describe(self) -> str:
         """Executor, workers and where."""
         return f"ray · {self.workers} workers · {self.address or 'local instance'}"
+
+
+def _reachable(address: str) -> None:
+    """Refuse, within JOIN_TIMEOUT_S, a `host:port` address whose head node does not answer."""
+    if address in ("auto", "local") or address.startswith("ray://"):
+        return
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit():
+        raise StudyError(f"--address {address!r}: expected host:port of the Ray head node (e.g. 10.0.0.5:6379), "
+                         "ray://host:10001 or 'auto'")
+    try:
+        socket.create_connection((host, int(port)), timeout=JOIN_TIMEOUT_S).close()
+    except OSError as exc:
+        raise StudyError(f"--address {address}: no Ray head node answers there within {JOIN_TIMEOUT_S:.0f} s "
+                         f"({exc}); check the address and that the cluster is up") from None
