@@ -9,10 +9,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sim.errors import ScenarioError
-from sim.experiment.loading import load_scenario
 from sim.experiment.scenario import Scenario
-from sim.experiment.study.spec import Study, StudyError
+from sim.experiment.study.spec import Study, StudyError, describe, resolve
 
 # Bump when what a cell computes changes in a way its resolved scenario does not show.
 CELL_VERSION = 1
@@ -35,24 +33,6 @@ class Cell:
         return " ".join([*(f"{f}={_text(v)}" for f, v in self.values.items()), f"seed={self.seed}"])
 
 
-def override_text(field: str, value: Any) -> str:
-    """A `--set` item for one field (the value as JSON, which YAML reads back unchanged)."""
-    return f"{field}={json.dumps(value)}"
-
-
-def resolve(study: Study, values: dict[str, Any], seed: int | None, source: str) -> Scenario:
-    """The scenario of one combination: base file, then the study's `set`, the axis values, the seed."""
-    items = [override_text(f, v) for f, v in study.spec.set.items()]
-    items += [override_text(f, v) for f, v in values.items()]
-    if seed is not None:
-        items.append(f"seed={seed}")
-    try:
-        return load_scenario(study.base_path, items)
-    except ScenarioError as exc:
-        detail = str(exc).removeprefix(f"{study.base_path}: ")
-        raise StudyError(f"{source}: {detail}") from None
-
-
 def scenario_key(scenario: Scenario) -> str:
     """Content key of a cell's result: every resolved field except where it is written."""
     data = scenario.model_dump(mode="json", exclude={"output"})
@@ -66,7 +46,7 @@ def expand(study: Study) -> list[Cell]:
     used: set[str] = set()
     for values in study.points():
         for seed in study.spec.seeds:
-            where = f"{study.path}: cell {_describe(values, seed)}"
+            where = f"{study.path}: cell {describe(values, seed)}"
             scenario = resolve(study, values, seed, where)
             name = _dir_name(values, seed)
             if name in used:  # values that differ only in characters a folder name drops
@@ -80,23 +60,6 @@ def expand(study: Study) -> list[Cell]:
                              "scenario (an axis value that changes nothing?); vary fields that the scenario uses")
         keys[cell.key] = cell
     return cells
-
-
-def check_values(study: Study) -> None:
-    """Refuse, before anything runs, an axis value its field rejects, naming file, axis and value."""
-    resolve(study, {}, None, f"{study.path}: set")
-    for dim in study.dimensions:
-        where = "axis" if len(dim.fields) == 1 else "zip group"
-        for point in dim.points:
-            values = dict(zip(dim.fields, point))
-            resolve(study, values, None, f"{study.path}: {where} {_describe(values)}")
-
-
-def _describe(values: dict[str, Any], seed: int | None = None) -> str:
-    parts = [f"{f} = {_text(v)}" for f, v in values.items()]
-    if seed is not None:
-        parts.append(f"seed = {seed}")
-    return ", ".join(parts) or "(no axes)"
 
 
 def _text(value: Any) -> str:

@@ -46,14 +46,15 @@ def cmd_study(args: argparse.Namespace, console: Console) -> int:
     if args.address and args.executor != "ray":
         raise StudyError(f"--address {args.address}: only --executor ray joins a cluster; add --executor ray")
     study = load_study(args.study)
+    from sim.experiment.study.cells import expand
+
+    expand(study)  # every cell resolves (combinations too) before an executor starts
     out = check_study_dir(args.out or Path("runs") / study.spec.name)
     console.print(f"skill-sim study · {study.spec.name} · base {study.base_path.name} · "
                   f"axes {', '.join(study.axis_fields) or '(none)'} · {len(study.spec.seeds)} seeds", highlight=False)
     with create_executor(args.executor, args.workers, args.address) as executor, StudyView(console) as view:
         outcome = run_study(study, out, executor, cache_dir=args.cache, progress=view)
     if args.json:
-        from sim.experiment.cli import _print_json
-
         _print_json({"study_dir": str(out), "executed": outcome.executed, "reused": outcome.reused,
                      "failed": [r["name"] for r in outcome.failed], **outcome.summary})
     _print_outcome(Console(stderr=bool(args.json), quiet=args.quiet), outcome.summary, out,
@@ -75,8 +76,6 @@ def report_study(args: argparse.Namespace, console: Console) -> int:
 
     data = rerender(args.run_dir)
     if args.json:
-        from sim.experiment.cli import _print_json
-
         _print_json({"study_dir": str(args.run_dir), **data})
     _print_outcome(Console(stderr=bool(args.json), quiet=args.quiet), data, Path(args.run_dir))
     return 0
@@ -97,3 +96,10 @@ def _print_outcome(console: Console, data: dict[str, Any], out: Path, executed: 
     console.print(f"tables: study.csv, summary.csv · figures: {', '.join(data.get('figures', [])) or 'none'}",
                   highlight=False)
     console.print(f"results in {escape(str(out))}", highlight=False)
+
+
+def _print_json(data: Any) -> None:
+    """Strict JSON on stdout (NaN and inf as null), as the other commands print it."""
+    from sim.experiment.results import dumps
+
+    sys.stdout.write(dumps(data) + "\n")

@@ -8,9 +8,9 @@ schema before anything runs, so a typo is refused naming the study file, the axi
 
 from __future__ import annotations
 
-import copy
 import difflib
 import itertools
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sim.errors import ScenarioError
-from sim.experiment.loading import parse_yaml, read_text, resolve_scenario_path
+from sim.experiment.loading import load_scenario, parse_yaml, read_text, resolve_scenario_path
+from sim.experiment.scenario import Scenario
 
 # Fields a study may not vary: the cell's folder is the study's, and seeds have their own list.
 NOT_AN_AXIS = {"name": "the study names its cells", "seed": "list root seeds under `seeds:`",
@@ -70,12 +71,11 @@ class Dimension:
 
 @dataclass
 class Study:
-    """A loaded study: its file, the base scenario's raw mapping, and the grid's dimensions."""
+    """A loaded study: its file, its base scenario file, and the grid's dimensions."""
 
     path: Path
     spec: StudyFile
     base_path: Path
-    base_raw: dict[str, Any]
     dimensions: list[Dimension]
 
     @property
@@ -111,16 +111,50 @@ def load_study(path: str | Path) -> Study:
     except ValidationError as exc:
         raise StudyError(f"{path}: invalid study:\n  " + "\n  ".join(_format(e) for e in exc.errors())) from None
     base_path = _base_path(path, spec.base)
-    from sim.experiment.loading import load_scenario
-
     load_scenario(base_path)  # the base alone must be a valid scenario (its own error names its file)
-    base_raw = parse_yaml(read_text(base_path))
-    dimensions = _dimensions(path, spec)
-    study = Study(path, spec, base_path, base_raw, dimensions)
-    from sim.experiment.study import cells
-
-    cells.check_values(study)  # every axis value alone, then every cell, before anything runs
+    study = Study(path, spec, base_path, _dimensions(path, spec))
+    check_values(study)  # every axis value alone (each cell is checked when the study expands)
     return study
+
+
+def override_text(field: str, value: Any) -> str:
+    """A `--set` item for one field (the value as JSON, which YAML reads back unchanged)."""
+    return f"{field}={json.dumps(value)}"
+
+
+def resolve(study: Study, values: dict[str, Any], seed: int | None, source: str) -> Scenario:
+    """The scenario of one combination: base file, then the study's `set`, the axis values, the seed."""
+    items = [override_text(f, v) for f, v in study.spec.set.items()]
+    items += [override_text(f, v) for f, v in values.items()]
+    if seed is not None:
+        items.append(f"seed={seed}")
+    try:
+        return load_scenario(study.base_path, items)
+    except ScenarioError as exc:
+        detail = str(exc).removeprefix(f"{study.base_path}: ")
+        raise StudyError(f"{source}: {detail}") from None
+
+
+def check_values(study: Study) -> None:
+    """Refuse, before anything runs, an axis value its field rejects, naming file, axis and value."""
+    resolve(study, {}, None, f"{study.path}: set")
+    for dim in study.dimensions:
+        where = "axis" if len(dim.fields) == 1 else "zip group"
+        for point in dim.points:
+            values = dict(zip(dim.fields, point))
+            resolve(study, values, None, f"{study.path}: {where} {describe(values)}")
+
+
+def describe(values: dict[str, Any], seed: int | None = None) -> str:
+    """`field = value, ...` of a combination (and its seed), for messages."""
+    parts = [f"{f} = {_text(v)}" for f, v in values.items()]
+    if seed is not None:
+        parts.append(f"seed = {seed}")
+    return ", ".join(parts) or "(no axes)"
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def _base_path(study_path: Path, base: str) -> Path:
@@ -197,8 +231,3 @@ def _format(err: dict[str, Any]) -> str:
 def _short(value: Any, limit: int = 60) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def copy_raw(raw: dict[str, Any]) -> dict[str, Any]:
-    """A deep copy of a raw scenario mapping (each cell edits its own)."""
-    return copy.deepcopy(raw)

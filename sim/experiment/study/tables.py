@@ -80,7 +80,7 @@ def summary_rows(axes: list[str], rows: list[dict[str, Any]]) -> list[dict[str, 
         for m in METRICS:
             if m in axes:
                 continue
-            for stat, value in summarise([r[m] for r in members]).items():
+            for stat, value in summarise([r.get(m) for r in members]).items():
                 entry[f"{m}_{stat}"] = value
         out.append(entry)
     return out
