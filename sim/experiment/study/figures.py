@@ -125,11 +125,13 @@ def _vs_alpha(path: Path, rows: list[dict[str, Any]], line: str | None, fixed: d
 
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 7.5), sharex=True)
     found = []
+    means = []
     for i, (label, members) in enumerate(_groups(rows, line).items()):
         color = f"C{i}"
         speed = _series(members, ALPHA, "speedup")
         eff = _series(members, ALPHA, "efficiency")
         alphas = [p[0] for p in speed]
+        means += [p[1] for p in speed if p[1] > 0]
         cross = crossing([(p[0], None if math.isnan(p[1]) else p[1]) for p in eff])
         tag = f" · eff. 0.5 at α≈{short(cross)} (interpolated in log α)" if cross else " · eff. stays ≥ 0.5 on this grid"
         top.plot(alphas, [p[1] for p in speed], "o-", color=color, label=label + tag)
@@ -147,6 +149,8 @@ def _vs_alpha(path: Path, rows: list[dict[str, Any]], line: str | None, fixed: d
         bottom.axhline(y, color="grey", linestyle="--" if y == 1 else ":", linewidth=1)
         bottom.annotate(text, (1, y), xycoords=("axes fraction", "data"), ha="right", va="bottom", color="grey")
     top.set_xscale("log")
+    if means and min(means) < max(means) / 30:  # speedup falling as 1/alpha: a log axis shows every line
+        top.set_yscale("log")
     top.set_ylabel("speedup (mean, 95 % CI over seeds)")
     bottom.set_ylabel("efficiency = speedup / N")
     bottom.set_xlabel("α (MACs per byte)")
