@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -48,12 +49,15 @@ def main() -> None:
     parser.add_argument("--cache", help="learning cache (default: $SKILL_SIM_CACHE or ~/.cache/skill-sim)")
     parser.add_argument("--no-ray", action="store_true", help="measure the local executor only")
     parser.add_argument("--note", default="", help="a remark saved with the figures (e.g. the machine was shared)")
+    parser.add_argument("--keep", type=Path, help="copy the local executor's study directory here")
     args = parser.parse_args()
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="skill-sim-bench-study-") as tmp:
         for executor in ("local", *(() if args.no_ray else ("ray",))):
             wall, answer = timed_study(args.study, Path(tmp) / executor, executor, args.workers, args.cache)
+            if executor == "local" and args.keep:
+                shutil.copytree(Path(tmp) / executor, args.keep, dirs_exist_ok=True)
             cells = sum(answer["counts"].values())
             rows.append({"executor": executor, "workers": args.workers, "cells": cells, "wall_s": wall,
                          "per_cell_wall_s": wall / cells, "per_cell_split_s": answer["timings"],

@@ -90,7 +90,7 @@ def _print_outcome(console: Console, data: dict[str, Any], out: Path, executed: 
     for c in data.get("crossings", []):
         where = ", ".join(f"{k}={v}" for k, v in c.items() if k not in ("line", "efficiency_half_alpha", "interpolated"))
         alpha = c["efficiency_half_alpha"]
-        text = f"α ≈ {alpha:.3g} (interpolated in log α)" if alpha else "not on this α grid (stays ≥ 0.5)"
+        text = f"α ≈ {alpha:.3g} (interpolated in log α)" if alpha else "not crossed on this α grid"
         console.print(f"  efficiency crosses 0.5 · {escape(c['line'])}{' · ' + escape(where) if where else ''}: {text}",
                       highlight=False)
     console.print(f"tables: study.csv, summary.csv · figures: {', '.join(data.get('figures', [])) or 'none'}",

@@ -133,7 +133,13 @@ def _vs_alpha(path: Path, rows: list[dict[str, Any]], line: str | None, fixed: d
         alphas = [p[0] for p in speed]
         means += [p[1] for p in speed if p[1] > 0]
         cross = crossing([(p[0], None if math.isnan(p[1]) else p[1]) for p in eff])
-        tag = f" · eff. 0.5 at α≈{short(cross)} (interpolated in log α)" if cross else " · eff. stays ≥ 0.5 on this grid"
+        finite = [p for p in eff if not math.isnan(p[1])]
+        if cross:
+            tag = f" · eff. 0.5 at α≈{short(cross)} (interpolated in log α)"
+        elif len(finite) < 2:
+            tag = " · one α so far: no crossing"
+        else:
+            tag = " · eff. 0.5 not crossed on this α grid"
         top.plot(alphas, [p[1] for p in speed], "o-", color=color, label=label + tag)
         _band(top, alphas, speed, color)
         bottom.plot(alphas, [p[1] for p in eff], "o-", color=color, label=label)

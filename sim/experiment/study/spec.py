@@ -103,6 +103,9 @@ def load_study(path: str | Path) -> Study:
         raw = parse_yaml(read_text(path))
     except yaml.YAMLError as exc:
         raise StudyError(f"{path}: not valid YAML: {exc}") from None
+    if raw is None:
+        raise StudyError(f"{path}: empty study file; write name, base, axes and seeds "
+                         "(e.g. start from a copy of scenarios/studies/tiny_grid.yaml)")
     if not isinstance(raw, dict):
         raise StudyError(f"{path}: a study file is a mapping with name, base, axes and seeds; "
                          f"got {type(raw).__name__}")

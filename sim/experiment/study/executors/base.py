@@ -37,8 +37,8 @@ class Executor(ABC):
         """Run cells (with their group's learned `entries` where learning ships); yield each as it finishes."""
 
     @abstractmethod
-    def close(self) -> None:
-        """Stop the workers (pending jobs are dropped)."""
+    def close(self, abort: bool = False) -> None:
+        """Stop the workers (pending jobs are dropped; with `abort`, running ones too)."""
 
     def describe(self) -> str:
         """A few words for the progress line and study.json."""
@@ -47,5 +47,5 @@ class Executor(ABC):
     def __enter__(self) -> "Executor":
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, kind: object, *exc: object) -> None:
+        self.close(abort=kind is not None)  # an interrupt does not wait for the cells in flight

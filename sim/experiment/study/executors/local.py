@@ -37,6 +37,14 @@ class LocalExecutor(Executor):
                 future.cancel()
             raise
 
-    def close(self) -> None:
-        """Shut the pool down, dropping jobs not yet started."""
+    def close(self, abort: bool = False) -> None:
+        """Shut the pool down, dropping jobs not yet started; `abort` also stops the running ones."""
+        if abort:
+            workers = list(getattr(self._pool, "_processes", {}).values())  # the pool offers no terminate
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            for process in workers:
+                process.terminate()
+            for process in workers:
+                process.join(5)
+            return
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -90,8 +90,9 @@ class RayExecutor(Executor):
                 self.ray.cancel(ref)
             raise
 
-    def close(self) -> None:
-        """Stop the local instance this executor started (a joined cluster is only left)."""
+    def close(self, abort: bool = False) -> None:
+        """Stop the local instance this executor started (a joined cluster is only left; its tasks
+        were cancelled already when the study was interrupted)."""
         if self._started:
             self.ray.shutdown()
             self._started = False

@@ -19,7 +19,7 @@ def test_shipped_study_is_valid(path):
 
 
 def test_the_three_studies_the_readme_names_are_shipped():
-    assert {p.stem for p in STUDIES.glob("*.yaml")} >= {"topology_alpha", "failures", "scaling"}
+    assert {p.stem for p in STUDIES.glob("*.yaml")} >= {"topology_alpha", "failures", "scaling", "tiny_grid"}
 
 
 def test_topology_alpha_varies_only_topology_alpha_and_seed():
