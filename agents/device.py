@@ -53,3 +53,8 @@ def autocast(device: torch.device, precision: str) -> contextlib.AbstractContext
         raise LearningError(f"precision {precision!r} is not one of {', '.join(AUTOCAST)}")
     dtype = AUTOCAST[precision]
     return contextlib.nullcontext() if dtype is None else torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def limit_threads(threads: int) -> None:
+    """Cap torch's intra-op threads of this process (a study's workers share the machine's cores)."""
+    torch.set_num_threads(max(1, int(threads)))

@@ -202,7 +202,10 @@ class ResultStore:
 
     def put(self, task: Task, backbone: Backbone, cfg: LearnerConfig, seed: int, result: LearnResult) -> None:
         """Store a result: package first, sealed metadata last (its presence marks a complete entry)."""
-        key = self.key(task, backbone, cfg, seed)
+        self.put_key(self.key(task, backbone, cfg, seed), result)
+
+    def put_key(self, key: str, result: LearnResult) -> None:
+        """Store a result under a key computed elsewhere (a study's driver receiving a worker's results)."""
         self.root.mkdir(parents=True, exist_ok=True)
         meta = {k: v for k, v in asdict(result).items() if k != "package"}
         meta["package_bytes"] = len(result.package)

@@ -1,5 +1,6 @@
-"""The `skill-sim` command line: run, sweep, curves, validate, report, compare and list. Only this module
-prints (through the print_* functions of report and compare, to the console it hands them).
+"""The `skill-sim` command line: run, sweep, study, curves, validate, report,
+compare and list. Only this
+module prints (through the print_* functions of report and compare, to the console it hands them).
 
 Exit codes: 0 success, 2 bad input (scenario, data, topology), 1 any other failure.
 `cache info | prune` lives in sim/experiment/cache_command.py.
@@ -113,6 +114,10 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--out", type=_folder, help="folder for compare.png (default: the current directory)")
     common(compare, scenario=False)
     compare.set_defaults(func=_cmd_compare)
+
+    from sim.experiment.study.command import add_parser as add_study
+
+    add_study(sub, common, _folder)
 
     listing = sub.add_parser("list", help="list topologies, protocols, suites, backbones or scenarios")
     listing.add_argument("what", choices=["topologies", "protocols", "suites", "backbones", "scenarios"])
@@ -325,6 +330,10 @@ def _cmd_report(args: argparse.Namespace, console: Console) -> int:
     def note(text: str) -> None:
         console.print(f"[yellow]note[/]: {escape(text)}", soft_wrap=True, highlight=False)
 
+    if (args.run_dir / "study.json").is_file():
+        from sim.experiment.study.command import report_study
+
+        return report_study(args, console)
     data = read_results(args.run_dir, note=note)
     if args.json:
         _print_json({"run_dir": str(args.run_dir), **data})

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, MutableMapping
 
 import numpy as np
 
@@ -44,7 +44,7 @@ class Learning:
     cache_hits: int
     fresh: set[int] = field(default_factory=set)  # tasks learned in this run (not read from the cache)
     extracted: set[int] = field(default_factory=set)  # tasks whose features this run computed
-    _evaluations: dict[frozenset[int], Any] = field(default_factory=dict)
+    _evaluations: MutableMapping[frozenset[int], Any] = field(default_factory=dict)
 
     def workload(self, assignment: list[list[int]]) -> Workload:
         """The learned costs as the engine's workload (per owner, in learning order)."""
@@ -69,10 +69,12 @@ def build_suite(scenario: Scenario) -> TaskSuite:
 
 
 def learn_all(scenario: Scenario, suite: TaskSuite, assignment: list[list[int]], order: list[int], *,
-              cache_dir: Path | None, progress: Progress) -> Learning:
-    """Learn every task once in `order` (cached by content hash); refuse a wall-timed mix of machines."""
+              cache_dir: Path | None, progress: Progress, backbone: Backbone | None = None) -> Learning:
+    """Learn every task once in `order` (cached by content hash); refuse a wall-timed mix of machines.
+    `backbone`: one already built for these settings (a study's worker), else built here."""
     device = best_device(scenario.learner.device)
-    backbone = create_backbone(scenario.learner.backbone, device=device)
+    if backbone is None:
+        backbone = create_backbone(scenario.learner.backbone, device=device)
 
     def report(message: str) -> None:  # a bad cache entry, named: warned about, then recomputed
         progress("warning", message=message)

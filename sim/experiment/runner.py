@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, MutableMapping
 
 import networkx as nx
 import numpy as np
@@ -27,6 +27,8 @@ from sim.workload import Workload, draw_costs, from_costs
 from sim.workload_config import COST_FLOORS
 
 if TYPE_CHECKING:  # loads torch: imported for real only by runs that learn
+    from agents.backbone import Backbone
+    from agents.suites import TaskSuite
     from sim.experiment.learned import Learning
 
 # A progress callback receives an event name and its fields; only the CLI draws anything.
@@ -86,20 +88,28 @@ def assign_tasks(scenario: Scenario, sizes: list[float]) -> list[list[int]]:
     return [list(range(i, num_tasks, n)) for i in range(n)]
 
 
-def prepare(scenario: Scenario, *, cache_dir: Path | None = None, progress: Progress = _quiet) -> Prepared:
+def prepare(scenario: Scenario, *, cache_dir: Path | None = None, progress: Progress = _quiet,
+            suite: TaskSuite | None = None, backbone: Backbone | None = None,
+            evaluations: MutableMapping[frozenset[int], Any] | None = None) -> Prepared:
     """Build tasks and graph, then learn every task once (cached by content hash); for a synthetic
-    workload, draw its costs instead."""
+    workload, draw its costs instead.
+
+    A study's worker passes the `suite` and `backbone` it already built for these settings, and an
+    `evaluations` store shared by the cells that learn the same tasks (banks evaluated once)."""
     topo_seed = np.random.SeedSequence(scenario.seed).spawn(1)[0]
     if scenario.workload is not None:
         assignment, workload = synthetic(scenario)
         return Prepared(scenario, assignment, build_topology(scenario, topo_seed), workload)
     from sim.experiment import learned
 
-    suite = learned.build_suite(scenario)
+    suite = suite if suite is not None else learned.build_suite(scenario)
     assignment = assign_tasks(scenario, [len(t.y_train) for t in suite.tasks])
     graph = build_topology(scenario, topo_seed)
     order = [t for tasks in _interleave(assignment) for t in tasks]
-    learning = learned.learn_all(scenario, suite, assignment, order, cache_dir=cache_dir, progress=progress)
+    learning = learned.learn_all(scenario, suite, assignment, order, cache_dir=cache_dir, progress=progress,
+                                 backbone=backbone)
+    if evaluations is not None:
+        learning._evaluations = evaluations
     return Prepared(scenario, assignment, graph, learning.workload(assignment), learning)
 
 

@@ -4,6 +4,7 @@ real training, simulated network. The learning is cached per test session, so la
 import csv
 import json
 import os
+import shutil
 import stat
 from pathlib import Path
 
@@ -217,7 +218,12 @@ def test_wall_timing_says_what_it_measured_and_refuses_times_from_another_machin
     assert len(block["machines"]) == 1 and block["machines"][0]["tasks"] == 8
     assert r["single_agent_s"] == pytest.approx(sum(block["seconds_by_phase"].values()))
     assert "measured on " in _summary(r, wall_out) and "0 tasks learned now, 8 from the cache" in _summary(r, wall_out)
-    # one stored result now says its head was trained on another host: the run refuses to mix them
+    # one stored result now says its head was trained on another host: the run refuses to mix them.
+    # On a cache of its own (features copied, results learned here), so every result is one of tiny's.
+    own = str(tmp_path / "cache")
+    shutil.copytree(cache, own, ignore=shutil.ignore_patterns("results", "claims"))
+    cache = own
+    assert main(["run", TINY, "--out", str(tmp_path / "learn"), "--cache", cache, "--quiet"]) == 0
     entry = sorted((Path(cache) / "results").glob("*.json"))[0]
     original = entry.read_text()
     meta = json.loads(original)

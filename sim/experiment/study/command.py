@@ -1,0 +1,105 @@
+"""`skill-sim study STUDY.yaml` and `skill-sim report STUDY_DIR`: the study's part of the command line
+(cli.py registers it). Only the light modules are imported here; the executor and learning load later."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+from rich.console import Console
+from rich.markup import escape
+
+
+def add_parser(sub: Any, common: Callable[..., None], folder: Callable[[str], Path]) -> None:
+    """Register `study` on the CLI's subparsers."""
+    study = sub.add_parser("study", help="run a grid of scenarios (axes x seeds) in parallel, with tables and figures")
+    study.add_argument("study", type=Path, help="study YAML file (see scenarios/studies/)")
+    study.add_argument("--out", type=folder, help="study directory (default: runs/NAME); rerun to resume")
+    study.add_argument("--executor", choices=("local", "ray"), default="local",
+                       help="local: a process pool on this machine (default); ray: Ray tasks (pip install 'skill-sim[ray]')")
+    study.add_argument("--workers", type=_positive, help="parallel workers (default: one per core)")
+    study.add_argument("--address", help="--executor ray: join the Ray cluster at this address (default: start a local instance)")
+    study.add_argument("--cache", type=folder, help="cache folder (default: $SKILL_SIM_CACHE or ~/.cache/skill-sim)")
+    common(study, scenario=False)
+    study.set_defaults(func=cmd_study)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number of workers, e.g. 2") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value}: at least one worker")
+    return value
+
+
+def cmd_study(args: argparse.Namespace, console: Console) -> int:
+    """Run a study; exit 0 when every cell finished, 1 when some failed, 2 on bad input."""
+    from sim.experiment.study.driver import check_study_dir, run_study
+    from sim.experiment.study.executors import create_executor
+    from sim.experiment.study.progress import StudyView
+    from sim.experiment.study.spec import StudyError, load_study
+
+    if args.address and args.executor != "ray":
+        raise StudyError(f"--address {args.address}: only --executor ray joins a cluster; add --executor ray")
+    study = load_study(args.study)
+    from sim.experiment.study.cells import expand
+
+    expand(study)  # every cell resolves (combinations too) before an executor starts
+    out = check_study_dir(args.out or Path("runs") / study.spec.name)
+    console.print(f"skill-sim study · {study.spec.name} · base {study.base_path.name} · "
+                  f"axes {', '.join(study.axis_fields) or '(none)'} · {len(study.spec.seeds)} seeds", highlight=False)
+    with create_executor(args.executor, args.workers, args.address) as executor, StudyView(console) as view:
+        outcome = run_study(study, out, executor, cache_dir=args.cache, progress=view)
+    if args.json:
+        _print_json({"study_dir": str(out), "executed": outcome.executed, "reused": outcome.reused,
+                     "failed": [r["name"] for r in outcome.failed], **outcome.summary})
+    _print_outcome(Console(stderr=bool(args.json), quiet=args.quiet), outcome.summary, out,
+                   executed=outcome.executed, reused=outcome.reused)
+    if outcome.failed:
+        err = Console(stderr=True)
+        err.print(f"[bold red]{len(outcome.failed)} cell(s) failed[/] (recorded in study.csv; rerun to retry them):",
+                  highlight=False)
+        for r in outcome.failed:
+            err.print(f"  {escape(r['name'])} ({r['status']}): {escape(r['message'])}", highlight=False, soft_wrap=True)
+    if args.quiet and not args.json:
+        sys.stdout.write(f"{out}\n")
+    return outcome.exit_code
+
+
+def report_study(args: argparse.Namespace, console: Console) -> int:
+    """`skill-sim report STUDY_DIR`: rewrite study.csv, summary.csv, study.json and the figures."""
+    from sim.experiment.study.driver import rerender
+
+    data = rerender(args.run_dir)
+    if args.json:
+        _print_json({"study_dir": str(args.run_dir), **data})
+    _print_outcome(Console(stderr=bool(args.json), quiet=args.quiet), data, Path(args.run_dir))
+    return 0
+
+
+def _print_outcome(console: Console, data: dict[str, Any], out: Path, executed: int | None = None,
+                   reused: int | None = None) -> None:
+    counts = data.get("counts", {})
+    done = f" ({executed} run now, {reused} finished before)" if executed is not None else ""
+    console.print(f"[bold]{data['study']['name']}[/]: {sum(counts.values())} cells{done} · "
+                  + " · ".join(f"{n} {status}" for status, n in sorted(counts.items())), highlight=False)
+    for c in data.get("crossings", []):
+        where = ", ".join(f"{k}={v}" for k, v in c.items() if k not in ("line", "efficiency_half_alpha", "interpolated"))
+        alpha = c["efficiency_half_alpha"]
+        text = f"α ≈ {alpha:.3g} (interpolated in log α)" if alpha else "not crossed on this α grid"
+        console.print(f"  efficiency crosses 0.5 · {escape(c['line'])}{' · ' + escape(where) if where else ''}: {text}",
+                      highlight=False)
+    console.print(f"tables: study.csv, summary.csv · figures: {', '.join(data.get('figures', [])) or 'none'}",
+                  highlight=False)
+    console.print(f"results in {escape(str(out))}", highlight=False)
+
+
+def _print_json(data: Any) -> None:
+    """Strict JSON on stdout (NaN and inf as null), as the other commands print it."""
+    from sim.experiment.results import dumps
+
+    sys.stdout.write(dumps(data) + "\n")

@@ -1,0 +1,117 @@
+"""The Ray executor: learning jobs and cells as Ray tasks, on a local Ray instance (no address) or an
+existing cluster (`--address`). Learned results come back to the driver's cache and travel to the
+cells through Ray's object store, so workers need not share the driver's filesystem."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import replace
+from typing import Any, Iterator
+
+from sim.experiment.study import work
+from sim.experiment.study.executors.base import Executor
+from sim.experiment.study.spec import StudyError
+
+INSTALL = "pip install 'skill-sim[ray]'"
+JOIN_TIMEOUT_S = 60.0  # how long joining a cluster may take before the study gives up
+
+
+def import_ray() -> Any:
+    """The ray module; StudyError (exit 2) with the install command when it is missing."""
+    try:
+        import ray
+    except ImportError:
+        raise StudyError(f"--executor ray: Ray is not installed; install it with {INSTALL}") from None
+    return ray
+
+
+def _learn(job: work.LearnJob) -> work.LearnOutput:
+    return work.learn(job)
+
+
+def _cell(job: work.CellJob, entries: list | None) -> work.CellOutput:
+    return work.run_cell(replace(job, entries=entries))
+
+
+class RayExecutor(Executor):
+    """Ray tasks of one CPU each; `workers` caps how many run at once (default: every core)."""
+
+    name = "ray"
+    ships_learning = True
+
+    def __init__(self, workers: int | None = None, address: str | None = None) -> None:
+        super().__init__(workers)
+        self.ray = import_ray()
+        self.address = address
+        self._started = False
+        self._connect()
+        self._learn = self.ray.remote(num_cpus=1)(_learn)
+        self._cell = self.ray.remote(num_cpus=1)(_cell)
+
+    def _connect(self) -> None:
+        """Start a local instance, or join the cluster at `address` (its head must answer within
+        JOIN_TIMEOUT_S; Ray itself would retry for minutes)."""
+        ray = self.ray
+        if ray.is_initialized():
+            return
+        options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+        if self.address is None:
+            options["num_cpus"] = self.workers
+        else:
+            _reachable(self.address)
+        where = f"the Ray cluster at {self.address}" if self.address else "a local Ray instance"
+        try:
+            ray.init(address=self.address, **options)
+        except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
+            raise StudyError(f"could not start or join {where}: {type(exc).__name__}: {exc}") from None
+        self._started = True
+
+    def learn(self, jobs: list[work.LearnJob]) -> Iterator[work.LearnOutput]:
+        """Run learning jobs as Ray tasks (packages shipped back); yield outputs as they finish."""
+        yield from self._drain([(self._learn, (replace(job, ship=True),)) for job in jobs])
+
+    def cells(self, jobs: list[work.CellJob], entries: dict[str, list] | None = None) -> Iterator[work.CellOutput]:
+        """Run cells as Ray tasks; each group's learned results go into the object store once."""
+        refs = {group: self.ray.put(found) for group, found in (entries or {}).items()}
+        yield from self._drain([(self._cell, (job, refs.get(job.group))) for job in jobs])
+
+    def _drain(self, calls: list[tuple[Any, tuple]]) -> Iterator:
+        """Submit at most `workers` tasks at a time (a cluster may have more CPUs than asked for)."""
+        queue, pending = list(reversed(calls)), []
+        try:
+            while queue or pending:
+                while queue and len(pending) < self.workers:
+                    fn, args = queue.pop()
+                    pending.append(fn.remote(*args))
+                done, pending = self.ray.wait(pending, num_returns=1)
+                yield self.ray.get(done[0])
+        except BaseException:
+            for ref in pending:
+                self.ray.cancel(ref)
+            raise
+
+    def close(self, abort: bool = False) -> None:
+        """Stop the local instance this executor started (a joined cluster is only left; its tasks
+        were cancelled already when the study was interrupted)."""
+        if self._started:
+            self.ray.shutdown()
+            self._started = False
+
+    def describe(self) -> str:
+        """Executor, workers and where."""
+        return f"ray · {self.workers} workers · {self.address or 'local instance'}"
+
+
+def _reachable(address: str) -> None:
+    """Refuse, within JOIN_TIMEOUT_S, a `host:port` address whose head node does not answer."""
+    if address in ("auto", "local") or address.startswith("ray://"):
+        return
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit():
+        raise StudyError(f"--address {address!r}: expected host:port of the Ray head node (e.g. 10.0.0.5:6379), "
+                         "ray://host:10001 or 'auto'")
+    try:
+        socket.create_connection((host, int(port)), timeout=JOIN_TIMEOUT_S).close()
+    except OSError as exc:
+        raise StudyError(f"--address {address}: no Ray head node answers there within {JOIN_TIMEOUT_S:.0f} s "
+                         f"({exc}); check the address and that the cluster is up") from None

@@ -1,0 +1,236 @@
+"""The study file: its schema, loading, and the expansion of axes, `zip` groups and seeds into cells.
+
+A study names a base scenario, optional overrides for every cell (`set`), axes (a scenario field
+path -> the values it takes; axes combine as a full grid), `zip` groups (several fields that move
+together) and the root seeds of the repetitions. Every value is checked against the scenario
+schema before anything runs, so a typo is refused naming the study file, the axis and the value.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from sim.errors import ScenarioError
+from sim.experiment.loading import load_scenario, parse_yaml, read_text, resolve_scenario_path
+from sim.experiment.scenario import Scenario
+
+# Fields a study may not vary: the cell's folder is the study's, and seeds have their own list.
+NOT_AN_AXIS = {"name": "the study names its cells", "seed": "list root seeds under `seeds:`",
+               "output": "a cell's run directory is set by the study"}
+
+
+class StudyError(ScenarioError):
+    """A study file is missing or invalid; the message names the file, the field or axis and the value."""
+
+
+class StudyFile(BaseModel):
+    """What a study file holds (YAML, validated like a scenario: no unknown keys)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    name: str = Field(min_length=1, max_length=100)
+    base: str  # a scenario file relative to the study file, or a shipped scenario's name
+    set: dict[str, Any] = {}  # overrides applied to every cell, field path -> value
+    axes: dict[str, list[Any]] = {}  # field path -> values (full grid)
+    zip: list[dict[str, list[Any]]] = []  # groups of fields whose values move together
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+
+    @field_validator("name")
+    @classmethod
+    def _folder_name(cls, value: str) -> str:
+        if value in (".", "..") or any(c in value for c in "/\\\0"):
+            raise ValueError("name must be a plain folder name (no '/', '\\', or '..')")
+        return value
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct_seeds(cls, seeds: list[int]) -> list[int]:
+        if any(s < 0 for s in seeds):
+            raise ValueError(f"seeds must be non-negative integers, got {seeds}")
+        twice = sorted({s for s in seeds if seeds.count(s) > 1})
+        if twice:
+            raise ValueError(f"seed {', '.join(map(str, twice))} is listed twice; list each seed once")
+        return seeds
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """One dimension of the grid: an axis (one field) or a zip group (several fields, same length)."""
+
+    fields: tuple[str, ...]
+    points: tuple[tuple[Any, ...], ...]  # one tuple of values (one per field) per point
+
+
+@dataclass
+class Study:
+    """A loaded study: its file, its base scenario file, and the grid's dimensions."""
+
+    path: Path
+    spec: StudyFile
+    base_path: Path
+    dimensions: list[Dimension]
+
+    @property
+    def axis_fields(self) -> list[str]:
+        """Every varied field path, in grid order (the columns of study.csv before `seed`)."""
+        return [f for d in self.dimensions for f in d.fields]
+
+    def points(self) -> list[dict[str, Any]]:
+        """Every combination of axis values (seeds excluded), in grid order."""
+        combos = itertools.product(*(d.points for d in self.dimensions))
+        return [{f: v for d, p in zip(self.dimensions, combo) for f, v in zip(d.fields, p)} for combo in combos]
+
+    def resolved(self) -> dict[str, Any]:
+        """The study as study.json records it: the file's fields plus the base scenario's path."""
+        return {**self.spec.model_dump(mode="json"), "base_path": str(self.base_path), "study_path": str(self.path)}
+
+
+def load_study(path: str | Path) -> Study:
+    """Read and validate a study file (schema, base scenario, every axis value); raise StudyError."""
+    path = Path(path)
+    if not path.is_file():
+        raise StudyError(f"{path}: no such study file; pass a path to a study .yaml file "
+                         "(shipped ones are in scenarios/studies/)")
+    try:
+        raw = parse_yaml(read_text(path))
+    except yaml.YAMLError as exc:
+        raise StudyError(f"{path}: not valid YAML: {exc}") from None
+    if raw is None:
+        raise StudyError(f"{path}: empty study file; write name, base, axes and seeds "
+                         "(e.g. start from a copy of scenarios/studies/tiny_grid.yaml)")
+    if not isinstance(raw, dict):
+        raise StudyError(f"{path}: a study file is a mapping with name, base, axes and seeds; "
+                         f"got {type(raw).__name__}")
+    try:
+        spec = StudyFile.model_validate(raw)
+    except ValidationError as exc:
+        raise StudyError(f"{path}: invalid study:\n  " + "\n  ".join(_format(e) for e in exc.errors())) from None
+    base_path = _base_path(path, spec.base)
+    load_scenario(base_path)  # the base alone must be a valid scenario (its own error names its file)
+    study = Study(path, spec, base_path, _dimensions(path, spec))
+    check_values(study)  # every axis value alone (each cell is checked when the study expands)
+    return study
+
+
+def override_text(field: str, value: Any) -> str:
+    """A `--set` item for one field (the value as JSON, which YAML reads back unchanged)."""
+    return f"{field}={json.dumps(value)}"
+
+
+def resolve(study: Study, values: dict[str, Any], seed: int | None, source: str) -> Scenario:
+    """The scenario of one combination: base file, then the study's `set`, the axis values, the seed."""
+    items = [override_text(f, v) for f, v in study.spec.set.items()]
+    items += [override_text(f, v) for f, v in values.items()]
+    if seed is not None:
+        items.append(f"seed={seed}")
+    try:
+        return load_scenario(study.base_path, items)
+    except ScenarioError as exc:
+        detail = str(exc).removeprefix(f"{study.base_path}: ")
+        raise StudyError(f"{source}: {detail}") from None
+
+
+def check_values(study: Study) -> None:
+    """Refuse, before anything runs, an axis value its field rejects, naming file, axis and value."""
+    resolve(study, {}, None, f"{study.path}: set")
+    for dim in study.dimensions:
+        where = "axis" if len(dim.fields) == 1 else "zip group"
+        for point in dim.points:
+            values = dict(zip(dim.fields, point))
+            resolve(study, values, None, f"{study.path}: {where} {describe(values)}")
+
+
+def describe(values: dict[str, Any], seed: int | None = None) -> str:
+    """`field = value, ...` of a combination (and its seed), for messages."""
+    parts = [f"{f} = {_text(v)}" for f, v in values.items()]
+    if seed is not None:
+        parts.append(f"seed = {seed}")
+    return ", ".join(parts) or "(no axes)"
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _base_path(study_path: Path, base: str) -> Path:
+    """The base scenario: a path relative to the study file, else a shipped scenario's name."""
+    candidate = (study_path.parent / base)
+    if candidate.is_file():
+        return candidate.resolve()
+    try:
+        return resolve_scenario_path(base)
+    except ScenarioError:
+        raise StudyError(f"{study_path}: base = {base!r}: no such scenario file (looked for {candidate}); "
+                         "name a scenario file relative to the study file, or a shipped scenario") from None
+
+
+def _dimensions(path: Path, spec: StudyFile) -> list[Dimension]:
+    """The grid's dimensions: each axis, then each zip group; refuses empty, repeated or clashing fields."""
+    seen: set[str] = set()
+    dims: list[Dimension] = []
+
+    def claim(field: str, where: str) -> None:
+        top = field.split(".")[0]
+        if top in NOT_AN_AXIS:
+            raise StudyError(f"{path}: {where} {field!r}: not an axis ({NOT_AN_AXIS[top]})")
+        if field in seen:
+            raise StudyError(f"{path}: {where} {field!r}: this field is varied twice; vary it in one place")
+        if field in spec.set:
+            raise StudyError(f"{path}: {where} {field!r}: also fixed under `set`; keep one")
+        seen.add(field)
+
+    for field, values in spec.axes.items():
+        claim(field, "axis")
+        _check_list(path, f"axis {field!r}", values)
+        dims.append(Dimension((field,), tuple((v,) for v in values)))
+    for i, group in enumerate(spec.zip):
+        if not group:
+            raise StudyError(f"{path}: zip[{i}]: an empty group; list two or more fields with equally long value lists")
+        lengths = {field: len(values) for field, values in group.items()}
+        if len(set(lengths.values())) > 1:
+            sizes = ", ".join(f"{f}: {n}" for f, n in lengths.items())
+            raise StudyError(f"{path}: zip[{i}]: the fields of a zip group move together, so their lists need "
+                             f"the same length; got {sizes}")
+        for field, values in group.items():
+            claim(field, f"zip[{i}] field")
+        points = tuple(zip(*group.values()))
+        _check_list(path, f"zip[{i}]", points)
+        dims.append(Dimension(tuple(group), points))
+    return dims
+
+
+def _check_list(path: Path, where: str, values: Any) -> None:
+    if not values:
+        raise StudyError(f"{path}: {where}: no values; list at least one")
+    keys = [yaml.safe_dump(v) for v in values]
+    twice = sorted({k.strip() for k in keys if keys.count(k) > 1})
+    if twice:
+        raise StudyError(f"{path}: {where}: value {', '.join(twice)} is listed twice; list each value once")
+
+
+def _format(err: dict[str, Any]) -> str:
+    """One line per pydantic error of the study file: field, value, what is allowed, nearest key."""
+    loc = [str(p) for p in err["loc"]]
+    field = ".".join(loc) or "(top level)"
+    if err["type"] == "extra_forbidden" and len(loc) == 1:
+        allowed = sorted(StudyFile.model_fields)
+        near = difflib.get_close_matches(loc[0], allowed, n=1)
+        hint = f" Did you mean {near[0]!r}?" if near else ""
+        return f"{field}: unknown key.{hint} Allowed: {', '.join(allowed)}"
+    msg = err["msg"].removeprefix("Value error, ")
+    if "input" in err and err["type"] != "missing":
+        return f"{field} = {_short(err['input'])}: {msg}"
+    return f"{field}: {msg}"
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
