@@ -1,4 +1,5 @@
-"""The link table both engines read: per link direction its endpoints, bandwidth, latency and loss."""
+"""The link table both engines read (per link direction its endpoints, bandwidth, latency and loss)
+and the NIC caps of every agent (the SimPy engine's only: compiled loops run without NIC limits)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import numpy as np
 
 from sim.config import NetworkConfig
 from sim.errors import SimError
+from topologies.links import draw_link_values
 
 
 def link_table(graph: nx.Graph, config: NetworkConfig, rates: np.ndarray, alpha: float) -> dict:
@@ -32,3 +34,32 @@ def link_table(graph: nx.Graph, config: NetworkConfig, rates: np.ndarray, alpha:
     return {"src": np.array(src, dtype=np.int64), "dst": np.array(dst, dtype=np.int64),
             "bandwidth": np.array(bw, dtype=np.float64), "latency": np.array(lat, dtype=np.float64),
             "loss": np.array(loss, dtype=np.float64)}
+
+
+NIC_ATTRS = ("uplink", "downlink")
+
+
+def nic_caps(graph: nx.Graph, config: NetworkConfig, alpha: float, seed: int) -> dict[str, np.ndarray]:
+    """Per agent its uplink and downlink capacity in bytes/s (inf: no limit). A node attribute
+    (GraphML, or an agents.overrides entry) wins over the network's default, which may be a
+    seeded distribution (drawn per agent, one generator per attribute); in alpha mode every cap
+    is divided by alpha, as link bandwidths are."""
+    n = graph.number_of_nodes()
+    caps = {}
+    for k, name in enumerate(NIC_ATTRS):
+        spec = getattr(config, name)
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(3, k)))
+        drawn = draw_link_values("bandwidth", spec, n, rng) if spec is not None else [np.inf] * n
+        values = np.array(drawn, dtype=np.float64)
+        for v, attrs in graph.nodes(data=True):
+            if attrs.get(name) is None:
+                continue
+            value = attrs[name]
+            ok = not isinstance(value, bool) and isinstance(value, (int, float)) and 0 < value < np.inf
+            if not ok:
+                raise SimError(f"agent {v} {name}={value!r} is invalid: a NIC cap must be a finite number > 0 bytes/s")
+            values[v] = float(value)
+        if config.mode == "alpha":
+            values = values / alpha
+        caps[name] = values
+    return caps

@@ -20,7 +20,7 @@ class Flow:
     __slots__ = (
         "direction", "src", "dst", "ids", "cum", "lost", "latency", "start", "rate",
         "t_last", "sent", "bt", "bb", "end_event", "version", "resources", "limit", "ended", "arr", "tokens", "entry", "total",
-        "ids_l", "arr_l", "cum_l",
+        "ids_l", "arr_l", "cum_l", "opened",
     )
 
     def __init__(self, direction: int, src: int, dst: int, ids: np.ndarray, cum: np.ndarray,
@@ -37,7 +37,8 @@ class Flow:
         self.total = self.cum_l[-1] if self.cum_l else 0.0  # bytes of the whole flow
         self.lost: np.ndarray | None = None  # True where the item is lost on the way
         self.latency = latency
-        self.start = start
+        self.start = start  # when its bytes start to flow
+        self.opened = start  # when the sender handed it over (earlier for a CM02 transfer: its latency)
         self.rate = 0.0
         self.t_last = start  # time of the last progress update
         self.sent = 0.0  # bytes sent by t_last
