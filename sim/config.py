@@ -74,7 +74,8 @@ class NetworkConfig(_Frozen):
         try:
             validate_link_value("bandwidth", value)
         except TopologyError as exc:
-            raise ValueError(str(exc).replace("bandwidth", f"{info.field_name} cap", 1)) from None
+            message = str(exc).replace("bandwidth (bytes/s)", "a NIC cap (bytes/s)")
+            raise ValueError(message.replace("bandwidth", info.field_name)) from None
         return float(value) if not isinstance(value, dict) else value
 
     @property

@@ -3,6 +3,8 @@ and the NIC caps of every agent (the SimPy engine's only: compiled loops run wit
 
 from __future__ import annotations
 
+import numbers
+
 import networkx as nx
 import numpy as np
 
@@ -51,15 +53,25 @@ def nic_caps(graph: nx.Graph, config: NetworkConfig, alpha: float, seed: int) ->
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(3, k)))
         drawn = draw_link_values("bandwidth", spec, n, rng) if spec is not None else [np.inf] * n
         values = np.array(drawn, dtype=np.float64)
-        for v, attrs in graph.nodes(data=True):
-            if attrs.get(name) is None:
-                continue
-            value = attrs[name]
-            ok = not isinstance(value, bool) and isinstance(value, (int, float)) and 0 < value < np.inf
-            if not ok:
-                raise SimError(f"agent {v} {name}={value!r} is invalid: a NIC cap must be a finite number > 0 bytes/s")
-            values[v] = float(value)
+        for v, value in check_nic_attrs(graph).get(name, {}).items():
+            values[v] = value
         if config.mode == "alpha":
             values = values / alpha
         caps[name] = values
+    return caps
+
+
+def check_nic_attrs(graph: nx.Graph) -> dict[str, dict[int, float]]:
+    """The agents' own NIC caps (node attributes `uplink` / `downlink`), validated: finite, > 0."""
+    caps: dict[str, dict[int, float]] = {name: {} for name in NIC_ATTRS}
+    for v, attrs in graph.nodes(data=True):
+        for name in NIC_ATTRS:
+            value = attrs.get(name)
+            if value is None:
+                continue
+            ok = not isinstance(value, bool) and isinstance(value, numbers.Real) and 0 < value < np.inf
+            if not ok:
+                raise SimError(f"agent {v} {name}={value!r} is invalid: a NIC cap must be a finite number "
+                               "> 0 bytes/s (or absent: the network's default)")
+            caps[name][v] = float(value)
     return caps
