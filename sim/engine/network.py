@@ -9,44 +9,20 @@ receiver's NIC) `latency` after it opens, and an item arrives when its last byte
 
 from __future__ import annotations
 
-from itertools import accumulate
-from typing import Protocol
-
 import numpy as np
 import simpy
 
 from sim.config import NetworkConfig
 from sim.engine.events import call_later
-from sim.engine.flows import Flow
+from sim.engine.flows import Flow, Pending, cum_long, cum_short
 from sim.engine.grants import Grants
+from sim.engine.host import Listener
+from sim.engine.resources import resources
 from sim.engine.sharing import progressive_filling
 from sim.errors import SimError
 from sim.ranks import URGENT
 
 SHORT_FLOW = 32  # flows with at most this many items get their byte sums in plain Python
-
-
-class Listener(Protocol):
-    """What the network tells the engine about flows."""
-
-    def flow_started(self, flow: Flow) -> None: ...
-    def flow_changed(self, flow: Flow) -> None: ...
-    def flow_finished(self, flow: Flow, cut: bool) -> None: ...
-    def item_lost(self, flow: Flow, index: int) -> None: ...
-    def before_send(self, agent: int) -> None: ...
-    def idle(self, agent: int) -> None: ...
-    def direction_down(self, d: int) -> None: ...
-
-
-class Pending:
-    """A CM02 transfer that has opened but whose bytes do not flow yet (its latency runs, or it
-    waits for an exclusive resource)."""
-
-    __slots__ = ("direction", "ids", "opened", "resources", "cancelled")
-
-    def __init__(self, direction: int, ids: list[int], opened: float, resources: tuple[int, ...]) -> None:
-        self.direction, self.ids, self.opened, self.resources = direction, ids, opened, resources
-        self.cancelled = False
 
 
 class Network:
@@ -87,38 +63,14 @@ class Network:
         self.pending: dict[int, list[Pending]] = {}  # CM02 transfers opened on d, not flowing yet
         self.per_package = config.streams == "per_package"
         self.queued_at = [-np.inf] * n_dirs  # when items were last queued on each direction
-        if nics is None:
-            if isinstance(config.uplink, dict) or isinstance(config.downlink, dict):
-                raise SimError("internal: drawn NIC caps need sim.links.nic_caps; pass them as `nics`")
-            nics = {"uplink": np.full(n_agents, config.uplink or np.inf),
-                    "downlink": np.full(n_agents, config.downlink or np.inf)}
-        up_cap, down_cap = np.asarray(nics["uplink"], dtype=np.float64), np.asarray(nics["downlink"], dtype=np.float64)
-        self.capacity = np.concatenate([self.bandwidth, up_cap, down_cap])
-        up_limited, down_limited = np.isfinite(up_cap), np.isfinite(down_cap)
-        fifo = config.sharing == "fifo"
-        self.exclusive = np.zeros(len(self.capacity), dtype=bool)
-        self.exclusive[:n_dirs] = fifo
-        self.exclusive[n_dirs:n_dirs + n_agents] = fifo & up_limited
-        self.exclusive[n_dirs + n_agents:] = config.serial_receive | (fifo & down_limited)
+        res = resources(self.bandwidth, self.src_l, self.dst_l, n_agents, config, nics)
+        self.capacity, self.exclusive, self.res_of, self.plain = res
         self.any_exclusive = bool(self.exclusive.any())
-        self.capacity_l = self.capacity.tolist()
-        self.exclusive_l = self.exclusive.tolist()
-        self.plain = not up_limited.any() and not down_limited.any() and not self.any_exclusive
-        # the resources a flow on each direction crosses (only the ones that can bind)
-        down_on = self.exclusive[n_dirs + n_agents:] | down_limited
-        self.res_of = []
-        for d, (u, v) in enumerate(zip(self.src_l, self.dst_l)):
-            res = [d]
-            if up_limited[u]:
-                res.append(n_dirs + u)
-            if down_on[v]:
-                res.append(n_dirs + n_agents + v)
-            self.res_of.append(tuple(res))
+        self.capacity_l, self.exclusive_l = self.capacity.tolist(), self.exclusive.tolist()
         # resource -> flows using it, in start order (a dict, not a set: set order follows memory
         # addresses, which made re-sharing order, float rounding and results vary between runs)
         self.users: dict[int, dict[Flow, None]] = {}
         self.grants = Grants(self.exclusive_l, self._granted)
-        self.holder = self.grants.holder  # exclusive resource -> the flow or request holding it
         self.rngs: dict[int, np.random.Generator] = {}
         self.flows_started = 0
         self.bytes_sent = 0.0
@@ -177,10 +129,6 @@ class Network:
         """Resources a flow on direction d crosses (only the ones that can bind)."""
         return self.res_of[d]
 
-    def _cm02(self, res: tuple[int, ...]) -> bool:
-        """Whether a flow over `res` has its latency before its bandwidth (see the module doc)."""
-        return self.per_package or len(res) > 1
-
     def _request(self, d: int) -> None:
         """Direction d has items and no flow: open one (a pipe asks for its exclusive resources
         first and takes the queue when granted; a CM02 transfer takes the queue now, and asks once
@@ -190,7 +138,7 @@ class Network:
             items, self.queue[d] = self.queue[d], []
             self.send(d, items)
             return
-        if self._cm02(res):
+        if len(res) > 1:  # crosses a NIC: CM02 (per_package returned above)
             self.state[d] = 2
             self.listener.before_send(self.src_l[d])
             items = self.queue[d]
@@ -259,9 +207,9 @@ class Network:
         res = self.res_of[d] if res is None else res
         ids = np.asarray(ids, dtype=np.int64)
         if len(ids) <= SHORT_FLOW:
-            cum, cum_l, tokens = self._cum_short(ids.tolist())
+            cum, cum_l, tokens = cum_short(ids.tolist(), self.sizes_l, self.digest_sizes)
         else:
-            cum, cum_l, tokens = self._cum_long(ids)
+            cum, cum_l, tokens = cum_long(ids, self.sizes, self.digest_sizes)
         flow = Flow(d, self.src_l[d], self.dst_l[d], ids, cum, cum_l,
                     self.latency_l[d] if latency is None else latency, self.env.now, res)
         if opened is not None:
@@ -284,31 +232,6 @@ class Network:
         self._reshare(flow)
         self.listener.flow_started(flow)
         return flow
-
-    def _cum_short(self, ids: list[int]) -> tuple[np.ndarray, list[float], list[int]]:
-        """Cumulative bytes and digest-token indices of a short flow, in plain Python: most flows
-        carry one to three items, where numpy's per-call overhead dominates. The sums are the
-        same sequential float64 additions as numpy's cumsum, so arrival times are unchanged."""
-        sizes, digests = self.sizes_l, self.digest_sizes
-        if digests:  # digests travel: look their sizes up
-            cum_l = list(accumulate([digests[i] if i < 0 else sizes[i] for i in ids]))
-            tokens = [k for k, i in enumerate(ids) if i < 0]
-        else:
-            cum_l, tokens = list(accumulate([sizes[i] for i in ids])), []
-        return np.array(cum_l, dtype=np.float64), cum_l, tokens
-
-    def _cum_long(self, ids: np.ndarray) -> tuple[np.ndarray, list[float], list[int]]:
-        """`_cum_short` for a long flow, with numpy."""
-        tokens = []
-        if self.digest_sizes:
-            sizes = self.sizes[np.maximum(ids, 0)]
-            tokens = np.flatnonzero(ids < 0).tolist()
-            if tokens:
-                sizes[tokens] = [self.digest_sizes[int(ids[k])] for k in tokens]
-        else:
-            sizes = self.sizes[ids]
-        cum = sizes.astype(np.float64, copy=False).cumsum()
-        return cum, cum.tolist(), tokens
 
     def _rng(self, d: int) -> np.random.Generator:
         """The loss generator of direction d, a child of the root seed."""
