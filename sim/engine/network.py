@@ -240,14 +240,16 @@ class Network:
         return self.rngs[d]
 
     # -- sharing --------------------------------------------------------------------------------
-    def _reshare(self, seed: Flow) -> None:
-        """Recompute max-min fair rates (progressive filling) for the flows coupled to `seed`."""
+    def _reshare(self, seed: Flow, *more: Flow) -> None:
+        """Recompute max-min fair rates (progressive filling) for the flows coupled to `seed` (and
+        to `more`: one pass for all the components a flow's end touches)."""
         now = self.env.now
-        if len(seed.resources) == 1 and len(self.users[seed.resources[0]]) == 1 and seed.rate == 0:
+        if not more and len(seed.resources) == 1 and len(self.users[seed.resources[0]]) == 1 and seed.rate == 0:
             seed.set_rate(now, self.capacity_l[seed.resources[0]])  # alone on its link
             self._schedule_end(seed)
             return
-        comp, todo, seen = [], [seed], {id(seed)}
+        todo = [seed, *more]
+        comp, seen = [], {id(f) for f in todo}
         while todo:
             f = todo.pop()
             if not f.ended:
@@ -335,11 +337,14 @@ class Network:
             failed = [int(i) for i in flow.ids[flow.limit:] if i >= 0]  # digests are not retried
             self.queue[d][:0] = failed
         self.listener.flow_finished(flow, cut)
-        for r in flow.resources:  # the survivors speed up
-            for g in list(self.users.get(r, ())):
+        survivors = []  # the survivors speed up
+        for r in flow.resources:
+            for g in self.users.get(r, ()):
                 if not g.ended:
-                    self._reshare(g)
+                    survivors.append(g)
                 break
+        if survivors:
+            self._reshare(*survivors)
         if self.per_package:
             if not self.active.get(d) and not self.pending.get(d):
                 self.state[d] = 0
