@@ -31,7 +31,8 @@ class _Frozen(BaseModel):
 
 
 class NetworkConfig(_Frozen):
-    """How links carry bytes: bandwidth source, sharing, NIC limits, loss handling."""
+    """How links carry bytes: bandwidth source, sharing, streams (per_link or per_package), NIC caps
+    in bytes/s (in alpha mode a cap is priced like a link: the engine uses cap / alpha), loss handling."""
 
     # "explicit": per-edge `bandwidth` attribute; "alpha": bandwidth = min(rates of the two ends) /
     # alpha, so a byte costs alpha MACs of time as in the paper's cost metric.
