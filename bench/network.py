@@ -11,7 +11,9 @@ Network variants (--variants, SimPy at --variant-n, default 500): "per_package" 
 package its own max-min flow) and "agent_nics" (per-agent NIC caps: every 10th agent a phone with a
 2.5e5 B/s uplink and 1e6 B/s downlink, the others without a NIC limit). Capping every agent's NIC
 couples all flows into one max-min component, re-solved at every flow start and end (O(F log F)
-each), which is far slower: "all_nics" (every agent capped at 1.25e7, phones as above) measures it. --before REF also runs every
+each), which is far slower: "all_nics" (every agent capped at 1.25e7, phones as above) measures it.
+"serial_broadcast" is the paper's N = 102 setting on its own: a full graph, broadcast, serial
+receive, one task per agent, all learned at once (N is 102 whatever --variant-n says). --before REF also runs every
 case at N >= --big on the tree of git revision REF (exported with `git archive`, no worktree), side
 by side in the same run, and prints the wall-time ratio after / before.
 
@@ -72,6 +74,17 @@ def run_one(protocol: str, kind: str, n: int, engine: str = "auto", seed: int = 
     work = synthetic_workload(n, 2, macs=TASK_MACS, nbytes=PACKAGE_BYTES, seed=seed, jitter=0.2)
     gossip = FloodConfig() if protocol == "flood" else PushPullConfig(period_s=PERIOD_S)
     network = NetworkConfig(streams="per_package") if variant == "per_package" else NetworkConfig()
+    if variant == "serial_broadcast":
+        import networkx as nx
+
+        from sim.config import BroadcastConfig
+
+        n, kind, protocol = 102, "full", "broadcast"
+        graph = nx.complete_graph(n)
+        nx.set_edge_attributes(graph, BANDWIDTH, "bandwidth")
+        nx.set_edge_attributes(graph, LATENCY, "latency")
+        work = synthetic_workload(n, 1, macs=TASK_MACS, nbytes=PACKAGE_BYTES, seed=seed, jitter=0.0)
+        gossip, network = BroadcastConfig(), NetworkConfig(serial_receive=True)
     for v in graph.nodes if variant in ("agent_nics", "all_nics") else ():
         if v % 10 == 0:
             graph.nodes[v].update(uplink=PHONE_UP, downlink=PHONE_DOWN)
@@ -150,7 +163,7 @@ def main() -> None:
     parser.add_argument("--big", type=int, default=5000, help="from this N on, run only --big-graphs")
     parser.add_argument("--big-graphs", nargs="+", default=["small_world"],
                         help="graphs run at N >= --big (the issue's N=5000 target is small world)")
-    parser.add_argument("--variants", nargs="*", default=[], choices=["per_package", "agent_nics", "all_nics"],
+    parser.add_argument("--variants", nargs="*", default=[], choices=["per_package", "agent_nics", "all_nics", "serial_broadcast"],
                         help="network variants to run on SimPy at --variant-n")
     parser.add_argument("--variant-n", type=int, default=500)
     parser.add_argument("--before", metavar="REF", help="also run the N >= --big cases on git revision REF")
@@ -193,7 +206,7 @@ def main() -> None:
                     rows.append(ref)
                     _print_row(ref)
     for variant in args.variants:
-        for protocol in args.protocols:
+        for protocol in args.protocols[:1] if variant == "serial_broadcast" else args.protocols:
             row = run_case(protocol, "small_world", args.variant_n, args.timeout, "simpy", variant)
             row["reference"] = False
             rows.append(row)

@@ -340,7 +340,7 @@ class Network:
         survivors = []  # the survivors speed up
         for r in flow.resources:
             for g in self.users.get(r, ()):
-                if not g.ended:
+                if not g.ended and g not in survivors:
                     survivors.append(g)
                 break
         if survivors:
