@@ -7,8 +7,19 @@ N = --big also runs on the SimPy engine, for the speed ratio measured in the sam
 benchmark stops if the two engines disagree on makespan, bytes, transfers or deliveries. The table
 ends with how wall time grows with N. Writes bench/results/network.json.
 
+Network variants (--variants, SimPy at --variant-n, default 500): "per_package" streams (every
+package its own max-min flow) and "agent_nics" (per-agent NIC caps: every 10th agent a phone with a
+2.5e5 B/s uplink and 1e6 B/s downlink, the others without a NIC limit). Capping every agent's NIC
+couples all flows into one max-min component, re-solved at every flow start and end (O(F log F)
+each), which is far slower: "all_nics" (every agent capped at 1.25e7, phones as above) measures it.
+"serial_broadcast" is the paper's N = 102 setting on its own: a full graph, broadcast, serial
+receive, one task per agent, all learned at once (N is 102 whatever --variant-n says). --before REF also runs every
+case at N >= --big on the tree of git revision REF (exported with `git archive`, no worktree), side
+by side in the same run, and prints the wall-time ratio after / before.
+
     .venv/bin/python bench/network.py                 # N = 51, 500, 5000
     .venv/bin/python bench/network.py --sizes 51 500  # a subset
+    .venv/bin/python bench/network.py --sizes 5000 --before main --variants per_package agent_nics
 """
 
 from __future__ import annotations
@@ -48,9 +59,12 @@ def build_graph(kind: str, n: int, seed: int):
     return graph
 
 
-def run_one(protocol: str, kind: str, n: int, engine: str = "auto", seed: int = 0) -> dict:
-    """One simulation; returns its measurements."""
-    sys.path.insert(0, str(ROOT))
+PHONE_UP, PHONE_DOWN, SERVER_NIC = 2.5e5, 1e6, 12.5e6  # the agent_nics / all_nics variants, bytes/s
+
+
+def run_one(protocol: str, kind: str, n: int, engine: str = "auto", seed: int = 0, variant: str = "plain") -> dict:
+    """One simulation; returns its measurements (the tree under $SKILL_SIM_BENCH_ROOT, default this one)."""
+    sys.path.insert(0, os.environ.get("SKILL_SIM_BENCH_ROOT", str(ROOT)))
     from sim.compiled import pick
     from sim.config import FailuresConfig, FloodConfig, NetworkConfig, PushPullConfig
     from sim.simulate import simulate
@@ -59,14 +73,31 @@ def run_one(protocol: str, kind: str, n: int, engine: str = "auto", seed: int = 
     graph = build_graph(kind, n, seed)
     work = synthetic_workload(n, 2, macs=TASK_MACS, nbytes=PACKAGE_BYTES, seed=seed, jitter=0.2)
     gossip = FloodConfig() if protocol == "flood" else PushPullConfig(period_s=PERIOD_S)
-    engine = pick(graph, work, NetworkConfig(), gossip, FailuresConfig(), engine)[0]
+    network = NetworkConfig(streams="per_package") if variant == "per_package" else NetworkConfig()
+    if variant == "serial_broadcast":
+        import networkx as nx
+
+        from sim.config import BroadcastConfig
+
+        n, kind, protocol = 102, "full", "broadcast"
+        graph = nx.complete_graph(n)
+        nx.set_edge_attributes(graph, BANDWIDTH, "bandwidth")
+        nx.set_edge_attributes(graph, LATENCY, "latency")
+        work = synthetic_workload(n, 1, macs=TASK_MACS, nbytes=PACKAGE_BYTES, seed=seed, jitter=0.0)
+        gossip, network = BroadcastConfig(), NetworkConfig(serial_receive=True)
+    for v in graph.nodes if variant in ("agent_nics", "all_nics") else ():
+        if v % 10 == 0:
+            graph.nodes[v].update(uplink=PHONE_UP, downlink=PHONE_DOWN)
+        elif variant == "all_nics":
+            graph.nodes[v].update(uplink=SERVER_NIC, downlink=SERVER_NIC)
+    engine = pick(graph, work, network, gossip, FailuresConfig(), engine)[0]
     start = time.perf_counter()
-    res = simulate(graph, work, rates=[RATE] * n, network=NetworkConfig(), gossip=gossip,
+    res = simulate(graph, work, rates=[RATE] * n, network=network, gossip=gossip,
                    failures=FailuresConfig(), seed=seed, record_packages=False, engine=engine)
     wall = time.perf_counter() - start
     m = res.metrics
     return {
-        "protocol": protocol, "graph": kind, "n": n, "engine": engine, "packages": work.num_tasks,
+        "protocol": protocol, "graph": kind, "n": n, "engine": engine, "variant": variant, "packages": work.num_tasks,
         "deliveries": int(res.held.sum()) - work.num_tasks, "wall_s": wall, "events": m.events,
         "events_per_s": m.events / wall, "transfers": m.transfers, "makespan_s": m.makespan_s,
         "speedup": m.speedup, "complete": m.complete, "bytes_sent": m.bytes_sent,
@@ -74,16 +105,29 @@ def run_one(protocol: str, kind: str, n: int, engine: str = "auto", seed: int = 
     }
 
 
-def run_case(protocol: str, kind: str, n: int, timeout_s: float, engine: str = "auto") -> dict:
-    """Run one case in a fresh process; a case over the time limit is reported as such."""
-    cmd = [sys.executable, __file__, "--one", protocol, kind, str(n), engine]
+def run_case(protocol: str, kind: str, n: int, timeout_s: float, engine: str = "auto", variant: str = "plain",
+             tree: Path | None = None) -> dict:
+    """Run one case in a fresh process (on the source tree `tree`, default this one); a case over
+    the time limit is reported as such."""
+    cmd = [sys.executable, __file__, "--one", protocol, kind, str(n), engine, variant]
+    env = dict(os.environ, SKILL_SIM_BENCH_ROOT=str(tree or ROOT), PYTHONPATH=str(tree or ROOT))
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=True)
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=True, env=env)
     except subprocess.TimeoutExpired:
         return {"protocol": protocol, "graph": kind, "n": n, "wall_s": None, "note": f"over {timeout_s:.0f} s limit"}
     except subprocess.CalledProcessError as err:
         return {"protocol": protocol, "graph": kind, "n": n, "wall_s": None, "note": err.stderr[-500:]}
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def export_tree(ref: str) -> Path:
+    """The sources of git revision `ref` in a temporary folder (git archive: no worktree is made)."""
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="skill-sim-before-"))
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref], capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return folder
 
 
 def growth(rows: list[dict]) -> list[dict]:
@@ -119,14 +163,21 @@ def main() -> None:
     parser.add_argument("--big", type=int, default=5000, help="from this N on, run only --big-graphs")
     parser.add_argument("--big-graphs", nargs="+", default=["small_world"],
                         help="graphs run at N >= --big (the issue's N=5000 target is small world)")
-    parser.add_argument("--one", nargs=4, metavar=("PROTOCOL", "GRAPH", "N", "ENGINE"), help=argparse.SUPPRESS)
+    parser.add_argument("--variants", nargs="*", default=[], choices=["per_package", "agent_nics", "all_nics", "serial_broadcast"],
+                        help="network variants to run on SimPy at --variant-n")
+    parser.add_argument("--variant-n", type=int, default=500)
+    parser.add_argument("--before", metavar="REF", help="also run the N >= --big cases on git revision REF")
+    parser.add_argument("--one", nargs=5, metavar=("PROTOCOL", "GRAPH", "N", "ENGINE", "VARIANT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(run_one(args.one[0], args.one[1], int(args.one[2]), args.one[3])))
+        print(json.dumps(run_one(args.one[0], args.one[1], int(args.one[2]), args.one[3], variant=args.one[4])))
         return
+    before_tree = export_tree(args.before) if args.before else None
     warm = {}
     for protocol in args.protocols:  # loads (or first compiles) each loop
         warm[protocol] = run_case(protocol, "ring", 200, args.timeout, "compiled")["wall_s"]
+        if before_tree:
+            run_case(protocol, "ring", 200, args.timeout, "compiled", tree=before_tree)
         print(f"compiled {protocol} loop ready in {warm[protocol] or float('nan'):.1f} s (numba compiles it on "
               "the first run after an install or an edit, then loads it from its cache)")
     rows = []
@@ -139,17 +190,37 @@ def main() -> None:
                 row["reference"] = False
                 rows.append(row)
                 _print_row(row)
+                if before_tree and n >= args.big:  # the same case on the old tree, right after
+                    old = run_case(protocol, kind, n, args.timeout, tree=before_tree)
+                    old.update(reference=True, tree=args.before)
+                    rows.append(old)
+                    _print_row(old)
+                    if old["wall_s"] and row["wall_s"]:
+                        row["wall_vs_before"] = row["wall_s"] / old["wall_s"]
+                        print(f"before {protocol:10} {kind:12} N {n}: wall {row['wall_s']:.2f} s now, "
+                              f"{old['wall_s']:.2f} s at {args.before} (x{row['wall_vs_before']:.3f})")
+                    continue
                 if row.get("engine") == "compiled" and n < args.big:  # the same case on SimPy, for the ratio
                     ref = run_case(protocol, kind, n, args.timeout, "simpy")
                     ref["reference"] = True
                     rows.append(ref)
                     _print_row(ref)
+    for variant in args.variants:
+        for protocol in args.protocols[:1] if variant == "serial_broadcast" else args.protocols:
+            row = run_case(protocol, "small_world", args.variant_n, args.timeout, "simpy", variant)
+            row["reference"] = False
+            rows.append(row)
+            print(f"{variant:12}", end=" ")
+            _print_row(row)
     for row in rows:
+        if row.get("tree") or row.get("variant", "plain") != "plain":
+            continue
         if row["reference"] and not row["wall_s"]:  # no reference: the engines' agreement is unchecked
             raise SystemExit(f"the SimPy reference of {row['protocol']} {row['graph']} N {row['n']} did not finish "
                              f"({row.get('note', '')}); raise --timeout")
         if row["reference"]:
-            fast = next(r for r in rows if not r["reference"] and (r["protocol"], r["graph"], r["n"]) == (row["protocol"], row["graph"], row["n"]))
+            fast = next(r for r in rows if not r["reference"] and r.get("variant", "plain") == "plain"
+                        and (r["protocol"], r["graph"], r["n"]) == (row["protocol"], row["graph"], row["n"]))
             if fast["wall_s"]:
                 row["compiled_speedup"] = row["wall_s"] / fast["wall_s"]
                 print(f"ratio  {row['protocol']:10} {row['graph']:12} N {row['n']}: compiled loop "
@@ -159,7 +230,7 @@ def main() -> None:
                     raise SystemExit(f"engines disagree on {row['protocol']} {row['graph']} N {row['n']}: {same}")
                 print(f"agree  {row['protocol']:10} {row['graph']:12} N {row['n']}: same "
                       f"{', '.join(AGREE)} on both engines")
-    grow = growth([r for r in rows if not r["reference"]])
+    grow = growth([r for r in rows if not r["reference"] and r.get("variant", "plain") == "plain"])
     for g in grow:
         print(f"growth {g['protocol']:10} {g['graph']:12} N {g['from_n']} -> {g['to_n']}: "
               f"wall x{g['wall_ratio']:.1f} (N^{g['exponent']:.2f})")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 import networkx as nx
-from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator, model_validator
 
 from sim.errors import SimError
+from topologies.errors import TopologyError
+from topologies.links import validate_link_value
 from sim.protocols import protocol, protocols, register_protocol, seal  # noqa: F401  (the registry, filled here)
 
 
@@ -29,7 +31,8 @@ class _Frozen(BaseModel):
 
 
 class NetworkConfig(_Frozen):
-    """How links carry bytes: bandwidth source, sharing, NIC limits, loss handling."""
+    """How links carry bytes: bandwidth source, sharing, streams (per_link or per_package), NIC caps
+    in bytes/s (in alpha mode a cap is priced like a link: the engine uses cap / alpha), loss handling."""
 
     # "explicit": per-edge `bandwidth` attribute; "alpha": bandwidth = min(rates of the two ends) /
     # alpha, so a byte costs alpha MACs of time as in the paper's cost metric.
@@ -37,9 +40,23 @@ class NetworkConfig(_Frozen):
     # "maxmin": concurrent flows share every resource max-min fairly (SimGrid's flow model);
     # "fifo": each resource serves one flow at a time, for comparison.
     sharing: Literal["maxmin", "fifo"] = "maxmin"
-    # NIC capacities in bytes/s; None = the NIC is never the bottleneck, only links are.
-    uplink: float | None = Field(default=None, gt=0)
-    downlink: float | None = Field(default=None, gt=0)
+    # How packages share a link direction. "per_link": one stream per direction carries what is
+    # queued there, in FIFO order (one persistent connection per neighbour pair: right for gossip
+    # over long-lived channels); "per_package": every package (and digest) is its own flow, max-min
+    # shared with the others on its direction and NICs (one connection per transfer, as SimGrid
+    # models a comm: right when transfers are independent requests). Compiled loops run per_link.
+    streams: Literal["per_link", "per_package"] = "per_link"
+    # Every agent's NIC capacities in bytes/s: a number, a seeded distribution like the link
+    # attributes ({dist: uniform, low: .., high: ..}, drawn per agent from the run's seed), or None
+    # (the NIC is never the bottleneck, only links are). A GraphML node attribute `uplink` /
+    # `downlink` or an agents.overrides entry sets one agent's cap instead. In mode "alpha" a cap
+    # is priced like a link: the engine uses cap / alpha bytes/s, so a cap is read as bytes/s at
+    # alpha = 1 (MACs/s of transfer) and communication time grows linearly in alpha.
+    # With a NIC limit (or per_package) a transfer's bytes flow after its route's latency (SimGrid
+    # CM02): latency and NIC sharing compose, and a serial receiver never takes bytes faster than
+    # its NIC; without one, a package arrives at start + bytes / bandwidth + latency as before.
+    uplink: float | dict[str, Any] | None = None
+    downlink: float | dict[str, Any] | None = None
     # The paper's assumption: a student receives packages one at a time over one interface.
     serial_receive: bool = False
     # Reliable: a lost package is retransmitted after the timeout; unreliable: it is dropped.
@@ -48,6 +65,24 @@ class NetworkConfig(_Frozen):
     loss_timeout_s: float = Field(default=1.0, ge=0)
     # A package is tried at most 1 + max_retries times on one link direction.
     max_retries: int = Field(default=10, ge=0)
+
+    @field_validator("uplink", "downlink")
+    @classmethod
+    def _cap(cls, value: Any, info: Any) -> Any:
+        """A cap is a number > 0 or a distribution whose draws are (checked like link bandwidths)."""
+        if value is None:
+            return value
+        try:
+            validate_link_value("bandwidth", value)
+        except TopologyError as exc:
+            message = str(exc).replace("bandwidth (bytes/s)", "a NIC cap (bytes/s)")
+            raise ValueError(message.replace("bandwidth", info.field_name)) from None
+        return float(value) if not isinstance(value, dict) else value
+
+    @property
+    def nic_limited(self) -> bool:
+        """True when some resource besides the link directions can bind (a NIC cap or serial receive)."""
+        return self.uplink is not None or self.downlink is not None or self.serial_receive
 
 
 class _Gossip(_Frozen):

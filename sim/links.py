@@ -1,12 +1,16 @@
-"""The link table both engines read: per link direction its endpoints, bandwidth, latency and loss."""
+"""The link table both engines read (per link direction its endpoints, bandwidth, latency and loss)
+and the NIC caps of every agent (the SimPy engine's only: compiled loops run without NIC limits)."""
 
 from __future__ import annotations
+
+import numbers
 
 import networkx as nx
 import numpy as np
 
 from sim.config import NetworkConfig
 from sim.errors import SimError
+from topologies.links import draw_link_values
 
 
 def link_table(graph: nx.Graph, config: NetworkConfig, rates: np.ndarray, alpha: float) -> dict:
@@ -32,3 +36,42 @@ def link_table(graph: nx.Graph, config: NetworkConfig, rates: np.ndarray, alpha:
     return {"src": np.array(src, dtype=np.int64), "dst": np.array(dst, dtype=np.int64),
             "bandwidth": np.array(bw, dtype=np.float64), "latency": np.array(lat, dtype=np.float64),
             "loss": np.array(loss, dtype=np.float64)}
+
+
+NIC_ATTRS = ("uplink", "downlink")
+
+
+def nic_caps(graph: nx.Graph, config: NetworkConfig, alpha: float, seed: int) -> dict[str, np.ndarray]:
+    """Per agent its uplink and downlink capacity in bytes/s (inf: no limit). A node attribute
+    (GraphML, or an agents.overrides entry) wins over the network's default, which may be a
+    seeded distribution (drawn per agent, one generator per attribute); in alpha mode every cap
+    is divided by alpha, as link bandwidths are."""
+    n = graph.number_of_nodes()
+    caps = {}
+    for k, name in enumerate(NIC_ATTRS):
+        spec = getattr(config, name)
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(3, k)))
+        drawn = draw_link_values("bandwidth", spec, n, rng) if spec is not None else [np.inf] * n
+        values = np.array(drawn, dtype=np.float64)
+        for v, value in check_nic_attrs(graph).get(name, {}).items():
+            values[v] = value
+        if config.mode == "alpha":
+            values = values / alpha
+        caps[name] = values
+    return caps
+
+
+def check_nic_attrs(graph: nx.Graph) -> dict[str, dict[int, float]]:
+    """The agents' own NIC caps (node attributes `uplink` / `downlink`), validated: finite, > 0."""
+    caps: dict[str, dict[int, float]] = {name: {} for name in NIC_ATTRS}
+    for v, attrs in graph.nodes(data=True):
+        for name in NIC_ATTRS:
+            value = attrs.get(name)
+            if value is None:
+                continue
+            ok = not isinstance(value, bool) and isinstance(value, numbers.Real) and 0 < value < np.inf
+            if not ok:
+                raise SimError(f"agent {v} {name}={value!r} is invalid: a NIC cap must be a finite number "
+                               "> 0 bytes/s (or absent: the network's default)")
+            caps[name][v] = float(value)
+    return caps

@@ -145,6 +145,12 @@ def _draw(name: str, spec: LinkSpec, count: int, rng: np.random.Generator) -> li
     return [float(v) for v in values]
 
 
+def draw_link_values(name: str, spec: LinkSpec, count: int, rng: np.random.Generator) -> list[float] | None:
+    """Draw `count` values of a validated spec, clipped into attribute `name`'s range (the engine
+    draws per-agent NIC caps with it, as bandwidths)."""
+    return _draw(name, spec, count, rng)
+
+
 def _sorted_edges(graph: nx.Graph) -> list[tuple[Any, Any]]:
     """Edges as (low, high) pairs in sorted order, so draws do not depend on insertion order."""
     try:

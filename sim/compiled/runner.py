@@ -33,8 +33,9 @@ def supports(graph: nx.Graph, network: NetworkConfig, gossip: GossipConfig, fail
     """None when a compiled loop gives the SimPy engine's answer; otherwise the setting that needs
     the SimPy engine.
 
-    A loop applies when every link direction is a resource of its own (no NIC limit, no serial
-    receive: each direction is then a FIFO pipe, in "maxmin" and "fifo" alike), nothing is lost
+    A loop applies when every link direction is a resource of its own (no NIC limit, not even one
+    agent's, no serial receive, per_link streams: each direction is then a FIFO pipe, in "maxmin"
+    and "fifo" alike), nothing is lost
     and nothing fails, and the protocol registers a loop (push draws per hop from a sequential
     generator, which only the SimPy engine replays; push_pull's loop stops when every agent holds
     everything, so it takes connected graphs only).
@@ -45,6 +46,11 @@ def supports(graph: nx.Graph, network: NetworkConfig, gossip: GossipConfig, fail
         return f"gossip.protocol={gossip.protocol!r}"
     if network.uplink is not None or network.downlink is not None or network.serial_receive:
         return "NIC limits (network.uplink, downlink or serial_receive)"
+    capped = [v for v, attrs in graph.nodes(data=True) if attrs.get("uplink") is not None or attrs.get("downlink") is not None]
+    if capped:
+        return f"per-agent NIC limits (uplink or downlink of agent {capped[0]})"
+    if network.streams != "per_link":
+        return f"network.streams={network.streams!r} (the loops run per_link streams)"
     if (failures.agents.scheduled or failures.agents.random or failures.links.scheduled
             or failures.links.random or failures.partitions):
         return "failures"

@@ -21,7 +21,7 @@ from sim.engine.knowledge import Knowledge
 from sim.engine.learning import learner
 from sim.engine.network import Network
 from sim.errors import SimError
-from sim.links import link_table
+from sim.links import link_table, nic_caps
 from sim.metrics import RunState
 from sim.protocols import protocol
 from sim.ranks import WAKE, rank
@@ -58,7 +58,7 @@ class Engine:
         self.held = self.knowledge.held
         self.config = network
         self.network = Network(self.env, self.n_agents, link_table(graph, network, rates, alpha), network,
-                               workload.column("nbytes"), seed, self)
+                               workload.column("nbytes"), seed, self, nic_caps(graph, network, alpha, seed))
         self.out_dirs = self.network.out_dirs
         self.dst_of = self.network.dst_l
         self.send = self.network.send
@@ -264,7 +264,7 @@ class Engine:
         """Log the flow."""
         lost = flow.lost is not None and bool(flow.lost[:flow.limit].any())
         outcome = "cut" if cut else ("lost" if lost else "delivered")
-        self.recorder.transfer(flow.start, self.env.now, flow.src, flow.dst, flow.sent, outcome, flow.ids)
+        self.recorder.transfer(flow.opened, self.env.now, flow.src, flow.dst, flow.sent, outcome, flow.ids)
 
     def item_lost(self, flow: Flow, index: int) -> None:
         """A package was lost: retransmit it after the timeout if the config says so."""

@@ -1,6 +1,9 @@
-"""One flow: a batch of items crossing one link direction, with exact per-item arrival times."""
+"""One flow: a batch of items crossing one link direction, with exact per-item arrival times; a
+transfer not flowing yet; the cumulative bytes of a batch."""
 
 from __future__ import annotations
+
+from itertools import accumulate
 
 import numpy as np
 
@@ -20,7 +23,7 @@ class Flow:
     __slots__ = (
         "direction", "src", "dst", "ids", "cum", "lost", "latency", "start", "rate",
         "t_last", "sent", "bt", "bb", "end_event", "version", "resources", "limit", "ended", "arr", "tokens", "entry", "total",
-        "ids_l", "arr_l", "cum_l",
+        "ids_l", "arr_l", "cum_l", "opened",
     )
 
     def __init__(self, direction: int, src: int, dst: int, ids: np.ndarray, cum: np.ndarray,
@@ -37,7 +40,8 @@ class Flow:
         self.total = self.cum_l[-1] if self.cum_l else 0.0  # bytes of the whole flow
         self.lost: np.ndarray | None = None  # True where the item is lost on the way
         self.latency = latency
-        self.start = start
+        self.start = start  # when its bytes start to flow
+        self.opened = start  # when the sender handed it over (earlier for a CM02 transfer: its latency)
         self.rate = 0.0
         self.t_last = start  # time of the last progress update
         self.sent = 0.0  # bytes sent by t_last
@@ -94,3 +98,40 @@ class Flow:
     def arrivals(self, lo: int, hi: int) -> np.ndarray:
         """Times at which items lo..hi-1 reach the receiver."""
         return self.departures(lo, hi) + self.latency
+
+
+class Pending:
+    """A CM02 transfer that has opened but whose bytes do not flow yet (its latency runs, or it
+    waits for an exclusive resource)."""
+
+    __slots__ = ("direction", "ids", "opened", "resources", "cancelled")
+
+    def __init__(self, direction: int, ids: list[int], opened: float, resources: tuple[int, ...]) -> None:
+        self.direction, self.ids, self.opened, self.resources = direction, ids, opened, resources
+        self.cancelled = False
+
+
+def cum_short(ids: list[int], sizes: list[float], digests: dict[int, float]) -> tuple[np.ndarray, list[float], list[int]]:
+    """Cumulative bytes and digest-token indices of a short flow, in plain Python: most flows
+    carry one to three items, where numpy's per-call overhead dominates. The sums are the
+    same sequential float64 additions as numpy's cumsum, so arrival times are unchanged."""
+    if digests:  # digests travel: look their sizes up
+        cum_l = list(accumulate([digests[i] if i < 0 else sizes[i] for i in ids]))
+        tokens = [k for k, i in enumerate(ids) if i < 0]
+    else:
+        cum_l, tokens = list(accumulate([sizes[i] for i in ids])), []
+    return np.array(cum_l, dtype=np.float64), cum_l, tokens
+
+
+def cum_long(ids: np.ndarray, sizes_of: np.ndarray, digests: dict[int, float]) -> tuple[np.ndarray, list[float], list[int]]:
+    """`cum_short` for a long flow, with numpy."""
+    tokens = []
+    if digests:
+        sizes = sizes_of[np.maximum(ids, 0)]
+        tokens = np.flatnonzero(ids < 0).tolist()
+        if tokens:
+            sizes[tokens] = [digests[int(ids[k])] for k in tokens]
+    else:
+        sizes = sizes_of[ids]
+    cum = sizes.astype(np.float64, copy=False).cumsum()
+    return cum, cum.tolist(), tokens

@@ -1,8 +1,9 @@
 """The contract between the engine and a gossip protocol, in both directions.
 
 `Host` spells out all a protocol may read or do of the engine (sim.engine.core.Engine provides it);
-`Gossip` is what the engine calls on a protocol. Protocols import nothing else of the engine, so
-the engine can build them from the registry (sim.protocols) without an import cycle.
+`Gossip` is what the engine calls on a protocol; `Listener` is what the network tells the engine.
+Protocols import nothing else of the engine, so the engine can build them from the registry
+(sim.protocols) without an import cycle.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from typing import Protocol
 
 import numpy as np
 import simpy
+
+from sim.engine.flows import Flow
 
 
 class Host(Protocol):
@@ -56,6 +59,18 @@ class Host(Protocol):
 
     def child_rng(self, *key: str | int) -> np.random.Generator:
         """A generator derived from the run's seed and a stable key."""
+
+
+class Listener(Protocol):
+    """What the network tells the engine about flows."""
+
+    def flow_started(self, flow: Flow) -> None: ...
+    def flow_changed(self, flow: Flow) -> None: ...
+    def flow_finished(self, flow: Flow, cut: bool) -> None: ...
+    def item_lost(self, flow: Flow, index: int) -> None: ...
+    def before_send(self, agent: int) -> None: ...
+    def idle(self, agent: int) -> None: ...
+    def direction_down(self, d: int) -> None: ...
 
 
 class Gossip:

@@ -1,17 +1,23 @@
-"""Links, NICs and flows: max-min fair (or FIFO) sharing, loss and outages, in simulated time."""
+"""Links, NICs and flows: max-min fair (or FIFO) sharing, loss and outages, in simulated time.
+
+Two orders of latency and bandwidth, which agree wherever a flow is alone on its resources: a flow
+that crosses only its link direction (no NIC limit, per_link streams) is a pipe, its bytes leave
+at the link's rate and arrive `latency` later; a flow that crosses NICs, or any flow of per_package
+streams, is a SimGrid CM02 transfer: its bytes start flowing (and take shares, or a serial
+receiver's NIC) `latency` after it opens, and an item arrives when its last byte is through.
+"""
 
 from __future__ import annotations
-
-from collections import deque
-from itertools import accumulate
-from typing import Protocol
 
 import numpy as np
 import simpy
 
 from sim.config import NetworkConfig
 from sim.engine.events import call_later
-from sim.engine.flows import Flow
+from sim.engine.flows import Flow, Pending, cum_long, cum_short
+from sim.engine.grants import Grants
+from sim.engine.host import Listener
+from sim.engine.resources import resources
 from sim.engine.sharing import progressive_filling
 from sim.errors import SimError
 from sim.ranks import URGENT
@@ -19,29 +25,20 @@ from sim.ranks import URGENT
 SHORT_FLOW = 32  # flows with at most this many items get their byte sums in plain Python
 
 
-class Listener(Protocol):
-    """What the network tells the engine about flows."""
-
-    def flow_started(self, flow: Flow) -> None: ...
-    def flow_changed(self, flow: Flow) -> None: ...
-    def flow_finished(self, flow: Flow, cut: bool) -> None: ...
-    def item_lost(self, flow: Flow, index: int) -> None: ...
-    def before_send(self, agent: int) -> None: ...
-    def idle(self, agent: int) -> None: ...
-    def direction_down(self, d: int) -> None: ...
-
-
 class Network:
     """Every link direction with its queue; flows over link + NIC resources, shared per config.
 
     Resources: link direction d (capacity = its bandwidth), sender uplink D+u and receiver downlink
-    D+N+v (when limited). A resource is exclusive (serves one flow at a time, FIFO) in "fifo" mode,
-    and the downlink is exclusive with `serial_receive`. `send` queues items on a direction, which
-    carries everything queued as one flow at a time (like one TCP stream per neighbour pair).
+    D+N+v (when limited, per agent: `nics`). A resource is exclusive (serves one flow at a time,
+    FIFO) in "fifo" mode, and the downlink is exclusive with `serial_receive`. With per_link
+    streams `send` queues items on a direction, which carries everything queued as one flow at a
+    time (like one TCP stream per neighbour pair); with per_package every item is its own flow.
     """
 
     def __init__(self, env: simpy.Environment, n_agents: int, links: dict, config: NetworkConfig,
-                 sizes: np.ndarray, seed: int, listener: Listener) -> None:
+                 sizes: np.ndarray, seed: int, listener: Listener, nics: dict | None = None) -> None:
+        """`nics`: per agent "uplink" and "downlink" caps in bytes/s (inf: none; sim.links.nic_caps);
+        by default the config's caps, which must then be numbers."""
         self.env = env
         self.config = config
         self.listener = listener
@@ -63,23 +60,17 @@ class Network:
         self.state = [0] * n_dirs  # 0 idle, 1 waiting for a grant, 2 active
         self.down = [0] * n_dirs  # > 0: cut (outage, partition, dead end)
         self.active: dict[int, list[Flow]] = {}
-        up = config.uplink or np.inf
-        down = config.downlink or np.inf
-        self.capacity = np.concatenate([self.bandwidth, np.full(n_agents, up), np.full(n_agents, down)])
-        fifo = config.sharing == "fifo"
-        self.exclusive = np.zeros(len(self.capacity), dtype=bool)
-        self.exclusive[:n_dirs] = fifo
-        self.exclusive[n_dirs:n_dirs + n_agents] = fifo and config.uplink is not None
-        self.exclusive[n_dirs + n_agents:] = config.serial_receive or (fifo and config.downlink is not None)
+        self.pending: dict[int, list[Pending]] = {}  # CM02 transfers opened on d, not flowing yet
+        self.per_package = config.streams == "per_package"
+        self.queued_at = [-np.inf] * n_dirs  # when items were last queued on each direction
+        res = resources(self.bandwidth, self.src_l, self.dst_l, n_agents, config, nics)
+        self.capacity, self.exclusive, self.res_of, self.plain = res
         self.any_exclusive = bool(self.exclusive.any())
-        self.capacity_l = self.capacity.tolist()
-        self.exclusive_l = self.exclusive.tolist()
-        self.plain = config.uplink is None and config.downlink is None and not self.any_exclusive
+        self.capacity_l, self.exclusive_l = self.capacity.tolist(), self.exclusive.tolist()
         # resource -> flows using it, in start order (a dict, not a set: set order follows memory
         # addresses, which made re-sharing order, float rounding and results vary between runs)
         self.users: dict[int, dict[Flow, None]] = {}
-        self.holder: dict[int, object] = {}  # exclusive resource -> the flow or request holding it
-        self.waiting: deque = deque()  # requests for exclusive resources, FIFO
+        self.grants = Grants(self.exclusive_l, self._granted)
         self.rngs: dict[int, np.random.Generator] = {}
         self.flows_started = 0
         self.bytes_sent = 0.0
@@ -90,7 +81,17 @@ class Network:
 
     # -- queueing -------------------------------------------------------------------------------
     def send(self, d: int, items) -> None:
-        """Queue items on direction d; start a flow at once if the direction is free."""
+        """Queue items on direction d; start a flow at once if the direction is free (per_package:
+        every item opens its own transfer now)."""
+        self.queued_at[d] = self.env.now
+        if self.per_package:
+            if self.down[d]:
+                self.queue[d].extend(items)
+                return
+            self.state[d] = 2
+            for i in list(items):
+                self._open_cm02(d, [i], self.latency_l[d])
+            return
         self.queue[d].extend(items)
         if self.state[d] == 0 and self.down[d] == 0:
             self._request(d)
@@ -109,13 +110,15 @@ class Network:
             self.queue[d] = []
 
     def busy(self) -> bool:
-        """True while any flow is active or waiting, or items are queued on a direction that is up."""
-        if self.active or self.waiting:
+        """True while any flow is active or pending, or items are queued on a direction that is up."""
+        if self.active or self.pending or self.grants:
             return True
         return any(q and not self.down[d] for d, q in enumerate(self.queue))
 
     def packages_queued(self) -> bool:
-        """True while a package (not a digest) is queued on a direction that is up."""
+        """True while a package (not a digest) is queued on a direction that is up, or waits to flow."""
+        if any(i >= 0 for ps in self.pending.values() for p in ps for i in p.ids):
+            return True
         down = self.down
         for d, q in enumerate(self.queue):
             if q and not down[d] and (q[0] >= 0 or q[-1] >= 0 or any(i >= 0 for i in q)):
@@ -124,40 +127,69 @@ class Network:
 
     def resources_of(self, d: int) -> tuple[int, ...]:
         """Resources a flow on direction d crosses (only the ones that can bind)."""
-        if self.plain:
-            return (d,)
-        res = [d]
-        u, v = int(self.src[d]), int(self.dst[d])
-        if self.config.uplink is not None:
-            res.append(self.n_dirs + u)
-        if self.config.downlink is not None or self.exclusive[self.n_dirs + self.n_agents + v]:
-            res.append(self.n_dirs + self.n_agents + v)
-        return tuple(res)
+        return self.res_of[d]
 
     def _request(self, d: int) -> None:
-        """Ask for the exclusive resources of direction d, or start at once if none are needed."""
-        res = self.resources_of(d)
-        if not self.any_exclusive or not any(self.exclusive[r] for r in res):
+        """Direction d has items and no flow: open one (a pipe asks for its exclusive resources
+        first and takes the queue when granted; a CM02 transfer takes the queue now, and asks once
+        its latency has run: it holds nothing while its first byte travels)."""
+        res = self.res_of[d]
+        if self.per_package:
+            items, self.queue[d] = self.queue[d], []
+            self.send(d, items)
+            return
+        if len(res) > 1:  # crosses a NIC: CM02 (per_package returned above)
+            self.state[d] = 2
+            self.listener.before_send(self.src_l[d])
+            items = self.queue[d]
+            if not items or self.down[d]:
+                self.state[d] = 0
+                return
+            self.queue[d] = []
+            warm = self.env.now - self.queued_at[d] >= self.latency_l[d]  # what it carries left long ago
+            self._open_cm02(d, items, 0.0 if warm else self.latency_l[d])
+            return
+        if not self.any_exclusive or not any(self.exclusive_l[r] for r in res):
             self._start(d, res)
             return
         self.state[d] = 1
-        self.waiting.append(d)
-        self._grant()
+        self.grants.ask(d, res)
 
-    def _grant(self) -> None:
-        """Start every waiting request whose exclusive resources are all free, in FIFO order."""
-        still = deque()
-        while self.waiting:
-            d = self.waiting.popleft()
-            res = self.resources_of(d)
-            if all(r not in self.holder for r in res if self.exclusive[r]):
-                self._start(d, res)
-            else:
-                still.append(d)
-        self.waiting = still
+    def _granted(self, request) -> None:
+        """An exclusive request was granted: a direction's pipe takes its queue, a transfer flows."""
+        if isinstance(request, Pending):
+            self._flow(request)
+        else:
+            self._start(request, self.res_of[request])
+
+    def _open_cm02(self, d: int, ids: list[int], wait: float) -> None:
+        """Open a CM02 transfer of `ids` on d: its bytes flow `wait` seconds from now."""
+        p = Pending(d, ids, self.env.now, self.res_of[d])
+        self.pending.setdefault(d, []).append(p)
+        if wait > 0:
+            call_later(self.env, wait, lambda _e: self._latency_over(p), URGENT)
+        else:
+            self._latency_over(p)
+
+    def _latency_over(self, p: Pending) -> None:
+        """A transfer's first byte has arrived: it flows now, or waits for its exclusive resources."""
+        if p.cancelled:
+            return
+        if self.any_exclusive and any(self.exclusive_l[r] for r in p.resources):
+            self.grants.ask(p, p.resources)
+        else:
+            self._flow(p)
+
+    def _flow(self, p: Pending) -> None:
+        """The transfer's bytes flow from now; items arrive as their last byte is through."""
+        ps = self.pending[p.direction]
+        ps.remove(p)
+        if not ps:
+            del self.pending[p.direction]
+        self.open_flow(p.direction, p.ids, p.resources, latency=0.0, opened=p.opened)
 
     def _start(self, d: int, res: tuple[int, ...]) -> None:
-        """Open a flow on d carrying everything queued there."""
+        """Open a flow on d carrying everything queued."""
         self.state[d] = 2  # claimed: a send() while the sender catches up only queues
         self.listener.before_send(int(self.src[d]))  # the sender catches up on what it received
         items = self.queue[d]
@@ -167,16 +199,21 @@ class Network:
         self.queue[d] = []
         self.open_flow(d, items, res)
 
-    def open_flow(self, d: int, ids, res: tuple[int, ...] | None = None) -> Flow:
+    def open_flow(self, d: int, ids, res: tuple[int, ...] | None = None, latency: float | None = None,
+                  opened: float | None = None) -> Flow:
         """Start one flow on d now carrying `ids` (a list or array; also usable directly: several
-        flows may share a direction)."""
-        res = self.resources_of(d) if res is None else res
+        flows may share a direction); its items arrive `latency` (default: the link's) after
+        their last byte has left, and it was handed over at `opened` (default: now)."""
+        res = self.res_of[d] if res is None else res
         ids = np.asarray(ids, dtype=np.int64)
         if len(ids) <= SHORT_FLOW:
-            cum, cum_l, tokens = self._cum_short(ids.tolist())
+            cum, cum_l, tokens = cum_short(ids.tolist(), self.sizes_l, self.digest_sizes)
         else:
-            cum, cum_l, tokens = self._cum_long(ids)
-        flow = Flow(d, self.src_l[d], self.dst_l[d], ids, cum, cum_l, self.latency_l[d], self.env.now, res)
+            cum, cum_l, tokens = cum_long(ids, self.sizes, self.digest_sizes)
+        flow = Flow(d, self.src_l[d], self.dst_l[d], ids, cum, cum_l,
+                    self.latency_l[d] if latency is None else latency, self.env.now, res)
+        if opened is not None:
+            flow.opened = opened
         if tokens:
             flow.tokens = tokens
         if self.lossy[d]:  # an item of 0 bytes (a digest listing no id) puts nothing on the wire to lose
@@ -191,35 +228,10 @@ class Network:
             else:
                 users[r] = {flow: None}
             if exclusive[r]:
-                self.holder[r] = flow
+                self.grants.hold(r, flow)
         self._reshare(flow)
         self.listener.flow_started(flow)
         return flow
-
-    def _cum_short(self, ids: list[int]) -> tuple[np.ndarray, list[float], list[int]]:
-        """Cumulative bytes and digest-token indices of a short flow, in plain Python: most flows
-        carry one to three items, where numpy's per-call overhead dominates. The sums are the
-        same sequential float64 additions as numpy's cumsum, so arrival times are unchanged."""
-        sizes, digests = self.sizes_l, self.digest_sizes
-        if digests:  # digests travel: look their sizes up
-            cum_l = list(accumulate([digests[i] if i < 0 else sizes[i] for i in ids]))
-            tokens = [k for k, i in enumerate(ids) if i < 0]
-        else:
-            cum_l, tokens = list(accumulate([sizes[i] for i in ids])), []
-        return np.array(cum_l, dtype=np.float64), cum_l, tokens
-
-    def _cum_long(self, ids: np.ndarray) -> tuple[np.ndarray, list[float], list[int]]:
-        """`_cum_short` for a long flow, with numpy."""
-        tokens = []
-        if self.digest_sizes:
-            sizes = self.sizes[np.maximum(ids, 0)]
-            tokens = np.flatnonzero(ids < 0).tolist()
-            if tokens:
-                sizes[tokens] = [self.digest_sizes[int(ids[k])] for k in tokens]
-        else:
-            sizes = self.sizes[ids]
-        cum = sizes.astype(np.float64, copy=False).cumsum()
-        return cum, cum.tolist(), tokens
 
     def _rng(self, d: int) -> np.random.Generator:
         """The loss generator of direction d, a child of the root seed."""
@@ -228,14 +240,16 @@ class Network:
         return self.rngs[d]
 
     # -- sharing --------------------------------------------------------------------------------
-    def _reshare(self, seed: Flow) -> None:
-        """Recompute max-min fair rates (progressive filling) for the flows coupled to `seed`."""
+    def _reshare(self, seed: Flow, *more: Flow) -> None:
+        """Recompute max-min fair rates (progressive filling) for the flows coupled to `seed` (and
+        to `more`: one pass for all the components a flow's end touches)."""
         now = self.env.now
-        if len(seed.resources) == 1 and len(self.users[seed.resources[0]]) == 1 and seed.rate == 0:
+        if not more and len(seed.resources) == 1 and len(self.users[seed.resources[0]]) == 1 and seed.rate == 0:
             seed.set_rate(now, self.capacity_l[seed.resources[0]])  # alone on its link
             self._schedule_end(seed)
             return
-        comp, todo, seen = [], [seed], {id(seed)}
+        todo = [seed, *more]
+        comp, seen = [], {id(f) for f in todo}
         while todo:
             f = todo.pop()
             if not f.ended:
@@ -276,7 +290,14 @@ class Network:
         self._close(flow, cut=False)
 
     def cut(self, d: int) -> None:
-        """Cut direction d now: active flows fail from the first item not yet arrived."""
+        """Cut direction d now: active flows fail from the first item not yet arrived, transfers
+        whose bytes do not flow yet fail whole (back to the queue, after what the active flows fail)."""
+        for p in self.pending.pop(d, ()):
+            p.cancelled = True
+            self.grants.cancel(p)
+            self.queue[d][:0] = [i for i in p.ids if i >= 0]  # digests are not retried
+        if not self.active.get(d) and self.state[d] == 2:
+            self.state[d] = 0
         for flow in list(self.active.get(d, ())):
             flow.advance(self.env.now)
             arrived = flow.arr[:flow.limit] <= self.env.now
@@ -308,8 +329,7 @@ class Network:
             del self.active[d]
         for r in flow.resources:
             self.users[r].pop(flow, None)
-            if self.holder.get(r) is flow:
-                del self.holder[r]
+            self.grants.release(r, flow)
         if flow.lost is not None:
             for i in np.flatnonzero(flow.lost[:flow.limit]):
                 self.listener.item_lost(flow, int(i))
@@ -317,12 +337,23 @@ class Network:
             failed = [int(i) for i in flow.ids[flow.limit:] if i >= 0]  # digests are not retried
             self.queue[d][:0] = failed
         self.listener.flow_finished(flow, cut)
-        for r in flow.resources:  # the survivors speed up
-            for g in list(self.users.get(r, ())):
-                if not g.ended:
-                    self._reshare(g)
+        survivors = []  # the survivors speed up
+        for r in flow.resources:
+            for g in self.users.get(r, ()):
+                if not g.ended and g not in survivors:
+                    survivors.append(g)
                 break
-        if not self.active.get(d):
+        if survivors:
+            self._reshare(*survivors)
+        if self.per_package:
+            if not self.active.get(d) and not self.pending.get(d):
+                self.state[d] = 0
+                if self.down[d] == 0:
+                    if self.queue[d]:
+                        self._request(d)
+                    else:
+                        self.listener.idle(flow.src)
+        elif not self.active.get(d) and not self.pending.get(d):
             self.state[d] = 0
             if self.down[d] == 0:
                 self.state[d] = 2  # claimed while the sender catches up on what it received
@@ -332,8 +363,7 @@ class Network:
                     self._request(d)
                 else:
                     self.listener.idle(flow.src)
-        if self.waiting:
-            self._grant()
+        self.grants.grant()
 
     # -- outages --------------------------------------------------------------------------------
     def set_down(self, d: int) -> None:
@@ -341,7 +371,7 @@ class Network:
         self.down[d] += 1
         if self.down[d] == 1:
             if self.state[d] == 1:
-                self.waiting = deque(x for x in self.waiting if x != d)
+                self.grants.cancel(d)
                 self.state[d] = 0
             self.cut(d)
             self.listener.direction_down(d)
@@ -366,4 +396,5 @@ class Network:
         if self.down[d] < 0:
             raise SimError(f"direction {d} brought up more often than down")
         if self.down[d] == 0 and self.state[d] == 0 and self.queue[d]:
+            self.queued_at[d] = self.env.now  # the connection starts cold again
             self._request(d)

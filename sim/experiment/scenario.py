@@ -56,10 +56,14 @@ Assignment = Union[RoundRobin, Blocks, Balanced, Explicit]
 
 
 class AgentOverride(_Strict):
-    """Per-agent exception to the population's defaults (heterogeneous agents)."""
+    """Per-agent exception to the population's defaults (heterogeneous agents: a phone, a server).
+    Unset fields keep the population's value (agents.rate_macs_per_s, network.uplink/downlink)."""
 
     agent: int = Field(ge=0)
-    rate_macs_per_s: float = Field(gt=0)
+    rate_macs_per_s: float | None = Field(None, gt=0)
+    # This agent's NIC caps in bytes/s (read like network.uplink/downlink, also in alpha mode).
+    uplink: float | None = Field(None, gt=0)
+    downlink: float | None = Field(None, gt=0)
 
 
 class AgentsSection(_Strict):
@@ -75,8 +79,18 @@ class AgentsSection(_Strict):
         """Compute rate of every agent, overrides applied."""
         rates = [self.rate_macs_per_s] * self.count
         for o in self.overrides:
-            rates[o.agent] = o.rate_macs_per_s
+            if o.rate_macs_per_s is not None:
+                rates[o.agent] = o.rate_macs_per_s
         return rates
+
+    def nic_caps(self) -> dict[int, dict[str, float]]:
+        """The NIC caps overrides set, per agent (they become the graph's node attributes)."""
+        caps: dict[int, dict[str, float]] = {}
+        for o in self.overrides:
+            for name in ("uplink", "downlink"):
+                if getattr(o, name) is not None:
+                    caps.setdefault(o.agent, {})[name] = getattr(o, name)
+        return caps
 
     @model_validator(mode="after")
     def _overrides_in_range(self) -> "AgentsSection":

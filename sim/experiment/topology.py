@@ -5,8 +5,9 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 
-from sim.errors import ScenarioError
+from sim.errors import ScenarioError, SimError
 from sim.experiment.scenario import Scenario
+from sim.links import check_nic_attrs
 from topologies.files import graph_from_file
 from topologies.links import assign_links
 from topologies.registry import build_graph
@@ -32,4 +33,12 @@ def build_topology(scenario: Scenario, seed: np.random.SeedSequence | None = Non
             "make them equal"
         )
     links = topo.links
-    return assign_links(graph, links.bandwidth, links.latency, links.loss, seed=link_seed)
+    graph = assign_links(graph, links.bandwidth, links.latency, links.loss, seed=link_seed)
+    for agent, caps in scenario.agents.nic_caps().items():  # agents.overrides win over the file's
+        graph.nodes[agent].update(caps)
+    try:
+        check_nic_attrs(graph)
+    except SimError as exc:
+        where = f"topology.path {topo.path}: " if topo.family == "file" else ""
+        raise ScenarioError(f"{where}{exc}") from None
+    return graph

@@ -40,7 +40,7 @@ def scenarios(draw):
     if draw(st.booleans()):
         u, v = sorted(graph.edges)[draw(st.integers(0, graph.number_of_edges() - 1))]
         failures["partitions"] = [{"edges": [[u, v]], "start_s": 0.5, "end_s": 2.0}]
-    network = NetworkConfig(sharing=draw(st.sampled_from(["maxmin", "fifo"])),
+    network = NetworkConfig(sharing=draw(st.sampled_from(["maxmin", "fifo"])), streams=draw(st.sampled_from(["per_link", "per_package"])),
                             serial_receive=draw(st.booleans()), uplink=draw(st.sampled_from([None, 2000.0])),
                             loss_timeout_s=0.1, max_retries=1000)
     if protocol == "push_full":

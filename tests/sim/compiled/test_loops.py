@@ -360,6 +360,9 @@ UNSUPPORTED = {  # name: (settings that differ from plain flood over lossless li
     "uplink": (dict(network=NetworkConfig(uplink=2000.0)), "uplink"),
     "downlink": (dict(network=NetworkConfig(downlink=2000.0)), "downlink"),
     "serial_receive": (dict(network=NetworkConfig(serial_receive=True)), "serial_receive"),
+    "per_package": (dict(network=NetworkConfig(streams="per_package")), "per_package"),
+    "agent_uplink": (dict(node_caps={2: {"uplink": 2000.0}}), "agent 2"),
+    "agent_downlink": (dict(node_caps={0: {"downlink": 2000.0}}), "agent 0"),
     "lossy_edge": (dict(loss=0.1), "loss"),
     "agent_crash": (dict(failures=FailuresConfig(agents={"scheduled": [{"agent": 1, "at_s": 0.5}]})), "failures"),
     "relearn_after_wipe": (dict(failures=FailuresConfig(relearn_after_wipe=True, agents={"scheduled": [
@@ -382,6 +385,8 @@ def ring(loss=0.0):
 def test_supports_names_the_setting_and_forcing_compiled_is_refused(name):
     kw, word = UNSUPPORTED[name]
     graph = ring(kw.get("loss", 0.0))
+    for v, caps in kw.get("node_caps", {}).items():
+        graph.nodes[v].update(caps)
     network = kw.get("network", NetworkConfig())
     gossip = kw.get("gossip", FloodConfig())
     failures = kw.get("failures", FailuresConfig())

@@ -53,6 +53,19 @@ GRAPHML_3 = """\
 """
 
 
+# A GraphML ring of 4 nodes whose node 2 has an uplink cap ({up}).
+GRAPHML_4_CAPS = """\
+<?xml version="1.0" encoding="UTF-8"?>
+<graphml xmlns="http://graphml.graphdrawing.org/xmlns">
+  <key id="up" for="node" attr.name="uplink" attr.type="double"/>
+  <graph edgedefault="undirected">
+    <node id="0"/><node id="1"/><node id="2"><data key="up">{up}</data></node><node id="3"/>
+    <edge source="0" target="1"/><edge source="1" target="2"/><edge source="2" target="3"/><edge source="3" target="0"/>
+  </graph>
+</graphml>
+"""
+
+
 @dataclass(frozen=True)
 class Case:
     """One bad input: scenario text, CLI arguments after the command, and what the message names."""
@@ -205,6 +218,25 @@ CASES: dict[str, Case] = {
                                 names=("agents", "overrides[0].agent = 7")),
     "override-rate-inf": s("agents.overrides=[{agent: 1, rate_macs_per_s: .inf}]",
                            names="agents.overrides.0.rate_macs_per_s"),
+    "override-uplink-zero": s("agents.overrides=[{agent: 1, uplink: 0}]", names=("agents.overrides.0.uplink", "0")),
+    "override-downlink-negative": s("agents.overrides=[{agent: 1, downlink: -5.0}]",
+                                    names=("agents.overrides.0.downlink", "-5")),
+    "override-uplink-nan": s("agents.overrides=[{agent: 1, uplink: .nan}]", names="agents.overrides.0.uplink"),
+    "override-nic-no-such-agent": s("agents.overrides=[{agent: 4, downlink: 1.0e6}]",
+                                    names=("agents", "overrides[0].agent = 4", "0..3")),
+    "nic-default-distribution-bad": s("network.uplink={dist: uniform, low: 0, high: 1.0e6}",
+                                      names=("network.uplink", "uplink=0", "> 0")),
+    "nic-default-dist-unknown": s("network.downlink={dist: zipf, a: 2}", names=("network.downlink", "zipf", "uniform")),
+    "graphml-node-uplink-zero": Case(args=("--set", "topology={family: file, path: caps.graphml}"),
+                                     files={"caps.graphml": GRAPHML_4_CAPS.format(up="0")},
+                                     names=("caps.graphml", "agent 2", "uplink", "> 0")),
+    "graphml-node-uplink-nan": Case(args=("--set", "topology={family: file, path: caps.graphml}"),
+                                    files={"caps.graphml": GRAPHML_4_CAPS.format(up="NaN")},
+                                    names=("caps.graphml", "agent 2", "uplink")),
+    "streams-unknown": s("network.streams=per_flow", names=("network.streams", "per_package")),
+    "engine-compiled-per-package": s("engine=compiled", "network.streams=per_package", names=("engine", "per_package")),
+    "engine-compiled-agent-nic": s("engine=compiled", "agents.overrides=[{agent: 1, uplink: 1.0e6}]",
+                                   names=("engine", "agent 1")),
     "too-large-for-memory": s("agents.count=10000000", names=("agents.count", "GB")),
     # --- name, engine, timing ---
     "name-empty": s('name=""', names="name"),
