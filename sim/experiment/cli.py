@@ -293,9 +293,12 @@ def _cmd_sweep(args: argparse.Namespace, console: Console) -> int:
 
 def _cmd_curves(args: argparse.Namespace, console: Console) -> int:
     scenario = _load(args)
-    out = args.out or Path("runs") / f"{scenario.name}-curves"
+    from sim.experiment.naming import override_suffix
+
+    args.derived_out = not args.out and bool(override_suffix(args.applied))  # a variant keeps its own folder
+    out = args.out or Path("runs") / f"{scenario.name}{override_suffix(args.applied)}-curves"
     _check(args, scenario, out)
-    _starting(console, scenario)
+    _starting(console, scenario, args, out)
     from sim.experiment import curves, rundir
     from sim.experiment.progress import ProgressView
 
