@@ -50,14 +50,14 @@ def read_study(folder: Path, note: Note = None) -> list[Entry]:
     for fixed in _combos(done, others if ALPHA in axes else axes):
         members = [r for r in done if all(r["axes"][a] == v for a, v in fixed.items())]
         label = f"{name} · {', '.join(f'{a}={v}' for a, v in fixed.items())}" if fixed else name
-        data = {**described(fixed), "scenario": name, "study": name, "axes": fixed,
-                "seeds": sorted({r["seeds"] for r in members})}
+        data = described(fixed)
         points = [_point(r) for r in members]
         if ALPHA in axes:
             data["rows"] = sorted(points, key=lambda p: p[ALPHA])
             data["agents"] = _one(p.get("agents") for p in points)
         else:
             data.update(points[0])
+        data.update(scenario=name, study=name, axes=fixed, seeds=sorted({r["seeds"] for r in members}))
         data["agents"], data["tasks"] = _whole(data.get("agents")), _whole(data.get("tasks"))
         entries.append((label, data))
     return entries
