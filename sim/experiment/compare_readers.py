@@ -171,7 +171,7 @@ def _text(value: Any) -> str:
 
 def _one(values: Any) -> Any:
     """The value all of them share, or None when they differ."""
-    found = {v for v in values}
+    found = set(values)
     return found.pop() if len(found) == 1 else None
 
 

@@ -52,7 +52,9 @@ def over_alpha(compared: list[Any]) -> Any:
         ax.set_ylabel(what)
         ax.grid(alpha=0.3, which="both")
     right.set_ylim(0, 1.05)
-    left.set_title("speedup vs α", fontsize=9)
+    studied = any(c.kind == "study" for c in compared)
+    left.set_title("speedup vs α" + (" (a study's lines: means over seeds, shaded 95 % CI)" if studied else ""),
+                   fontsize=9)
     right.set_title("efficiency vs α (◆: where it crosses 0.5, interpolated in log α)", fontsize=9)
     right.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     return fig
