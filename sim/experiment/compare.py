@@ -77,7 +77,7 @@ def result_kind(folder: Path) -> str:
     to pass for a missing path, a file, or a folder of anything else."""
     folder = Path(folder)
     if not folder.exists():
-        raise SimError(f"{folder}: no such folder; pass the directory of a finished run or sweep, {USAGE}")
+        raise SimError(f"{folder}: no such folder; pass the directory of a finished run, sweep or study, {USAGE}")
     if not folder.is_dir():
         raise SimError(f"{folder}: is a file, not a folder; pass the directory that holds it, {USAGE}")
     for kind, markers, _ in KINDS:
