@@ -109,8 +109,8 @@ def _parser() -> argparse.ArgumentParser:
     common(report, scenario=False)
     report.set_defaults(func=_cmd_report)
 
-    compare = sub.add_parser("compare", help="put two or more finished runs or sweeps side by side")
-    compare.add_argument("dirs", type=Path, nargs="+", metavar="DIR", help="run or sweep directories (two or more)")
+    compare = sub.add_parser("compare", help="put two or more finished runs, sweeps or studies side by side")
+    compare.add_argument("dirs", type=Path, nargs="+", metavar="DIR", help="run, sweep or study directories (two or more)")
     compare.add_argument("--out", type=_folder, help="folder for compare.png (default: the current directory)")
     common(compare, scenario=False)
     compare.set_defaults(func=_cmd_compare)

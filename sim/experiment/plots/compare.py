@@ -1,6 +1,7 @@
-"""compare.png: the curves of two or more runs or sweeps on one figure. Sweeps (and runs, as one
-point at their alpha) give speedup and efficiency vs alpha, with the N and 0.5 N lines of each
-agent count and each 0.5 crossing marked as interpolated; runs alone give coverage over time."""
+"""compare.png: the curves of two or more runs, sweeps or studies on one figure. Sweeps and a
+study's lines over alpha (and runs, or study combinations without an alpha axis, as one point at
+their alpha) give speedup and efficiency vs alpha, with the N and 0.5 N lines of each agent count,
+each 0.5 crossing marked as interpolated and a study's 95 % band; runs alone give coverage over time."""
 
 from __future__ import annotations
 
@@ -18,23 +19,24 @@ def draw(path: Path, compared: list[Any]) -> list[str]:
 
     matplotlib.use("Agg")
     notes: list[str] = []
-    fig = over_alpha(compared) if any(c.kind == "sweep" for c in compared) else over_time(compared, notes)
+    fig = over_alpha(compared) if any(c.curve for c in compared) else over_time(compared, notes)
     save(fig, path)
     return notes
 
 
 def over_alpha(compared: list[Any]) -> Any:
-    """Speedup (left) and efficiency (right) against alpha, one colour per folder."""
+    """Speedup (left) and efficiency (right) against alpha, one colour per entry."""
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
     for i, c in enumerate(compared):
         colour = f"C{i % 10}"
         rows = [r for r in c.points() if r.get("speedup") is not None]
-        style = "o-" if c.kind == "sweep" else "s"
-        left.plot([r["alpha"] for r in rows], [r["speedup"] for r in rows], style, color=colour, label=c.label)
-        right.plot([r["alpha"] for r in rows], [r["efficiency"] for r in rows], style, color=colour, label=c.label)
-        cross = efficiency_crossing(c.points()) if c.kind == "sweep" else None
+        style = "o-" if c.curve else "s"
+        for ax, metric in ((left, "speedup"), (right, "efficiency")):
+            ax.plot([r["alpha"] for r in rows], [r[metric] for r in rows], style, color=colour, label=c.label)
+            _band(ax, rows, metric, colour)
+        cross = efficiency_crossing(c.points()) if c.curve else None
         if cross is not None:
             right.plot([cross.alpha], [0.5], "D", color=colour, ms=7,
                        label=f"0.5 at α ≈ {short(cross.alpha)} (interpolated, {short(cross.low)}–{short(cross.high)})")
@@ -50,10 +52,21 @@ def over_alpha(compared: list[Any]) -> Any:
         ax.set_ylabel(what)
         ax.grid(alpha=0.3, which="both")
     right.set_ylim(0, 1.05)
-    left.set_title("speedup vs α", fontsize=9)
+    studied = any(c.kind == "study" for c in compared)
+    left.set_title("speedup vs α" + (" (a study's lines: means over seeds, shaded 95 % CI)" if studied else ""),
+                   fontsize=9)
     right.set_title("efficiency vs α (◆: where it crosses 0.5, interpolated in log α)", fontsize=9)
     right.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     return fig
+
+
+def _band(ax: Any, rows: list[dict[str, Any]], metric: str, colour: str) -> None:
+    """A study's 95 % confidence band around its means (where two or more seeds give one)."""
+    band = [(r["alpha"], *r[f"{metric}_ci95"]) for r in rows
+            if None not in r.get(f"{metric}_ci95", (None, None))]
+    if len(band) > 1:
+        ax.fill_between([b[0] for b in band], [b[1] for b in band], [b[2] for b in band], color=colour, alpha=0.15,
+                        lw=0)
 
 
 def over_time(compared: list[Any], notes: list[str]) -> Any:
@@ -63,6 +76,10 @@ def over_time(compared: list[Any], notes: list[str]) -> Any:
     fig, ax = plt.subplots(figsize=(9, 4.5))
     for i, c in enumerate(compared):
         curve = c.data.get("simulation", {}).get("coverage")
+        if c.kind == "study":
+            notes.append(f"{c.label}: a study's means have no one coverage curve; left out of the figure "
+                         "(compare its cells' run directories for theirs)")
+            continue
         if not curve:
             notes.append(f"{c.path}: results.json has no simulation.coverage; left out of the figure")
             continue

@@ -106,12 +106,6 @@ def test_a_missing_folder_a_file_and_a_foreign_folder_are_refused_naming_them(ma
     assert not (tmp_path / "figs").exists()  # nor is a folder made for it
 
 
-def test_a_study_folder_is_refused_saying_what_to_pass(made, tmp_path, capsys):
-    (tmp_path / "study.csv").write_text("seed\n0\n")
-    err = _bad([str(made / "ring"), str(tmp_path)], capsys)
-    assert "study.csv" in err and "run directories" in err
-
-
 def test_the_same_folder_twice_and_an_out_that_is_a_file_are_refused(made, tmp_path, capsys):
     err = _bad([str(made / "ring"), str(made / "ring")], capsys)
     assert "given twice" in err
