@@ -63,3 +63,26 @@ def test_slower_links_can_shorten_the_makespan():
     before, after = makespan(9.8, "simpy"), makespan(10.0, "simpy")
     assert after < before
     assert before / after == pytest.approx(494.0 / 301.0)
+
+
+def sends_on(alpha: float, src: int, dst: int) -> list[tuple[float, tuple[int, ...]]]:
+    """(start, packages) of every transfer on direction src->dst, SimPy engine, in start order."""
+    graph = nx.complete_graph(N)
+    nx.set_edge_attributes(graph, L, "latency")
+    result = simulate(graph, synthetic_workload(N, 2, int(C), NBYTES), rates=[1.0] * N,
+                      network={"mode": "alpha"}, gossip={"protocol": "flood"}, alpha=alpha, engine="simpy")
+    rows = [t for t in result.recorder.transfers() if t["src"] == src and t["dst"] == dst]
+    return sorted((t["start"], tuple(t["packages"])) for t in rows)
+
+
+def test_second_package_waits_behind_flood_copies_only_while_they_come_first():
+    """On 0->1, agent 0's second package (task 1) follows the N-2 copies of A_2, A_3 (tasks 4, 6)
+    when they arrive before 2C (T = 98: at C + T + L = 199), and precedes them when they arrive
+    after (T = 100: at 201)."""
+    t = NBYTES * 9.8
+    early = sends_on(9.8, 0, 1)
+    assert [p for _, p in early[:3]] == [(0,), (4, 6), (1,)]
+    assert early[2][0] == pytest.approx(C + t + L + (N - 2) * t)  # 395: behind 2 copies of t each
+    late = sends_on(10.0, 0, 1)
+    assert [p for _, p in late[:2]] == [(0,), (1,)]
+    assert late[1][0] == pytest.approx(max(2 * C, C + NBYTES * 10.0))  # 200: the link is free
