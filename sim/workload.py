@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from sim.errors import SimError
+from topologies.links import draw_distribution
 
 
 @dataclass(frozen=True)
@@ -100,19 +100,7 @@ def synthetic_workload(
 def draw_costs(spec: Any, count: int, floor: float, rng: np.random.Generator) -> np.ndarray:
     """`count` values of one cost (sim.workload_config.validate_cost has checked `spec`): a number
     repeated, or seeded draws, clipped at `floor` (as link attributes are drawn)."""
-    if not isinstance(spec, Mapping):
-        return np.full(count, float(spec))
-    dist = spec["dist"]
-    if dist == "uniform":
-        values = rng.uniform(spec["low"], spec["high"], count)
-    elif dist == "lognormal":
-        sigma = float(spec["sigma"])
-        # numpy's mean is that of log(x); shift it so the values themselves average `mean`.
-        values = rng.lognormal(math.log(spec["mean"]) - sigma * sigma / 2, sigma, count)
-    elif dist == "normal":
-        values = rng.normal(spec["mean"], spec["std"], count)
-    else:
-        values = rng.choice(np.asarray(spec["values"], dtype=float), count)
+    values = draw_distribution(spec, count, rng)
     return np.maximum(values, floor)
 
 

@@ -119,23 +119,30 @@ def validate_link_value(name: str, spec: LinkSpec) -> LinkSpec:
     return spec
 
 
+def draw_distribution(spec: Mapping[str, Any] | float, count: int, rng: np.random.Generator) -> np.ndarray:
+    """`count` values of a validated spec: a number repeated, or seeded draws of its distribution
+    (unclipped; link attributes and synthetic costs each clip into their own range)."""
+    if not isinstance(spec, Mapping):
+        return np.full(count, float(spec))
+    dist = spec["dist"]
+    if dist == "uniform":
+        return rng.uniform(spec["low"], spec["high"], count)
+    if dist == "lognormal":
+        sigma = float(spec["sigma"])
+        # numpy's mean is that of log(x); shift it so the values themselves average `mean`.
+        return rng.lognormal(math.log(spec["mean"]) - sigma * sigma / 2, sigma, count)
+    if dist == "normal":
+        return rng.normal(spec["mean"], spec["std"], count)
+    return rng.choice(np.asarray(spec["values"], dtype=float), count)
+
+
 def _draw(name: str, spec: LinkSpec, count: int, rng: np.random.Generator) -> list[float] | None:
     """Draw `count` values for one attribute (already validated); None when spec is None."""
     if spec is None:
         return None
     if not isinstance(spec, Mapping):
         return [float(spec)] * count
-    dist = spec["dist"]
-    if dist == "uniform":
-        values = rng.uniform(spec["low"], spec["high"], count)
-    elif dist == "lognormal":
-        sigma = float(spec["sigma"])
-        # numpy's mean is that of log(x); shift it so the values themselves average `mean`.
-        values = rng.lognormal(math.log(spec["mean"]) - sigma * sigma / 2, sigma, count)
-    elif dist == "normal":
-        values = rng.normal(spec["mean"], spec["std"], count)
-    else:
-        values = rng.choice(np.asarray(spec["values"], dtype=float), count)
+    values = draw_distribution(spec, count, rng)
     if name == "bandwidth":
         values = np.maximum(values, _BANDWIDTH_FLOOR)
     elif name == "latency":
