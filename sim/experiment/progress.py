@@ -49,8 +49,9 @@ class DetailColumn(ProgressColumn):
         return Text(str(task.fields.get("info", "")), style="dim", no_wrap=True, overflow="ellipsis")
 
 
-class ProgressView:
-    """Context manager turning runner events into rich progress bars (silent when quiet)."""
+class EventView:
+    """Context manager turning `view(event, **fields)` calls into rich bars, one `_on_<event>`
+    method per event it draws (silent when the console is quiet). Runs and studies subclass it."""
 
     def __init__(self, console: Console) -> None:
         self.console = console
@@ -64,14 +65,8 @@ class ProgressView:
             transient=False,
             disable=console.quiet,
         )
-        self._learn: Any = None
-        self._sim: Any = None
-        self._eval: Any = None
-        self._cached = 0
-        self._deliveries = 0
-        self._last_draw = 0.0
 
-    def __enter__(self) -> "ProgressView":
+    def __enter__(self) -> "EventView":
         self.progress.start()
         return self
 
@@ -82,6 +77,19 @@ class ProgressView:
         handler = getattr(self, f"_on_{name}", None)
         if handler is not None:
             handler(**fields)
+
+
+class ProgressView(EventView):
+    """A run's events: tasks learned, simulated time and deliveries, banks evaluated."""
+
+    def __init__(self, console: Console) -> None:
+        super().__init__(console)
+        self._learn: Any = None
+        self._sim: Any = None
+        self._eval: Any = None
+        self._cached = 0
+        self._deliveries = 0
+        self._last_draw = 0.0
 
     def _on_warning(self, message: str) -> None:
         # Warnings show even under --quiet (which hides only progress), like the CLI's own.

@@ -7,45 +7,20 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Column
-
-from sim.experiment.progress import BAR_WIDTH, DetailColumn
+from sim.experiment.progress import EventView
 
 
-class StudyView:
-    """Context manager turning study events into two rich bars (silent when the console is quiet)."""
+class StudyView(EventView):
+    """A study's events as two bars: learning jobs, then cells done (silent when the console is quiet)."""
 
     def __init__(self, console: Console) -> None:
-        self.console = console
-        self.progress = Progress(
-            TextColumn("[bold]{task.description}", table_column=Column(no_wrap=True)),
-            BarColumn(bar_width=BAR_WIDTH),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            DetailColumn(),
-            console=console,
-            transient=False,
-            disable=console.quiet,
-        )
+        super().__init__(console)
         self._learn: Any = None
         self._study: Any = None
         self._reused = 0
         self._failed = 0
         self._tasks = 0
         self._fresh = 0
-
-    def __enter__(self) -> "StudyView":
-        self.progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
-
-    def __call__(self, name: str, /, **fields: Any) -> None:
-        handler = getattr(self, f"_on_{name}", None)
-        if handler is not None:
-            handler(**fields)
 
     def _counts(self) -> str:
         return f"{self._reused} reused · {self._failed} failed"
