@@ -40,6 +40,54 @@ class Evaluation:
     tasks_known: int = 0
 
 
+@dataclass(frozen=True)
+class HeldOut:
+    """Every task's test inputs in one batch: backbone features, images (bound to the backbone),
+    labels and the task each input belongs to."""
+
+    features: np.ndarray
+    images: np.ndarray
+    y: np.ndarray
+    task: np.ndarray
+    task_ids: tuple[int, ...]
+
+    @property
+    def _sorted(self) -> bool:
+        return all(a < b for a, b in zip(self.task_ids, self.task_ids[1:]))
+
+    @classmethod
+    def of(cls, suite: TaskSuite, backbone: Backbone, cache: FeatureCache) -> "HeldOut":
+        """The suite's test sets, features read through the cache."""
+        feats = [eval_features(task, backbone, cache) for task in suite.tasks]
+        images = backbone.bind(concat_images([task.x_test for task in suite.tasks]))
+        owners = [np.full(len(task.y_test), task.id) for task in suite.tasks]
+        return cls(np.concatenate(feats), images, np.concatenate([task.y_test for task in suite.tasks]),
+                   np.concatenate(owners), tuple(task.id for task in suite.tasks))
+
+    def evaluation(self, correct: np.ndarray, mapped: np.ndarray, oracle: np.ndarray, known: int) -> Evaluation:
+        """The Evaluation of per-input hits: correct with no oracle, routed to the own task, correct
+        with an oracle."""
+        position = np.searchsorted(self.task_ids, self.task) if self._sorted else None
+        counts = np.bincount(position, minlength=len(self.task_ids)) if position is not None else None
+
+        def per(hits: np.ndarray) -> dict[int, float]:
+            if position is None:
+                return {t: float(hits[self.task == t].mean()) for t in self.task_ids}
+            # The same exact sums of 0/1 over the same counts as hits[task == t].mean(), at once.
+            sums = np.bincount(position, weights=hits.astype(np.float64), minlength=len(self.task_ids))
+            return {t: float(s / c) if c else float("nan") for t, s, c in zip(self.task_ids, sums, counts)}
+
+        return Evaluation(
+            accuracy=float(correct.mean()),
+            mapper_accuracy=float(mapped.mean()),
+            oracle_accuracy=float(oracle.mean()),
+            per_task=per(correct),
+            per_task_mapper=per(mapped),
+            per_task_oracle=per(oracle),
+            tasks_known=known,
+        )
+
+
 class Agent:
     """One agent on a shared frozen backbone: a bank of heads plus one task mapper."""
 
@@ -105,29 +153,11 @@ class Agent:
 
     def evaluate(self, suite: TaskSuite) -> Evaluation:
         """Accuracy on all tasks' test sets: no oracle, task-mapper only, and with a perfect oracle."""
-        feats, images, labels, owners = [], [], [], []
-        for task in suite.tasks:
-            feats.append(eval_features(task, self.backbone, self.cache))
-            images.append(task.x_test)
-            labels.append(task.y_test)
-            owners.append(np.full(len(task.y_test), task.id))
-        x, imgs = np.concatenate(feats), self.backbone.bind(concat_images(images))
-        y, true_task = np.concatenate(labels), np.concatenate(owners)
-        pred_task, pred_class = self._predict_features(imgs, x)
-        oracle_class = self._classify(imgs, x, true_task)
-        mapped = pred_task == true_task
-        correct = mapped & (pred_class == y)
-        oracle = oracle_class == y
-        per = lambda hits: {t.id: float(hits[true_task == t.id].mean()) for t in suite.tasks}  # noqa: E731
-        return Evaluation(
-            accuracy=float(correct.mean()),
-            mapper_accuracy=float(mapped.mean()),
-            oracle_accuracy=float(oracle.mean()),
-            per_task=per(correct),
-            per_task_mapper=per(mapped),
-            per_task_oracle=per(oracle),
-            tasks_known=len(self.packages),
-        )
+        test = HeldOut.of(suite, self.backbone, self.cache)
+        pred_task, pred_class = self._predict_features(test.images, test.features)
+        oracle_class = self._classify(test.images, test.features, test.task)
+        mapped = pred_task == test.task
+        return test.evaluation(mapped & (pred_class == test.y), mapped, oracle_class == test.y, len(self.packages))
 
     def _predict_features(self, images: np.ndarray, feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if not self.packages:

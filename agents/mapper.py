@@ -146,9 +146,23 @@ class GMMCMapper(TaskMapper):
         return 3 * k * d  # precision, mean*precision, and the constant's dot product per component
 
     def _predict(self, x: np.ndarray) -> np.ndarray:
+        return self._owner[np.argmax(self._scores(x), axis=1)]
+
+    def _scores(self, x: np.ndarray) -> np.ndarray:
         # Expanded quadratic form as two matmuls, in float64: no [N, K, D] tensor, no overflow.
-        scores = -0.5 * (x * x) @ self._prec.T + x @ self._mean_prec.T + self._const
-        return self._owner[np.argmax(scores, axis=1)]
+        return -0.5 * (x * x) @ self._prec.T + x @ self._mean_prec.T + self._const
+
+    def task_scores(self, features: np.ndarray) -> np.ndarray:
+        """[N, T] each input's best component score within each task held (columns in `task_ids`
+        order). A task's score does not depend on the other tasks held, so the mapper of any subset
+        of these tasks routes an input to the first task of the subset with the highest score."""
+        x = np.asarray(features, dtype=np.float64)
+        # A task's components are appended together, so the groups run in task_ids order.
+        first = np.flatnonzero(np.r_[True, self._owner[1:] != self._owner[:-1]])
+        out = np.empty((len(x), len(first)))
+        for start in range(0, len(x), _CHUNK):
+            out[start:start + _CHUNK] = np.maximum.reduceat(self._scores(x[start:start + _CHUNK]), first, axis=1)
+        return out
 
 
 class MahalanobisMapper(TaskMapper):

@@ -134,3 +134,12 @@ class ProgressView(EventView):
 
     def _on_evaluated(self, tasks: int) -> None:
         self.progress.update(self._eval, advance=1, info=f"bank of {tasks} tasks")
+
+    def _on_checkpoints_evaluating(self, total: int) -> None:
+        self._eval = self.progress.add_task("evaluating checkpoints", total=max(total, 1),
+                                            count=None if total else REUSED, info="" if total else "every bank before")
+        if not total:
+            self.progress.update(self._eval, completed=1)
+
+    def _on_checkpoint_evaluated(self, tasks: int) -> None:
+        self.progress.update(self._eval, advance=1, info=f"bank of {tasks} tasks")

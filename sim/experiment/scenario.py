@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from agents.config import LearnerConfig, PathField, SuiteConfig
 from sim.config import STRICT, FailuresConfig, GossipConfig, NetworkConfig
 from sim.workload_config import WorkloadConfig
+from sim.experiment.evaluation_config import AgentSample, EvaluationSection
 from sim.experiment.naming import check_name
 from topologies.errors import TopologyError
 from topologies.links import validate_link_value
@@ -187,6 +188,8 @@ class Scenario(_Strict):
     # large (sim.compiled.supports), the SimPy engine elsewhere; "simpy" / "compiled" force one.
     engine: Literal["auto", "simpy", "compiled"] = "auto"
     output: OutputSection = OutputSection()
+    # Accuracy over simulated time: the banks evaluated at checkpoints; None: at the end only.
+    evaluation: EvaluationSection | None = None
 
     @field_validator("name")
     @classmethod
@@ -214,6 +217,10 @@ class Scenario(_Strict):
                 )
         if self.workload is not None:
             self._check_synthetic()
+        chosen = self.evaluation.agents if self.evaluation is not None else None
+        if isinstance(chosen, AgentSample) and chosen.sample > self.agents.count:
+            raise ValueError(f"evaluation.agents.sample = {chosen.sample} is more than the {self.agents.count} "
+                             f"agents; sample at most agents.count, or write `agents: all`")
         return self
 
     def _check_synthetic(self) -> None:
@@ -226,6 +233,9 @@ class Scenario(_Strict):
         if self.timing == "wall":
             raise ValueError("timing = 'wall' with a synthetic workload: nothing is learned, so no wall time is "
                              "measured; use timing: macs")
+        if self.evaluation is not None:
+            raise ValueError("evaluation is given with a synthetic workload: nothing is learned, so there is no "
+                             "bank to evaluate; drop evaluation, or learn the tasks (tasks + learner)")
         if isinstance(self.workload.tasks, list) and "assignment" in self.agents.model_fields_set:
             raise ValueError("agents.assignment is given with an explicit workload.tasks list, whose tasks name "
                              "their owner; drop agents.assignment, or give workload.tasks as a count")
