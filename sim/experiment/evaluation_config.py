@@ -8,11 +8,12 @@ tasks' test sets with no task oracle (sim.experiment.timeline). Absent: only the
 from __future__ import annotations
 
 import math
-from typing import Literal, Union
+from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from sim.config import STRICT
+from sim.errors import ScenarioError
 
 # More checkpoints than this is a typo (every_s far too small), not a curve anyone can read.
 MAX_CHECKPOINTS = 10_000
@@ -39,9 +40,28 @@ class EvaluationSection(BaseModel):
     # Give it (or explicit checkpoints) to compare runs over one span (studies: accuracy_auc).
     until_s: float | None = Field(None, gt=0)
     # "all": every agent; {sample: K}: K of them (K <= agents.count).
-    agents: Union[Literal["all"], AgentSample] = "all"
+    agents: Literal["all"] | AgentSample = "all"
     # Also list each evaluated agent's accuracy at every checkpoint (null while it is down).
     per_agent: bool = False
+
+    @field_validator("agents", mode="before")
+    @classmethod
+    def _agents(cls, value: object) -> object:
+        if value == "all":
+            return value
+        sample = value.get("sample") if isinstance(value, dict) else None
+        if isinstance(sample, int) and not isinstance(sample, bool) and sample < 1:
+            raise ValueError(f"sample = {sample}: sample at least 1 agent, or write `agents: all`")
+        if isinstance(value, dict):
+            return value
+        raise ValueError("write `agents: all` or `agents: {sample: K}`")
+
+    @field_validator("checkpoints")
+    @classmethod
+    def _times(cls, value: list[float] | None) -> list[float] | None:
+        if value is not None:
+            cls._check_times(value)
+        return value
 
     @model_validator(mode="after")
     def _one_schedule(self) -> "EvaluationSection":
@@ -50,9 +70,7 @@ class EvaluationSection(BaseModel):
             raise ValueError(f"give one of `checkpoints: [t1, t2, ...]` or `every_s: S`; {given} given")
         if self.until_s is not None and self.every_s is None:
             raise ValueError("until_s goes with every_s (explicit checkpoints say their own end); drop until_s")
-        if self.checkpoints is not None:
-            self._check_times(self.checkpoints)
-        elif self.until_s is not None and self.until_s / self.every_s > MAX_CHECKPOINTS:
+        if self.every_s is not None and self.until_s is not None and self.until_s / self.every_s > MAX_CHECKPOINTS:
             raise ValueError(f"every_s = {self.every_s!r} up to until_s = {self.until_s!r} makes more than "
                              f"{MAX_CHECKPOINTS} checkpoints; take a larger every_s")
         return self
@@ -78,7 +96,10 @@ class EvaluationSection(BaseModel):
         end = self.until_s if self.until_s is not None else makespan_s
         if not math.isfinite(end) or end <= 0:
             return [0.0]
-        steps = min(int(math.floor(end / self.every_s + 1e-9)), MAX_CHECKPOINTS)
+        steps = int(math.floor(end / self.every_s + 1e-9))
+        if steps > MAX_CHECKPOINTS:
+            raise ScenarioError(f"evaluation.every_s = {self.every_s!r} makes {steps + 1} checkpoints over this run's "
+                                f"{end:g} s (at most {MAX_CHECKPOINTS}); take a larger every_s or give until_s")
         times = [k * self.every_s for k in range(steps + 1)]
         if end - times[-1] > 1e-9 * end:
             times.append(float(end))

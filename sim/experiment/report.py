@@ -127,6 +127,12 @@ def print_summary(console: Console, r: dict[str, Any], out: Path) -> None:
         ("coverage", _pct(r["coverage_final"]), "agent-task pairs known among survivors"),
         ("package size", f"{r['learning']['package_bytes_mean'] / 1e3:,.1f} KB", "mean per task"),
     ]
+    if r.get("accuracy_auc") is not None:  # runs with an `evaluation` section
+        span = r["accuracy_over_time"]["auc_span_s"]
+        rows.insert(rows.index(next(row for row in rows if row[0] == "survivors")),
+                    ("accuracy AUC", _pct(r["accuracy_auc"]),
+                     f"mean accuracy over {span[0]:,.3g}..{span[1]:,.3g} s, "
+                     f"{len(r['accuracy_over_time']['checkpoints'])} checkpoints (accuracy.png)"))
     if "timing" in r:  # runs written before the timing mode was recorded lack it
         rows.append(("timing", r["timing"], _timing(r)))
     sim = r.get("simulation", {})

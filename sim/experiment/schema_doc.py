@@ -61,7 +61,7 @@ def _tag(model: type[BaseModel]) -> str | None:
 
 def _type_name(annotation: Any) -> str:
     text = str(annotation) if not isinstance(annotation, type) else annotation.__name__
-    for noise in ("typing.", "pathlib.", "agents.config.", "sim.config.", "sim.experiment.scenario.", "NoneType"):
+    for noise in ("typing.", "pathlib.", "agents.config.", "sim.config.", "sim.experiment.scenario.", "sim.experiment.evaluation_config.", "NoneType"):
         text = text.replace(noise, "None" if noise == "NoneType" else "")
     if "FieldInfo" in text:
         text = " | ".join(m.__name__ for m in _models(annotation))

@@ -19,6 +19,7 @@ TIMELINE_PNG = "timeline.png"
 LINK_BYTES_PNG = "link_bytes.png"
 FULL_KNOWLEDGE_PNG = "full_knowledge.png"
 SPEEDUP_PNG = "speedup_vs_alpha.png"
+ACCURACY_PNG = "accuracy.png"  # only for runs with an `evaluation` section (accuracy_over_time)
 RUN_FIGURES = (COVERAGE_PNG, TOPOLOGY_PNG, TIMELINE_PNG, LINK_BYTES_PNG, FULL_KNOWLEDGE_PNG)
 SWEEP_FIGURES = (SPEEDUP_PNG,)
 
@@ -41,7 +42,7 @@ def _render_run(out: Path, data: dict[str, Any]) -> list[str]:
     """The per-run figures; each needs only some of the run's files."""
     import networkx as nx
 
-    from sim.experiment.plots import coverage, full_knowledge, link_bytes, timeline, topology
+    from sim.experiment.plots import accuracy, coverage, full_knowledge, link_bytes, timeline, topology
     from sim.experiment.plots.drawing import integer_nodes, layout
     from sim.experiment.plots.events import incidents_from_results, load_events
     from sim.experiment.plots.intervals import shown_agents, timeline as timeline_of
@@ -56,6 +57,8 @@ def _render_run(out: Path, data: dict[str, Any]) -> list[str]:
         coverage.draw(out / COVERAGE_PNG, curve, data, incidents)
     else:
         notes.append(f"{COVERAGE_PNG} skipped: results.json has no simulation.coverage")
+    if data.get("accuracy_over_time"):
+        accuracy.draw(out / ACCURACY_PNG, data, incidents)
     graph = integer_nodes(nx.read_graphml(out / files.GRAPHML)) if (out / files.GRAPHML).is_file() else None
     if graph is not None:
         pos = layout(graph, data.get("topology"))  # one layout: both graph figures place agents alike
