@@ -1,0 +1,150 @@
+"""Accuracy over simulated time (the `evaluation` section): checkpoints against a final evaluation
+and against agents built by hand, a crash-with-wipe dip, the AUC against a hand trapezoid, and
+default runs left as they were."""
+
+import math
+
+import numpy as np
+import pytest
+
+from agents.agent import Agent
+from agents.bank_scores import BankScorer
+from sim.banks import banks_at
+from sim.experiment import runner, timeline
+from sim.experiment.evaluation_config import EvaluationSection
+from sim.experiment.loading import load_scenario
+from sim.experiment.study.tables import metrics_of
+
+# tiny, smaller still: 6 tasks learned in seconds (cached for the session)
+SMALL = ["tasks.num_tasks=6", "tasks.train_per_class=8", "tasks.test_per_class=4", "learner.head.epochs=3",
+         "learner.mapper.k=2"]
+# Fields that differ between any two runs: wall clock, and what the cache held when each began.
+VARIES = {"wall_s", "run_id", "cached_tasks"}
+
+
+def _prepared(cache, *overrides):
+    return runner.prepare(load_scenario("tiny", [*SMALL, *overrides]), cache_dir=cache)
+
+
+@pytest.fixture(scope="module")
+def plain(cache):
+    """tiny (small) with no evaluation section, and its run at alpha 1000."""
+    prepared = _prepared(cache)
+    return prepared, *runner.run_alpha(prepared, 1000.0)
+
+
+def _agent_evaluation(learning, scenario, bank):
+    """An agent built here, holding `bank`: the reference every checkpoint is held to."""
+    agent = Agent(-1, learning.backbone, scenario.learner, cache=learning.features)
+    for tid in sorted(bank):
+        agent.receive(learning.learned[tid].package)
+    return agent.evaluate(learning.suite)
+
+
+def _strip(value):
+    """results without the VARIES fields (nested)."""
+    if isinstance(value, dict):
+        return {k: _strip(v) for k, v in value.items() if k not in VARIES}
+    if isinstance(value, list):
+        return [_strip(v) for v in value]
+    return value
+
+
+def test_a_bank_scored_at_once_equals_an_agent_holding_it(plain):
+    prepared, _, _ = plain
+    learning, sc = prepared.learning, prepared.scenario
+    scorer = BankScorer(learning.backbone, sc.learner, learning.features, learning.suite,
+                        {t: r.package for t, r in learning.learned.items()})
+    rng = np.random.default_rng(3)
+    banks = [frozenset(), frozenset({2}), frozenset(range(6))]
+    banks += [frozenset(rng.choice(6, size=k, replace=False).tolist()) for k in (2, 3, 4, 5)]
+    for bank in banks:
+        assert scorer.evaluate(bank) == _agent_evaluation(learning, sc, bank), sorted(bank)
+
+
+def test_the_last_checkpoint_agrees_with_the_final_evaluation(cache, plain):
+    prepared, final, raw = plain
+    sc = prepared.scenario.model_copy(update={"evaluation": EvaluationSection(every_s=final["makespan_s"] / 7)})
+    prepared.learning._evaluations = {}  # nothing shared with the final evaluation: scored afresh
+    out = timeline.accuracy_over_time(prepared.learning, sc, raw)
+    last = out["checkpoints"][-1]
+    assert last["time_s"] == final["makespan_s"] and len(out["checkpoints"]) == 8
+    assert last["mean"] == final["accuracy"]
+    accs = [p["accuracy"] for p in final["per_agent"]]
+    assert (last["min"], last["max"], last["up"]) == (min(accs), max(accs), 4)
+    assert out["distinct_banks"] == out["evaluated_banks"] >= 2
+
+
+def test_each_checkpoint_is_the_accuracy_of_the_bank_the_record_gives(plain):
+    prepared, final, raw = plain
+    learning = prepared.learning
+    times = [0.0, final["makespan_s"] / 3, final["makespan_s"] / 2, 2 * final["makespan_s"]]
+    sc = prepared.scenario.model_copy(update={"evaluation": EvaluationSection(checkpoints=times, per_agent=True)})
+    out = timeline.accuracy_over_time(learning, sc, raw)
+    assert [r["time_s"] for r in out["checkpoints"]] == times
+    assert out["checkpoints"][0] == {"time_s": 0.0, "mean": 0.0, "min": 0.0, "max": 0.0, "up": 4}  # nothing learned yet
+    for i, now in enumerate(times):
+        # which packages each agent held then, from the engine's merge matrix directly
+        for a in range(4):
+            bank = frozenset(int(t) for t in np.flatnonzero(raw.known_at[a] <= now))
+            assert out["per_agent"][str(a)][i] == _agent_evaluation(learning, sc, bank).accuracy
+
+
+def test_the_auc_is_the_trapezoid_over_the_span():
+    # (0, 0) (1, 0.5) (3, 1): areas 0.25 and 1.5 over a span of 3
+    assert timeline.area([0.0, 1.0, 3.0], [0.0, 0.5, 1.0]) == pytest.approx(1.75 / 3)
+    assert timeline.area([2.0], [0.4]) == 0.4
+
+
+def test_the_run_reports_the_auc_of_its_checkpoints_and_studies_see_it(cache, plain):
+    _, final, _ = plain
+    prepared = _prepared(cache, f"evaluation={{every_s: {final['makespan_s'] / 5!r}}}")
+    results, _ = runner.run_alpha(prepared, 1000.0)
+    rows = results["accuracy_over_time"]["checkpoints"]
+    times, means = [r["time_s"] for r in rows], [r["mean"] for r in rows]
+    by_hand = sum((t1 - t0) * (m0 + m1) / 2 for t0, t1, m0, m1 in zip(times, times[1:], means, means[1:]))
+    assert results["accuracy_auc"] == pytest.approx(by_hand / final["makespan_s"], rel=1e-12)
+    assert 0 < results["accuracy_auc"] < final["accuracy"]  # rises from 0 to the final accuracy
+    assert metrics_of(results)["accuracy_auc"] == results["accuracy_auc"]
+    assert metrics_of(final)["accuracy_auc"] is None
+
+
+def test_a_crash_with_a_wiped_bank_dips_that_agent(cache, plain):
+    _, final, _ = plain
+    m = final["makespan_s"]
+    crash = f"failures.agents.scheduled=[{{agent: 2, at_s: {0.7 * m!r}, recover_at_s: {0.75 * m!r}, keep_bank: false}}]"
+    times = [0.65 * m, 0.72 * m, 0.75 * m]
+    prepared = _prepared(cache, crash, f"evaluation={{checkpoints: {times!r}, per_agent: true}}")
+    results, raw = runner.run_alpha(prepared, 1000.0)
+    curve = results["accuracy_over_time"]["per_agent"]["2"]
+    before, down, back = curve
+    assert before > 0 and down is None and back == 0.0  # empty bank at the recovery: every answer wrong
+    assert banks_at(raw, [0.75 * m], [2])[0][2] == frozenset()
+    ups = [r["up"] for r in results["accuracy_over_time"]["checkpoints"]]
+    assert ups == [4, 3, 4]
+
+
+def test_sampled_agents_are_drawn_once_from_the_seed():
+    spec = EvaluationSection(every_s=1.0, agents={"sample": 3})
+    drawn = timeline.chosen_agents(spec, 10, seed=5)
+    assert drawn == timeline.chosen_agents(spec, 10, seed=5) and len(set(drawn)) == 3
+    assert all(0 <= a < 10 for a in drawn) and drawn == sorted(drawn)
+    assert timeline.chosen_agents(EvaluationSection(every_s=1.0), 4, seed=5) == [0, 1, 2, 3]
+
+
+def test_every_s_runs_from_0_to_the_end_and_closes_on_it():
+    spec = EvaluationSection(every_s=0.25)
+    assert spec.times(1.0) == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert spec.times(0.6) == [0.0, 0.25, 0.5, 0.6]
+    assert EvaluationSection(every_s=0.5, until_s=2.0).times(100.0) == [0.0, 0.5, 1.0, 1.5, 2.0]
+    assert EvaluationSection(checkpoints=[0.1, 9.0]).times(1.0) == [0.1, 9.0]
+
+
+def test_without_an_evaluation_section_the_results_are_as_before(cache, plain):
+    prepared, final, _ = plain
+    assert "accuracy_over_time" not in final and "accuracy_auc" not in final
+    with_it = _prepared(cache, "evaluation={checkpoints: [0.01]}")
+    results, _ = runner.run_alpha(with_it, 1000.0)
+    extra = {"accuracy_over_time", "accuracy_auc"}
+    assert _strip({k: v for k, v in results.items() if k not in extra}) == _strip(final)
+    assert math.isfinite(results["accuracy_auc"])
