@@ -1,0 +1,130 @@
+"""Accuracy over simulated time: what checkpoints add to a run's wall time.
+
+    .venv/bin/python bench/timeline.py [--scenario ring_51] [--checkpoints 20] [--agent-banks 3]
+
+Learns the scenario once (warm cache: nothing), simulates it at its alpha, then times
+- the final evaluation (survivors' banks, with an Agent each, as every run does);
+- `evaluation: {every_s: makespan / K}` (K + 1 checkpoints, all agents): distinct banks, how many
+  were scored, the scorer's one-off set-up and the seconds per bank (sim.experiment.timeline);
+- for comparison, `--agent-banks` of those banks evaluated the other way, an Agent each (what
+  every bank would cost without agents.bank_scores), checked equal to the scorer's.
+Writes bench/results/timeline.json atomically; prints a rich table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "results" / "timeline.json"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", default="ring_51")
+    parser.add_argument("--checkpoints", type=int, default=20, help="K: every_s = makespan / K")
+    parser.add_argument("--agent-banks", type=int, default=3, help="banks also evaluated with an Agent each")
+    args = parser.parse_args()
+
+    from agents.agent import Agent
+    from agents.bank_scores import BankScorer
+    from sim.banks import banks_at
+    from sim.experiment import runner, timeline
+    from sim.experiment.evaluation_config import EvaluationSection
+    from sim.experiment.loading import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    start = time.perf_counter()
+    prepared = runner.prepare(scenario)
+    prepare_s = time.perf_counter() - start
+    learning = prepared.learning
+    start = time.perf_counter()
+    results, raw = runner.run_alpha(prepared, scenario.alphas[0])  # simulation + final evaluation
+    run_s = time.perf_counter() - start
+    makespan = results["makespan_s"]
+    spec = EvaluationSection(every_s=makespan / args.checkpoints)
+    with_eval = scenario.model_copy(update={"evaluation": spec})
+    marks: dict[str, float] = {}
+
+    def observe(name: str, /, **fields) -> None:
+        if name == "checkpoints_evaluating":
+            marks["scorer_start"] = time.perf_counter()
+        elif name == "checkpoint_evaluated" and "first_bank" not in marks:
+            marks["first_bank"] = time.perf_counter()
+
+    start = time.perf_counter()
+    aot = timeline.accuracy_over_time(learning, with_eval, raw, progress=observe)
+    timeline_s = time.perf_counter() - start
+    setup_s = marks.get("first_bank", start) - marks.get("scorer_start", start)
+    per_bank_s = (timeline_s - setup_s) / max(aot["evaluated_banks"], 1)
+
+    times = spec.times(makespan)
+    banks = banks_at(raw, times, range(scenario.agents.count))
+    sample = sorted({b for step in banks for b in step.values()}, key=len)
+    picked = [sample[len(sample) * (i + 1) // (args.agent_banks + 1)] for i in range(args.agent_banks)]
+    agent_s, equal = [], True
+    scorer = BankScorer(learning.backbone, scenario.learner, learning.features, learning.suite,
+                        {t: r.package for t, r in learning.learned.items()})
+    for bank in picked:
+        t0 = time.perf_counter()
+        agent = Agent(-1, learning.backbone, scenario.learner, cache=learning.features)
+        for tid in sorted(bank):
+            agent.receive(learning.learned[tid].package)
+        reference = agent.evaluate(learning.suite)
+        agent_s.append(time.perf_counter() - t0)
+        equal &= reference == scorer.evaluate(bank)
+
+    row = {
+        "scenario": args.scenario,
+        "agents": scenario.agents.count,
+        "tasks": results["tasks"],
+        "makespan_s": makespan,
+        "checkpoints": len(times),
+        "distinct_banks": aot["distinct_banks"],
+        "evaluated_banks": aot["evaluated_banks"],
+        "prepare_s": prepare_s,
+        "run_alpha_s": run_s,
+        "timeline_s": timeline_s,
+        "scorer_setup_s": setup_s,
+        "per_bank_s": per_bank_s,
+        "agent_per_bank_s": sum(agent_s) / len(agent_s) if agent_s else None,
+        "agent_bank_sizes": [len(b) for b in picked],
+        "scorer_equals_agent": bool(equal),
+        "auc": aot["auc"],
+        "final_accuracy": results["accuracy"],
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load": os.getloadavg()},
+    }
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    tmp = OUT.with_suffix(".tmp")
+    tmp.write_text(json.dumps(row, indent=2) + "\n")
+    tmp.replace(OUT)
+
+    table = Table(title=f"accuracy over time: {args.scenario}, {len(times)} checkpoints (every_s = makespan / "
+                        f"{args.checkpoints})")
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    for label, value in [
+        ("simulation + final evaluation", f"{run_s:.2f} s"),
+        ("checkpoints in all (added wall time)", f"{timeline_s:.2f} s"),
+        ("  scorer set-up (once)", f"{setup_s:.2f} s"),
+        ("  per distinct bank", f"{1e3 * per_bank_s:.2f} ms"),
+        ("distinct banks / evaluated", f"{aot['distinct_banks']} / {aot['evaluated_banks']}"),
+        ("an Agent per bank instead", f"{row['agent_per_bank_s'] or 0:.2f} s (banks of {row['agent_bank_sizes']})"),
+        ("scorer equals Agent", str(equal)),
+        ("AUC / final accuracy", f"{aot['auc']:.4f} / {results['accuracy']:.4f}"),
+    ]:
+        table.add_row(label, value)
+    Console().print(table)
+    print(f"wrote {OUT.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
