@@ -351,3 +351,17 @@ def test_subsampling_prefers_active_agents_over_idle_ones():
     # fewer active agents than rows: all of them, then idle ones spread over the rest
     shown = intervals.shown_agents(80, 10, active=[5, 40])
     assert {5, 40} <= set(shown) and len(shown) == 10 and len(set(shown)) == 10
+
+
+def test_accuracy_png_is_drawn_only_for_runs_with_checkpoints(run_dir):
+    plots.render(run_dir, _results())
+    assert not (run_dir / plots.ACCURACY_PNG).exists()
+    data = _results()
+    data["accuracy"] = 0.5
+    data["accuracy_over_time"] = {
+        "agents": "all", "auc": 0.2, "auc_span_s": [0.0, 4.0],
+        "checkpoints": [{"time_s": t, "mean": m, "min": m, "max": m, "up": 3} for t, m in ((0.0, 0.0), (2.0, 0.3), (4.0, 0.5))],
+        "per_agent": {"0": [0.0, 0.3, 0.5], "1": [0.0, None, 0.5], "2": [0.0, 0.3, 0.5]},
+    }
+    assert plots.render(run_dir, data) == []
+    assert _is_png(run_dir / plots.ACCURACY_PNG)
