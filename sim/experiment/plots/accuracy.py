@@ -38,7 +38,8 @@ def figure(data: dict[str, Any], incidents: Incidents) -> Any:
         ts = [t for t, _ in shown]
         ax.fill_between(ts, [r["min"] for _, r in shown], [r["max"] for _, r in shown], color="tab:green",
                         alpha=0.18, lw=0, label="min-max over agents up")
-        ax.plot(ts, [r["mean"] for _, r in shown], color="tab:green", lw=1.8, marker="o", ms=2.5,
+        dots = "o" if len(ts) <= 60 else None
+        ax.plot(ts, [r["mean"] for _, r in shown], color="tab:green", lw=1.8, marker=dots, ms=2.5,
                 label=f"accuracy, mean (AUC {aot['auc']:.3f})", zorder=3)
     curve = data.get("simulation", {}).get("coverage") or []
     if curve:

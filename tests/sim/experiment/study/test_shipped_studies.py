@@ -42,3 +42,10 @@ def test_failures_and_scaling_cover_their_ranges():
     counts = {c.scenario.agents.count for c in scaling}
     assert min(counts) == 4 and max(counts) == 102
     assert {c.scenario.tasks.num_tasks for c in scaling} == {102}
+
+
+def test_competence_ranks_topologies_over_one_span():
+    cells = expand(load_study(STUDIES / "competence.yaml"))
+    assert {c.scenario.topology.family for c in cells} == {"ring", "star", "small_world", "full", "grid"}
+    assert {c.scenario.evaluation.times(c.scenario.evaluation.until_s)[-1] for c in cells} == {1.0}
+    assert {len(c.scenario.evaluation.times(123.0)) for c in cells} == {21}  # until_s, not the makespan, ends it
