@@ -2,7 +2,7 @@
 
 At each checkpoint every chosen agent's bank, as the run's record has it at that moment (its own
 tasks once learned, packages once merged, nothing after a crash wiped it), is evaluated on all
-tasks' test sets with no task oracle (sim.experiment.timeline). Absent: only the final banks are.
+tasks' test sets with no task oracle (sim.experiment.checkpoints). Absent: only the final banks are.
 """
 
 from __future__ import annotations

@@ -164,9 +164,9 @@ def run_alpha(prepared: Prepared, alpha: float, *, progress: Progress = _quiet) 
     results["incidents"] = incidents.summarise(result.recorder.incidents)  # all of them: events.csv
     results["accounting"] = accounting.accounting(prepared.workload, results)
     if sc.evaluation is not None and prepared.learning is not None:  # after the final evaluation, which it reuses
-        from sim.experiment import timeline
+        from sim.experiment import checkpoints
 
-        results["accuracy_over_time"] = timeline.accuracy_over_time(prepared.learning, sc, result, progress=progress)
+        results["accuracy_over_time"] = checkpoints.accuracy_over_time(prepared.learning, sc, result, progress=progress)
         results["accuracy_auc"] = results["accuracy_over_time"]["auc"]
     return results, result
 

@@ -1,14 +1,14 @@
 """Accuracy over simulated time: what checkpoints add to a run's wall time.
 
-    .venv/bin/python bench/timeline.py [--scenario ring_51] [--checkpoints 20] [--agent-banks 3]
+    .venv/bin/python bench/checkpoints.py [--scenario ring_51] [--checkpoints 20] [--agent-banks 3]
 
 Learns the scenario once (warm cache: nothing), simulates it at its alpha, then times
 - the final evaluation (survivors' banks, with an Agent each, as every run does);
 - `evaluation: {every_s: makespan / K}` (K + 1 checkpoints, all agents): distinct banks, how many
-  were scored, the scorer's one-off set-up and the seconds per bank (sim.experiment.timeline);
+  were scored, the scorer's one-off set-up and the seconds per bank (sim.experiment.checkpoints);
 - for comparison, `--agent-banks` of those banks evaluated the other way, an Agent each (what
   every bank would cost without agents.bank_scores), checked equal to the scorer's.
-Writes bench/results/timeline.json atomically; prints a rich table.
+Writes bench/results/checkpoints.json atomically; prints a rich table.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "bench" / "results" / "timeline.json"
+OUT = ROOT / "bench" / "results" / "checkpoints.json"
 
 
 def main() -> None:
@@ -37,7 +37,7 @@ def main() -> None:
     from agents.agent import Agent
     from agents.bank_scores import BankScorer
     from sim.banks import banks_at
-    from sim.experiment import runner, timeline
+    from sim.experiment import checkpoints, runner
     from sim.experiment.evaluation_config import EvaluationSection
     from sim.experiment.loading import load_scenario
 
@@ -61,10 +61,10 @@ def main() -> None:
             marks["first_bank"] = time.perf_counter()
 
     start = time.perf_counter()
-    aot = timeline.accuracy_over_time(learning, with_eval, raw, progress=observe)
-    timeline_s = time.perf_counter() - start
+    aot = checkpoints.accuracy_over_time(learning, with_eval, raw, progress=observe)
+    checkpoints_s = time.perf_counter() - start
     setup_s = marks.get("first_bank", start) - marks.get("scorer_start", start)
-    per_bank_s = (timeline_s - setup_s) / max(aot["evaluated_banks"], 1)
+    per_bank_s = (checkpoints_s - setup_s) / max(aot["evaluated_banks"], 1)
 
     times = spec.times(makespan)
     banks = banks_at(raw, times, range(scenario.agents.count))
@@ -92,7 +92,7 @@ def main() -> None:
         "evaluated_banks": aot["evaluated_banks"],
         "prepare_s": prepare_s,
         "run_alpha_s": run_s,
-        "timeline_s": timeline_s,
+        "checkpoints_s": checkpoints_s,
         "scorer_setup_s": setup_s,
         "per_bank_s": per_bank_s,
         "agent_per_bank_s": sum(agent_s) / len(agent_s) if agent_s else None,
@@ -113,7 +113,7 @@ def main() -> None:
     table.add_column("value", justify="right")
     for label, value in [
         ("simulation + final evaluation", f"{run_s:.2f} s"),
-        ("checkpoints in all (added wall time)", f"{timeline_s:.2f} s"),
+        ("checkpoints in all (added wall time)", f"{checkpoints_s:.2f} s"),
         ("  scorer set-up (once)", f"{setup_s:.2f} s"),
         ("  per distinct bank", f"{1e3 * per_bank_s:.2f} ms"),
         ("distinct banks / evaluated", f"{aot['distinct_banks']} / {aot['evaluated_banks']}"),

@@ -10,7 +10,7 @@ import pytest
 from agents.agent import Agent
 from agents.bank_scores import BankScorer
 from sim.banks import banks_at
-from sim.experiment import runner, timeline
+from sim.experiment import checkpoints, runner
 from sim.experiment.evaluation_config import EvaluationSection
 from sim.experiment.loading import load_scenario
 from sim.experiment.study.tables import metrics_of
@@ -66,7 +66,7 @@ def test_the_last_checkpoint_agrees_with_the_final_evaluation(cache, plain):
     prepared, final, raw = plain
     sc = prepared.scenario.model_copy(update={"evaluation": EvaluationSection(every_s=final["makespan_s"] / 7)})
     prepared.learning._evaluations = {}  # nothing shared with the final evaluation: scored afresh
-    out = timeline.accuracy_over_time(prepared.learning, sc, raw)
+    out = checkpoints.accuracy_over_time(prepared.learning, sc, raw)
     last = out["checkpoints"][-1]
     assert last["time_s"] == final["makespan_s"] and len(out["checkpoints"]) == 8
     assert last["mean"] == final["accuracy"]
@@ -80,7 +80,7 @@ def test_each_checkpoint_is_the_accuracy_of_the_bank_the_record_gives(plain):
     learning = prepared.learning
     times = [0.0, final["makespan_s"] / 3, final["makespan_s"] / 2, 2 * final["makespan_s"]]
     sc = prepared.scenario.model_copy(update={"evaluation": EvaluationSection(checkpoints=times, per_agent=True)})
-    out = timeline.accuracy_over_time(learning, sc, raw)
+    out = checkpoints.accuracy_over_time(learning, sc, raw)
     assert [r["time_s"] for r in out["checkpoints"]] == times
     assert out["checkpoints"][0] == {"time_s": 0.0, "mean": 0.0, "min": 0.0, "max": 0.0, "up": 4}  # nothing learned yet
     for i, now in enumerate(times):
@@ -92,8 +92,8 @@ def test_each_checkpoint_is_the_accuracy_of_the_bank_the_record_gives(plain):
 
 def test_the_auc_is_the_trapezoid_over_the_span():
     # (0, 0) (1, 0.5) (3, 1): areas 0.25 and 1.5 over a span of 3
-    assert timeline.area([0.0, 1.0, 3.0], [0.0, 0.5, 1.0]) == pytest.approx(1.75 / 3)
-    assert timeline.area([2.0], [0.4]) == 0.4
+    assert checkpoints.area([0.0, 1.0, 3.0], [0.0, 0.5, 1.0]) == pytest.approx(1.75 / 3)
+    assert checkpoints.area([2.0], [0.4]) == 0.4
 
 
 def test_the_run_reports_the_auc_of_its_checkpoints_and_studies_see_it(cache, plain):
@@ -126,10 +126,10 @@ def test_a_crash_with_a_wiped_bank_dips_that_agent(cache, plain):
 
 def test_sampled_agents_are_drawn_once_from_the_seed():
     spec = EvaluationSection(every_s=1.0, agents={"sample": 3})
-    drawn = timeline.chosen_agents(spec, 10, seed=5)
-    assert drawn == timeline.chosen_agents(spec, 10, seed=5) and len(set(drawn)) == 3
+    drawn = checkpoints.chosen_agents(spec, 10, seed=5)
+    assert drawn == checkpoints.chosen_agents(spec, 10, seed=5) and len(set(drawn)) == 3
     assert all(0 <= a < 10 for a in drawn) and drawn == sorted(drawn)
-    assert timeline.chosen_agents(EvaluationSection(every_s=1.0), 4, seed=5) == [0, 1, 2, 3]
+    assert checkpoints.chosen_agents(EvaluationSection(every_s=1.0), 4, seed=5) == [0, 1, 2, 3]
 
 
 def test_every_s_runs_from_0_to_the_end_and_closes_on_it():
