@@ -9,19 +9,18 @@ from dataclasses import replace
 from typing import Any, Iterator
 
 from sim.experiment.study import work
-from sim.experiment.study.executors.base import Executor
-from sim.experiment.study.spec import StudyError
+from sim.experiment.study.executors.base import Executor, ExecutorError
 
 INSTALL = "pip install 'skill-sim[ray]'"
-JOIN_TIMEOUT_S = 60.0  # how long joining a cluster may take before the study gives up
+JOIN_TIMEOUT_S = 60.0  # how long joining a cluster may take before the command gives up
 
 
 def import_ray() -> Any:
-    """The ray module; StudyError (exit 2) with the install command when it is missing."""
+    """The ray module; ExecutorError (exit 2) with the install command when it is missing."""
     try:
         import ray
     except ImportError:
-        raise StudyError(f"--executor ray: Ray is not installed; install it with {INSTALL}") from None
+        raise ExecutorError(f"--executor ray: Ray is not installed; install it with {INSTALL}") from None
     return ray
 
 
@@ -63,12 +62,19 @@ class RayExecutor(Executor):
         try:
             ray.init(address=self.address, **options)
         except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
-            raise StudyError(f"could not start or join {where}: {type(exc).__name__}: {exc}") from None
+            raise ExecutorError(f"could not start or join {where}: {type(exc).__name__}: {exc}") from None
         self._started = True
 
     def learn(self, jobs: list[work.LearnJob]) -> Iterator[work.LearnOutput]:
-        """Run learning jobs as Ray tasks (packages shipped back); yield outputs as they finish."""
-        yield from self._drain([(self._learn, (replace(job, ship=True),)) for job in jobs])
+        """Run learning jobs as Ray tasks (packages shipped back), each asking for a GPU where it
+        learns on one; yield outputs as they finish."""
+        gpus = self.ray.cluster_resources().get("GPU", 0)
+        calls = []
+        for job in jobs:
+            resources = learning_resources(job.learner.get("device", "auto"), gpus)
+            job = replace(job, ship=True, device="cuda" if resources["num_gpus"] else job.device)
+            calls.append((self._learn.options(**resources), (job,)))
+        yield from self._drain(calls)
 
     def cells(self, jobs: list[work.CellJob], entries: dict[str, list] | None = None) -> Iterator[work.CellOutput]:
         """Run cells as Ray tasks; each group's learned results go into the object store once."""
@@ -102,16 +108,25 @@ class RayExecutor(Executor):
         return f"ray · {self.workers} workers · {self.address or 'local instance'}"
 
 
+def learning_resources(device: str, cluster_gpus: float) -> dict[str, float]:
+    """What one learning job asks Ray for: a GPU when it learns on cuda (`cuda`, `cuda:K`, or `auto`
+    on a cluster with GPUs; Ray then sets the task's CUDA_VISIBLE_DEVICES, so it learns on `cuda`),
+    else one CPU."""
+    text = device.strip().lower()
+    on_gpu = text.startswith("cuda") or (text == "auto" and cluster_gpus > 0)
+    return {"num_cpus": 1, "num_gpus": 1} if on_gpu else {"num_cpus": 1, "num_gpus": 0}
+
+
 def _reachable(address: str) -> None:
     """Refuse, within JOIN_TIMEOUT_S, a `host:port` address whose head node does not answer."""
     if address in ("auto", "local") or address.startswith("ray://"):
         return
     host, sep, port = address.rpartition(":")
     if not sep or not port.isdigit():
-        raise StudyError(f"--address {address!r}: expected host:port of the Ray head node (e.g. 10.0.0.5:6379), "
+        raise ExecutorError(f"--address {address!r}: expected host:port of the Ray head node (e.g. 10.0.0.5:6379), "
                          "ray://host:10001 or 'auto'")
     try:
         socket.create_connection((host, int(port)), timeout=JOIN_TIMEOUT_S).close()
     except OSError as exc:
-        raise StudyError(f"--address {address}: no Ray head node answers there within {JOIN_TIMEOUT_S:.0f} s "
+        raise ExecutorError(f"--address {address}: no Ray head node answers there within {JOIN_TIMEOUT_S:.0f} s "
                          f"({exc}); check the address and that the cluster is up") from None
