@@ -79,6 +79,7 @@ def run_study(study: Study, out: Path, executor: Executor, *, cache_dir: Path | 
             executed += 1
             progress("cell_done", label=cell.label, status=record["status"], message=record["message"],
                      seconds=sum(v for k, v in output.timings.items() if k.endswith("_s")))
+        executor.finish()  # the workers stop while the tables and figures are written
     finally:  # an interrupted study still gets its tables (unfinished cells as `pending`)
         final = [records.get(c.key) or store.get(c.key) or _pending(c) for c in all_cells]
         summary = write_outputs(out, study, all_cells, final, executor.describe())

@@ -55,6 +55,7 @@ class Workshop:
         limit_threads(threads)
         self._suites: dict[str, Any] = {}
         self._backbones: dict[str, Any] = {}
+        self._installed: set[tuple[str, str | None]] = set()  # (group, cache) whose shipped results are in
 
     def suite(self, tasks: Any) -> Any:
         """The task suite of a `tasks` section, built on first use."""
@@ -85,6 +86,23 @@ class Workshop:
         learner = LearnerConfig.model_validate(job.learner)
         return learn_job(job, self.suite(SuiteConfig.model_validate(job.tasks)), self.backbone(learner, job.device))
 
+    def installed(self, group: str, cache_dir: str | None) -> bool:
+        """Whether this process has installed `group`'s shipped results into `cache_dir` already."""
+        return (group, cache_dir) in self._installed
+
+    def install(self, group: str, cache_dir: str | None, entries: list[tuple[str, Any]]) -> None:
+        """Write a group's shipped results (cache key, result) that this node's cache lacks, once per process."""
+        if self.installed(group, cache_dir):
+            return
+        from agents.features import FeatureCache
+        from agents.learner import ResultStore
+
+        store = ResultStore(FeatureCache(Path(cache_dir) if cache_dir else None).root / "results")
+        for key, result in entries:
+            if store.get_key(key) is None:
+                store.put_key(key, result)
+        self._installed.add((group, cache_dir))
+
     def run_cell(self, job: CellJob) -> CellOutput:
         """Prepare (every task a cache hit), simulate, evaluate and save one cell; never raises."""
         try:
@@ -95,8 +113,6 @@ class Workshop:
             return CellOutput(job.name, job.key, "failed", f"{type(exc).__name__}: {exc}")
 
     def _run_cell(self, job: CellJob) -> CellOutput:
-        from agents.features import FeatureCache
-        from agents.learner import ResultStore
         from sim.experiment import report, runner
         from sim.experiment.scenario import Scenario
         from sim.experiment.study.evaluations import EvaluationStore
@@ -105,10 +121,7 @@ class Workshop:
         scenario = Scenario.model_validate(job.scenario)
         cache_dir = Path(job.cache_dir) if job.cache_dir else None
         if job.entries:  # install learned results this node's cache lacks
-            store = ResultStore(FeatureCache(cache_dir).root / "results")
-            for key, result in job.entries:
-                if store.get_key(key) is None:
-                    store.put_key(key, result)
+            self.install(job.group, job.cache_dir, job.entries)
         evaluations = EvaluationStore(Path(job.evaluations_dir) / job.group)
         learns = scenario.workload is None  # a synthetic workload has no suite or backbone
         prepared = runner.prepare(scenario, cache_dir=cache_dir, evaluations=evaluations,

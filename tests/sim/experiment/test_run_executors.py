@@ -81,6 +81,25 @@ def test_ray_from_an_empty_cache_gives_the_same_results_and_fills_the_drivers_ca
         assert (cache / "results" / package.name).read_bytes() == package.read_bytes()
 
 
+def test_ray_shipping_results_writes_them_to_the_drivers_cache(local_two, tmp_path):
+    pytest.importorskip("ray", reason="the Ray extra is not installed (pip install 'skill-sim[ray]')")
+    from sim.experiment import runner
+    from sim.experiment.loading import load_scenario
+    from sim.experiment.study.executors.ray import RayExecutor
+
+    cache = tmp_path / "cache"
+    shutil.copytree(local_two[1], cache)
+    shutil.rmtree(cache / "results")  # the heads are learned again (from the cached features), then shipped
+    scenario = load_scenario(TINY, [o.removeprefix("--set=") for o in SMALL])
+    with RayExecutor(2, ship=True) as executor:  # as on a cluster
+        prepared = runner.prepare(scenario, cache_dir=cache, executor=executor)
+    assert prepared.learning.fresh == set(range(6))
+    for package in sorted((local_two[1] / "results").glob("*.pkg")):
+        assert (cache / "results" / package.name).read_bytes() == package.read_bytes()
+    assert sorted(r.package for r in prepared.learning.learned.values()) == \
+        sorted(p.read_bytes() for p in (local_two[1] / "results").glob("*.pkg"))
+
+
 @pytest.mark.slow  # a third cold learning pass (75 s on the loaded 2-core machine)
 def test_workers_name_the_bad_cache_entries_they_discard(local_two, tmp_path, capsys):
     cache = tmp_path / "cache"

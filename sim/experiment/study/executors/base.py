@@ -65,6 +65,10 @@ class Executor(ABC):
     def cells(self, jobs: list[CellJob], entries: dict[str, list] | None = None) -> Iterator[CellOutput]:
         """Run cells (with their group's learned `entries` where learning ships); yield each as it finishes."""
 
+    def finish(self) -> None:
+        """No more jobs will come: begin stopping the workers without waiting (close() waits), so
+        that the driver's last writing overlaps their shutdown."""
+
     @abstractmethod
     def close(self, abort: bool = False) -> None:
         """Stop the workers (pending jobs are dropped; with `abort`, running ones too)."""
