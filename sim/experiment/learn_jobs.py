@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator, Protocol
 
 
 @dataclass(frozen=True)
@@ -74,3 +74,15 @@ def task_jobs(scenario: Any, task_ids: list[int], cache_dir: str | None, *, ship
     group = learning_group(scenario)
     tasks, learner = scenario.tasks.model_dump(mode="json"), scenario.learner.model_dump(mode="json")
     return [LearnJob(group, tasks, learner, scenario.seed, cache_dir, ship, task_ids=(tid,)) for tid in task_ids]
+
+
+class LearningExecutor(Protocol):
+    """What learning asks of an executor (sim.experiment.study.executors): run jobs, yielding each
+    output as it finishes, and say whether results travel back (no shared filesystem)."""
+
+    name: str
+    ships_learning: bool
+
+    def learn(self, jobs: list[LearnJob]) -> Iterator[LearnOutput]: ...
+
+    def describe(self) -> str: ...

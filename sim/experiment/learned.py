@@ -9,7 +9,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, MutableMapping, Sequence
+from typing import Any, Callable, Iterator, MutableMapping, Sequence
 
 import numpy as np
 
@@ -25,7 +25,7 @@ from agents.learner import LearnResult, ResultStore, learn_task
 from agents.suites import Task, TaskSuite, create_suite
 from agents.timing import machine_of, provenance
 from sim.experiment import wall_timing
-from sim.experiment.learn_jobs import Learned, LearnJob, LearnOutput, task_jobs
+from sim.experiment.learn_jobs import Learned, LearningExecutor, LearnJob, LearnOutput, task_jobs
 from sim.experiment.scenario import Scenario
 from sim.workload import TaskWork, Workload
 
@@ -34,9 +34,6 @@ from sim.workload import TaskWork, Workload
 CLAIM_POLL_S = 0.5
 
 Progress = Callable[..., None]
-
-if TYPE_CHECKING:
-    from sim.experiment.study.executors.base import Executor
 
 
 @dataclass
@@ -77,7 +74,7 @@ def build_suite(scenario: Scenario) -> TaskSuite:
 
 def learn_all(scenario: Scenario, suite: TaskSuite, assignment: list[list[int]], order: list[int], *,
               cache_dir: Path | None, progress: Progress, backbone: Backbone | None = None,
-              executor: Executor | None = None) -> Learning:
+              executor: LearningExecutor | None = None) -> Learning:
     """Learn every task once in `order` (cached by content hash); refuse a wall-timed mix of machines.
     `backbone`: one already built for these settings (a study's worker), else built here. `executor`:
     learn the missing tasks as jobs on its workers (sim.experiment.study.executors), else in this process."""
@@ -190,7 +187,7 @@ def worker_info(backbone: Backbone) -> dict[str, Any]:
     return {"pid": os.getpid(), "device": str(backbone.device), "gpus": os.environ.get("CUDA_VISIBLE_DEVICES")}
 
 
-def _learn_on(executor: Executor, scenario: Scenario, missing: list[int], features: FeatureCache,
+def _learn_on(executor: LearningExecutor, scenario: Scenario, missing: list[int], features: FeatureCache,
               store: ResultStore, report: Callable[[str], None]) -> Iterator[tuple[LearnResult, Learned]]:
     """Learn the `missing` tasks as one job each on `executor`; yield each result as its job returns.
     Shipped results (workers without the driver's filesystem) are written to the driver's cache."""

@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # loads torch: imported for real only by runs that learn
     from agents.backbone import Backbone
     from agents.suites import TaskSuite
     from sim.experiment.learned import Learning
-    from sim.experiment.study.executors.base import Executor
+    from sim.experiment.learn_jobs import LearningExecutor
 
 # A progress callback receives an event name and its fields; only the CLI draws anything.
 Progress = Callable[..., None]
@@ -91,7 +91,8 @@ def assign_tasks(scenario: Scenario, sizes: list[float]) -> list[list[int]]:
 
 def prepare(scenario: Scenario, *, cache_dir: Path | None = None, progress: Progress = _quiet,
             suite: TaskSuite | None = None, backbone: Backbone | None = None,
-            evaluations: MutableMapping[frozenset[int], Any] | None = None, executor: Executor | None = None) -> Prepared:
+            evaluations: MutableMapping[frozenset[int], Any] | None = None,
+            executor: LearningExecutor | None = None) -> Prepared:
     """Build tasks and graph, then learn every task once (cached by content hash; the missing ones on
     `executor`'s workers when given, else here); for a synthetic workload, draw its costs instead.
 
