@@ -118,8 +118,10 @@ def learn_all(scenario: Scenario, suite: TaskSuite, assignment: list[list[int]],
     extracted: set[int] = set()
     for result, entry in done:
         learned[entry.task_id] = result
-        fresh.update([entry.task_id] if entry.fresh else [])
-        extracted.update([entry.task_id] if entry.extracted else [])
+        if entry.fresh:
+            fresh.add(entry.task_id)
+        if entry.extracted:
+            extracted.add(entry.task_id)
         progress("task_learned", task=entry.task_id, agent=owner[entry.task_id], name=task_by_id[entry.task_id].name,
                  cached=not entry.fresh, bytes=len(result.package))
     learned = {tid: learned[tid] for tid in order}  # in learning order, however they were found
