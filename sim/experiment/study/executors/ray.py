@@ -91,8 +91,8 @@ class RayExecutor(Executor):
         self._started = True
 
     def learn(self, jobs: list[work.LearnJob]) -> Iterator[work.LearnOutput]:
-        """Run learning jobs as Ray tasks (packages shipped back), each asking for a GPU where it
-        learns on one; yield outputs as they finish."""
+        """Run learning jobs as Ray tasks (results shipped back where `ships_learning`), each asking
+        for a GPU where it learns on one; yield outputs as they finish."""
         gpus = self.ray.cluster_resources().get("GPU", 0)
         calls = []
         for job in jobs:
