@@ -3,7 +3,7 @@ warm learning cache: total wall time with the local executor, the per-cell split
 resolution, simulation, evaluation and result writing, and the Ray executor at the same worker count.
 
     .venv/bin/python bench/study.py [--study scenarios/studies/topology_alpha.yaml] [--workers 2] [--no-ray]
-        [--cache DIR]
+        [--cache DIR] [--before OTHER_CHECKOUT] [--note TEXT]
 
 Run it once first (or any study of the same scenarios) to warm the cache: learning is not what this
 measures. Prints a table and writes bench/results/study.json.
@@ -30,12 +30,14 @@ sys.path.insert(0, str(ROOT / "bench"))
 from scenario import machine  # noqa: E402  (bench/scenario.py: the machine's description)
 
 
-def timed_study(study: str, out: Path, executor: str, workers: int, cache: str | None) -> tuple[float, dict]:
-    """Run `skill-sim study` into a fresh `out`; return wall seconds and its --json answer."""
-    args = [sys.executable, "-m", "sim.experiment.cli", "study", study, "--out", str(out), "--executor", executor,
-            "--workers", str(workers), "--json", "--quiet"] + (["--cache", cache] if cache else [])
+def timed_study(study: str, out: Path, executor: str, workers: int, cache: str | None,
+                code: Path = ROOT) -> tuple[float, dict]:
+    """Run `skill-sim study` (of the checkout `code`) into a fresh `out`; return wall seconds and its --json answer."""
+    args = [sys.executable, "-m", "sim.experiment.cli", "study", str(ROOT / study), "--out", str(out),
+            "--executor", executor, "--workers", str(workers), "--json", "--quiet"] + (["--cache", cache] if cache else [])
     start = time.perf_counter()
-    proc = subprocess.run(args, cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1"}, capture_output=True, text=True)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(code)}
+    proc = subprocess.run(args, cwd=code, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"skill-sim study ({executor}) failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
@@ -50,16 +52,23 @@ def main() -> None:
     parser.add_argument("--no-ray", action="store_true", help="measure the local executor only")
     parser.add_argument("--note", default="", help="a remark saved with the figures (e.g. the machine was shared)")
     parser.add_argument("--keep", type=Path, help="copy the local executor's study directory here")
+    parser.add_argument("--before", type=Path, help="another checkout (e.g. the code before a change): its Ray "
+                                                    "executor is measured too, in the same run, after this one's")
     args = parser.parse_args()
 
+    runs = [("local", "local", ROOT), *(() if args.no_ray else (("ray", "ray", ROOT),))]
+    if args.before and not args.no_ray:
+        runs.append(("ray", f"ray (before: {args.before})", args.before.resolve()))
     rows = []
     with tempfile.TemporaryDirectory(prefix="skill-sim-bench-study-") as tmp:
-        for executor in ("local", *(() if args.no_ray else ("ray",))):
-            wall, answer = timed_study(args.study, Path(tmp) / executor, executor, args.workers, args.cache)
+        for i, (executor, label, code) in enumerate(runs):
+            load_before = os.getloadavg()[0]
+            wall, answer = timed_study(args.study, Path(tmp) / str(i), executor, args.workers, args.cache, code)
             if executor == "local" and args.keep:
-                shutil.copytree(Path(tmp) / executor, args.keep, dirs_exist_ok=True)
+                shutil.copytree(Path(tmp) / str(i), args.keep, dirs_exist_ok=True)
             cells = sum(answer["counts"].values())
-            rows.append({"executor": executor, "workers": args.workers, "cells": cells, "wall_s": wall,
+            rows.append({"executor": label, "workers": args.workers, "cells": cells, "wall_s": wall,
+                         "load_1min_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
                          "per_cell_wall_s": wall / cells, "per_cell_split_s": answer["timings"],
                          "counts": answer["counts"], "crossings": answer["crossings"]})
     local = rows[0]["wall_s"]

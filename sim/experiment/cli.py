@@ -25,6 +25,7 @@ from rich.markup import escape
 
 from agents.errors import LearningError
 from sim.errors import SimError
+from sim.experiment import executor_options
 from topologies.errors import TopologyError
 
 USER_ERRORS = (LearningError, SimError, TopologyError)
@@ -81,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=_folder, help="run directory (default: the scenario's output.dir or runs/NAME)")
     run.add_argument("--alpha", type=float, help="MACs per byte (overrides the scenario's alpha)")
     run.add_argument("--cache", type=_folder, help="cache folder (default: $SKILL_SIM_CACHE or ~/.cache/skill-sim)")
+    executor_options.add_options(run, inline=True)
     run.set_defaults(func=_cmd_run)
 
     sweep = sub.add_parser("sweep", help="repeat the simulation over alpha values, reusing learning")
@@ -88,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--out", type=_folder, help="sweep directory (default: runs/NAME-sweep)")
     sweep.add_argument("--alpha", type=_alpha_list, help="comma-separated alphas, e.g. 10,100,1e3,1e4")
     sweep.add_argument("--cache", type=_folder, help="cache folder (default: $SKILL_SIM_CACHE or ~/.cache/skill-sim)")
+    executor_options.add_options(sweep, inline=True)
     sweep.set_defaults(func=_cmd_sweep)
 
     curves = sub.add_parser("curves", help="one agent learns the tasks in order: accuracy after each (the paper's Figs 4-8)")
@@ -249,6 +252,7 @@ def _check(args: argparse.Namespace, scenario: Any, out: Path, warn_alpha: bool 
 
 
 def _cmd_run(args: argparse.Namespace, console: Console) -> int:
+    executor_options.check(args)
     scenario = _load(args)
     out = _run_dir(args, scenario)
     _check(args, scenario, out, warn_alpha=args.alpha is None)  # before the learning side is even imported
@@ -257,7 +261,8 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
     from sim.experiment.progress import ProgressView
 
     with ProgressView(console) as view:
-        prepared = runner.prepare(scenario, cache_dir=args.cache, progress=view)
+        with executor_options.learning_executor(args, scenario.learner.device) as executor:  # closed once learned
+            prepared = runner.prepare(scenario, cache_dir=args.cache, progress=view, executor=executor)
         results, raw = runner.run_alpha(prepared, scenario.alphas[0], progress=view)
     results = report.save_run(out, prepared, results, raw, overrides=args.applied)
     if args.json:
@@ -268,6 +273,7 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace, console: Console) -> int:
+    executor_options.check(args)
     scenario = _load(args)
     alphas = args.alpha or (scenario.alphas if len(scenario.alphas) > 1 else list(DEFAULT_SWEEP))
     out = _run_dir(args, scenario, sweep=True)
@@ -278,7 +284,8 @@ def _cmd_sweep(args: argparse.Namespace, console: Console) -> int:
 
     rows = []
     with ProgressView(console) as view, rundir.staged(out) as stage:  # swapped in once every alpha is saved
-        prepared = runner.prepare(scenario, cache_dir=args.cache, progress=view)
+        with executor_options.learning_executor(args, scenario.learner.device) as executor:
+            prepared = runner.prepare(scenario, cache_dir=args.cache, progress=view, executor=executor)
         for alpha in alphas:
             results, raw = runner.run_alpha(prepared, alpha, progress=view)
             rows.append(report.save_run(stage / f"alpha-{alpha:g}", prepared, results, raw, plots=False,

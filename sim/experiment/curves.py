@@ -22,18 +22,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-import time
-
 import numpy as np
 
 from agents.agent import Agent
 from agents.atomic import write_atomic
-from agents.backbone import create_backbone
-from agents.device import best_device
-from agents.features import FeatureCache
-from agents.learner import ResultStore, learn_task
 from agents.suites import TaskSuite, create_suite
-from sim.experiment.learned import task_seed
+from sim.experiment.learned import learn_all
 from sim.experiment.runner import Progress
 
 FIRST = 10  # the paper's Fig. 5 follows the first 10 tasks
@@ -47,30 +41,23 @@ def _quiet(name: str, /, **fields: Any) -> None:
 
 
 def compute(scenario: Any, *, cache_dir: Path | None = None, progress: Progress = _quiet) -> dict[str, Any]:
-    """Learn (or read from the cache) every task in order into one agent; evaluate after each."""
+    """Learn (or read from the cache) every task, as `run` does (learned.learn_all), then give them
+    to one agent in order and evaluate after each."""
     suite = create_suite(scenario.tasks)
-    device = best_device(scenario.learner.device)
-    backbone = create_backbone(scenario.learner.backbone, device=device)
-    features = FeatureCache(cache_dir)
-    store = ResultStore(features.root / "results")
-    agent = Agent(0, backbone, scenario.learner, cache=features)
+    ids = [task.id for task in suite.tasks]
+    learning = learn_all(scenario, suite, [ids], ids, cache_dir=cache_dir, progress=progress)
+    backbone = learning.backbone
+    agent = Agent(0, backbone, scenario.learner, cache=learning.features)
     rows: list[dict[str, Any]] = []
     when_learned: dict[int, float] = {}
-    progress("learning_started", total=len(suite.tasks), device=str(device))
-    start = time.perf_counter()
+    progress("evaluating", total=len(suite.tasks))
     for t, task in enumerate(suite.tasks, start=1):
-        seed = task_seed(scenario.seed, task.id)
-        result = store.get(task, backbone, scenario.learner, seed)
-        cached = result is not None
-        if result is None:
-            result = learn_task(task, backbone, scenario.learner, seed, features)
-            store.put(task, backbone, scenario.learner, seed, result)
+        result = learning.learned[task.id]
         agent.receive(result.package)
-        progress("task_learned", task=task.id, agent=0, name=task.name, cached=cached, bytes=len(result.package))
         evaluation = agent.evaluate(TaskSuite(suite.name, suite.tasks[:t]))
+        progress("evaluated", tasks=t)
         when_learned[task.id] = evaluation.per_task[task.id]
-        rows.append(_row(t, task, suite, evaluation, when_learned, result, cached))
-    progress("learning_done", seconds=time.perf_counter() - start, cached=sum(bool(r["cached"]) for r in rows))
+        rows.append(_row(t, task, suite, evaluation, when_learned, result, task.id not in learning.fresh))
     final = evaluation
     per_task = [{"task_id": task.id, "task_name": task.name, "accuracy": final.per_task[task.id],
                  "mapper_accuracy": final.per_task_mapper[task.id], "accuracy_oracle": final.per_task_oracle[task.id],

@@ -5,10 +5,11 @@ which a synthetic workload (sim.workload_config) never needs.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, MutableMapping
+from typing import Any, Callable, Iterator, MutableMapping, Sequence
 
 import numpy as np
 
@@ -18,10 +19,13 @@ from agents.cache import leftovers
 from agents.cache.claims import ClaimBoard
 from agents.device import best_device
 from agents.features import FeatureCache
+from agents.config import LearnerConfig
+from agents.errors import LearningError
 from agents.learner import LearnResult, ResultStore, learn_task
-from agents.suites import TaskSuite, create_suite
+from agents.suites import Task, TaskSuite, create_suite
 from agents.timing import machine_of, provenance
 from sim.experiment import wall_timing
+from sim.experiment.learn_jobs import Learned, LearningExecutor, LearnJob, LearnOutput, task_jobs
 from sim.experiment.scenario import Scenario
 from sim.workload import TaskWork, Workload
 
@@ -69,9 +73,11 @@ def build_suite(scenario: Scenario) -> TaskSuite:
 
 
 def learn_all(scenario: Scenario, suite: TaskSuite, assignment: list[list[int]], order: list[int], *,
-              cache_dir: Path | None, progress: Progress, backbone: Backbone | None = None) -> Learning:
+              cache_dir: Path | None, progress: Progress, backbone: Backbone | None = None,
+              executor: LearningExecutor | None = None) -> Learning:
     """Learn every task once in `order` (cached by content hash); refuse a wall-timed mix of machines.
-    `backbone`: one already built for these settings (a study's worker), else built here."""
+    `backbone`: one already built for these settings (a study's worker), else built here. `executor`:
+    learn the missing tasks as jobs on its workers (sim.experiment.study.executors), else in this process."""
     device = best_device(scenario.learner.device)
     if backbone is None:
         backbone = create_backbone(scenario.learner.backbone, device=device)
@@ -90,10 +96,11 @@ def learn_all(scenario: Scenario, suite: TaskSuite, assignment: list[list[int]],
     cached = {tid: store.get(task_by_id[tid], backbone, scenario.learner, seeds[tid]) for tid in order}
     if scenario.timing == "wall":  # refuse a mix before learning what is missing (here)
         found = wall_timing.machines(r for r in cached.values() if r is not None)
-        if any(r is None for r in cached.values()):
+        if any(r is None for r in cached.values()) and executor is None:  # an executor's workers say later
             found.setdefault(machine_of(provenance(device)), set())
         wall_timing.check_one_machine(found, features.root)
-    progress("learning_started", total=len(order), device=str(device))
+    where = str(device) if executor is None else executor.describe()
+    progress("learning_started", total=len(order), device=where)
     start = time.perf_counter()
     owner = {tid: agent for agent, tasks in enumerate(assignment) for tid in tasks}
     learned = {tid: r for tid, r in cached.items() if r is not None}
@@ -101,35 +108,47 @@ def learn_all(scenario: Scenario, suite: TaskSuite, assignment: list[list[int]],
         if tid in learned:
             progress("task_learned", task=tid, agent=owner[tid], name=task_by_id[tid].name, cached=True,
                      bytes=len(learned[tid].package))
-    jobs = {tid: (task_by_id[tid], seeds[tid]) for tid in order if tid not in learned}
-    fresh, extracted = _learn_claimed(jobs, backbone, scenario, features, store, learned, owner, progress)
+    missing = [tid for tid in order if tid not in learned]
+    if executor is None:
+        done = learn_claimed([(task_by_id[tid], seeds[tid]) for tid in missing], backbone, scenario.learner,
+                             features, store)
+    else:
+        done = _learn_on(executor, scenario, missing, features, store, report)
+    fresh: set[int] = set()
+    extracted: set[int] = set()
+    for result, entry in done:
+        learned[entry.task_id] = result
+        if entry.fresh:
+            fresh.add(entry.task_id)
+        if entry.extracted:
+            extracted.add(entry.task_id)
+        progress("task_learned", task=entry.task_id, agent=owner[entry.task_id], name=task_by_id[entry.task_id].name,
+                 cached=not entry.fresh, bytes=len(result.package))
     learned = {tid: learned[tid] for tid in order}  # in learning order, however they were found
     wall = time.perf_counter() - start
     hits = len(order) - len(fresh)
     progress("learning_done", seconds=wall, cached=hits)
-    if scenario.timing == "wall":  # features cached by another machine show only now
+    if scenario.timing == "wall":  # features cached by another machine (or worker) show only now
         wall_timing.check_one_machine(wall_timing.machines(learned.values()), features.root)
     return Learning(suite, backbone, features, learned, wall, hits, fresh, extracted)
 
 
-def _learn_claimed(jobs: dict[int, tuple[Any, int]], backbone: Backbone, scenario: Scenario, features: FeatureCache,
-                   store: ResultStore, learned: dict[int, LearnResult], owner: dict[int, int],
-                   progress: Progress) -> tuple[set[int], set[int]]:
-    """Learn each job not in the cache, one claim at a time (agents.cache.claims), into `learned`.
+def learn_claimed(work: Sequence[tuple[Task, int]], backbone: Backbone, learner: LearnerConfig,
+                  features: FeatureCache, store: ResultStore) -> Iterator[tuple[LearnResult, Learned]]:
+    """Learn each (task, seed) of `work` not in the cache, one claim at a time (agents.cache.claims);
+    yield each task's result as it is found or learned. The one learning loop: `run` calls it in
+    its own process, and every executor's workers through `learn_job`.
 
-    Processes sharing the cache split the jobs: a job another live process has claimed is skipped
-    and its result read once written; a dead process's claim is taken over. Returns (fresh, extracted):
-    the jobs this process learned, and those whose features it computed.
+    Processes sharing the cache split the work: a task another live process has claimed is skipped
+    and its result read once written; a dead process's claim is taken over.
     """
     board = ClaimBoard(features.root)
-    fresh: set[int] = set()
-    extracted: set[int] = set()
-    waiting = list(jobs)
+    waiting = list(range(len(work)))  # positions: a Task's data need not compare with ==
     while waiting:
-        for tid in list(waiting):
-            task, seed = jobs[tid]
-            key = store.key(task, backbone, scenario.learner, seed)
-            result = store.get_key(key)  # another process may have finished it
+        for i in list(waiting):
+            task, seed = work[i]
+            key = store.key(task, backbone, learner, seed)
+            result, fresh, extracted = store.get_key(key), False, False  # another process may have finished it
             if result is None:
                 claim = board.try_claim(key)
                 if claim is None:
@@ -138,18 +157,57 @@ def _learn_claimed(jobs: dict[int, tuple[Any, int]], backbone: Backbone, scenari
                     result = store.get_key(key)  # finished between our look and our claim
                     if result is None:
                         misses = features.misses
-                        result = learn_task(task, backbone, scenario.learner, seed, features)
-                        store.put(task, backbone, scenario.learner, seed, result)
-                        fresh.add(tid)
-                        if features.misses > misses:
-                            extracted.add(tid)
-            learned[tid] = result
-            waiting.remove(tid)
-            progress("task_learned", task=tid, agent=owner[tid], name=task.name, cached=tid not in fresh,
-                     bytes=len(result.package))
+                        result = learn_task(task, backbone, learner, seed, features)
+                        store.put_key(key, result)
+                        fresh, extracted = True, features.misses > misses
+            waiting.remove(i)
+            yield result, Learned(task.id, key, fresh, extracted)
         if waiting:
             time.sleep(CLAIM_POLL_S)
-    return fresh, extracted
+
+
+def learn_job(job: LearnJob, suite: TaskSuite, backbone: Backbone) -> LearnOutput:
+    """Run one learning job (sim.experiment.learn_jobs) with this worker's `suite` and `backbone`
+    (built for the job's settings): its tasks through `learn_claimed`, into the job's cache; the
+    results themselves in the output when the job asks to ship them, and the cache's warnings."""
+    learner = LearnerConfig.model_validate(job.learner)
+    out = LearnOutput(job.group, worker=worker_info(backbone))
+    features = FeatureCache(Path(job.cache_dir) if job.cache_dir else None, report=out.warnings.append)
+    store = ResultStore(features.root / "results", report=out.warnings.append)
+    by_id = {t.id: t for t in suite.tasks}
+    chosen = suite.tasks if job.task_ids is None else [by_id[tid] for tid in job.task_ids]
+    work = [(task, task_seed(job.seed, task.id)) for task in chosen[job.offset::job.stride]]
+    for result, entry in learn_claimed(work, backbone, learner, features, store):
+        out.learned.append(entry)
+        if job.ship:
+            out.entries.append((entry.key, result))
+    return out
+
+
+def worker_info(backbone: Backbone) -> dict[str, Any]:
+    """Where a job ran: process id, device, and the GPUs the process was given (CUDA_VISIBLE_DEVICES)."""
+    return {"pid": os.getpid(), "device": str(backbone.device), "gpus": os.environ.get("CUDA_VISIBLE_DEVICES")}
+
+
+def _learn_on(executor: LearningExecutor, scenario: Scenario, missing: list[int], features: FeatureCache,
+              store: ResultStore, report: Callable[[str], None]) -> Iterator[tuple[LearnResult, Learned]]:
+    """Learn the `missing` tasks as one job each on `executor`; yield each result as its job returns.
+    Shipped results (workers without the driver's filesystem) are written to the driver's cache."""
+    jobs = task_jobs(scenario, missing, str(features.root), ship=executor.ships_learning)
+    for output in executor.learn(jobs):
+        for message in output.warnings:
+            report(message)
+        shipped = dict(output.entries)
+        for entry in output.learned:
+            result = shipped.get(entry.key)
+            if result is not None and store.get_key(entry.key) is None:
+                store.put_key(entry.key, result)
+            result = result if result is not None else store.get_key(entry.key)
+            if result is None:
+                raise LearningError(f"task {entry.task_id}: a {executor.name} worker learned it, but its result "
+                                    f"{entry.key[:12]}… is not in the cache {features.root}; do the workers share "
+                                    "this folder? Rerun, or use --executor ray, which ships results back")
+            yield result, entry
 
 
 def evaluate_survivors(learning: Learning, scenario: Scenario, banks: dict[int, frozenset[int]], *,

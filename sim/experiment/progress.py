@@ -78,6 +78,11 @@ class EventView:
         if handler is not None:
             handler(**fields)
 
+    def _on_warning(self, message: str) -> None:
+        # Warnings show even under --quiet (which hides only progress), like the CLI's own.
+        console = self.console if not self.console.quiet else Console(stderr=True)
+        console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
 
 class ProgressView(EventView):
     """A run's events: tasks learned, simulated time and deliveries, banks evaluated."""
@@ -90,11 +95,6 @@ class ProgressView(EventView):
         self._cached = 0
         self._deliveries = 0
         self._last_draw = 0.0
-
-    def _on_warning(self, message: str) -> None:
-        # Warnings show even under --quiet (which hides only progress), like the CLI's own.
-        console = self.console if not self.console.quiet else Console(stderr=True)
-        console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
     def _on_learning_started(self, total: int, device: str) -> None:
         self._learn = self.progress.add_task(f"learning ({device})", total=total, info="")

@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # loads torch: imported for real only by runs that learn
     from agents.backbone import Backbone
     from agents.suites import TaskSuite
     from sim.experiment.learned import Learning
+    from sim.experiment.learn_jobs import LearningExecutor
 
 # A progress callback receives an event name and its fields; only the CLI draws anything.
 Progress = Callable[..., None]
@@ -90,9 +91,10 @@ def assign_tasks(scenario: Scenario, sizes: list[float]) -> list[list[int]]:
 
 def prepare(scenario: Scenario, *, cache_dir: Path | None = None, progress: Progress = _quiet,
             suite: TaskSuite | None = None, backbone: Backbone | None = None,
-            evaluations: MutableMapping[frozenset[int], Any] | None = None) -> Prepared:
-    """Build tasks and graph, then learn every task once (cached by content hash); for a synthetic
-    workload, draw its costs instead.
+            evaluations: MutableMapping[frozenset[int], Any] | None = None,
+            executor: LearningExecutor | None = None) -> Prepared:
+    """Build tasks and graph, then learn every task once (cached by content hash; the missing ones on
+    `executor`'s workers when given, else here); for a synthetic workload, draw its costs instead.
 
     A study's worker passes the `suite` and `backbone` it already built for these settings, and an
     `evaluations` store shared by the cells that learn the same tasks (banks evaluated once)."""
@@ -107,7 +109,7 @@ def prepare(scenario: Scenario, *, cache_dir: Path | None = None, progress: Prog
     graph = build_topology(scenario, topo_seed)
     order = [t for tasks in _interleave(assignment) for t in tasks]
     learning = learned.learn_all(scenario, suite, assignment, order, cache_dir=cache_dir, progress=progress,
-                                 backbone=backbone)
+                                 backbone=backbone, executor=executor)
     if evaluations is not None:
         learning._evaluations = evaluations
     return Prepared(scenario, assignment, graph, learning.workload(assignment), learning)

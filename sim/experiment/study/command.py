@@ -11,29 +11,18 @@ from typing import Any, Callable
 from rich.console import Console
 from rich.markup import escape
 
+from sim.experiment import executor_options
+
 
 def add_parser(sub: Any, common: Callable[..., None], folder: Callable[[str], Path]) -> None:
     """Register `study` on the CLI's subparsers."""
     study = sub.add_parser("study", help="run a grid of scenarios (axes x seeds) in parallel, with tables and figures")
     study.add_argument("study", type=Path, help="study YAML file (see scenarios/studies/)")
     study.add_argument("--out", type=folder, help="study directory (default: runs/NAME); rerun to resume")
-    study.add_argument("--executor", choices=("local", "ray"), default="local",
-                       help="local: a process pool on this machine (default); ray: Ray tasks (pip install 'skill-sim[ray]')")
-    study.add_argument("--workers", type=_positive, help="parallel workers (default: one per core)")
-    study.add_argument("--address", help="--executor ray: join the Ray cluster at this address (default: start a local instance)")
+    executor_options.add_options(study, inline=False)
     study.add_argument("--cache", type=folder, help="cache folder (default: $SKILL_SIM_CACHE or ~/.cache/skill-sim)")
     common(study, scenario=False)
     study.set_defaults(func=cmd_study)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number of workers, e.g. 2") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value}: at least one worker")
-    return value
 
 
 def cmd_study(args: argparse.Namespace, console: Console) -> int:
@@ -41,10 +30,9 @@ def cmd_study(args: argparse.Namespace, console: Console) -> int:
     from sim.experiment.study.driver import check_study_dir, run_study
     from sim.experiment.study.executors import create_executor
     from sim.experiment.study.progress import StudyView
-    from sim.experiment.study.spec import StudyError, load_study
+    from sim.experiment.study.spec import load_study
 
-    if args.address and args.executor != "ray":
-        raise StudyError(f"--address {args.address}: only --executor ray joins a cluster; add --executor ray")
+    executor_options.check(args)
     study = load_study(args.study)
     from sim.experiment.study.cells import expand
 

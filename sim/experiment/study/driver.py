@@ -79,6 +79,7 @@ def run_study(study: Study, out: Path, executor: Executor, *, cache_dir: Path | 
             executed += 1
             progress("cell_done", label=cell.label, status=record["status"], message=record["message"],
                      seconds=sum(v for k, v in output.timings.items() if k.endswith("_s")))
+        executor.finish()  # the workers stop while the tables and figures are written
     finally:  # an interrupted study still gets its tables (unfinished cells as `pending`)
         final = [records.get(c.key) or store.get(c.key) or _pending(c) for c in all_cells]
         summary = write_outputs(out, study, all_cells, final, executor.describe())
@@ -93,12 +94,14 @@ def _learn(todo: list[cellmod.Cell], executor: Executor, cache: str | None, prog
     for cell in todo:
         groups.setdefault(work.learning_group(cell.scenario), cell.scenario)
     jobs = [work.LearnJob(group, sc.tasks.model_dump(mode="json"), sc.learner.model_dump(mode="json"), sc.seed,
-                          offset, executor.workers, cache, ship=executor.ships_learning)
+                          cache, executor.ships_learning, offset=offset, stride=executor.workers)
             for group, sc in groups.items() for offset in range(executor.workers)]
     progress("learning_started", jobs=len(jobs), groups=len(groups))
     entries: dict[str, list] = {group: [] for group in groups}
     for output in executor.learn(jobs):
         entries[output.group].extend(output.entries)
+        for message in output.warnings:  # bad cache entries a worker discarded and recomputed
+            progress("warning", message=message)
         progress("learning_job_done", tasks=output.tasks, fresh=output.fresh)
     if executor.ships_learning:  # the driver's cache receives what the workers learned
         _install(entries, cache)

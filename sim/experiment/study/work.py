@@ -4,7 +4,6 @@ serves many jobs with them; torch is imported on its first job, not per cell."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import tempfile
@@ -15,33 +14,10 @@ from typing import Any, Iterator, MutableMapping
 
 from agents.errors import LearningError
 from sim.errors import SimError
+from sim.experiment.learn_jobs import LearnJob, LearnOutput, learning_group  # noqa: F401  (executors' job types)
 from topologies.errors import TopologyError
 
 USER_ERRORS = (LearningError, SimError, TopologyError)
-
-
-@dataclass(frozen=True)
-class LearnJob:
-    """Learn (or find in the cache) every `stride`-th task of one learning group, from `offset`."""
-
-    group: str  # hash of tasks + learner settings + root seed: cells with the same group learn alike
-    tasks: dict[str, Any]  # the scenario's `tasks` section (JSON)
-    learner: dict[str, Any]  # the scenario's `learner` section (JSON)
-    seed: int
-    offset: int
-    stride: int
-    cache_dir: str | None
-    ship: bool  # return the packages too (workers that do not share the driver's filesystem)
-
-
-@dataclass
-class LearnOutput:
-    """What a learning job did: entries (cache key, result) when shipped, and counts."""
-
-    group: str
-    tasks: int
-    fresh: int
-    entries: list[tuple[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -70,13 +46,6 @@ class CellOutput:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def learning_group(scenario: Any) -> str:
-    """Cells whose tasks, learner settings (device aside) and root seed agree learn the same packages."""
-    data = [scenario.tasks.model_dump(mode="json"), scenario.learner.model_dump(mode="json", exclude={"device"}),
-            scenario.seed]
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
-
-
 class Workshop:
     """A worker's reusable parts: task suites and backbones by their settings (built once per process)."""
 
@@ -86,6 +55,7 @@ class Workshop:
         limit_threads(threads)
         self._suites: dict[str, Any] = {}
         self._backbones: dict[str, Any] = {}
+        self._installed: set[tuple[str, str | None]] = set()  # (group, cache) whose shipped results are in
 
     def suite(self, tasks: Any) -> Any:
         """The task suite of a `tasks` section, built on first use."""
@@ -96,40 +66,42 @@ class Workshop:
             self._suites[key] = create_suite(tasks)
         return self._suites[key]
 
-    def backbone(self, learner: Any) -> Any:
-        """The backbone of a `learner` section on its device, built on first use."""
+    def backbone(self, learner: Any, device: str | None = None) -> Any:
+        """The backbone of a `learner` section on its device (or `device`, an executor's choice), built
+        on first use."""
         from agents.backbone import create_backbone
         from agents.device import best_device
 
-        key = json.dumps([learner.backbone.model_dump(mode="json"), learner.device], sort_keys=True)
+        device = device or learner.device
+        key = json.dumps([learner.backbone.model_dump(mode="json"), device], sort_keys=True)
         if key not in self._backbones:
-            self._backbones[key] = create_backbone(learner.backbone, device=best_device(learner.device))
+            self._backbones[key] = create_backbone(learner.backbone, device=best_device(device))
         return self._backbones[key]
 
     def learn(self, job: LearnJob) -> LearnOutput:
-        """Learn the job's share of its group's tasks into the cache; return what `ship` asks for."""
+        """Learn the job's share of its group's tasks into the cache (sim.experiment.learned.learn_job)."""
         from agents.config import LearnerConfig, SuiteConfig
-        from agents.features import FeatureCache
-        from agents.learner import ResultStore, learn_task
-        from sim.experiment.learned import task_seed
+        from sim.experiment.learned import learn_job
 
-        tasks_cfg, learner = SuiteConfig.model_validate(job.tasks), LearnerConfig.model_validate(job.learner)
-        suite, backbone = self.suite(tasks_cfg), self.backbone(learner)
-        features = FeatureCache(Path(job.cache_dir) if job.cache_dir else None)
-        store = ResultStore(features.root / "results")
-        out = LearnOutput(group=job.group, tasks=0, fresh=0)
-        for task in suite.tasks[job.offset::job.stride]:
-            seed = task_seed(job.seed, task.id)
-            key = store.key(task, backbone, learner, seed)
-            result = store.get_key(key)
-            if result is None:
-                result = learn_task(task, backbone, learner, seed, features)
+        learner = LearnerConfig.model_validate(job.learner)
+        return learn_job(job, self.suite(SuiteConfig.model_validate(job.tasks)), self.backbone(learner, job.device))
+
+    def installed(self, group: str, cache_dir: str | None) -> bool:
+        """Whether this process has installed `group`'s shipped results into `cache_dir` already."""
+        return (group, cache_dir) in self._installed
+
+    def install(self, group: str, cache_dir: str | None, entries: list[tuple[str, Any]]) -> None:
+        """Write a group's shipped results (cache key, result) that this node's cache lacks, once per process."""
+        if self.installed(group, cache_dir):
+            return
+        from agents.features import FeatureCache
+        from agents.learner import ResultStore
+
+        store = ResultStore(FeatureCache(Path(cache_dir) if cache_dir else None).root / "results")
+        for key, result in entries:
+            if store.get_key(key) is None:
                 store.put_key(key, result)
-                out.fresh += 1
-            out.tasks += 1
-            if job.ship:
-                out.entries.append((key, result))
-        return out
+        self._installed.add((group, cache_dir))
 
     def run_cell(self, job: CellJob) -> CellOutput:
         """Prepare (every task a cache hit), simulate, evaluate and save one cell; never raises."""
@@ -141,8 +113,6 @@ class Workshop:
             return CellOutput(job.name, job.key, "failed", f"{type(exc).__name__}: {exc}")
 
     def _run_cell(self, job: CellJob) -> CellOutput:
-        from agents.features import FeatureCache
-        from agents.learner import ResultStore
         from sim.experiment import report, runner
         from sim.experiment.scenario import Scenario
         from sim.experiment.study.evaluations import EvaluationStore
@@ -151,10 +121,7 @@ class Workshop:
         scenario = Scenario.model_validate(job.scenario)
         cache_dir = Path(job.cache_dir) if job.cache_dir else None
         if job.entries:  # install learned results this node's cache lacks
-            store = ResultStore(FeatureCache(cache_dir).root / "results")
-            for key, result in job.entries:
-                if store.get_key(key) is None:
-                    store.put_key(key, result)
+            self.install(job.group, job.cache_dir, job.entries)
         evaluations = EvaluationStore(Path(job.evaluations_dir) / job.group)
         learns = scenario.workload is None  # a synthetic workload has no suite or backbone
         prepared = runner.prepare(scenario, cache_dir=cache_dir, evaluations=evaluations,

@@ -19,24 +19,24 @@ OVERRIDES = ["tasks.num_tasks=6", "tasks.train_per_class=8", "tasks.test_per_cla
 WORKER = textwrap.dedent("""
     import json, os, sys, time
     from pathlib import Path
-    from sim.experiment import runner
+    from sim.experiment import learned, runner
     from sim.experiment.loading import load_scenario
     cache, go, log = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
     scenario = load_scenario("tiny", sys.argv[4:])
-    inner = runner.learn_task
+    inner = learned.learn_task
     def logged(task, *args, **kwargs):
         with open(log, "a") as handle:  # O_APPEND: one whole line per call, whoever writes
             handle.write(f"{task.id} {os.getpid()}\\n")
         time.sleep(0.5)
         return inner(task, *args, **kwargs)
-    runner.learn_task = logged
+    learned.learn_task = logged  # the one learning loop (learned.learn_claimed) calls it
     import agents.backbone  # the slow imports before the start signal
     print("ready", flush=True)
     while not go.exists():
         time.sleep(0.01)
     prepared = runner.prepare(scenario, cache_dir=cache)
-    print(json.dumps({"fresh": sorted(prepared.fresh), "pid": os.getpid(),
-                      "packages": {str(t): r.package.hex() for t, r in sorted(prepared.learned.items())}}))
+    print(json.dumps({"fresh": sorted(prepared.learning.fresh), "pid": os.getpid(),
+                      "packages": {str(t): r.package.hex() for t, r in sorted(prepared.learning.learned.items())}}))
 """)
 
 

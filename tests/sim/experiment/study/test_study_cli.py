@@ -102,6 +102,20 @@ def test_identical_study_csv_on_a_local_ray_instance(local_two, study_file, cach
     assert (out / "study.csv").read_text() == (local_two / "study.csv").read_text()
 
 
+def test_identical_study_csv_when_ray_ships_the_learning_through_its_object_store(local_two, study_file, cache,
+                                                                                  tmp_path):
+    pytest.importorskip("ray", reason="the Ray extra is not installed (pip install 'skill-sim[ray]')")
+    from sim.experiment.study.driver import run_study
+    from sim.experiment.study.executors.ray import RayExecutor
+    from sim.experiment.study.spec import load_study
+
+    with RayExecutor(2, ship=True) as executor:  # as on a cluster: results travel, each worker installs them once
+        assert executor.ships_learning
+        outcome = run_study(load_study(study_file), tmp_path / "ray", executor, cache_dir=cache)
+    assert outcome.exit_code == 0
+    assert (tmp_path / "ray" / "study.csv").read_text() == (local_two / "study.csv").read_text()
+
+
 def test_report_re_renders_a_study(local_two, capsys):
     before = (local_two / "summary.csv").read_text()
     for name in ("study.csv", "summary.csv", "speedup_efficiency_vs_alpha.png"):
