@@ -50,11 +50,7 @@ class Engine:
         self.seed = seed
         self.timing = timing
         self.recorder = recorder
-        n_tasks = workload.num_tasks
-        merge_s = workload.column("student_macs")[None, :] / rates[:, None]
-        if not merge_s.any():
-            merge_s = np.zeros(n_tasks)
-        self.knowledge = Knowledge(self.n_agents, n_tasks, merge_s, graph)
+        self.knowledge = Knowledge.of_workload(workload, rates, graph)
         self.held = self.knowledge.held
         self.config = network
         self.network = Network(self.env, self.n_agents, link_table(graph, network, rates, alpha), network,
@@ -365,8 +361,8 @@ class Engine:
             else:
                 ids_k, srcs_k, times_k = ids, srcs, times
             self.last_change = self.env.now
-            self.knowledge.bank(agent, ids_k, times_k)
-            self.student_macs += float(self.student_vec[ids_k].sum())
+            macs = self.knowledge.bank(agent, ids_k, times_k)  # None: each package its student_macs
+            self.student_macs += float(self.student_vec[ids_k].sum()) if macs is None else macs
             if self.recorder.wants_events:
                 self.recorder.emit(Event(self.env.now, "banked", agent, tuple(ids_k)))
             self.protocol.received(agent, ids_k, srcs_k)
@@ -379,8 +375,8 @@ class Engine:
             self.protocol.token(agent, task, src)
         elif not self.knowledge.held[agent, task]:
             self.last_change = self.env.now
-            self.knowledge.bank(agent, [task], times)
-            self.student_macs += float(self.student_vec[task])
+            macs = self.knowledge.bank(agent, [task], times)
+            self.student_macs += float(self.student_vec[task]) if macs is None else macs
             if self.recorder.wants_events:
                 self.recorder.emit(Event(self.env.now, "banked", agent, (task,)))
             self.protocol.received(agent, [task], [src])

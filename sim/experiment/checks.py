@@ -213,6 +213,8 @@ def _check_engine(scenario: Scenario, graph: nx.Graph, source: str) -> None:
     from sim.compiled import supports
 
     reason = supports(graph, scenario.network, scenario.gossip, scenario.failures)
+    if reason is None and scenario.workload is None and scenario.learner.mapper.kind == "mahalanobis":
+        reason = "learner.mapper.kind='mahalanobis' merges in batches, which only the SimPy engine models"
     if reason is not None:
         raise ScenarioError(
             f"{source}: engine='compiled' does not model this run ({reason}); use engine='auto' or 'simpy'"
