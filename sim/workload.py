@@ -115,10 +115,11 @@ def draw_costs(spec: Any, count: int, floor: float, rng: np.random.Generator) ->
 
 
 def from_costs(assignment: list[list[int]], macs: Sequence[float], nbytes: Sequence[float],
-               student_macs: Sequence[float]) -> Workload:
+               student_macs: Sequence[float], batch_macs: Sequence[float] | None = None) -> Workload:
     """The workload of tasks 0..T-1 with the given per-task costs; assignment[a] lists agent a's
     tasks in learning order. Costs are rounded to whole MACs and bytes."""
     tasks = [TaskWork(task_id=t, owner=owner, macs=int(round(macs[t])), nbytes=max(1, int(round(nbytes[t]))),
-                      student_macs=int(round(student_macs[t])))
+                      student_macs=int(round(student_macs[t])),
+                      batch_macs=0 if batch_macs is None else int(round(batch_macs[t])))
              for owner, ids in enumerate(assignment) for t in ids]
     return Workload(tasks)
