@@ -84,3 +84,25 @@ def test_no_woodbury_where_it_would_not_be_exact(shrinkage, singular):
     assert mapper.pseudo_inverse == singular
     mapper.add(1, _anchor(rng, 1, 2, d))
     assert mapper.last_renewal == "inverse"
+
+
+def test_a_lone_merge_splits_into_the_parts_the_simulation_charges():
+    """2 classes x 3 exemplars in 8-D landing alone (shrinkage 0.1): scatter 6*64 = 384, inverse
+    4*512 // 3 = 682, its 2 classes re-cached 2*(64 + 8) = 144: 1210 in all. The simulation charges
+    384 per package (+ 6 images x 10 MACs when images travel), 682 per batch, 144 per batch while
+    held; the package's LearnResult gives the same split from its bytes."""
+    from agents.learner import LearnResult
+    from agents.mapper import merge_parts
+    from agents.package import SharePackage
+
+    rng = np.random.default_rng(4)
+    anchor = _anchor(rng, 2, 3, 8)
+    alone = MahalanobisMapper().add(0, anchor)
+    assert alone == 1210
+    assert merge_parts(anchor, 10, alone) == (384, 682, 144)
+    with_images = MahalanobisAnchor(anchor.class_means, None, anchor.exemplar_labels, np.zeros((6, 4, 4, 3), np.uint8))
+    assert merge_parts(with_images, 10, alone + 60) == (384 + 60, 682, 144)
+    package = SharePackage(0, "t", ("a", "b"), np.zeros((2, 8), np.float32), np.zeros(2, np.float32), None, anchor)
+    result = LearnResult(task_id=0, package=package.to_bytes("fp32"), teacher_macs={"head": 1}, student_macs=alone,
+                         wall_s=0.0)
+    assert result.merge_parts(10) == (384, 682, 144)
