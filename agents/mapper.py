@@ -28,6 +28,9 @@ from agents.macs import mahalanobis_inverse_macs, mahalanobis_scatter_macs, wood
 
 # Rows scored at once: bounds the [rows, components] score matrix for large test sets.
 _CHUNK = 2048
+# Eigenvalues (squared Cholesky pivots) below this fraction of the largest count as zero: a
+# covariance with such directions is singular (pseudo-inverted, and never Woodbury-updated).
+_SINGULAR = 1e-10
 
 
 class TaskMapper(abc.ABC):
@@ -211,20 +214,18 @@ class MahalanobisMapper(TaskMapper):
         fresh, self._fresh = np.concatenate(self._fresh), []
         n_classes, d = self._means.shape
         n_old = len(self._means_prec) if self._exact else 0  # classes cached under the old precision
-        full = mahalanobis_inverse_macs(d) + n_classes * d * d + n_classes * d
-        woodbury = (woodbury_macs(len(fresh), d) + 2 * n_old * d * len(fresh)
-                    + (n_classes - n_old) * d * d + n_classes * d)
-        if self._exact and woodbury < full:  # the documented rule: the cheaper of the two exact ways
+        how, macs = renewal_macs(d, len(fresh), n_classes, n_old, self._exact)
+        if how == "woodbury":
             self._woodbury(fresh, n_old)
-            self.last_renewal = "woodbury"
-            return woodbury
+            self.last_renewal = how
+            return macs
         self._metric = self._inverse()
         # P is symmetric, so x'P mu = x . (mu P): cache mu P and mu'P mu once per batch; a new
         # precision changes them for every class held.
         self._means_prec = self._means @ self._metric
         self._mean_terms = (self._means_prec * self._means).sum(1)
         self.last_renewal = "inverse"
-        return mahalanobis_inverse_macs(d, pseudo=self.pseudo_inverse) + n_classes * d * d + n_classes * d
+        return renewal_macs(d, len(fresh), n_classes, 0, False, self.pseudo_inverse)[1]
 
     def _woodbury(self, u: np.ndarray, n_old: int) -> None:
         """(S + U'U)^-1 = A - A U' (I + U A U')^-1 U A from A = S^-1, for the batch's centred
@@ -252,17 +253,61 @@ class MahalanobisMapper(TaskMapper):
         self.pseudo_inverse = False
         try:
             factor = scipy.linalg.cho_factor(shrunk)
+            # A singular scatter still factors when rounding leaves tiny pivots (float32 class means
+            # do not centre their exemplars exactly): below _SINGULAR of the largest, it is singular.
+            pivots = np.abs(np.diag(factor[0])) ** 2
+            if pivots.min() <= _SINGULAR * pivots.max():
+                raise np.linalg.LinAlgError("singular to working precision")
             self._exact = self.shrinkage == 0
             return scipy.linalg.cho_solve(factor, np.eye(d))
         except np.linalg.LinAlgError:
             # Only reachable with shrinkage=0 and fewer exemplars than dimensions.
             self.pseudo_inverse, self._exact = True, False
-            return scipy.linalg.pinvh(shrunk) if np.any(shrunk) else np.eye(d)
+            return scipy.linalg.pinvh(shrunk, rtol=_SINGULAR) if np.any(shrunk) else np.eye(d)
 
     def _predict(self, x: np.ndarray) -> np.ndarray:
         # (x-mu)' P (x-mu) = x'Px - 2 x'P mu + mu'P mu; x'Px is the same for every class: dropped.
         dist = -2.0 * x @ self._means_prec.T + self._mean_terms
         return self._owner[np.argmin(dist, axis=1)]
+
+
+def renewal_macs(d: int, n_fresh: int, n_classes: int, n_cached: int, exact: bool,
+                 pseudo: bool = False) -> tuple[str, int]:
+    """How a Mahalanobis mapper renews its precision after a batch of n_fresh exemplars, and the
+    MACs: "woodbury" where the held inverse is exact (`exact`: shrinkage 0, non-singular scatter)
+    and the update (woodbury_macs, moving the n_cached classes' mu P by a rank-n term, caching the
+    new classes, every mu'P mu) costs fewer MACs than re-inverting; else "inverse" (a pseudo-inverse
+    when `pseudo`) and re-caching mu P and mu'P mu of all n_classes."""
+    full = mahalanobis_inverse_macs(d) + n_classes * d * d + n_classes * d
+    if exact:
+        woodbury = (woodbury_macs(n_fresh, d) + 2 * n_cached * d * n_fresh
+                    + (n_classes - n_cached) * d * d + n_classes * d)
+        if woodbury < full:
+            return "woodbury", woodbury
+    return "inverse", mahalanobis_inverse_macs(d, pseudo) + n_classes * d * d + n_classes * d
+
+
+def receiver_macs(count: int, d: int, classes: int, m: int, shrinkage: float, batched: bool) -> tuple[int, dict]:
+    """Counted student MACs of a receiver merging `count` Mahalanobis packages of `classes` classes
+    and m exemplars each in d dimensions (features shared), one at a time or in one batch, with the
+    renewals it chose; by this module's cost model without the numerics (so at any scale), for data
+    in general position: each package raises the scatter's rank by its m c exemplars (they are
+    centred on means over all the class's samples, not on their own mean), and at shrinkage 0 the
+    covariance is singular (pseudo-inverted) until that rank reaches d."""
+    n = classes * m
+    macs, held, rank, exact, renewals = 0, 0, 0, False, {}
+    for size in ([count] if batched else [1] * count):
+        macs += size * mahalanobis_scatter_macs(n, d)
+        cached, held, rank = (held if exact else 0), held + size * classes, rank + size * n
+        how, cost = renewal_macs(d, size * n, held, cached, exact)
+        if how == "inverse":
+            pseudo = shrinkage == 0 and rank < d
+            cost = renewal_macs(d, size * n, held, 0, False, pseudo)[1]
+            exact = shrinkage == 0 and not pseudo
+            how += " (pseudo)" if pseudo else ""
+        macs += cost
+        renewals[how] = renewals.get(how, 0) + 1
+    return macs, renewals
 
 
 def merge_parts(anchor: GMMCAnchor | MahalanobisAnchor, macs_per_image: int, alone: int) -> tuple[int, int, int]:

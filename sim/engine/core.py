@@ -2,8 +2,9 @@
 
 Compute model: an agent's device learns its tasks one after the other (time = MACs / rate, or the
 measured wall time); merging received packages (student MACs / rate) runs on a separate serial
-pipeline of the same agent, one package at a time in arrival order, and does not delay learning (the
-paper's student cost is small next to learning). A package is held (refused if it comes again,
+pipeline of the same agent, one package at a time in arrival order (in merge batches where merging
+has per-batch work: sim.engine.merging), and does not delay learning (the paper's student cost is
+small next to learning). A package is held (refused if it comes again,
 forwarded) from its arrival, and known (counted for makespan and coverage) once merged.
 """
 

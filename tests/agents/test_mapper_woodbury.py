@@ -106,3 +106,30 @@ def test_a_lone_merge_splits_into_the_parts_the_simulation_charges():
     result = LearnResult(task_id=0, package=package.to_bytes("fp32"), teacher_macs={"head": 1}, student_macs=alone,
                          wall_s=0.0)
     assert result.merge_parts(10) == (384, 682, 144)
+
+
+@pytest.mark.parametrize("shrinkage", [0.0, 0.1])
+@pytest.mark.parametrize("batched", [False, True])
+def test_the_cost_model_without_numerics_counts_what_the_mapper_counts(shrinkage, batched):
+    """receiver_macs (used at the paper's scale, where the numerics are too slow here) against a
+    real receiver of 8 random packages (3 classes x 3 exemplars, 24-D, exemplars not centred on
+    their own mean, as fit_mahalanobis's are not): pseudo-inverses, then an exact inverse, then
+    Woodbury renewals at shrinkage 0; full re-inversions at 0.1."""
+    from agents.mapper import receiver_macs
+
+    rng = np.random.default_rng(5)
+    items = [(t, _anchor(rng, 3, 3, 24)) for t in range(8)]
+    mapper, renewals = MahalanobisMapper(shrinkage=shrinkage), {}
+    if batched:
+        macs = mapper.add_batch(items)
+        renewals[mapper.last_renewal] = 1
+    else:
+        macs = 0
+        for tid, anchor in items:
+            macs += mapper.add(tid, anchor)
+            how = mapper.last_renewal + (" (pseudo)" if mapper.pseudo_inverse and mapper.last_renewal == "inverse" else "")
+            renewals[how] = renewals.get(how, 0) + 1
+    want, counted = receiver_macs(8, 24, 3, 3, shrinkage, batched)
+    assert macs == want and renewals == counted
+    if shrinkage == 0 and not batched:
+        assert counted == {"inverse (pseudo)": 2, "inverse": 1, "woodbury": 5}  # rank 9, 18, 27 >= 24
