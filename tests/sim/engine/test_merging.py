@@ -102,3 +102,18 @@ def test_the_engine_charges_what_a_receiving_mapper_counts(sim_run, linked):
     want = receiver.add(0, anchors[0]) + receiver.add_batch([(1, anchors[1]), (2, anchors[2])])
     # agent 0's two batches run back to back from 1 s at 10 MACs/s
     assert res_all.known_at[0, 1] == pytest.approx(1 + want / 10.0)
+
+
+@pytest.mark.parametrize("at, back, want", [
+    (20.0, 30.0, [15.5, 45.0, 45.0]),  # during the second batch: it ends 10 s later
+    (10.0, 20.0, [25.5, 45.0, 45.0]),  # during the first: the second, not started, starts 10 s later
+])
+def test_a_crash_with_the_bank_kept_delays_the_batches_by_the_time_down(sim_run, linked, at, back, want):
+    """The 'while busy' schedule at agent 0 (batches 1 -> 15.5 and 15.5 -> 35), crashed at `at`
+    and back at `back` with its bank: the merges resume where they stopped."""
+    work = Workload([TaskWork(t, t + 1, [0, 10, 20][t], 10, STUDENT, batch_macs=BATCH, hold_macs=HOLD)
+                     for t in range(3)])
+    graph = linked(nx.complete_graph(4), lat=0.0, bw=10.0)
+    crash = {"agent": 0, "at_s": at, "recover_at_s": back, "keep_bank": True}
+    res = sim_run(graph, work, rates=10.0, gossip=BroadcastConfig(), failures={"agents": {"scheduled": [crash]}})
+    assert res.known_at[0] == pytest.approx(want)
