@@ -28,7 +28,7 @@ from agents.biases import train_head_with_biases
 from agents.config import LearnerConfig
 from agents.features import FeatureCache
 from agents.head import train_head
-from agents.mapper import create_mapper
+from agents.mapper import create_mapper, merge_parts
 from agents.package import SharePackage
 from agents.suites import Task
 
@@ -58,6 +58,12 @@ class LearnResult:
     def total_macs(self) -> int:
         """Teacher MACs summed over phases."""
         return int(sum(self.teacher_macs.values()))
+
+    def merge_parts(self, macs_per_image: int) -> tuple[int, int, int]:
+        """Its student MACs split as the simulation charges them: (per package, per merge batch,
+        per held package and batch); agents.mapper.merge_parts."""
+        anchor = SharePackage.from_bytes(self.package).anchor
+        return merge_parts(anchor, macs_per_image, self.student_macs)
 
 
 def learn_task(task: Task, backbone: Backbone, cfg: LearnerConfig, seed: int, cache: FeatureCache) -> LearnResult:

@@ -50,6 +50,14 @@ def mahalanobis_inverse_macs(d: int, pseudo: bool = False) -> int:
     return (4 * d**3) // 3
 
 
+def woodbury_macs(n_new: int, d: int) -> int:
+    """MACs of updating a d x d inverse A = S^-1 for S + U U' with U of n_new columns (Woodbury):
+    B = A U (d**2 n), K = I + U'B (d n**2), K's Cholesky factor (n**3 / 3), G = B K^-1 by two
+    triangular solves per row of B (d n**2), A - G B' (d**2 n)."""
+    n = n_new
+    return 2 * d * d * n + 2 * d * n * n + n**3 // 3
+
+
 def mahalanobis_update_macs(n_new: int, d: int) -> int:
     """MACs for a receiver to merge n_new exemplars into its tied covariance and re-invert it
     (one package landing alone)."""

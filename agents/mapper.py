@@ -5,10 +5,13 @@ One class per anchor kind behind one small interface (`add`, `add_batch`, `predi
 
 Student cost model (MACs a receiver spends to merge anchors, counted as incurred): merging a package
 costs its incremental part (GMMC: precisions and constants of its components; Mahalanobis: the
-rank-n update of the tied scatter matrix with its n exemplars); a Mahalanobis mapper then re-inverts
-the covariance and re-caches mu P and mu'P mu for every class it holds, once per merge batch: once
+rank-n update of the tied scatter matrix with its n exemplars); a Mahalanobis mapper then renews
+its precision and the cached mu P and mu'P mu of every class it holds, once per merge batch: once
 for a package that lands alone (`add`), once for all packages that land together (`add_batch`).
-Embedding received exemplar images with the receiver's backbone is the agent's cost (agents.agent).
+The renewal is a full re-inversion, or a Woodbury update where one is exact and cheaper
+(`MahalanobisMapper._renew`). Embedding received exemplar images with the receiver's backbone is
+the agent's cost (agents.agent). `merge_parts` splits a lone merge's cost the way the simulation
+charges it (sim.workload.TaskWork: per package, per batch, per held package and batch).
 """
 
 from __future__ import annotations
@@ -21,10 +24,13 @@ import scipy.linalg
 from agents.anchors import GMMCAnchor, MahalanobisAnchor
 from agents.config import GMMCConfig, MahalanobisConfig
 from agents.errors import LearningError
-from agents.macs import mahalanobis_inverse_macs, mahalanobis_scatter_macs
+from agents.macs import mahalanobis_inverse_macs, mahalanobis_scatter_macs, woodbury_macs
 
 # Rows scored at once: bounds the [rows, components] score matrix for large test sets.
 _CHUNK = 2048
+# Eigenvalues (squared Cholesky pivots) below this fraction of the largest count as zero: a
+# covariance with such directions is singular (pseudo-inverted, and never Woodbury-updated).
+_SINGULAR = 1e-10
 
 
 class TaskMapper(abc.ABC):
@@ -181,12 +187,22 @@ class MahalanobisMapper(TaskMapper):
         self._count = 0
         self._means = np.zeros((0, 0))  # [C, D] every class mean received
         self._owner = np.zeros(0, dtype=np.int64)  # [C] task id of each class mean
-        self.precision = np.zeros((0, 0))
+        # A positive multiple of the precision, which is all the argmin needs: the precision itself,
+        # or with shrinkage 0 the inverse scatter S^-1 (precision = count * S^-1), which Woodbury updates.
+        self._metric = np.zeros((0, 0))
+        self._exact = False  # whether _metric is S^-1 exactly (shrinkage 0, S non-singular): Woodbury applies
+        self._fresh: list[np.ndarray] = []  # centred exemplars merged since the last renewal
         self.pseudo_inverse = False  # whether the last inversion found the covariance singular
+        self.last_renewal = ""  # "inverse" or "woodbury": how the last batch renewed the precision
 
     @property
     def dim(self) -> int:
         return next(iter(self._tasks.values())).dim
+
+    @property
+    def precision(self) -> np.ndarray:
+        """The precision (inverse shrunk covariance) the distances use."""
+        return self._metric * self._count if self.shrinkage == 0 else self._metric
 
     def _check(self, task_id: int, anchor: object, fresh: dict) -> None:
         super()._check(task_id, anchor, fresh)
@@ -204,38 +220,125 @@ class MahalanobisMapper(TaskMapper):
         self._count += len(centred)
         self._means = np.vstack([self._means, means])
         self._owner = np.concatenate([self._owner, np.full(len(means), task_id, dtype=np.int64)])
+        self._fresh.append(centred)
         return mahalanobis_scatter_macs(len(centred), d)
 
     def _refresh(self) -> int:
-        self.precision = self._precision()
-        # P is symmetric, so x'P mu = x . (mu P): cache mu P and mu'P mu once per batch.
-        self._means_prec = self._means @ self.precision
-        self._mean_terms = (self._means_prec * self._means).sum(1)
-        # The inversion plus re-caching mu P and mu'P mu for every class held: a new precision
-        # changes them all.
+        """Renew the precision and the cached mu P, mu'P mu once for the batch; return its MACs."""
+        fresh, self._fresh = np.concatenate(self._fresh), []
         n_classes, d = self._means.shape
-        return mahalanobis_inverse_macs(d, pseudo=self.pseudo_inverse) + n_classes * d * d + n_classes * d
+        n_old = len(self._means_prec) if self._exact else 0  # classes cached under the old precision
+        how, macs = renewal_macs(d, len(fresh), n_classes, n_old, self._exact)
+        if how == "woodbury":
+            self._woodbury(fresh, n_old)
+            self.last_renewal = how
+            return macs
+        self._metric = self._inverse()
+        # P is symmetric, so x'P mu = x . (mu P): cache mu P and mu'P mu once per batch; a new
+        # precision changes them for every class held.
+        self._means_prec = self._means @ self._metric
+        self._mean_terms = (self._means_prec * self._means).sum(1)
+        self.last_renewal = "inverse"
+        return renewal_macs(d, len(fresh), n_classes, 0, False, self.pseudo_inverse)[1]
 
-    def _precision(self) -> np.ndarray:
+    def _woodbury(self, u: np.ndarray, n_old: int) -> None:
+        """(S + U'U)^-1 = A - A U' (I + U A U')^-1 U A from A = S^-1, for the batch's centred
+        exemplars U [n, D]; the cached mu A of classes held before move by the same low-rank term."""
+        b = self._metric @ u.T  # A U' [D, n]
+        k = np.eye(len(u)) + u @ b
+        g = scipy.linalg.cho_solve(scipy.linalg.cho_factor(k), b.T).T  # B K^-1 [D, n]
+        self._metric = self._metric - g @ b.T
+        self._metric = 0.5 * (self._metric + self._metric.T)  # keep it symmetric against rounding drift
+        old = self._means_prec - (self._means[:n_old] @ g) @ b.T
+        self._means_prec = np.vstack([old, self._means[n_old:] @ self._metric])
+        self._mean_terms = (self._means_prec * self._means).sum(1)
+
+    def _inverse(self) -> np.ndarray:
+        """The metric by a full inversion (sets pseudo_inverse and whether Woodbury may follow)."""
         d = self._scatter.shape[0]
-        cov = self._scatter / max(self._count, 1)
-        scale = np.trace(cov) / d
-        if not scale > 0:  # every exemplar sits on its mean (one sample per class): fall back to I
-            scale = 1.0
-        shrunk = (1 - self.shrinkage) * cov + self.shrinkage * scale * np.eye(d)
+        if self.shrinkage == 0:
+            shrunk = self._scatter  # inverted as S: its inverse is the precision over the count
+        else:
+            cov = self._scatter / max(self._count, 1)
+            scale = np.trace(cov) / d
+            if not scale > 0:  # every exemplar sits on its mean (one sample per class): fall back to I
+                scale = 1.0
+            shrunk = (1 - self.shrinkage) * cov + self.shrinkage * scale * np.eye(d)
         self.pseudo_inverse = False
         try:
             factor = scipy.linalg.cho_factor(shrunk)
+            # A singular scatter still factors when rounding leaves tiny pivots (float32 class means
+            # do not centre their exemplars exactly): below _SINGULAR of the largest, it is singular.
+            pivots = np.abs(np.diag(factor[0])) ** 2
+            if pivots.min() <= _SINGULAR * pivots.max():
+                raise np.linalg.LinAlgError("singular to working precision")
+            self._exact = self.shrinkage == 0
             return scipy.linalg.cho_solve(factor, np.eye(d))
         except np.linalg.LinAlgError:
             # Only reachable with shrinkage=0 and fewer exemplars than dimensions.
-            self.pseudo_inverse = True
-            return scipy.linalg.pinvh(shrunk) if np.any(shrunk) else np.eye(d)
+            self.pseudo_inverse, self._exact = True, False
+            return scipy.linalg.pinvh(shrunk, rtol=_SINGULAR) if np.any(shrunk) else np.eye(d)
 
     def _predict(self, x: np.ndarray) -> np.ndarray:
         # (x-mu)' P (x-mu) = x'Px - 2 x'P mu + mu'P mu; x'Px is the same for every class: dropped.
         dist = -2.0 * x @ self._means_prec.T + self._mean_terms
         return self._owner[np.argmin(dist, axis=1)]
+
+
+def renewal_macs(d: int, n_fresh: int, n_classes: int, n_cached: int, exact: bool,
+                 pseudo: bool = False) -> tuple[str, int]:
+    """How a Mahalanobis mapper renews its precision after a batch of n_fresh exemplars, and the
+    MACs: "woodbury" where the held inverse is exact (`exact`: shrinkage 0, non-singular scatter)
+    and the update (woodbury_macs, moving the n_cached classes' mu P by a rank-n term, caching the
+    new classes, every mu'P mu) costs fewer MACs than re-inverting; else "inverse" (a pseudo-inverse
+    when `pseudo`) and re-caching mu P and mu'P mu of all n_classes."""
+    full = mahalanobis_inverse_macs(d) + n_classes * d * d + n_classes * d
+    if exact:
+        woodbury = (woodbury_macs(n_fresh, d) + 2 * n_cached * d * n_fresh
+                    + (n_classes - n_cached) * d * d + n_classes * d)
+        if woodbury < full:
+            return "woodbury", woodbury
+    return "inverse", mahalanobis_inverse_macs(d, pseudo) + n_classes * d * d + n_classes * d
+
+
+def receiver_macs(count: int, d: int, classes: int, m: int, shrinkage: float, batched: bool) -> tuple[int, dict]:
+    """Counted student MACs of a receiver merging `count` Mahalanobis packages of `classes` classes
+    and m exemplars each in d dimensions (features shared), one at a time or in one batch, with the
+    renewals it chose; by this module's cost model without the numerics (so at any scale), for data
+    in general position: each package raises the scatter's rank by its m c exemplars (they are
+    centred on means over all the class's samples, not on their own mean), and at shrinkage 0 the
+    covariance is singular (pseudo-inverted) until that rank reaches d."""
+    n = classes * m
+    macs, held, rank, exact, renewals = 0, 0, 0, False, {}
+    for size in ([count] if batched else [1] * count):
+        macs += size * mahalanobis_scatter_macs(n, d)
+        cached, held, rank = (held if exact else 0), held + size * classes, rank + size * n
+        how, cost = renewal_macs(d, size * n, held, cached, exact)
+        if how == "inverse":
+            pseudo = shrinkage == 0 and rank < d
+            cost = renewal_macs(d, size * n, held, 0, False, pseudo)[1]
+            exact = shrinkage == 0 and not pseudo
+            how += " (pseudo)" if pseudo else ""
+        macs += cost
+        renewals[how] = renewals.get(how, 0) + 1
+    return macs, renewals
+
+
+def merge_parts(anchor: GMMCAnchor | MahalanobisAnchor, macs_per_image: int, alone: int) -> tuple[int, int, int]:
+    """A lone merge's student MACs `alone` (LearnResult.student_macs) split as the simulation charges
+    them: (per package, per merge batch, per held package and batch). GMMC: all per package.
+    Mahalanobis: embedding its images and its scatter update per package; re-caching its c
+    classes (c d**2 + c d) in every batch while held; the rest, the inversion, once per batch."""
+    if not isinstance(anchor, MahalanobisAnchor):
+        return int(alone), 0, 0
+    n, c, d = len(anchor.exemplar_labels), len(anchor.class_means), anchor.dim
+    own = mahalanobis_scatter_macs(n, d) + (n * int(macs_per_image) if anchor.shares_images else 0)
+    held = c * d * d + c * d
+    batch = int(alone) - own - held
+    if batch < 0:
+        raise LearningError(f"a lone Mahalanobis merge counted {alone} MACs, less than its own parts "
+                            f"({own} + {held}); the package and its counted cost do not match")
+    return own, batch, held
 
 
 def create_mapper(cfg: GMMCConfig | MahalanobisConfig) -> TaskMapper:

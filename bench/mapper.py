@@ -2,6 +2,7 @@
 and the paper's configuration's package bytes and student MACs per variant beside the paper's figures.
 
     .venv/bin/python bench/mapper.py [--tasks N] [--quick] [--variants gmmc,mahalanobis,...]
+    .venv/bin/python bench/mapper.py --add-run OTHER.json   # record another run beside this one
 
 One receiver takes the tasks' packages in suite order; after each task it routes the test images of
 every task known so far (the paper's Fig. 6 measure) and, at the end, reports accuracy with and
@@ -129,6 +130,21 @@ def print_tables(report: dict) -> None:
     console.print(p)
 
 
+def add_run(out: Path, other: Path) -> None:
+    """Record a finished run (another --out of this script, e.g. more tasks on fewer variants) in
+    `out`'s `more_runs`, keyed by its task count and variants, leaving `out`'s own run as it is."""
+    import json
+
+    report, run = json.loads(out.read_text()), json.loads(other.read_text())
+    key = f"{run['settings']['tasks']} tasks: {', '.join(run['curves'])}"
+    report.setdefault("more_runs", {})[key] = {k: run[k] for k in ("settings", "curves", "total_seconds")}
+    write_json(out, report)
+    for name, c in run["curves"].items():
+        print(f"{key}: {name}: mapper {c['mapper_accuracy']:.3f}, accuracy {c['accuracy']:.3f}, "
+              f"oracle {c['oracle_accuracy']:.3f}")
+    print(f"recorded in {out}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=102, help="default-suite tasks (default 102)")
@@ -137,7 +153,11 @@ def main() -> None:
     parser.add_argument("--image-size", type=int, default=96, help="backbone input size (ring_51's 96)")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--add-run", type=Path, help="record this finished run's JSON in --out's more_runs; run nothing")
     args = parser.parse_args()
+    if args.add_run is not None:
+        add_run(args.out, args.add_run)
+        return
     if args.quick:
         args.tasks = 6
     torch.set_num_threads(args.threads)

@@ -19,8 +19,13 @@ class TaskWork:
     owner: int
     macs: int  # teacher MACs to learn the task
     nbytes: int  # size of its share package on the wire
-    student_macs: int  # a receiver's MACs to merge the package into its bank
+    student_macs: int  # a receiver's MACs to merge the package into its bank (per package)
     wall_s: float = 0.0  # measured learning wall time, used when timing="wall"
+    # Merge work a receiver does once per merge batch (sim.engine.merging), not per package: the
+    # batch's largest batch_macs (a Mahalanobis mapper's inversion), plus hold_macs of every package
+    # it holds by then (re-caching that package's classes under the new precision).
+    batch_macs: int = 0
+    hold_macs: int = 0
 
     def seconds(self, rate: float, timing: str = "macs") -> float:
         """Simulated seconds to learn this task on a device of `rate` MACs/s (timing "macs"), or
@@ -28,7 +33,7 @@ class TaskWork:
         return self.wall_s if timing == "wall" else self.macs / rate
 
     def __post_init__(self) -> None:
-        for name in ("task_id", "owner", "macs", "nbytes", "student_macs", "wall_s"):
+        for name in ("task_id", "owner", "macs", "nbytes", "student_macs", "wall_s", "batch_macs", "hold_macs"):
             if getattr(self, name) < 0:
                 raise SimError(f"TaskWork.{name} must be >= 0, got {getattr(self, name)!r}")
         if self.nbytes < 1:  # a package that took no time on the wire would land as it is sent
@@ -50,6 +55,11 @@ class Workload:
     def num_tasks(self) -> int:
         """Number of tasks (T)."""
         return len(self.tasks)
+
+    @property
+    def batched(self) -> bool:
+        """Whether merging has per-batch work (some task's batch_macs or hold_macs is not 0)."""
+        return any(t.batch_macs or t.hold_macs for t in self.tasks)
 
     def by_owner(self) -> dict[int, list[TaskWork]]:
         """Tasks grouped by owner, each group in learning order."""
@@ -105,10 +115,11 @@ def draw_costs(spec: Any, count: int, floor: float, rng: np.random.Generator) ->
 
 
 def from_costs(assignment: list[list[int]], macs: Sequence[float], nbytes: Sequence[float],
-               student_macs: Sequence[float]) -> Workload:
+               student_macs: Sequence[float], batch_macs: Sequence[float] | None = None) -> Workload:
     """The workload of tasks 0..T-1 with the given per-task costs; assignment[a] lists agent a's
     tasks in learning order. Costs are rounded to whole MACs and bytes."""
     tasks = [TaskWork(task_id=t, owner=owner, macs=int(round(macs[t])), nbytes=max(1, int(round(nbytes[t]))),
-                      student_macs=int(round(student_macs[t])))
+                      student_macs=int(round(student_macs[t])),
+                      batch_macs=0 if batch_macs is None else int(round(batch_macs[t])))
              for owner, ids in enumerate(assignment) for t in ids]
     return Workload(tasks)

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Discriminator, Field, Tag, field_validator, mode
 from sim.config import STRICT
 
 # The smallest value of each cost: a package has at least a header byte (sim.workload.TaskWork).
-COST_FLOORS = {"teacher_macs": 0.0, "package_bytes": 1.0, "student_macs": 0.0}
+COST_FLOORS = {"teacher_macs": 0.0, "package_bytes": 1.0, "student_macs": 0.0, "student_batch_macs": 0.0}
 DIST_KEYS = {
     "uniform": ("low", "high"),
     "lognormal": ("mean", "sigma"),
@@ -88,6 +88,9 @@ class SyntheticTask(_Section):
     macs: float = Field(ge=0)  # teacher MACs to learn it
     bytes: float = Field(ge=1)  # its share package on the wire
     student_macs: float = Field(default=0.0, ge=0)  # a receiver's MACs to merge the package
+    # a receiver's MACs once per merge batch holding the package (a Mahalanobis inversion): packages
+    # landing together pay it once (sim.engine.merging; SimPy engine only)
+    student_batch_macs: float = Field(default=0.0, ge=0)
 
 
 class SyntheticWorkload(_Section):
@@ -104,8 +107,11 @@ class SyntheticWorkload(_Section):
     teacher_macs: Cost | None = None  # per task, MACs; needed with a count
     package_bytes: Cost | None = None  # per task, bytes (>= 1); needed with a count
     student_macs: Cost = 0.0  # per package merged by a receiver, MACs
+    # per merge batch, MACs: a batch of packages landing together pays its largest once (a
+    # Mahalanobis mapper's inversion; sim.engine.merging; the SimPy engine only)
+    student_batch_macs: Cost = 0.0
 
-    @field_validator("teacher_macs", "package_bytes", "student_macs")
+    @field_validator("teacher_macs", "package_bytes", "student_macs", "student_batch_macs")
     @classmethod
     def _valid_cost(cls, value: Any, info: Any) -> Any:
         return value if value is None else validate_cost(info.field_name, value)
@@ -115,7 +121,7 @@ class SyntheticWorkload(_Section):
         if isinstance(self.tasks, list):
             if not self.tasks:
                 raise ValueError("tasks = []: give a task count or a non-empty list of {owner, macs, bytes}")
-            given = sorted({"teacher_macs", "package_bytes", "student_macs"} & self.model_fields_set)
+            given = sorted({"teacher_macs", "package_bytes", "student_macs", "student_batch_macs"} & self.model_fields_set)
             if given:
                 raise ValueError(f"{', '.join(given)} given with an explicit task list, whose tasks carry their own "
                                  "macs, bytes and student_macs; drop them, or give tasks as a count")

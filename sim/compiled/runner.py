@@ -61,12 +61,20 @@ def supports(graph: nx.Graph, network: NetworkConfig, gossip: GossipConfig, fail
     return None
 
 
+def batched_merges(workload: Workload) -> str | None:
+    """Why the loops do not model a workload whose merges have per-batch work (they merge one
+    package at a time; the SimPy engine batches them, sim.engine.merging), or None."""
+    if workload.batched:
+        return "merge batches (a Mahalanobis mapper's per-batch inversion: workload batch_macs / hold_macs)"
+    return None
+
+
 def pick(graph: nx.Graph, workload: Workload, network: NetworkConfig, gossip: GossipConfig,
          failures: FailuresConfig, engine: str = "auto") -> tuple[str, str | None]:
     """The engine a run takes ("simpy" or "compiled") and, for SimPy, why."""
     if engine == "simpy":
         return "simpy", "engine='simpy'"
-    reason = supports(graph, network, gossip, failures)
+    reason = supports(graph, network, gossip, failures) or batched_merges(workload)
     if engine == "auto" and reason is None and graph.number_of_nodes() * workload.num_tasks < COMPILED_FROM_PAIRS:
         reason = f"a small run (under {COMPILED_FROM_PAIRS} agent-task pairs)"
     return ("simpy", reason) if reason else ("compiled", None)

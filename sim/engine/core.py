@@ -2,8 +2,9 @@
 
 Compute model: an agent's device learns its tasks one after the other (time = MACs / rate, or the
 measured wall time); merging received packages (student MACs / rate) runs on a separate serial
-pipeline of the same agent, one package at a time in arrival order, and does not delay learning (the
-paper's student cost is small next to learning). A package is held (refused if it comes again,
+pipeline of the same agent, one package at a time in arrival order (in merge batches where merging
+has per-batch work: sim.engine.merging), and does not delay learning (the paper's student cost is
+small next to learning). A package is held (refused if it comes again,
 forwarded) from its arrival, and known (counted for makespan and coverage) once merged.
 """
 
@@ -50,11 +51,7 @@ class Engine:
         self.seed = seed
         self.timing = timing
         self.recorder = recorder
-        n_tasks = workload.num_tasks
-        merge_s = workload.column("student_macs")[None, :] / rates[:, None]
-        if not merge_s.any():
-            merge_s = np.zeros(n_tasks)
-        self.knowledge = Knowledge(self.n_agents, n_tasks, merge_s, graph)
+        self.knowledge = Knowledge.of_workload(workload, rates, graph)
         self.held = self.knowledge.held
         self.config = network
         self.network = Network(self.env, self.n_agents, link_table(graph, network, rates, alpha), network,
@@ -365,8 +362,8 @@ class Engine:
             else:
                 ids_k, srcs_k, times_k = ids, srcs, times
             self.last_change = self.env.now
-            self.knowledge.bank(agent, ids_k, times_k)
-            self.student_macs += float(self.student_vec[ids_k].sum())
+            macs = self.knowledge.bank(agent, ids_k, times_k)  # None: each package its student_macs
+            self.student_macs += float(self.student_vec[ids_k].sum()) if macs is None else macs
             if self.recorder.wants_events:
                 self.recorder.emit(Event(self.env.now, "banked", agent, tuple(ids_k)))
             self.protocol.received(agent, ids_k, srcs_k)
@@ -379,8 +376,8 @@ class Engine:
             self.protocol.token(agent, task, src)
         elif not self.knowledge.held[agent, task]:
             self.last_change = self.env.now
-            self.knowledge.bank(agent, [task], times)
-            self.student_macs += float(self.student_vec[task])
+            macs = self.knowledge.bank(agent, [task], times)
+            self.student_macs += float(self.student_vec[task]) if macs is None else macs
             if self.recorder.wants_events:
                 self.recorder.emit(Event(self.env.now, "banked", agent, (task,)))
             self.protocol.received(agent, [task], [src])

@@ -8,6 +8,8 @@ import networkx as nx
 import numpy as np
 
 from sim.engine.flows import Flow
+from sim.engine.merging import MergeBatches
+from sim.workload import Workload
 
 
 class Knowledge:
@@ -17,7 +19,8 @@ class Knowledge:
     (`collect`) whenever it must act or be read, taking every item that arrived until then, in
     arrival order. A package is `held` from its arrival (so duplicates are refused and it can be
     forwarded) and `known` once merged: merging runs on the agent's device one package at a time
-    in arrival order, beside learning (merging does not delay learning; see sim/engine/core.py).
+    in arrival order, beside learning (merging does not delay learning; see sim/engine/core.py),
+    or in merge batches where merging has per-batch work (`batch_merges`, sim.engine.merging).
     """
 
     def __init__(self, n_agents: int, n_tasks: int, merge_s: np.ndarray, graph: nx.Graph | None = None) -> None:
@@ -44,13 +47,41 @@ class Knowledge:
         self.due = [np.inf] * n_agents  # lower bound on each agent's next arrival
         self.removed: list[tuple[float, int, int, float]] = []  # (time, agent, task, banked at)
         self.merges = 0  # packages merged (for student MACs)
+        self.batches: MergeBatches | None = None  # merge batches, when merging has per-batch work
+
+    @classmethod
+    def of_workload(cls, workload: Workload, rates: np.ndarray, graph: nx.Graph | None = None) -> "Knowledge":
+        """Knowledge for a run of `workload` on agents of `rates` MACs/s, merging in batches where
+        some package's merge has per-batch work (Workload.batched)."""
+        merge_s = workload.column("student_macs")[None, :] / rates[:, None]
+        know = cls(len(rates), workload.num_tasks, merge_s if merge_s.any() else np.zeros(workload.num_tasks), graph)
+        if workload.batched:
+            know.batch_merges(workload.column("student_macs"), workload.column("batch_macs"),
+                              workload.column("hold_macs"), rates)
+        return know
+
+    def batch_merges(self, student: np.ndarray, batch: np.ndarray, hold: np.ndarray, rates: np.ndarray) -> None:
+        """Merge in batches (sim.engine.merging) with these per-task MACs, on agents of `rates` MACs/s."""
+        self.batches = MergeBatches(student, batch, hold, rates, self.known_at, self.merge_free)
+        self.no_merge = False
 
     # -- state changes --------------------------------------------------------------------------
-    def bank(self, agent: int, ids: list[int], times: list[float]) -> None:
-        """Hold new packages (distinct, not held yet) arriving at `times` (sorted)."""
+    def bank(self, agent: int, ids: list[int], times: list[float]) -> float | None:
+        """Hold new packages (distinct, not held yet) arriving at `times` (sorted). Returns the
+        student MACs they cost when merging in batches, else None (each costs its student_macs)."""
+        if self.batches is not None:
+            macs = sum(self.batches.take(agent, task, t) for task, t in zip(ids, times))
+            self.held[agent, ids] = True
+            self.merges += len(ids)
+            if self.live[agent]:
+                self.holders[ids] += 1
+                self.holders_total += len(ids)
+                if self.part_holders is not None:
+                    self.part_holders[self.part[agent], ids] += 1
+            return macs
         if len(ids) == 1:  # the common case, without numpy's per-call overhead
             self._bank_one(agent, ids[0], times[0])
-            return
+            return None
         if self.no_merge:  # merging is free: known on arrival
             done = times
         else:
@@ -63,6 +94,7 @@ class Knowledge:
             self.holders_total += len(ids)
             if self.part_holders is not None:
                 self.part_holders[self.part[agent], ids] += 1
+        return None
 
     def _bank_one(self, agent: int, task: int, t: float) -> None:
         """`bank` for one package: the same arithmetic on scalars."""
@@ -107,6 +139,8 @@ class Knowledge:
                 self.part_holders[self.part[agent], ids] -= 1
         self.held[agent, ids] = False
         self.known_at[agent, ids] = np.inf
+        if self.batches is not None:
+            self.batches.drop(agent, ids)
         self.rescan(agent)
 
     def restart(self, agent: int, now: float) -> None:
@@ -114,6 +148,8 @@ class Knowledge:
         pipeline is free from now on."""
         self.wipe(agent, now)
         self.merge_free[agent] = now
+        if self.batches is not None:
+            self.batches.restart(agent)
 
     def resume_merges(self, agent: int, crashed_at: float, now: float) -> None:
         """An agent back with its bank: merges its crash at `crashed_at` cut resume where they
@@ -122,12 +158,16 @@ class Knowledge:
         pending = self.held[agent] & (self.known_at[agent] > crashed_at)
         self.known_at[agent, pending] += down
         self.merge_free[agent] = max(now, self.merge_free[agent] + down)
+        if self.batches is not None:
+            self.batches.resume(agent, crashed_at, down)
 
     def own(self, agent: int, task: int, now: float) -> None:
         """An agent learned a task itself: it holds and knows it now."""
         self.held[agent, task] = True
         self.known_at[agent, task] = now
         self.merge_free[agent] = max(self.merge_free[agent], now)
+        if self.batches is not None:
+            self.batches.own(agent, task)
         self.holders[task] += 1
         self.holders_total += 1
         if self.part_holders is not None:

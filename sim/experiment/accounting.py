@@ -18,7 +18,8 @@ def paper_accounting(workload: Workload, n_agents: int, alpha: float) -> dict[st
     """The paper's closed form from the workload's inputs: means over agents, in MACs and bytes."""
     teacher = float(workload.column("macs").sum())
     nbytes = float(workload.column("nbytes").sum())
-    student = float(workload.column("student_macs").sum())
+    # each package merged alone: its own part plus a whole batch's work (sim.workload.TaskWork)
+    student = float(sum(workload.column(k).sum() for k in ("student_macs", "batch_macs", "hold_macs")))
     others = (n_agents - 1) / n_agents if n_agents else 0.0  # every package but its own, per agent
     row = _row(teacher / n_agents, nbytes * others, student * others, alpha)
     row["efficiency"] = teacher / (n_agents * row["total_macs"]) if row["total_macs"] > 0 else None

@@ -213,7 +213,18 @@ def _check_engine(scenario: Scenario, graph: nx.Graph, source: str) -> None:
     from sim.compiled import supports
 
     reason = supports(graph, scenario.network, scenario.gossip, scenario.failures)
+    if reason is None and scenario.workload is None and scenario.learner.mapper.kind == "mahalanobis":
+        reason = "learner.mapper.kind='mahalanobis' merges in batches, which only the SimPy engine models"
+    elif reason is None and scenario.workload is not None and _batch_costs(scenario.workload):
+        reason = "workload student_batch_macs: merge batches, which only the SimPy engine models"
     if reason is not None:
         raise ScenarioError(
             f"{source}: engine='compiled' does not model this run ({reason}); use engine='auto' or 'simpy'"
         )
+
+
+def _batch_costs(workload: object) -> bool:
+    """Whether a synthetic workload gives some package per-batch merge work."""
+    if isinstance(workload.tasks, list):
+        return any(t.student_batch_macs for t in workload.tasks)
+    return workload.student_batch_macs != 0.0

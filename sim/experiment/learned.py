@@ -56,8 +56,9 @@ class Learning:
         for owner, task_ids in enumerate(assignment):
             for tid in task_ids:
                 r = self.learned[tid]
+                own, batch, hold = r.merge_parts(self.backbone.macs_per_image)  # merges batched per receiver
                 tasks.append(TaskWork(task_id=tid, owner=owner, macs=r.total_macs, nbytes=len(r.package),
-                                      student_macs=int(r.student_macs), wall_s=float(r.wall_s)))
+                                      student_macs=own, batch_macs=batch, hold_macs=hold, wall_s=float(r.wall_s)))
         return Workload(tasks=tasks)
 
 

@@ -127,13 +127,14 @@ def synthetic(scenario: Scenario) -> tuple[list[list[int]], Workload]:
             if not 0 <= task.owner < n:
                 raise ScenarioError(f"workload.tasks[{t}].owner = {task.owner}: not an agent (0..{n - 1})")
             assignment[task.owner].append(t)
-        costs = [[getattr(task, k) for task in spec.tasks] for k in ("macs", "bytes", "student_macs")]
+        costs = [[getattr(task, k) for task in spec.tasks] for k in ("macs", "bytes", "student_macs", "student_batch_macs")]
         return assignment, from_costs(assignment, *costs)
-    names = ("teacher_macs", "package_bytes", "student_macs")
+    names = ("teacher_macs", "package_bytes", "student_macs", "student_batch_macs")  # spawn(4)[:3] == spawn(3)
     rngs = [np.random.default_rng(s) for s in np.random.SeedSequence([scenario.seed, 2]).spawn(len(names))]
-    macs, nbytes, student = (draw_costs(getattr(spec, k), spec.tasks, COST_FLOORS[k], rng) for k, rng in zip(names, rngs))
+    macs, nbytes, student, batch = (draw_costs(getattr(spec, k), spec.tasks, COST_FLOORS[k], rng)
+                                    for k, rng in zip(names, rngs))
     assignment = assign_tasks(scenario, macs.tolist())
-    return assignment, from_costs(assignment, macs, nbytes, student)
+    return assignment, from_costs(assignment, macs, nbytes, student, batch)
 
 
 def run_alpha(prepared: Prepared, alpha: float, *, progress: Progress = _quiet) -> tuple[dict[str, Any], SimResult]:

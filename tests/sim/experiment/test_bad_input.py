@@ -253,6 +253,8 @@ CASES: dict[str, Case] = {
     "value-nested-deeply": s("name=" + "[" * 5000 + "]" * 5000, names="name"),
     "engine-unknown": s("engine=turbo", names="engine"),
     "engine-compiled-where-it-cannot": s("engine=compiled", "network.serial_receive=true", names="engine"),
+    "engine-compiled-mahalanobis": s("engine=compiled", "learner.mapper={kind: mahalanobis}",
+                                     names=("engine", "mahalanobis", "merges in batches")),
     "timing-unknown": s("timing=wallclock", names="timing"),
     # --- --set itself ---
     "set-without-equals": Case(args=("--set", "agents.count"), names=("--set", "key.path=value")),

@@ -75,6 +75,29 @@ def test_student_merges_queue_behind_the_arrivals():
     assert r["student_macs"] == 4 * 3 * 5e5
 
 
+def test_merges_landing_together_pay_the_per_batch_part_once():
+    # no serial receive: each agent's 3 packages land at 3 s together: one batch of
+    # 1e6 + 3 x 5e5 MACs = 2.5 s, done at 5.5 s; four batches in all
+    wl = {"kind": "synthetic", "tasks": 4, "teacher_macs": TEACHER, "package_bytes": PACKAGE,
+          "student_macs": 5e5, "student_batch_macs": 1e6}
+    r = run(scenario(4, workload=wl, network={"mode": "alpha"}))
+    assert r["makespan_s"] == pytest.approx(5.5, rel=1e-12)
+    assert r["student_macs"] == 4 * (1e6 + 3 * 5e5)
+    assert r["simulation"]["engine"] == "simpy"
+
+
+def test_merges_landing_apart_pay_it_each_and_those_landing_while_busy_wait():
+    # serial receive: landing at 3, 4, 5 s; the first batch (1.5e6 MACs) runs 3 -> 4.5, the second
+    # package lands meanwhile and starts at 4.5 (-> 6), the third lands after that batch started,
+    # so it waits for it: 6 -> 7.5. Three batches per agent; the paper's closed form agrees.
+    wl = {"kind": "synthetic", "tasks": 4, "teacher_macs": TEACHER, "package_bytes": PACKAGE,
+          "student_macs": 5e5, "student_batch_macs": 1e6}
+    r = run(scenario(4, workload=wl))
+    assert r["makespan_s"] == pytest.approx(7.5, rel=1e-12)
+    assert r["student_macs"] == 4 * 3 * 1.5e6
+    assert r["accounting"]["paper"]["student_macs"] == pytest.approx(3 * 1.5e6, rel=1e-12)
+
+
 def test_the_accounting_is_the_papers_formula_and_matches_a_serial_replay():
     r = run(scenario(4))
     paper, ours = r["accounting"]["paper"], r["accounting"]["skill_sim"]
