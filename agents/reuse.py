@@ -15,7 +15,6 @@ Ties go to the lowest task id, then the lowest row, so a match is a function of 
 
 from __future__ import annotations
 
-import difflib
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ import numpy as np
 
 from agents.anchors import GMMCAnchor, MahalanobisAnchor
 from agents.backbone import Backbone
+from agents.class_names import name_similarity
 from agents.config import LearnerConfig, ReuseConfig
 from agents.features import FeatureCache
 from agents.head import HeadStart
@@ -39,12 +39,6 @@ class Match:
     task_id: int
     banked_row: int
     score: float
-
-
-def name_similarity(a: str, b: str) -> float:
-    """1 for equal names (case and surrounding space ignored), else difflib's ratio of the two."""
-    a, b = a.strip().lower(), b.strip().lower()
-    return 1.0 if a == b else difflib.SequenceMatcher(None, a, b).ratio()
 
 
 def match_names(classes: tuple[str, ...], bank: Mapping[int, SharePackage], threshold: float) -> list[Match]:
@@ -146,18 +140,3 @@ def find_matches(task: Task, bank: Mapping[int, SharePackage], cfg: LearnerConfi
     routed = agent.route(feats, images)
     macs = visual_macs(bank, len(picked), feats.shape[1], backbone.macs_per_image)
     return match_visual(shots, routed, reuse.cutoff), macs
-
-
-def names_can_match(classes_by_task: list[tuple[str, ...]], threshold: float) -> bool:
-    """Whether some class of one task is at least `threshold` similar by name to a class of another:
-    without such a pair, names matching can never reuse anything on this suite."""
-    if threshold >= 1:  # equal names only: a name in two tasks
-        tasks_of = Counter(name.strip().lower() for classes in classes_by_task for name in set(classes))
-        return any(n > 1 for n in tasks_of.values())
-    seen: list[tuple[int, str]] = []
-    for t, classes in enumerate(classes_by_task):
-        for name in classes:
-            if any(u != t and name_similarity(name, other) >= threshold for u, other in seen):
-                return True
-        seen += [(t, name) for name in classes]
-    return False
