@@ -209,16 +209,12 @@ def _check_failures(scenario: Scenario, graph: nx.Graph, source: str) -> None:
 
 
 def _check_reuse(scenario: Scenario, source: str) -> None:
-    """Knowledge reuse needs learning (no synthetic workload), the SimPy engine, and a suite that can
-    serve its `match` (names: some class name in two tasks; the suite is built to see them)."""
+    """Knowledge reuse needs the SimPy engine and a suite that can serve its `match` (names: some class
+    name in two tasks; the suite is built to see them). A synthetic workload has no learner section."""
     if not scenario.learner.reuse.enabled:
         return
     from sim.teacher import WHY_SIMPY
 
-    if scenario.workload is not None:
-        raise ScenarioError(f"{source}: learner.reuse.enabled = true, but workload: {scenario.workload.kind} gives "
-                            "costs and learns nothing, so there is nothing to reuse; drop the workload section "
-                            "or set learner.reuse.enabled: false")
     if scenario.engine == "compiled":
         raise ScenarioError(f"{source}: engine='compiled' does not model this run ({WHY_SIMPY}); use "
                             "engine='auto' or 'simpy'")
