@@ -61,14 +61,14 @@ class CoLearner:
             self._decoded[key] = SharePackage.from_bytes(self.results[key].package)
         return self._decoded[key]
 
-    def lesson(self, task_id: int, bank: dict[int, str]) -> tuple[str, LearnResult, int, int]:
-        """Learn `task_id` from `bank` (task -> package key): (key, result, matched rows, matching MACs)."""
+    def lesson(self, task_id: int, bank: dict[int, str]) -> tuple[str, LearnResult, list, int]:
+        """Learn `task_id` from `bank` (task -> package key): (key, result, matches, matching MACs)."""
         learning, cfg = self.learning, self.scenario.learner
         task, seed = self.tasks[task_id], self.seeds[task_id]
         packages = {tid: self.package(key) for tid, key in bank.items()}
         matches, match_macs = find_matches(task, packages, cfg, learning.backbone, learning.features, seed)
         if not matches:
-            return self.base_keys[task_id], learning.learned[task_id], 0, match_macs
+            return self.base_keys[task_id], learning.learned[task_id], [], match_macs
         used = [(m.row, bank[m.task_id], m.banked_row) for m in matches]
         blob = json.dumps([self.base_keys[task_id], "reuse", cfg.reuse.model_dump(mode="json"), used])
         key = hashlib.sha256(blob.encode()).hexdigest()
@@ -78,7 +78,7 @@ class CoLearner:
                                 start=head_start(matches, packages))
             self.store.put_key(key, result)
         self.results[key] = result
-        return key, result, len(matches), match_macs
+        return key, result, matches, match_macs
 
 
 class RunTeacher:
@@ -92,11 +92,12 @@ class RunTeacher:
     def __call__(self, agent: int, task: int, bank: frozenset[int]) -> Lesson:
         co = self.colearner
         known = {tid: self.packages[tid] for tid in sorted(bank) if tid in self.packages}
-        key, result, matched, match_macs = co.lesson(task, known)
+        key, result, matches, match_macs = co.lesson(task, known)
         self.packages.setdefault(task, key)
         decoupled = co.learning.learned[task]
         self.record.append({
-            "agent": agent, "task": task, "classes": co.tasks[task].num_classes, "matched": matched,
+            "agent": agent, "task": task, "classes": co.tasks[task].num_classes, "matched": len(matches),
+            "matches": [[m.row, m.task_id, m.banked_row] for m in matches],
             "epochs": int(result.metrics.get("epochs", 0)), "epochs_decoupled": int(decoupled.metrics.get("epochs", 0)),
             "macs": result.total_macs + match_macs, "macs_decoupled": decoupled.total_macs, "match_macs": match_macs,
             "bank": len(known),
