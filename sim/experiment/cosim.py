@@ -120,8 +120,8 @@ def learning_of_run(colearner: CoLearner | None, learning: Learning, result: Sim
 
 def reuse_section(teacher: RunTeacher, result: SimResult) -> dict[str, Any]:
     """results.json's `reuse`: what reuse matched and saved in this run, in total and per lesson."""
-    start = {(agent, task): t for t, agent, task, _ in result.lessons}
-    rows = [{"start_s": float(start.get((r["agent"], r["task"]), 0.0)), **r} for r in teacher.record]
+    # the engine logs each lesson right after the teacher made it: the two lists are in one order
+    rows = [{"start_s": float(lesson[0]), **r} for lesson, r in zip(result.lessons, teacher.record)]
     reused = [r for r in rows if r["matched"]]
     total = lambda k, rs=rows: int(sum(r[k] for r in rs))  # noqa: E731
     return {
