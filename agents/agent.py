@@ -151,6 +151,11 @@ class Agent:
         """Task id and class index for each image, with no task oracle (-1, -1 when nothing is known)."""
         return self._predict_features(np.asarray(images), self.backbone.features(images))
 
+    def route(self, feats: np.ndarray, images: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Task id and class index of each feature row with no oracle (as `predict`, from features the
+        caller has); `images`, the rows' images, are needed only when a banked head has biases."""
+        return self._predict_features(images, np.asarray(feats))
+
     def evaluate(self, suite: TaskSuite) -> Evaluation:
         """Accuracy on all tasks' test sets: no oracle, task-mapper only, and with a perfect oracle."""
         test = HeldOut.of(suite, self.backbone, self.cache)

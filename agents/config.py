@@ -162,6 +162,31 @@ register_preset_values("mapper", "paper", {"share": "images", "m": 5, "exemplars
 MapperConfig = Annotated[Union[GMMCConfig, MahalanobisConfig], Field(discriminator="kind")]
 
 
+class ReuseConfig(_Strict):
+    """Knowledge reuse (the paper's Sec. 7.2): a new task's head starts from the rows of matching
+    classes in the agent's bank at the simulated moment it starts the task (agents/reuse.py)."""
+
+    # Off by default: learning is then independent of the network, every task is learned once up
+    # front and the simulation replays its costs. On: the SimPy engine asks for each task when its
+    # agent starts it (co-simulation); the compiled loops cannot, so `engine: compiled` is refused.
+    enabled: bool = False
+    # "names": a new class matches a banked class of the same name (or one as similar as
+    # `threshold`, difflib's ratio of the lower-cased names); "visual": `shots` training images of
+    # each new class go through the bank's mapper and heads, and a class whose shots mostly land on
+    # one banked class (a share of at least `threshold`) matches it (the paper's Sec. 8).
+    match: Literal["names", "visual"] = "names"
+    # None: 1.0 for names (equal names only), 0.5 for visual (a majority of the shots).
+    threshold: float | None = Field(None, gt=0, le=1)
+    shots: int = Field(10, ge=1)  # training images per new class that visual matching looks at
+
+    @property
+    def cutoff(self) -> float:
+        """The threshold in force: the given one, else match's default."""
+        if self.threshold is not None:
+            return self.threshold
+        return 1.0 if self.match == "names" else 0.5
+
+
 class LearnerConfig(_Strict):
     """Everything an agent needs to learn a task and build its share package."""
 
@@ -172,6 +197,7 @@ class LearnerConfig(_Strict):
     head: HeadConfig = HeadConfig()
     bb: BBConfig = BBConfig()
     mapper: MapperConfig = GMMCConfig()
+    reuse: ReuseConfig = ReuseConfig()
     # Storage precision of share packages; fp16 halves the bytes on the wire.
     dtype: Literal["fp32", "fp16"] = "fp32"
     # "auto": CUDA when present, else CPU.

@@ -19,6 +19,29 @@ from agents.macs import count_macs
 
 
 @dataclass(frozen=True, eq=False)
+class HeadStart:
+    """Rows a head starts from instead of random ones (knowledge reuse, agents.reuse): row
+    `rows[i]` of the new head starts at weight[i], bias[i], already divided by the banked row's
+    infinity norm. A head given a start trains with every row so normalised (`InfNormLinear`)."""
+
+    rows: tuple[int, ...]
+    weight: np.ndarray  # float32 [len(rows), D]
+    bias: np.ndarray  # float32 [len(rows)]
+
+
+class InfNormLinear(nn.Linear):
+    """A linear layer whose every row is used divided by its infinity norm (the paper's Sec. 7.2):
+    rows copied from another task's head and fresh ones then share one scale while they train."""
+
+    def effective_weight(self) -> torch.Tensor:
+        """The weight the layer applies: each row over its largest absolute entry."""
+        return self.weight / self.weight.abs().amax(dim=1, keepdim=True).clamp_min(1e-12)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.linear(x, self.effective_weight(), self.bias)
+
+
+@dataclass(frozen=True, eq=False)
 class HeadResult:
     """A trained head (plain numpy) plus how well and how expensively it was trained."""
 
@@ -28,6 +51,8 @@ class HeadResult:
     epochs_run: int
     macs: int
     best_epoch: int = 0
+    # With `trace`: validation accuracy of each class after each epoch, [epochs_run][c].
+    curve: tuple[tuple[float, ...], ...] = ()
 
 
 def check_labels(labels: np.ndarray, num_classes: int, n: int | None = None) -> np.ndarray:
@@ -120,8 +145,17 @@ def _evaluate(head: nn.Linear, x: torch.Tensor, y: torch.Tensor) -> tuple[float,
     return acc, loss
 
 
+def _per_class(head: nn.Linear, x: torch.Tensor, y: torch.Tensor, num_classes: int) -> tuple[float, ...]:
+    """Validation accuracy of each class (NaN for a class with no validation sample)."""
+    with torch.no_grad():
+        hit = (head(x).argmax(1) == y).cpu().numpy()
+    labels = y.cpu().numpy()
+    return tuple(float(hit[labels == c].mean()) if (labels == c).any() else float("nan") for c in range(num_classes))
+
+
 def _fit(head: nn.Linear, x_tr: torch.Tensor, y_tr: torch.Tensor, x_val: torch.Tensor,
-         y_val: torch.Tensor, cfg: HeadConfig, seed: int) -> tuple[EarlyStopping, int]:
+         y_val: torch.Tensor, cfg: HeadConfig, seed: int,
+         curve: list | None = None) -> tuple[EarlyStopping, int]:
     opt = torch.optim.Adam(head.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     rng = np.random.default_rng(seed + 1)  # shuffling stream, distinct from the split's
     stopper = EarlyStopping(cfg.patience)
@@ -136,6 +170,8 @@ def _fit(head: nn.Linear, x_tr: torch.Tensor, y_tr: torch.Tensor, x_val: torch.T
             opt.step()
         epochs_run = epoch
         acc, val_loss = _evaluate(head, x_val, y_val)
+        if curve is not None:
+            curve.append(_per_class(head, x_val, y_val, head.out_features))
         if stopper.update(epoch, acc, val_loss, head.state_dict()):
             break
     return stopper, epochs_run
@@ -157,13 +193,17 @@ def _macs_per_sample(head: nn.Linear, x_tr: torch.Tensor, y_tr: torch.Tensor, x_
 
 
 def train_head(features: np.ndarray, labels: np.ndarray, num_classes: int, cfg: HeadConfig,
-               seed: int, device: torch.device | str | None = None) -> HeadResult:
+               seed: int, device: torch.device | str | None = None, start: HeadStart | None = None,
+               trace: bool = False) -> HeadResult:
     """Train one linear layer features -> num_classes; restore the epoch with the best val accuracy.
 
     MACs are counted by torch's FLOP counter on one training step and one validation pass (forward
     and backward; Adam's elementwise update is not a matmul and is not counted), then scaled by the
     samples processed: a linear layer's cost is exactly linear in batch size, and counting every
     step would make the counter's dispatch overhead dominate the training itself.
+
+    `start`: rows to begin from (knowledge reuse); the head then trains with infinity-normalised
+    rows and returns them normalised. `trace`: record each class's validation accuracy per epoch.
     """
     features = np.asarray(features)
     if features.ndim != 2:
@@ -177,14 +217,31 @@ def train_head(features: np.ndarray, labels: np.ndarray, num_classes: int, cfg: 
 
     head = init_linear(features.shape[1], num_classes, seed).to(dev)
     train_per_sample, val_per_sample = _macs_per_sample(head, x[tr], y[tr], x[va], cfg)
-    stopper, epochs_run = _fit(head, x[tr], y[tr], x[va], y[va], cfg, seed)
+    if start is not None:
+        head = _started(head, start)
+    curve: list | None = [] if trace else None
+    stopper, epochs_run = _fit(head, x[tr], y[tr], x[va], y[va], cfg, seed, curve)
     macs = round(epochs_run * (train_per_sample * len(tr_idx) + val_per_sample * len(val_idx)))
     head.load_state_dict(stopper.best_state)
+    weight = head.effective_weight() if isinstance(head, InfNormLinear) else head.weight
     return HeadResult(
-        weight=head.weight.detach().cpu().numpy().astype(np.float32),
+        weight=weight.detach().cpu().numpy().astype(np.float32),
         bias=head.bias.detach().cpu().numpy().astype(np.float32),
         val_accuracy=float(stopper.best[0]),
         epochs_run=epochs_run,
         macs=macs,
         best_epoch=stopper.best_epoch,
+        curve=tuple(curve or ()),
     )
+
+
+def _started(head: nn.Linear, start: HeadStart) -> InfNormLinear:
+    """`head`'s random rows in an InfNormLinear, the rows `start` names replaced by its rows."""
+    out = InfNormLinear(head.in_features, head.out_features).to(head.weight.device)
+    rows = torch.as_tensor(list(start.rows), dtype=torch.long, device=head.weight.device)
+    with torch.no_grad():
+        out.weight.copy_(head.weight)
+        out.bias.copy_(head.bias)
+        out.weight[rows] = torch.as_tensor(np.asarray(start.weight, np.float32), device=head.weight.device)
+        out.bias[rows] = torch.as_tensor(np.asarray(start.bias, np.float32), device=head.weight.device)
+    return out

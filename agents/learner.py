@@ -27,7 +27,7 @@ from agents.backbone import Backbone
 from agents.biases import train_head_with_biases
 from agents.config import LearnerConfig
 from agents.features import FeatureCache
-from agents.head import train_head
+from agents.head import HeadStart, train_head
 from agents.mapper import create_mapper, merge_parts
 from agents.package import SharePackage
 from agents.suites import Task
@@ -66,15 +66,17 @@ class LearnResult:
         return merge_parts(anchor, macs_per_image, self.student_macs)
 
 
-def learn_task(task: Task, backbone: Backbone, cfg: LearnerConfig, seed: int, cache: FeatureCache) -> LearnResult:
-    """Learn a head (and biases, if enabled) and a task anchor for `task`; package them."""
+def learn_task(task: Task, backbone: Backbone, cfg: LearnerConfig, seed: int, cache: FeatureCache,
+               start: HeadStart | None = None) -> LearnResult:
+    """Learn a head (and biases, if enabled) and a task anchor for `task`; package them.
+    `start`: head rows to begin from (knowledge reuse, agents.reuse); None: all rows random."""
     feats, extraction = train_features_timed(task, backbone, cache)
     # Charged even on a cache hit: the simulated agent computed them; the cache is our shortcut.
     macs = {"features": backbone.macs_per_image * len(task.x_train)}
     wall = {"features": float(extraction["wall_s"])}
     biases = None
     mark = timing.clock()
-    head = train_head(feats, task.y_train, task.num_classes, cfg.head, seed, backbone.device)
+    head = train_head(feats, task.y_train, task.num_classes, cfg.head, seed, backbone.device, start=start)
     macs["head"] = head.macs
     mark = _lap(wall, "head", mark)
     if cfg.bb.enabled:
@@ -107,7 +109,8 @@ def learn_task(task: Task, backbone: Backbone, cfg: LearnerConfig, seed: int, ca
         teacher_macs={k: int(v) for k, v in macs.items()},
         student_macs=int(student_macs),
         wall_s=float(sum(wall.values())),
-        metrics={"val_accuracy": float(head.val_accuracy), "epochs": float(head.epochs_run)},
+        metrics={"val_accuracy": float(head.val_accuracy), "epochs": float(head.epochs_run),
+                 **({"reused_rows": float(len(start.rows))} if start is not None else {})},
         wall_by_phase=wall,
         wall_measured=measured,
     )
@@ -146,6 +149,9 @@ def _key_settings(cfg: LearnerConfig) -> dict:
     the preset's name (its values are in the settings themselves) and backbone.precision (in the
     backbone's fingerprint once resolved)."""
     settings = cfg.model_dump(mode="json", exclude={"device": True, "preset": True, "backbone": {"precision", "workers"}})
+    # Reuse decides only the heads learned with matched rows (agents.reuse keys those itself); a
+    # task learned from scratch is the same result with reuse on or off, so it shares one entry.
+    settings.pop("reuse", None)
     for key, default in _LATER_BB_DEFAULTS.items():
         if key in settings["bb"] and settings["bb"][key] == default:
             del settings["bb"][key]

@@ -124,6 +124,7 @@ class RunState:
     student_macs: float
     transfers: int
     events: int
+    lessons: list = field(default_factory=list)  # co-simulation: (start, agent, task, package key)
 
 
 def _at_most(values: np.ndarray, grid: np.ndarray, block: int = 1 << 16) -> np.ndarray:

@@ -3,7 +3,7 @@ the same answer), run it to the end and derive the metrics."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Sequence
 
 import networkx as nx
@@ -16,6 +16,7 @@ from sim.config import FailuresConfig, FloodConfig, GossipConfig, NetworkConfig
 from sim.errors import SimError
 from sim.metrics import Metrics, compute_metrics
 from sim.recorder import Event, Recorder
+from sim.teacher import WHY_SIMPY, Teacher
 from sim.workload import Workload
 
 
@@ -30,6 +31,8 @@ class SimResult:
     metrics: Metrics
     removed: list[tuple[float, int, int, float]]  # bank wipes: (time, agent, task, banked at)
     engine: str = "simpy"  # the engine that ran: "simpy" or "compiled"
+    # Co-simulation (sim.teacher): each lesson asked for, (start time, agent, task, package key)
+    lessons: list[tuple[float, int, int, str]] = field(default_factory=list)
 
     def bank(self, agent: int) -> list[int]:
         """Task ids in an agent's final bank."""
@@ -82,7 +85,8 @@ def simulate(graph: nx.Graph, workload: Workload, *, rates: Sequence[float],
              network: NetworkConfig | dict | None = None, gossip: GossipConfig | dict | None = None,
              failures: FailuresConfig | dict | None = None, seed: int = 0, alpha: float = 1000.0,
              timing: Literal["macs", "wall"] = "macs", observer: Callable[[Event], None] | None = None,
-             record_packages: bool = True, engine: Literal["auto", "simpy", "compiled"] = "auto") -> SimResult:
+             record_packages: bool = True, engine: Literal["auto", "simpy", "compiled"] = "auto",
+             teacher: Teacher | None = None) -> SimResult:
     """Run one simulation to the end (no event left) and derive its metrics.
 
     `network`, `gossip` and `failures` take the configs or plain dicts of their fields (as in a
@@ -92,6 +96,9 @@ def simulate(graph: nx.Graph, workload: Workload, *, rates: Sequence[float],
     (flood, broadcast or push_pull over independent links, no loss, no failure; see
     sim.compiled.supports) and the run is not tiny, the SimPy engine (sim/engine/) elsewhere;
     "simpy" or "compiled" force one (compiled fails where it does not apply).
+
+    `teacher`: co-simulation (sim.teacher, knowledge reuse): each task is learned when its agent
+    starts it, from its bank then; only the SimPy engine can ask, so it runs ("compiled" fails).
     """
     network = _settings(NetworkConfig, network, "network")
     gossip = _settings(GossipConfig, gossip if gossip is not None else FloodConfig(), "gossip")
@@ -102,6 +109,8 @@ def simulate(graph: nx.Graph, workload: Workload, *, rates: Sequence[float],
     if engine not in ("auto", "simpy", "compiled"):
         raise SimError(f"engine must be 'auto', 'simpy' or 'compiled', got {engine!r}")
     chosen, reason = pick(graph, workload, network, gossip, failures, engine)
+    if teacher is not None:
+        chosen, reason = "simpy", WHY_SIMPY
     if engine == "compiled" and chosen != "compiled":
         raise SimError(f"engine='compiled' does not model this run ({reason}); use engine='auto' or 'simpy'")
     if chosen == "compiled":
@@ -109,6 +118,8 @@ def simulate(graph: nx.Graph, workload: Workload, *, rates: Sequence[float],
         if state.transfers == 0 and graph.number_of_nodes() > 1 and workload.num_tasks:
             raise SimError("internal: the compiled loop sent nothing; please report this run")
     else:
-        state = simpy_engine.run(graph, workload, rates, network, gossip, failures, seed, alpha, timing, recorder)
+        state = simpy_engine.run(graph, workload, rates, network, gossip, failures, seed, alpha, timing, recorder,
+                                 teacher)
     metrics = compute_metrics(state, alpha)
-    return SimResult(recorder, state.known_at, state.held, state.alive.copy(), metrics, state.removed, chosen)
+    return SimResult(recorder, state.known_at, state.held, state.alive.copy(), metrics, state.removed, chosen,
+                     list(state.lessons))

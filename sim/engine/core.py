@@ -36,10 +36,10 @@ class Engine:
     It is the protocols' `Host` (sim.engine.host) and the network's `Listener`; failure processes
     act through `crash`, `recover`, `links_down` and `links_up`."""
 
-    # Take a single arrived item on scalars instead of through the reference intake (`_take`);
-    # tests/sim/engine/test_core.py runs with it off and checks that results do not change.
+    # Take one arrived item on scalars, not through the reference intake `_take` (test_core.py: same results).
     fast_intake = True
     relearn_after_wipe = False  # failures.relearn_after_wipe, set by sim.engine.failures
+    teacher, lessons = None, ()  # co-simulation (sim.teacher): set by sim.engine.run, used by its learning.lesson
 
     def __init__(self, graph: nx.Graph, workload: Workload, rates: np.ndarray, network: NetworkConfig,
                  gossip: GossipConfig, seed: int, alpha: float, timing: str, recorder: Recorder) -> None:
@@ -151,10 +151,10 @@ class Engine:
         """Simulated seconds for `agent` to learn `task`."""
         return task.seconds(self.rates[agent], self.timing)
 
-    def learned(self, agent: int, task) -> None:
-        """An agent finished learning a task: bank it and publish it."""
+    def learned(self, agent: int, task, macs: int | None = None) -> None:
+        """An agent finished learning a task (at `macs`, the lesson's: co-simulation): bank, publish it."""
         now = self.env.now
-        self.teacher_macs += task.macs
+        self.teacher_macs += task.macs if macs is None else macs
         self.last_change = now
         self.advance(agent)
         self.catch_up(agent)

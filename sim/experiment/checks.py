@@ -9,6 +9,7 @@ built, as the run builds it, with no backbone loaded.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 
@@ -57,6 +58,7 @@ def check_scenario(scenario: Scenario, *, source: str, out: Path | None = None,
     warnings += _check_bandwidth(scenario)
     _check_failures(scenario, graph, source)
     _check_engine(scenario, graph, source)
+    _check_reuse(scenario, source)
     return warnings
 
 
@@ -204,6 +206,42 @@ def _check_failures(scenario: Scenario, graph: nx.Graph, source: str) -> None:
     for field, (u, v) in named:
         if not graph.has_edge(u, v):
             raise ScenarioError(f"{source}: {field}: edge [{u}, {v}] is not a link of the topology; name an existing link")
+
+
+def _check_reuse(scenario: Scenario, source: str) -> None:
+    """Knowledge reuse needs the SimPy engine and a suite that can serve its `match` (names: some class
+    name in two tasks; the suite is built to see them). A synthetic workload has no learner section."""
+    if not scenario.learner.reuse.enabled:
+        return
+    from sim.teacher import WHY_SIMPY
+
+    if scenario.engine == "compiled":
+        raise ScenarioError(f"{source}: engine='compiled' does not model this run ({WHY_SIMPY}); use "
+                            "engine='auto' or 'simpy'")
+    if scenario.learner.reuse.match == "names":
+        from agents.suites import create_suite
+
+        try:
+            suite = create_suite(scenario.tasks)
+        except DataError as exc:
+            raise ScenarioError(f"{source}: tasks: {exc}") from None
+        check_reuse_suite(scenario, suite, source)
+
+
+def check_reuse_suite(scenario: Scenario, suite: Any, source: str) -> None:
+    """Refuse `match: names` on a suite where no class name of one task is (threshold-)similar to one
+    of another's: it could never reuse anything. Run on the built suite, before anything is learned."""
+    from agents.class_names import names_can_match
+
+    reuse = scenario.learner.reuse
+    if not reuse.enabled or reuse.match != "names":
+        return
+    if not names_can_match([t.classes for t in suite.tasks], reuse.cutoff):
+        raise ScenarioError(
+            f"{source}: learner.reuse.match = 'names', but no class name of suite {scenario.tasks.suite!r} "
+            f"({len(suite.tasks)} tasks) appears in two tasks (threshold {reuse.cutoff:g}), so names matching "
+            "can never reuse anything; use match: visual, lower learner.reuse.threshold, or a suite whose "
+            "tasks share class names (mixed with more tasks)")
 
 
 def _check_engine(scenario: Scenario, graph: nx.Graph, source: str) -> None:

@@ -11,7 +11,7 @@ and neither torch nor timm is imported (sim.experiment.learned holds everything 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, MutableMapping
 
@@ -53,6 +53,7 @@ class Prepared:
     graph: nx.Graph
     workload: Workload
     learning: Learning | None = None  # None for a synthetic workload: nothing learned or evaluated
+    colearner: Any = None  # sim.experiment.cosim.CoLearner when learner.reuse is on (co-simulation)
 
 
 def assign_tasks(scenario: Scenario, sizes: list[float]) -> list[list[int]]:
@@ -105,6 +106,11 @@ def prepare(scenario: Scenario, *, cache_dir: Path | None = None, progress: Prog
     from sim.experiment import learned
 
     suite = suite if suite is not None else learned.build_suite(scenario)
+    if scenario.learner.reuse.enabled:
+        from sim.experiment import cosim
+        from sim.experiment.checks import check_reuse_suite
+
+        check_reuse_suite(scenario, suite, f"scenario {scenario.name!r}")  # before anything is learned
     assignment = assign_tasks(scenario, [len(t.y_train) for t in suite.tasks])
     graph = build_topology(scenario, topo_seed)
     order = [t for tasks in _interleave(assignment) for t in tasks]
@@ -112,7 +118,8 @@ def prepare(scenario: Scenario, *, cache_dir: Path | None = None, progress: Prog
                                  backbone=backbone, executor=executor)
     if evaluations is not None:
         learning._evaluations = evaluations
-    return Prepared(scenario, assignment, graph, learning.workload(assignment), learning)
+    colearner = cosim.CoLearner(learning, scenario) if scenario.learner.reuse.enabled else None
+    return Prepared(scenario, assignment, graph, learning.workload(assignment), learning, colearner)
 
 
 def synthetic(scenario: Scenario) -> tuple[list[list[int]], Workload]:
@@ -146,6 +153,7 @@ def run_alpha(prepared: Prepared, alpha: float, *, progress: Progress = _quiet) 
     def observe(event: Any) -> None:
         progress("sim_event", event=event)
 
+    teacher = prepared.colearner.teacher() if prepared.colearner is not None else None
     start = time.perf_counter()
     result = simulate(
         prepared.graph,
@@ -159,11 +167,17 @@ def run_alpha(prepared: Prepared, alpha: float, *, progress: Progress = _quiet) 
         timing=sc.timing,
         observer=observe,
         engine=sc.engine,
+        teacher=teacher,
     )
     sim_wall = time.perf_counter() - start
     progress("simulated", seconds=sim_wall)
-    evaluation = evaluate_survivors(prepared, result, progress=progress)
-    results = assemble_results(prepared, result, alpha, evaluation, sim_wall)
+    run = replace(prepared, learning=learning_of(prepared, result)) if teacher is not None else prepared
+    evaluation = evaluate_survivors(run, result, progress=progress)
+    results = assemble_results(run, result, alpha, evaluation, sim_wall)
+    if teacher is not None:
+        from sim.experiment import cosim
+
+        results["reuse"] = cosim.reuse_section(teacher, result)
     results["incidents"] = incidents.summarise(result.recorder.incidents)  # all of them: events.csv
     results["accounting"] = accounting.accounting(prepared.workload, results)
     if sc.evaluation is not None and prepared.learning is not None:  # after the final evaluation, which it reuses
@@ -172,6 +186,17 @@ def run_alpha(prepared: Prepared, alpha: float, *, progress: Progress = _quiet) 
         results["accuracy_over_time"] = checkpoints.accuracy_over_time(prepared.learning, sc, result, progress=progress)
         results["accuracy_auc"] = results["accuracy_over_time"]["auc"]
     return results, result
+
+
+def learning_of(prepared: Prepared, result: SimResult) -> Learning | None:
+    """What `result`'s run learned: every task's package as learned in that run (co-simulation:
+    from its agent's bank when it started; else the up-front learning). The one lookup for
+    evaluations and bank lookups; None for a synthetic workload."""
+    if prepared.colearner is None:
+        return prepared.learning
+    from sim.experiment import cosim
+
+    return cosim.learning_of_run(prepared.colearner, prepared.learning, result)
 
 
 def evaluate_survivors(prepared: Prepared, result: SimResult, *, progress: Progress = _quiet) -> dict[int, Any]:

@@ -123,15 +123,16 @@ def test_result_store_key_tracks_everything_that_changes_the_result(suite, backb
 
 def test_keys_of_settings_from_before_presets_and_bb_layers_are_unchanged(suite, backbone):
     """The key hashes the settings as they were dumped before `preset`, `bb.patience`, `bb.layers`,
-    `bb.skip_redundant`, `backbone.precision` and `backbone.workers` existed, so caches filled then
-    stay valid for the same settings."""
+    `bb.skip_redundant`, `backbone.precision`, `backbone.workers` and `reuse` existed, so caches
+    filled then stay valid for the same settings."""
     import hashlib
     import json
 
     from agents.learner import RESULT_VERSION
 
     task = suite.tasks[0]
-    old = CFG.model_dump(mode="json", exclude={"device": True, "preset": True, "backbone": {"precision", "workers"}})
+    old = CFG.model_dump(mode="json", exclude={"device": True, "preset": True, "reuse": True,
+                                               "backbone": {"precision", "workers"}})
     old["bb"] = {"enabled": CFG.bb.enabled, "lr": CFG.bb.lr, "epochs": CFG.bb.epochs, "batch_size": CFG.bb.batch_size}
     blob = json.dumps([RESULT_VERSION, task.id, task.fingerprint, backbone.fingerprint, old, 0], sort_keys=True)
     assert ResultStore("unused").key(task, backbone, CFG, 0) == hashlib.sha256(blob.encode()).hexdigest()

@@ -1,0 +1,146 @@
+"""Knowledge-reuse benchmark (issue 15): ring_51 with reuse on (co-simulated) against reuse off
+(decoupled: learned up front, costs replayed), on the default suite.
+
+    .venv/bin/python bench/reuse.py [--match names|visual] [--alpha A] [--curve-tasks K]
+
+Reports teacher MACs, epochs to early stop, accuracy with and without the task oracle, a per-epoch
+validation-accuracy curve for matched and unmatched classes of reused tasks in the style of the
+paper's Fig. 11 (matched classes from their banked rows, the same classes from random rows, and the
+unmatched classes beside them), and the wall time of the co-simulated run against the decoupled one.
+Learning goes through the result cache ($SKILL_SIM_CACHE). Writes bench/results/reuse.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import numpy as np  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from agents.head import train_head  # noqa: E402
+from agents.learner import train_features  # noqa: E402
+from agents.reuse import Match, head_start  # noqa: E402
+from sim.experiment import runner  # noqa: E402
+from sim.experiment.loading import load_scenario  # noqa: E402
+from sim.experiment.results import write_json  # noqa: E402
+
+OUT = Path(__file__).parent / "results" / "reuse.json"
+
+
+def timed_run(name: str, overrides: list[str], cache: Path | None) -> tuple[dict, float, float, object]:
+    """(results, prepare wall s, simulate+evaluate wall s, prepared) of one scenario run in-process."""
+    scenario = load_scenario(name, overrides)
+    start = time.perf_counter()
+    prepared = runner.prepare(scenario, cache_dir=cache)
+    mid = time.perf_counter()
+    results, raw = runner.run_alpha(prepared, scenario.alphas[0])
+    return results, mid - start, time.perf_counter() - mid, (prepared, raw)
+
+
+def curves(prepared, raw, results: dict, k: int) -> dict:
+    """Fig. 11-style per-epoch validation accuracy on the k reused tasks with the most matched rows."""
+    learning = runner.learning_of(prepared, raw)
+    from agents.package import SharePackage
+
+    lessons = [r for r in results["reuse"]["per_lesson"] if r["matched"]]
+    lessons = sorted(lessons, key=lambda r: (-r["matched"], r["task"]))[:k]
+    cfg = prepared.scenario.learner
+    tasks = {t.id: t for t in learning.suite.tasks}
+    from sim.experiment.learned import task_seed
+
+    series = {"matched_reused": [], "matched_scratch": [], "unmatched_reused": [], "unmatched_scratch": []}
+    best = {"reused": [], "scratch": []}
+    for r in lessons:
+        task = tasks[r["task"]]
+        matches = [Match(row, tid, j, 1.0) for row, tid, j in r["matches"]]
+        bank = {m.task_id: SharePackage.from_bytes(learning.learned[m.task_id].package) for m in matches}
+        feats = train_features(task, learning.backbone, learning.features)
+        seed = task_seed(prepared.scenario.seed, task.id)
+        fixed = cfg.head.model_copy(update={"patience": cfg.head.epochs})  # every epoch, for the curve
+        reused = train_head(feats, task.y_train, task.num_classes, fixed, seed, start=head_start(matches, bank),
+                            trace=True)
+        scratch = train_head(feats, task.y_train, task.num_classes, fixed, seed, trace=True)
+        rows = {m.row for m in matches}
+        for label, head in (("reused", reused), ("scratch", scratch)):
+            curve = np.asarray(head.curve)  # [epochs, classes]
+            on = [c for c in range(task.num_classes) if c in rows]
+            off = [c for c in range(task.num_classes) if c not in rows]
+            series[f"matched_{label}"].append(np.nanmean(curve[:, on], axis=1))
+            if off:
+                series[f"unmatched_{label}"].append(np.nanmean(curve[:, off], axis=1))
+            best[label].append(head.best_epoch)
+    mean = {key: (np.nanmean(np.stack(v), axis=0).round(4).tolist() if v else []) for key, v in series.items()}
+    return {"tasks": [r["task"] for r in lessons], "epochs": cfg.head.epochs, "per_epoch_val_accuracy": mean,
+            "best_epoch_mean": {k: float(np.mean(v)) if v else None for k, v in best.items()},
+            "tasks_with_unmatched": len(series["unmatched_reused"])}
+
+
+def _reuse_entries(cache: Path | None) -> int:
+    """Result entries in the cache (each co-simulated lesson with matches adds one)."""
+    from agents.features import FeatureCache
+
+    return len(list((FeatureCache(cache).root / "results").glob("*.json")))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--match", default="names", choices=["names", "visual"])
+    parser.add_argument("--alpha", type=float, default=1000.0)
+    parser.add_argument("--curve-tasks", type=int, default=20)
+    parser.add_argument("--cache", type=Path, default=None)
+    args = parser.parse_args()
+    console = Console()
+    common = [f"alpha={args.alpha:g}"]
+    off, off_prep_s, off_sim_s, _ = timed_run("ring_51", common, args.cache)
+    before = _reuse_entries(args.cache)
+    on, on_prep_s, on_sim_s, (prepared, raw) = timed_run(
+        "ring_51_reuse", common + [f"learner.reuse.match={args.match}"], args.cache)
+    fresh = _reuse_entries(args.cache) - before  # lessons the first co-simulated run had to learn
+    # the same run again: every lesson is now a cache hit, so this is co-simulation's own overhead
+    # (the first run is cold for the lessons only when --cache holds no reuse results yet)
+    again, _, warm_sim_s, _ = timed_run("ring_51_reuse", common + [f"learner.reuse.match={args.match}"], args.cache)
+    reuse = dict(on["reuse"])
+    per_lesson = reuse.pop("per_lesson")
+    fig11 = curves(prepared, raw, on, args.curve_tasks)
+    head_off = off["learning"]["macs_by_phase"].get("head", 0)
+    head_on = on["learning"]["macs_by_phase"].get("head", 0)
+    data = {
+        "machine": {"host": platform.node(), "python": platform.python_version(), "cpus": os.cpu_count()},
+        "match": args.match, "alpha": args.alpha,
+        "off": {k: off[k] for k in ("teacher_macs", "accuracy", "mapper_accuracy", "oracle_accuracy", "makespan_s",
+                                     "speedup")} | {"head_macs": head_off},
+        "on": {k: on[k] for k in ("teacher_macs", "accuracy", "mapper_accuracy", "oracle_accuracy", "makespan_s",
+                                   "speedup")} | {"head_macs": head_on},
+        "reuse": reuse,
+        "deterministic": again["teacher_macs"] == on["teacher_macs"] and again["accuracy"] == on["accuracy"],
+        "wall_s": {"decoupled_prepare": off_prep_s, "decoupled_simulate_evaluate": off_sim_s,
+                   "cosim_prepare": on_prep_s, "cosim_simulate_evaluate_first": on_sim_s,
+                   "cosim_simulate_evaluate_again": warm_sim_s, "lessons_learned_first": fresh},
+        "fig11": fig11,
+        "per_lesson": per_lesson,
+    }
+    write_json(OUT, data)
+    table = Table(title=f"ring_51, reuse ({args.match}) on vs off, alpha {args.alpha:g}")
+    for col in ("", "off", "on"):
+        table.add_column(col)
+    for key in ("teacher_macs", "head_macs", "accuracy", "oracle_accuracy", "mapper_accuracy", "makespan_s"):
+        table.add_row(key, f"{data['off'][key]:.4g}", f"{data['on'][key]:.4g}")
+    table.add_row("epochs (all tasks)", str(reuse["epochs_decoupled"]), str(reuse["epochs"]))
+    table.add_row("epochs (reused tasks)", str(reuse["epochs_decoupled_reused_tasks"]), str(reuse["epochs_reused_tasks"]))
+    table.add_row("tasks reused / classes matched", "", f"{reuse['tasks_reused']} / {reuse['classes_matched']}")
+    table.add_row("wall: simulate+evaluate (s)", f"{off_sim_s:.1f}",
+                  f"{on_sim_s:.1f} first ({fresh} lessons learned), {warm_sim_s:.1f} again")
+    console.print(table)
+    console.print(f"Fig. 11 curves (mean over {len(fig11['tasks'])} reused tasks): {fig11['per_epoch_val_accuracy']}")
+    console.print(f"wrote {OUT}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""Co-simulation end to end on real (small) learning: reuse on asks the learner as each task starts
+and evaluates the run's own packages; reuse off is today's path, untouched."""
+
+import copy
+
+import pytest
+
+from agents.config import LearnerConfig, ReuseConfig
+from agents.learner import ResultStore
+from sim.experiment import runner
+from sim.experiment.loading import validate_scenario
+
+SMALL = {
+    "name": "cosim_small",
+    "seed": 0,
+    "agents": {"count": 2, "rate_macs_per_s": 5.0e10},
+    "tasks": {"suite": "mixed", "num_tasks": 4, "train_per_class": 10, "test_per_class": 4},
+    "learner": {"backbone": {"image_size": 32}, "mapper": {"kind": "gmmc", "k": 2}, "head": {"epochs": 12, "patience": 3},
+                "reuse": {"enabled": True, "match": "visual"}},
+    "topology": {"family": "ring"},
+    "network": {"mode": "alpha"},
+    "alpha": 1000,
+}
+
+
+def scenario(**learner):
+    raw = copy.deepcopy(SMALL)
+    raw["learner"].update(learner)
+    return validate_scenario(raw)
+
+
+def comparable(results: dict) -> dict:
+    """results without the wall-clock fields (they measure this machine, not the run)."""
+    out = {k: v for k, v in results.items() if k not in ("learning", "simulation")}
+    out["simulation"] = {k: v for k, v in results["simulation"].items() if k != "wall_s"}
+    return out
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    cache = tmp_path_factory.mktemp("cosim-cache")
+    sc = scenario()
+    first = runner.prepare(sc, cache_dir=cache)
+    a = runner.run_alpha(first, 1000.0)
+    again = runner.prepare(sc, cache_dir=cache)  # a fresh process's view: lessons come from the cache
+    b = runner.run_alpha(again, 1000.0)
+    off = runner.prepare(scenario(reuse={"enabled": False}), cache_dir=cache)
+    return first, a, b, off, runner.run_alpha(off, 1000.0)
+
+
+def test_reuse_on_asks_the_learner_as_each_task_starts(runs):
+    prepared, (results, raw), _, _, _ = runs
+    assert raw.engine == "simpy"
+    assert len(raw.lessons) == 4  # each agent's two tasks, each asked once
+    first_two = [lesson for lesson in raw.lessons if lesson[0] == 0.0]
+    assert len(first_two) == 2  # both agents start at t = 0 with empty banks
+    section = results["reuse"]
+    assert all(r["bank"] == 0 and r["matched"] == 0 for r in section["per_lesson"] if r["start_s"] == 0.0)
+    # the second tasks start after the first ones have crossed the link: visual matching finds rows
+    later = [r for r in section["per_lesson"] if r["start_s"] > 0]
+    assert later and all(r["bank"] >= 1 for r in later)
+    assert section["tasks_reused"] >= 1
+    # the engine charged what the lessons cost
+    assert results["teacher_macs"] == sum(r["macs"] for r in section["per_lesson"])
+
+
+def test_the_run_evaluates_the_packages_its_lessons_made(runs):
+    prepared, (results, raw), _, _, _ = runs
+    run_learning = runner.learning_of(prepared, raw)
+    reused = [r["task"] for r in results["reuse"]["per_lesson"] if r["matched"]]
+    for task in reused:
+        assert run_learning.learned[task].package != prepared.learning.learned[task].package
+    untouched = [r["task"] for r in results["reuse"]["per_lesson"] if not r["matched"]]
+    for task in untouched:
+        assert run_learning.learned[task] is prepared.learning.learned[task]
+
+
+def test_co_simulated_runs_are_deterministic(runs):
+    _, (a, _), (b, _), _, _ = runs
+    assert comparable(a) == comparable(b)
+
+
+def test_reuse_off_is_the_decoupled_path(runs):
+    _, _, _, off, (results, raw) = runs
+    assert off.colearner is None and raw.lessons == []
+    assert "reuse" not in results
+    assert results["teacher_macs"] == sum(r.total_macs for r in off.learning.learned.values())
+
+
+def test_a_task_learned_from_scratch_shares_its_cache_entry_with_reuse_off(runs):
+    prepared = runs[0]
+    store = ResultStore(prepared.learning.features.root / "results")
+    task = prepared.learning.suite.tasks[0]
+    on = prepared.scenario.learner
+    off = LearnerConfig.model_validate({**on.model_dump(mode="json"), "reuse": ReuseConfig().model_dump()})
+    assert on.reuse.enabled and not off.reuse.enabled
+    assert store.key(task, prepared.learning.backbone, on, 1) == store.key(task, prepared.learning.backbone, off, 1)
