@@ -112,7 +112,7 @@ def evaluate_banks(learning: Learning, scenario: Scenario, banks: list[frozenset
     if not missing:
         return 0
     if bank_scores.supports(scenario.learner):
-        packages = {tid: r.package for tid, r in learning.learned.items()}  # as evaluate_survivors reads them
+        packages = {tid: r.package for tid, r in learning.learned.items()}  # runner.learning_of: this run's packages
         scorer = bank_scores.BankScorer(learning.backbone, scenario.learner, learning.features, learning.suite,
                                         packages)
         for bank in missing:

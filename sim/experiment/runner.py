@@ -180,10 +180,10 @@ def run_alpha(prepared: Prepared, alpha: float, *, progress: Progress = _quiet) 
         results["reuse"] = cosim.reuse_section(teacher, result)
     results["incidents"] = incidents.summarise(result.recorder.incidents)  # all of them: events.csv
     results["accounting"] = accounting.accounting(prepared.workload, results)
-    if sc.evaluation is not None and prepared.learning is not None:  # after the final evaluation, which it reuses
+    if sc.evaluation is not None and run.learning is not None:  # after the final evaluation, which it reuses
         from sim.experiment import checkpoints
 
-        results["accuracy_over_time"] = checkpoints.accuracy_over_time(prepared.learning, sc, result, progress=progress)
+        results["accuracy_over_time"] = checkpoints.accuracy_over_time(run.learning, sc, result, progress=progress)
         results["accuracy_auc"] = results["accuracy_over_time"]["auc"]
     return results, result
 

@@ -2,12 +2,14 @@
 and evaluates the run's own packages; reuse off is today's path, untouched."""
 
 import copy
+from dataclasses import replace
 
 import pytest
 
 from agents.config import LearnerConfig, ReuseConfig
 from agents.learner import ResultStore
 from sim.experiment import runner
+from sim.experiment.evaluation_config import EvaluationSection
 from sim.experiment.loading import validate_scenario
 
 SMALL = {
@@ -95,3 +97,16 @@ def test_a_task_learned_from_scratch_shares_its_cache_entry_with_reuse_off(runs)
     off = LearnerConfig.model_validate({**on.model_dump(mode="json"), "reuse": ReuseConfig().model_dump()})
     assert on.reuse.enabled and not off.reuse.enabled
     assert store.key(task, prepared.learning.backbone, on, 1) == store.key(task, prepared.learning.backbone, off, 1)
+
+
+def test_checkpoints_of_a_co_simulated_run_score_its_own_packages(runs):
+    """The timeline reads the run's packages (runner.learning_of), not the up-front ones: its last
+    checkpoint, at the makespan, is the run's final evaluation."""
+    prepared, (results, _), _, _, _ = runs
+    assert results["reuse"]["tasks_reused"] >= 1  # some packages differ from the up-front ones
+    sc = prepared.scenario.model_copy(update={"evaluation": EvaluationSection(checkpoints=[results["makespan_s"]])})
+    timed, _ = runner.run_alpha(replace(prepared, scenario=sc), 1000.0)
+    last = timed["accuracy_over_time"]["checkpoints"][-1]
+    accs = [p["accuracy"] for p in results["per_agent"]]
+    assert last["time_s"] == results["makespan_s"]
+    assert (last["mean"], last["min"], last["max"]) == (results["accuracy"], min(accs), max(accs))
