@@ -9,7 +9,12 @@ receiver, and no Python object per flow: 15-20x faster than the SimPy engine at 
 sent to an agent that holds the package already, or towards which an earlier-arriving copy is on its
 way, is sent and counted, but its landing changes nothing and is not an event (until a package is
 banked, its merge-time cell holds the earliest arrival on the way: 30 % fewer events at N = 5000). At N = 5000 it is
-bound by memory latency, hence the cache-line layouts, huge pages and prefetches below. The SimPy engine
+bound by memory latency, hence the cache-line layouts, huge pages and prefetches below. The core
+(`_advance`) is compiled without numba's reference counts (`_nrt=False`): it allocates nothing and
+never replaces a table; when one may lack room for the next event's worst case (a row per
+out-direction) it returns, and `run_loop` grows the table and calls it again. With reference counts
+on, every array handed to an inlined helper cost atomic increments and decrements per event (29 %
+of the loop's profile samples). The SimPy engine
 (sim/engine/) stays the reference for every other setting; tests/sim/compiled/test_loops.py checks that both
 agree bit for bit, exact ties included: at one instant, an agent takes in the copies that land in
 sender order and relays them before it publishes (docs/architecture.md, "Simultaneous events").

@@ -10,7 +10,9 @@ learns a task, when its timer fires, when a digest reaches it, and when one of i
 about to send. The loop mirrors those moments, and the protocol's stop test reads the banks as far
 as caught up, as SimPy's does; timer phases and neighbour choices are sim.draws' counter-based draws.
 tests/sim/compiled/test_loops.py checks that both engines agree bit for bit, exact ties included. The
-flows and inboxes are in sim/compiled/pushpull_inbox.py.
+flows and inboxes are in sim/compiled/pushpull_inbox.py. As in flood_loop.py, the core (`_advance`)
+holds no reference counts and grows nothing: it returns before an event that may lack room, and
+`run_loop` grows the tables and calls it again.
 
 Events (one binary heap, ordered by time, then rank as in the SimPy engine, then scheduling order):
 a flow's last byte leaving its direction, a digest landing (a wake-up of its receiver), a publish,
