@@ -14,12 +14,15 @@ couples all flows into one max-min component, re-solved at every flow start and 
 each), which is far slower: "all_nics" (every agent capped at 1.25e7, phones as above) measures it.
 "serial_broadcast" is the paper's N = 102 setting on its own: a full graph, broadcast, serial
 receive, one task per agent, all learned at once (N is 102 whatever --variant-n says). --before REF also runs every
-case at N >= --big on the tree of git revision REF (exported with `git archive`, no worktree), side
-by side in the same run, and prints the wall-time ratio after / before.
+compiled case and every case at N >= --big on the tree of git revision REF (exported with `git archive`, no
+worktree), right after the same case on this tree, and prints the wall and CPU ratios after / before; --repeat K
+runs K such pairs, interleaved (the machine's load then moves both alike), and keeps the least of each. The run
+stops unless both trees give the same events, metrics and sha256 of merge times, banks and transfer rows.
 
     .venv/bin/python bench/network.py                 # N = 51, 500, 5000
     .venv/bin/python bench/network.py --sizes 51 500  # a subset
     .venv/bin/python bench/network.py --sizes 5000 --before main --variants per_package agent_nics
+    .venv/bin/python bench/network.py --sizes 500 5000 --graphs small_world --before main --repeat 3
 """
 
 from __future__ import annotations
