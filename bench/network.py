@@ -14,12 +14,15 @@ couples all flows into one max-min component, re-solved at every flow start and 
 each), which is far slower: "all_nics" (every agent capped at 1.25e7, phones as above) measures it.
 "serial_broadcast" is the paper's N = 102 setting on its own: a full graph, broadcast, serial
 receive, one task per agent, all learned at once (N is 102 whatever --variant-n says). --before REF also runs every
-case at N >= --big on the tree of git revision REF (exported with `git archive`, no worktree), side
-by side in the same run, and prints the wall-time ratio after / before.
+compiled case and every case at N >= --big on the tree of git revision REF (exported with `git archive`, no
+worktree), right after the same case on this tree, and prints the wall and CPU ratios after / before; --repeat K
+runs K such pairs, interleaved (the machine's load then moves both alike), and keeps the least of each. The run
+stops unless both trees give the same events, metrics and sha256 of merge times, banks and transfer rows.
 
     .venv/bin/python bench/network.py                 # N = 51, 500, 5000
     .venv/bin/python bench/network.py --sizes 51 500  # a subset
     .venv/bin/python bench/network.py --sizes 5000 --before main --variants per_package agent_nics
+    .venv/bin/python bench/network.py --sizes 500 5000 --graphs small_world --before main --repeat 3
 """
 
 from __future__ import annotations
@@ -46,6 +49,9 @@ BANDWIDTH = 12.5e6
 LATENCY = 0.005
 PERIOD_S = 1.0
 AGREE = ("makespan_s", "bytes_sent", "transfers", "deliveries", "speedup")  # what both engines must give alike
+# ... and, to the last bit, the merge times, banks and transfer rows (sha256 of their bytes)
+DIGESTS = ("known_at_sha256", "held_sha256", "flows_sha256")
+SAME_AS_BEFORE = AGREE + DIGESTS + ("events",)  # what a tree must give as the tree before it did
 
 
 def build_graph(kind: str, n: int, seed: int):
@@ -91,18 +97,49 @@ def run_one(protocol: str, kind: str, n: int, engine: str = "auto", seed: int = 
         elif variant == "all_nics":
             graph.nodes[v].update(uplink=SERVER_NIC, downlink=SERVER_NIC)
     engine = pick(graph, work, network, gossip, FailuresConfig(), engine)[0]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     res = simulate(graph, work, rates=[RATE] * n, network=network, gossip=gossip,
                    failures=FailuresConfig(), seed=seed, record_packages=False, engine=engine)
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     m = res.metrics
-    return {
+    return {**digests(res), 
         "protocol": protocol, "graph": kind, "n": n, "engine": engine, "variant": variant, "packages": work.num_tasks,
-        "deliveries": int(res.held.sum()) - work.num_tasks, "wall_s": wall, "events": m.events,
+        "deliveries": int(res.held.sum()) - work.num_tasks, "wall_s": wall, "cpu_s": cpu, "events": m.events,
         "events_per_s": m.events / wall, "transfers": m.transfers, "makespan_s": m.makespan_s,
         "speedup": m.speedup, "complete": m.complete, "bytes_sent": m.bytes_sent,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
+
+
+def digests(res) -> dict:
+    """sha256 of the run's merge times, banks and transfer rows (in finish order), to compare runs
+    bit for bit across engines and trees without keeping them."""
+    import hashlib
+
+    import numpy as np
+
+    rec, flows = res.recorder, hashlib.sha256()
+    if hasattr(rec, "columns"):
+        cols = rec.columns()
+    else:  # a tree from before Recorder.columns: the same rows, sorted the same way
+        raw = rec._bulk if rec._bulk is not None else {k: getattr(rec, k) for k in ("start", "end", "src", "dst", "nbytes")}
+        raw = {k: np.asarray(raw[k], dtype=np.int64 if k in ("src", "dst") else np.float64) for k in raw}
+        order = np.lexsort((raw["dst"], raw["src"], raw["start"], raw["end"]))
+        cols = {k: raw[k][order] for k in ("start", "end", "src", "dst", "nbytes")}
+    for col in cols.values():
+        flows.update(np.ascontiguousarray(col).tobytes())
+    return {"known_at_sha256": hashlib.sha256(np.ascontiguousarray(res.known_at, dtype=np.float64).tobytes()).hexdigest(),
+            "held_sha256": hashlib.sha256(np.ascontiguousarray(res.held, dtype=np.bool_).tobytes()).hexdigest(),
+            "flows_sha256": flows.hexdigest()}
+
+
+def same_as_before(row: dict, old: dict) -> None:
+    """Stop unless the tree under test gives the old tree's run to the last bit (wall time aside)."""
+    if old["wall_s"] and row["wall_s"]:
+        differ = {k: (old.get(k), row.get(k)) for k in SAME_AS_BEFORE if old.get(k) != row.get(k)}
+        if differ:
+            raise SystemExit(f"{row['protocol']} {row['graph']} N {row['n']} differs from {old['tree']}: {differ}")
+        print(f"same   {row['protocol']:10} {row['graph']:12} N {row['n']}: {', '.join(SAME_AS_BEFORE)} as at {old['tree']}")
 
 
 def run_case(protocol: str, kind: str, n: int, timeout_s: float, engine: str = "auto", variant: str = "plain",
@@ -143,6 +180,32 @@ def growth(rows: list[dict]) -> list[dict]:
     return out
 
 
+def before_after(row: dict, protocol: str, kind: str, n: int, args, before_tree: Path) -> dict:
+    """The case on the old tree right after `row`, then (--repeat) more pairs, interleaved: the
+    machine's load moves both alike. Both rows keep every pair's wall and CPU seconds and report
+    the least; the old row is returned, the runs checked equal to the last bit."""
+    old = run_case(protocol, kind, n, args.timeout, tree=before_tree)
+    old.update(reference=True, tree=args.before)
+    _print_row(old)
+    same_as_before(row, old)
+    for r in (row, old):
+        r["wall_runs"], r["cpu_runs"] = [r["wall_s"]], [r.get("cpu_s")]
+    for _ in range(args.repeat - 1):
+        for r, tree in ((row, None), (old, before_tree)):
+            again = run_case(protocol, kind, n, args.timeout, tree=tree)
+            r["wall_runs"].append(again["wall_s"])
+            r["cpu_runs"].append(again.get("cpu_s"))
+    for r in (row, old):
+        if None not in r["wall_runs"]:
+            r["wall_s"], r["cpu_s"] = min(r["wall_runs"]), min(r["cpu_runs"])
+    if old["wall_s"] and row["wall_s"]:
+        row["wall_vs_before"], row["cpu_vs_before"] = row["wall_s"] / old["wall_s"], row["cpu_s"] / old["cpu_s"]
+        print(f"before {protocol:10} {kind:12} N {n}: least of {args.repeat}: wall {row['wall_s']:.2f} s now, "
+              f"{old['wall_s']:.2f} s at {args.before} (x{row['wall_vs_before']:.3f}); CPU {row['cpu_s']:.2f} s vs "
+              f"{old['cpu_s']:.2f} s (x{row['cpu_vs_before']:.3f})", flush=True)
+    return old
+
+
 def _print_row(row: dict) -> None:
     """One line of the table."""
     if row["wall_s"] is None:
@@ -166,7 +229,10 @@ def main() -> None:
     parser.add_argument("--variants", nargs="*", default=[], choices=["per_package", "agent_nics", "all_nics", "serial_broadcast"],
                         help="network variants to run on SimPy at --variant-n")
     parser.add_argument("--variant-n", type=int, default=500)
-    parser.add_argument("--before", metavar="REF", help="also run the N >= --big cases on git revision REF")
+    parser.add_argument("--before", metavar="REF", help="also run the compiled and N >= --big cases on git revision "
+                        "REF, right after each, and stop unless both give the same run to the last bit")
+    parser.add_argument("--repeat", type=int, default=1, help="with --before: before/after pairs per case (least kept)")
+    parser.add_argument("--json", type=Path, default=RESULTS, help="where to write the results")
     parser.add_argument("--one", nargs=5, metavar=("PROTOCOL", "GRAPH", "N", "ENGINE", "VARIANT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -190,16 +256,11 @@ def main() -> None:
                 row["reference"] = False
                 rows.append(row)
                 _print_row(row)
-                if before_tree and n >= args.big:  # the same case on the old tree, right after
-                    old = run_case(protocol, kind, n, args.timeout, tree=before_tree)
-                    old.update(reference=True, tree=args.before)
+                if before_tree and (n >= args.big or row.get("engine") == "compiled"):
+                    old = before_after(row, protocol, kind, n, args, before_tree)
                     rows.append(old)
-                    _print_row(old)
-                    if old["wall_s"] and row["wall_s"]:
-                        row["wall_vs_before"] = row["wall_s"] / old["wall_s"]
-                        print(f"before {protocol:10} {kind:12} N {n}: wall {row['wall_s']:.2f} s now, "
-                              f"{old['wall_s']:.2f} s at {args.before} (x{row['wall_vs_before']:.3f})")
-                    continue
+                    if n >= args.big:
+                        continue
                 if row.get("engine") == "compiled" and n < args.big:  # the same case on SimPy, for the ratio
                     ref = run_case(protocol, kind, n, args.timeout, "simpy")
                     ref["reference"] = True
@@ -225,24 +286,24 @@ def main() -> None:
                 row["compiled_speedup"] = row["wall_s"] / fast["wall_s"]
                 print(f"ratio  {row['protocol']:10} {row['graph']:12} N {row['n']}: compiled loop "
                       f"{row['compiled_speedup']:.1f}x faster than the SimPy engine")
-                same = {k: (row[k], fast[k]) for k in AGREE if row[k] != fast[k]}
+                same = {k: (row[k], fast[k]) for k in AGREE + DIGESTS if row[k] != fast[k]}
                 if same:  # the compiled loop must give the SimPy engine's answer
                     raise SystemExit(f"engines disagree on {row['protocol']} {row['graph']} N {row['n']}: {same}")
                 print(f"agree  {row['protocol']:10} {row['graph']:12} N {row['n']}: same "
-                      f"{', '.join(AGREE)} on both engines")
+                      f"{', '.join(AGREE + DIGESTS)} on both engines")
     grow = growth([r for r in rows if not r["reference"] and r.get("variant", "plain") == "plain"])
     for g in grow:
         print(f"growth {g['protocol']:10} {g['graph']:12} N {g['from_n']} -> {g['to_n']}: "
               f"wall x{g['wall_ratio']:.1f} (N^{g['exponent']:.2f})")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
     payload = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
                "costs": {"package_bytes": PACKAGE_BYTES, "task_macs": TASK_MACS, "rate": RATE,
                          "bandwidth": BANDWIDTH, "latency": LATENCY, "push_pull_period_s": PERIOD_S},
                "compiled_loop_warmup_s": warm, "runs": rows, "growth": grow}
-    tmp = RESULTS.with_suffix(".json.tmp")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.json.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(payload, indent=2))
-    tmp.replace(RESULTS)
-    print(f"wrote {RESULTS}")
+    tmp.replace(args.json)
+    print(f"wrote {args.json}")
 
 
 if __name__ == "__main__":

@@ -130,6 +130,17 @@ class Recorder:
         k = self._index(i)
         return tuple(self._chunks[0][self._offsets[k]:self._offsets[k + 1]].tolist())
 
+    def columns(self) -> dict[str, np.ndarray]:
+        """Every transfer's start, end, src, dst and bytes as arrays, in finish order (as
+        `transfers` lists them, without building a row per transfer)."""
+        cols = self._bulk if self._bulk is not None else {k: getattr(self, k) for k in ("start", "end", "src", "dst", "nbytes")}
+        order = np.zeros(0, dtype=np.int64)
+        if len(self):
+            self._index(0)  # sorts the rows into finish order, once
+            order = self._order
+        return {k: np.asarray(cols[k], dtype=np.int64 if k in ("src", "dst") else np.float64)[order]
+                for k in ("start", "end", "src", "dst", "nbytes")}
+
     def transfers(self) -> list[dict]:
         """Every transfer as a JSON-friendly row."""
         return [self._row(i) for i in range(len(self))]

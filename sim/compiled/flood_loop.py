@@ -9,7 +9,12 @@ receiver, and no Python object per flow: 15-20x faster than the SimPy engine at 
 sent to an agent that holds the package already, or towards which an earlier-arriving copy is on its
 way, is sent and counted, but its landing changes nothing and is not an event (until a package is
 banked, its merge-time cell holds the earliest arrival on the way: 30 % fewer events at N = 5000). At N = 5000 it is
-bound by memory latency, hence the cache-line layouts, huge pages and prefetches below. The SimPy engine
+bound by memory latency, hence the cache-line layouts, huge pages and prefetches below. The core
+(`_advance`) is compiled without numba's reference counts (`_nrt=False`): it allocates nothing and
+never replaces a table; when one may lack room for the next event's worst case (a row per
+out-direction) it returns, and `run_loop` grows the table and calls it again. With reference counts
+on, every array handed to an inlined helper cost atomic increments and decrements per event (29 %
+of the loop's profile samples). The SimPy engine
 (sim/engine/) stays the reference for every other setting; tests/sim/compiled/test_loops.py checks that both
 agree bit for bit, exact ties included: at one instant, an agent takes in the copies that land in
 sender order and relays them before it publishes (docs/architecture.md, "Simultaneous events").
@@ -49,20 +54,263 @@ def _add(bits: np.ndarray, v: int, p: int) -> None:
     bits[p, v >> 6] |= np.uint64(1) << np.uint64(v & 63)
 
 
-@njit(cache=True, error_model="numpy")
-def _open_flow(flows, f_dir, n_flows, start, d):
-    """Flow n_flows on direction d, starting at `start`; returns the flow tables, grown if full."""
-    if n_flows == len(flows):
-        flows, f_dir = grow_rows(flows), grow(f_dir, n_flows + 1)
+@njit(cache=True, inline="always", error_model="numpy")
+def _open_flow(flows, f_dir, n_flows, start, d) -> int:
+    """Flow n_flows on direction d, starting at `start` (the table has room); returns the next id."""
     flows[n_flows, F_START] = start
     f_dir[n_flows] = d
-    return flows, f_dir
+    return n_flows + 1
 
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _close_flow(flows, fid, end, nbytes, items) -> None:
     """Flow fid has ended at `end`, having carried `nbytes` in `items` packages (one cache line)."""
     flows[fid, F_END], flows[fid, F_BYTES], flows[fid, F_ITEMS] = end, nbytes, items
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _pipe(ds, di, flows, f_dir, n_flows, d, t, s, pub):
+    """Put a package of s bytes on direction d's FIFO pipe at time t (a publish waits for the flows
+    its agent starts at this instant): the flow that carries it, when it leaves, the next flow id."""
+    if di[d, NXT_FID] != NO_FLOW and (t > ds[d, CUR_END] or pub and t == ds[d, CUR_END]):
+        # the next flow began when the current ended
+        _close_flow(flows, di[d, CUR_FID], ds[d, CUR_END], ds[d, CUR_BYTES], ds[d, CUR_ITEMS])
+        di[d, CUR_FID] = di[d, NXT_FID]
+        ds[d, CUR_START] = ds[d, CUR_END]
+        ds[d, CUR_BYTES] = ds[d, NXT_BYTES]
+        ds[d, CUR_ITEMS] = ds[d, NXT_ITEMS]
+        ds[d, CUR_END] = ds[d, CUR_START] + ds[d, CUR_BYTES] / ds[d, BW]
+        di[d, NXT_FID] = NO_FLOW
+    if di[d, CUR_FID] != NO_FLOW and t <= ds[d, CUR_START] and not pub:  # joins the flow starting now
+        ds[d, CUR_BYTES] += s
+        ds[d, CUR_ITEMS] += 1
+        ds[d, CUR_END] = ds[d, CUR_START] + ds[d, CUR_BYTES] / ds[d, BW]
+        return di[d, CUR_FID], ds[d, CUR_END], n_flows
+    if di[d, CUR_FID] != NO_FLOW and (t < ds[d, CUR_END] or t == ds[d, CUR_END] and not pub):
+        # busy: waits for the next flow
+        if di[d, NXT_FID] == NO_FLOW:
+            di[d, NXT_FID] = n_flows
+            n_flows = _open_flow(flows, f_dir, n_flows, ds[d, CUR_END], d)
+            ds[d, NXT_BYTES] = 0.0
+            ds[d, NXT_ITEMS] = 0
+        ds[d, NXT_BYTES] += s
+        ds[d, NXT_ITEMS] += 1
+        return di[d, NXT_FID], ds[d, CUR_END] + ds[d, NXT_BYTES] / ds[d, BW], n_flows
+    if di[d, CUR_FID] != NO_FLOW:  # idle: a new flow now
+        _close_flow(flows, di[d, CUR_FID], ds[d, CUR_END], ds[d, CUR_BYTES], ds[d, CUR_ITEMS])
+    di[d, CUR_FID] = n_flows
+    n_flows = _open_flow(flows, f_dir, n_flows, t, d)
+    ds[d, CUR_START] = t
+    ds[d, CUR_BYTES] = s
+    ds[d, CUR_ITEMS] = 1
+    ds[d, CUR_END] = t + s / ds[d, BW]
+    return di[d, CUR_FID], ds[d, CUR_END], n_flows
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _enqueue(di, blocks, times, c_next, h_t, h_s, h_d, d, arrive, key, free, n_chunks, h_n):
+    """Queue an arrival at the tail of direction d's FIFO (a block from the free list, or a fresh
+    one: the table has room); a direction that had none on its way enters the heap. Returns the
+    free list's head, the blocks in use and the heap's size."""
+    c = di[d, QTC]
+    empty = c == -1
+    if empty or di[d, QTP] == CHUNK:  # a new block at the tail
+        if free >= 0:
+            nc = free
+            free = c_next[nc]
+        else:
+            nc = n_chunks
+            n_chunks += 1
+        c_next[nc] = -1
+        if empty:
+            di[d, QHC], di[d, QHP] = nc, 0
+        else:
+            c_next[c] = nc
+        c, di[d, QTC], di[d, QTP] = nc, nc, 0
+    i = di[d, QTP]
+    times[c, 2 * i] = arrive
+    blocks[c, 2 * i + 1] = key
+    di[d, QTP] = i + 1
+    if empty:
+        h_t[h_n], h_s[h_n], h_d[h_n] = arrive, key, d
+        sift_up(h_t, h_s, h_d, h_n)
+        h_n += 1
+    return free, n_chunks, h_n
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _pop(di, blocks, times, c_next, h_t, h_s, h_d, h_n, free):
+    """Take the earliest arrival off its direction's FIFO (a used-up block goes to the free list; a
+    direction with nothing more on its way leaves the heap). Returns its time, package, direction,
+    the heap's size and the free list's head."""
+    came = h_d[0]
+    c, i = di[came, QHC], di[came, QHP]
+    t, p = times[c, 2 * i], blocks[c, 2 * i + 1] & TASK_MASK
+    i += 1
+    if c == di[came, QTC] and i == di[came, QTP]:  # that was the last one on its way
+        c_next[c] = free
+        free = c
+        di[came, QHC] = di[came, QTC] = -1
+        h_n -= 1
+        h_t[0], h_s[0], h_d[0] = h_t[h_n], h_s[h_n], h_d[h_n]
+    else:
+        if i == CHUNK:  # block used up: on to the next one
+            nc = c_next[c]
+            c_next[c] = free
+            free = c
+            c, i = nc, 0
+            di[came, QHC] = c
+        di[came, QHP] = i
+        h_t[0], h_s[0] = times[c, 2 * i], blocks[c, 2 * i + 1]
+    sift_down(h_t, h_s, h_d, h_n, 0)
+    return t, p, came, h_n, free
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _prefetch_next(out_ptr, out_dir, bits, known_at, ds, di, blocks, h_s, h_d) -> None:
+    """The next arrival is known now: start loading what it will touch (its item, its cells, and
+    the rows of the directions it goes on if it is new)."""
+    nd, np_ = h_d[0], h_s[0] & TASK_MASK
+    nv = di[nd, DST]
+    prefetch(blocks, di[nd, QHC], 2 * di[nd, QHP])
+    prefetch(known_at, np_, nv)
+    prefetch(bits, np_, nv >> 6)
+    for j in range(out_ptr[nv], out_ptr[nv + 1]):
+        prefetch(ds, out_dir[j], 0)
+        prefetch(di, out_dir[j], 0)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _bank(bits, known_at, merge_free, student, rates, no_merge, v, p, t) -> bool:
+    """A copy of p lands on v at t: bank it, merged after v's earlier merges, unless v holds it."""
+    if _has(bits, v, p):
+        return False  # a duplicate: delivered, refused
+    _add(bits, v, p)
+    if no_merge:
+        done = t
+    else:
+        done = student[p] / rates[v] + max(t, merge_free[v])
+        merge_free[v] = done
+    known_at[p, v] = done
+    return True
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def _advance(out_ptr, out_dir, sizes, pub_t, pub_agent, pub_task, student, rates, forward, keep_items, reserve,
+             bits, known_at, merge_free, no_merge, ds, di, flows, f_dir, i_fid, i_pkg, blocks, c_next,
+             h_t, h_s, h_d, state, macs):
+    """The loop's core: every publish and arrival in time order, until the run ends (returns True)
+    or a growable table may lack room for the next event (returns False: run_loop grows it and
+    calls again). Tables are never replaced in here, so the loop holds no reference counts."""
+    pi, h_n, n_flows, n_items, free, n_chunks, events = state[0], state[1], state[2], state[3], state[4], state[5], state[6]
+    student_macs = macs[0]
+    times = blocks.view(np.float64)  # (the same memory: an item's time and key share a cache line)
+    n_pub = len(pub_t)
+    finished = False
+    while True:
+        if (n_flows + reserve > len(f_dir) or n_chunks + reserve > len(c_next)
+                or keep_items and n_items + reserve > len(i_fid)):
+            break
+        if pi < n_pub and (h_n == 0 or pub_t[pi] < h_t[0]):  # an agent takes in, then publishes
+            t, v, p, came = pub_t[pi], pub_agent[pi], pub_task[pi], -1
+            pi += 1
+        elif h_n > 0:
+            t, p, came, h_n, free = _pop(di, blocks, times, c_next, h_t, h_s, h_d, h_n, free)
+            v = di[came, DST]
+            if h_n > 0:
+                _prefetch_next(out_ptr, out_dir, bits, known_at, ds, di, blocks, h_s, h_d)
+        else:
+            finished = True
+            break
+        events += 1
+        if came >= 0:
+            if not _bank(bits, known_at, merge_free, student, rates, no_merge, v, p, t):
+                continue
+            student_macs += student[p]
+            if not forward:
+                continue
+            sender = di[came, SRC]
+        else:
+            if not _has(bits, v, p):
+                _add(bits, v, p)
+                known_at[p, v] = t
+                merge_free[v] = max(merge_free[v], t)
+            sender = -1
+        s = sizes[p]
+        for j in range(out_ptr[v], out_ptr[v + 1]):
+            d = out_dir[j]
+            w = di[d, DST]
+            if w == sender:
+                continue
+            fid, leave, n_flows = _pipe(ds, di, flows, f_dir, n_flows, d, t, s, came < 0)
+            if keep_items:
+                i_fid[n_items] = fid
+                i_pkg[n_items] = p
+                n_items += 1
+            if _has(bits, w, p):
+                continue  # the receiver holds it already: a copy that changes nothing when it lands
+            arrive = leave + ds[d, LAT]
+            if known_at[p, w] < arrive:
+                continue  # an earlier copy is on its way there: this one will change nothing either
+            known_at[p, w] = arrive
+            free, n_chunks, h_n = _enqueue(di, blocks, times, c_next, h_t, h_s, h_d, d, arrive,
+                                           (di[d, SRC] << TASK_BITS) | p, free, n_chunks, h_n)
+        if h_n > 0:  # the next arrival's out-directions' rows have loaded by now: on to their tails
+            nv = di[h_d[0], DST]
+            for j in range(out_ptr[nv], out_ptr[nv + 1]):
+                d = out_dir[j]
+                if di[d, QTC] >= 0:
+                    prefetch(blocks, di[d, QTC], 2 * di[d, QTP])
+    state[0], state[1], state[2], state[3], state[4], state[5], state[6] = pi, h_n, n_flows, n_items, free, n_chunks, events
+    macs[0] = student_macs
+    return finished
+
+
+@njit(cache=True, error_model="numpy")
+def _directions(src, dst, bw, lat):
+    """Per direction, its state in two 64-byte rows (one cache line each: at N = 5000 there are
+    20,000 directions, and separate arrays per field cost a cache miss per field)."""
+    n_dirs = len(src)
+    ds = np.zeros((n_dirs, 8))
+    di = np.full((n_dirs, 8), -1, dtype=np.int64)
+    for d in range(n_dirs):
+        ds[d, BW], ds[d, LAT] = bw[d], lat[d]
+        di[d, DST], di[d, SRC] = dst[d], src[d]
+    return ds, di
+
+
+@njit(cache=True, error_model="numpy")
+def _banks(n_agents, n_tasks):
+    """Bank bits and merge times, one row per package (a new package's neighbours share a line);
+    before a package is banked, its merge-time cell holds the earliest arrival of a copy on its way."""
+    bits = np.empty((n_tasks, (n_agents + 63) >> 6), dtype=np.uint64)
+    huge(bits)
+    bits[:] = 0
+    known_at = np.empty((n_tasks, n_agents))
+    huge(known_at)
+    known_at[:] = np.inf
+    return bits, known_at
+
+
+@njit(cache=True, error_model="numpy")
+def _close_all(ds, di, flows) -> None:
+    """Close the flows still open when the last package arrived."""
+    for d in range(len(ds)):
+        if di[d, CUR_FID] != NO_FLOW:
+            _close_flow(flows, di[d, CUR_FID], ds[d, CUR_END], ds[d, CUR_BYTES], ds[d, CUR_ITEMS])
+        if di[d, NXT_FID] != NO_FLOW:
+            _close_flow(flows, di[d, NXT_FID], ds[d, CUR_END] + ds[d, NXT_BYTES] / ds[d, BW], ds[d, NXT_BYTES],
+                        ds[d, NXT_ITEMS])
+
+
+@njit(cache=True, error_model="numpy")
+def _held(bits, n_agents, n_tasks):
+    """The banks as an (agents x tasks) bool table."""
+    held = np.zeros((n_agents, n_tasks), dtype=np.bool_)
+    for v in range(n_agents):
+        for p in range(n_tasks):
+            held[v, p] = _has(bits, v, p)
+    return held
 
 
 @njit(cache=True, error_model="numpy")
@@ -77,207 +325,42 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
     Returns banks, merge times, student MACs, heap events, and the flows
     (start, end, direction, bytes, items) plus, with keep_items, each item's flow and package.
     """
-    bits = np.empty((n_tasks, (n_agents + 63) >> 6), dtype=np.uint64)
-    huge(bits)
-    bits[:] = 0
-    # merge times, one row per package (as the bank bits: a new package's neighbours share a line);
-    # before a package is banked, its cell holds the earliest arrival of a copy on its way there
-    known_at = np.empty((n_tasks, n_agents))
-    huge(known_at)
-    known_at[:] = np.inf
+    bits, known_at = _banks(n_agents, n_tasks)
     merge_free = np.zeros(n_agents)
     no_merge = not (student > 0).any()
-    n_dirs = len(src)
-    # Per direction, its state in two 64-byte rows (one cache line each: at N = 5000 there are
-    # 20,000 directions, and separate arrays per field cost a cache miss per field).
-    ds = np.zeros((n_dirs, 8))
-    di = np.full((n_dirs, 8), -1, dtype=np.int64)
-    for d in range(n_dirs):
-        ds[d, BW], ds[d, LAT] = bw[d], lat[d]
-        di[d, DST], di[d, SRC] = dst[d], src[d]
+    ds, di = _directions(src, dst, bw, lat)
+    reserve = max(1, int((out_ptr[1:] - out_ptr[:-1]).max()))  # rows one event may add to each table
+    cap = max(cap, 1)
     flows = np.empty((cap, 4))  # per flow: start, end, bytes, packages
     f_dir = np.empty(cap, dtype=np.int32)
-    n_flows = 0
     i_fid = np.empty(cap if keep_items else 0, dtype=np.int64)
     i_pkg = np.empty(cap if keep_items else 0, dtype=np.int32)
-    n_items = 0
-    student_macs = 0.0
-    events = 0
     # Packages on their way, one FIFO per direction (arrivals on a direction come in send order),
     # as a linked list of blocks of CHUNK items (arrival time, key), recycled through a free list.
     blocks = np.empty((cap, 2 * CHUNK), dtype=np.int64)  # item i: key at 2i + 1, arrival time at 2i
-    times = blocks.view(np.float64)  # (the same memory: an item's time and key share a cache line)
     c_next = np.empty(cap, dtype=np.int64)
-    free = -1
-    n_chunks = 0
     # A binary heap of the directions with packages on the way, keyed by their first arrival (and
     # its key: sender first, so copies landing on one agent at one instant come in sender order).
-    h_t = np.empty(n_dirs)
-    h_s = np.empty(n_dirs, dtype=np.int64)
-    h_d = np.empty(n_dirs, dtype=np.int64)
-    h_n = 0
-    n_pub = len(pub_t)
-    pi = 0  # next publish
-    while True:
-        if pi < n_pub and (h_n == 0 or pub_t[pi] < h_t[0]):  # an agent takes in, then publishes
-            t, v, p, came = pub_t[pi], pub_agent[pi], pub_task[pi], -1
-            pi += 1
-        elif h_n > 0:
-            came = h_d[0]
-            c, i = di[came, QHC], di[came, QHP]
-            t, p, v = times[c, 2 * i], blocks[c, 2 * i + 1] & TASK_MASK, di[came, DST]
-            i += 1
-            if c == di[came, QTC] and i == di[came, QTP]:  # that was the last one on its way
-                c_next[c] = free
-                free = c
-                di[came, QHC] = di[came, QTC] = -1
-                h_n -= 1
-                h_t[0], h_s[0], h_d[0] = h_t[h_n], h_s[h_n], h_d[h_n]
-            else:
-                if i == CHUNK:  # block used up: on to the next one
-                    nc = c_next[c]
-                    c_next[c] = free
-                    free = c
-                    c, i = nc, 0
-                    di[came, QHC] = c
-                di[came, QHP] = i
-                h_t[0], h_s[0] = times[c, 2 * i], blocks[c, 2 * i + 1]
-            sift_down(h_t, h_s, h_d, h_n, 0)
-            if h_n > 0:  # the next arrival is known now: start loading what it will touch
-                nd, np_ = h_d[0], h_s[0] & TASK_MASK
-                nv = di[nd, DST]
-                prefetch(blocks, di[nd, QHC], 2 * di[nd, QHP])  # its item: the next pop reads that line
-                prefetch(known_at, np_, nv)
-                prefetch(bits, np_, nv >> 6)
-                for j in range(out_ptr[nv], out_ptr[nv + 1]):  # in case it is new: where it goes next
-                    prefetch(ds, out_dir[j], 0)
-                    prefetch(di, out_dir[j], 0)
-        else:
-            break
-        events += 1
-        if came >= 0:
-            if _has(bits, v, p):
-                continue  # a duplicate: delivered, refused
-            _add(bits, v, p)
-            if no_merge:
-                done = t
-            else:
-                done = student[p] / rates[v] + max(t, merge_free[v])
-                merge_free[v] = done
-            known_at[p, v] = done
-            student_macs += student[p]
-            if not forward:
-                continue
-            sender = di[came, SRC]
-        else:
-            if not _has(bits, v, p):
-                _add(bits, v, p)
-                known_at[p, v] = t
-                merge_free[v] = max(merge_free[v], t)
-            sender = -1
-        pub = came < 0  # a publish waits for the flows its agent started at this instant
-        s = sizes[p]
-        for j in range(out_ptr[v], out_ptr[v + 1]):
-            d = out_dir[j]
-            if di[d, DST] == sender:
-                continue
-            if di[d, NXT_FID] != NO_FLOW and (t > ds[d, CUR_END] or pub and t == ds[d, CUR_END]):
-                # the next flow began when the current ended
-                _close_flow(flows, di[d, CUR_FID], ds[d, CUR_END], ds[d, CUR_BYTES], ds[d, CUR_ITEMS])
-                di[d, CUR_FID] = di[d, NXT_FID]
-                ds[d, CUR_START] = ds[d, CUR_END]
-                ds[d, CUR_BYTES] = ds[d, NXT_BYTES]
-                ds[d, CUR_ITEMS] = ds[d, NXT_ITEMS]
-                ds[d, CUR_END] = ds[d, CUR_START] + ds[d, CUR_BYTES] / ds[d, BW]
-                di[d, NXT_FID] = NO_FLOW
-            if di[d, CUR_FID] != NO_FLOW and t <= ds[d, CUR_START] and not pub:  # joins the flow starting now
-                fid = di[d, CUR_FID]
-                ds[d, CUR_BYTES] += s
-                ds[d, CUR_ITEMS] += 1
-                ds[d, CUR_END] = ds[d, CUR_START] + ds[d, CUR_BYTES] / ds[d, BW]
-                leave = ds[d, CUR_END]
-            elif di[d, CUR_FID] != NO_FLOW and (t < ds[d, CUR_END] or t == ds[d, CUR_END] and not pub):
-                # busy: waits for the next flow
-                if di[d, NXT_FID] == NO_FLOW:
-                    flows, f_dir = _open_flow(flows, f_dir, n_flows, ds[d, CUR_END], d)
-                    di[d, NXT_FID] = n_flows
-                    n_flows += 1
-                    ds[d, NXT_BYTES] = 0.0
-                    ds[d, NXT_ITEMS] = 0
-                fid = di[d, NXT_FID]
-                ds[d, NXT_BYTES] += s
-                ds[d, NXT_ITEMS] += 1
-                leave = ds[d, CUR_END] + ds[d, NXT_BYTES] / ds[d, BW]
-            else:  # idle: a new flow now
-                if di[d, CUR_FID] != NO_FLOW:
-                    _close_flow(flows, di[d, CUR_FID], ds[d, CUR_END], ds[d, CUR_BYTES], ds[d, CUR_ITEMS])
-                flows, f_dir = _open_flow(flows, f_dir, n_flows, t, d)
-                fid = n_flows
-                n_flows += 1
-                di[d, CUR_FID] = fid
-                ds[d, CUR_START] = t
-                ds[d, CUR_BYTES] = s
-                ds[d, CUR_ITEMS] = 1
-                ds[d, CUR_END] = t + s / ds[d, BW]
-                leave = ds[d, CUR_END]
-            if keep_items:
-                if n_items == len(i_fid):
-                    i_fid, i_pkg = grow(i_fid, n_items + 1), grow(i_pkg, n_items + 1)
-                i_fid[n_items] = fid
-                i_pkg[n_items] = p
-                n_items += 1
-            w = di[d, DST]
-            if _has(bits, w, p):
-                continue  # the receiver holds it already: a copy that changes nothing when it lands
-            arrive = leave + ds[d, LAT]
-            if known_at[p, w] < arrive:
-                continue  # an earlier copy is on its way there: this one will change nothing either
-            known_at[p, w] = arrive
-            c = di[d, QTC]
-            empty = c == -1
-            if empty or di[d, QTP] == CHUNK:  # a new block at the tail
-                if free >= 0:
-                    nc = free
-                    free = c_next[nc]
-                else:
-                    if n_chunks == len(c_next):
-                        blocks, c_next = grow_rows(blocks), grow(c_next, n_chunks + 1)
-                        times = blocks.view(np.float64)
-                    nc = n_chunks
-                    n_chunks += 1
-                c_next[nc] = -1
-                if empty:
-                    di[d, QHC], di[d, QHP] = nc, 0
-                else:
-                    c_next[c] = nc
-                c, di[d, QTC], di[d, QTP] = nc, nc, 0
-            i = di[d, QTP]
-            times[c, 2 * i] = arrive
-            blocks[c, 2 * i + 1] = (di[d, SRC] << TASK_BITS) | p
-            di[d, QTP] = i + 1
-            if empty:
-                h_t[h_n], h_s[h_n], h_d[h_n] = times[c, 2 * i], blocks[c, 2 * i + 1], d
-                h_n += 1
-                sift_up(h_t, h_s, h_d, h_n - 1)
-        if h_n > 0:  # the next arrival's out-directions' rows have loaded by now: on to their tails
-            nv = di[h_d[0], DST]
-            for j in range(out_ptr[nv], out_ptr[nv + 1]):
-                d = out_dir[j]
-                if di[d, QTC] >= 0:
-                    prefetch(blocks, di[d, QTC], 2 * di[d, QTP])
-    for d in range(n_dirs):  # close the flows still open when the last package arrived
-        if di[d, CUR_FID] != NO_FLOW:
-            _close_flow(flows, di[d, CUR_FID], ds[d, CUR_END], ds[d, CUR_BYTES], ds[d, CUR_ITEMS])
-        if di[d, NXT_FID] != NO_FLOW:
-            _close_flow(flows, di[d, NXT_FID], ds[d, CUR_END] + ds[d, NXT_BYTES] / ds[d, BW], ds[d, NXT_BYTES], ds[d, NXT_ITEMS])
-    held = np.zeros((n_agents, n_tasks), dtype=np.bool_)
-    for v in range(n_agents):
-        for p in range(n_tasks):
-            held[v, p] = _has(bits, v, p)
+    n_dirs = len(src)
+    h_t, h_s, h_d = np.empty(n_dirs), np.empty(n_dirs, dtype=np.int64), np.empty(n_dirs, dtype=np.int64)
+    state = np.array([0, 0, 0, 0, -1, 0, 0], dtype=np.int64)  # pi, h_n, n_flows, n_items, free, n_chunks, events
+    macs = np.zeros(1)  # student MACs
+    while not _advance(out_ptr, out_dir, sizes, pub_t, pub_agent, pub_task, student, rates, forward, keep_items,
+                       reserve, bits, known_at, merge_free, no_merge, ds, di, flows, f_dir, i_fid, i_pkg, blocks,
+                       c_next, h_t, h_s, h_d, state, macs):
+        f_dir, c_next = grow(f_dir, state[2] + reserve), grow(c_next, state[5] + reserve)
+        while len(flows) < len(f_dir):
+            flows = grow_rows(flows)
+        while len(blocks) < len(c_next):
+            blocks = grow_rows(blocks)
+        if keep_items:
+            i_fid, i_pkg = grow(i_fid, state[3] + reserve), grow(i_pkg, state[3] + reserve)
+    n_flows, n_items = state[2], state[3]
+    _close_all(ds, di, flows)
     flows = flows[:n_flows]
-    return (held, np.ascontiguousarray(known_at.T), student_macs, events, flows[:, F_START].copy(), flows[:, F_END].copy(),
-            f_dir[:n_flows], flows[:, F_BYTES].copy(), flows[:, F_ITEMS].astype(np.int64), i_fid[:n_items],
-            i_pkg[:n_items])
+    return (_held(bits, n_agents, n_tasks), np.ascontiguousarray(known_at.T), macs[0],
+            state[6], flows[:, F_START].copy(), flows[:, F_END].copy(), f_dir[:n_flows], flows[:, F_BYTES].copy(),
+            flows[:, F_ITEMS].astype(np.int64), i_fid[:n_items], i_pkg[:n_items])
 
 
 def run(inp: LoopInput) -> LoopOutput:

@@ -19,6 +19,7 @@ START, END, BYTES, CUM, ARRIVE = range(5)  # float columns of a flow row (CUM, A
 DIR, FIRST, NITEMS, CB, CK, NEXT_IN = range(6)  # int columns of a flow row (CB, CK: cursor batch, index)
 # the loop's counters, in one array so that helpers can update them
 N_ITEMS, N_BATCHES, N_FLOWS, H_N, SEQ, FREE_SLOT, N_SLOTS, NEXT_TOKEN, QUEUED, INCOMING, PARTIAL, EVENTS = range(12)
+N_COUNTERS = 12
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -59,7 +60,7 @@ def hold(bits, n_held, holders, c, n_agents, v, p) -> None:
         c[PARTIAL] -= 1
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def open_flow(d, head, now, c, fs, fi, bt, items, tsize, sizes, bw, lat, d_dst, d_busy, inbox_head, inbox_tail,
           tok_in, h_t, h_s, h_c) -> None:
     """Start a flow on direction d carrying the batch chain from `head`: its bytes, end event, the
@@ -108,7 +109,7 @@ def open_flow(d, head, now, c, fs, fi, bt, items, tsize, sizes, bw, lat, d_dst, 
     d_busy[d] = fid
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def collect(v, t, c, fs, fi, bt, items, tsize, sizes, bw, lat, d_src, bits, n_held, holders, n_agents,
              known_at, merge_free, student, rates, no_merge, tok_in, inbox_head, inbox_tail, scratch):
     """Take in every item that has reached agent v by time t, in arrival order (ties: the smaller
