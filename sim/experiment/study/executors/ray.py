@@ -6,6 +6,7 @@ machine's, so they learn into and read the driver's cache directly, as the local
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 from dataclasses import replace
@@ -81,6 +82,9 @@ class RayExecutor(Executor):
         options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
         if self.address is None:
             options["num_cpus"] = self.workers
+            # Ray starts its workers at nice 15: on a busy machine they would get a fraction of the CPU
+            # the local executor's workers get. The instance started here is this command's own.
+            os.environ.setdefault("RAY_worker_niceness", "0")
         else:
             _reachable(self.address)
         where = f"the Ray cluster at {self.address}" if self.address else "a local Ray instance"
