@@ -91,14 +91,14 @@ def run_one(protocol: str, kind: str, n: int, engine: str = "auto", seed: int = 
         elif variant == "all_nics":
             graph.nodes[v].update(uplink=SERVER_NIC, downlink=SERVER_NIC)
     engine = pick(graph, work, network, gossip, FailuresConfig(), engine)[0]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     res = simulate(graph, work, rates=[RATE] * n, network=network, gossip=gossip,
                    failures=FailuresConfig(), seed=seed, record_packages=False, engine=engine)
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     m = res.metrics
     return {
         "protocol": protocol, "graph": kind, "n": n, "engine": engine, "variant": variant, "packages": work.num_tasks,
-        "deliveries": int(res.held.sum()) - work.num_tasks, "wall_s": wall, "events": m.events,
+        "deliveries": int(res.held.sum()) - work.num_tasks, "wall_s": wall, "cpu_s": cpu, "events": m.events,
         "events_per_s": m.events / wall, "transfers": m.transfers, "makespan_s": m.makespan_s,
         "speedup": m.speedup, "complete": m.complete, "bytes_sent": m.bytes_sent,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -149,6 +149,7 @@ def _print_row(row: dict) -> None:
         print(f"{row['protocol']:10} {row['graph']:12} {row['n']:>5} {row['note']}")
         return
     print(f"{row['protocol']:10} {row['graph']:12} {row['n']:>5} {row['engine']:>8} {row['wall_s']:8.2f} "
+          f"{row.get('cpu_s', float('nan')):8.2f} "
           f"{row['events']:9d} {row['events_per_s']:8.0f} {row['transfers']:9d} {row['deliveries']:11d} "
           f"{row['makespan_s']:9.1f} {row['peak_rss_mb']:7.0f}", flush=True)
 
@@ -165,8 +166,11 @@ def main() -> None:
                         help="graphs run at N >= --big (the issue's N=5000 target is small world)")
     parser.add_argument("--variants", nargs="*", default=[], choices=["per_package", "agent_nics", "all_nics", "serial_broadcast"],
                         help="network variants to run on SimPy at --variant-n")
-    parser.add_argument("--variant-n", type=int, default=500)
-    parser.add_argument("--before", metavar="REF", help="also run the N >= --big cases on git revision REF")
+    parser.add_argument("--variant-n", type=int, nargs="+", default=[500], help="sizes of the variant runs")
+    parser.add_argument("--engine", default="auto", choices=["auto", "simpy", "compiled"], help="engine of the grid cases")
+    parser.add_argument("--before", metavar="REF", help="also run the N >= --big cases and the variants on git revision REF")
+    parser.add_argument("--before-timeout", type=float, help="seconds allowed per case on REF (default: --timeout)")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="JSON to write")
     parser.add_argument("--one", nargs=5, metavar=("PROTOCOL", "GRAPH", "N", "ENGINE", "VARIANT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -174,24 +178,24 @@ def main() -> None:
         return
     before_tree = export_tree(args.before) if args.before else None
     warm = {}
-    for protocol in args.protocols:  # loads (or first compiles) each loop
+    for protocol in args.protocols if args.engine != "simpy" else ():  # loads (or first compiles) each loop
         warm[protocol] = run_case(protocol, "ring", 200, args.timeout, "compiled")["wall_s"]
         if before_tree:
             run_case(protocol, "ring", 200, args.timeout, "compiled", tree=before_tree)
         print(f"compiled {protocol} loop ready in {warm[protocol] or float('nan'):.1f} s (numba compiles it on "
               "the first run after an install or an edit, then loads it from its cache)")
     rows = []
-    header = f"{'protocol':10} {'graph':12} {'N':>5} {'engine':>8} {'wall s':>8} {'events':>9} {'ev/s':>8} {'flows':>9} {'deliveries':>11} {'makespan':>9} {'RSS MB':>7}"
+    header = f"{'protocol':10} {'graph':12} {'N':>5} {'engine':>8} {'wall s':>8} {'cpu s':>8} {'events':>9} {'ev/s':>8} {'flows':>9} {'deliveries':>11} {'makespan':>9} {'RSS MB':>7}"
     print(header)
     for n in args.sizes:
         for kind in args.graphs if n < args.big else [g for g in args.graphs if g in args.big_graphs]:
             for protocol in args.protocols:
-                row = run_case(protocol, kind, n, args.timeout)
+                row = run_case(protocol, kind, n, args.timeout, args.engine)
                 row["reference"] = False
                 rows.append(row)
                 _print_row(row)
                 if before_tree and n >= args.big:  # the same case on the old tree, right after
-                    old = run_case(protocol, kind, n, args.timeout, tree=before_tree)
+                    old = run_case(protocol, kind, n, args.before_timeout or args.timeout, args.engine, tree=before_tree)
                     old.update(reference=True, tree=args.before)
                     rows.append(old)
                     _print_row(old)
@@ -205,13 +209,22 @@ def main() -> None:
                     ref["reference"] = True
                     rows.append(ref)
                     _print_row(ref)
-    for variant in args.variants:
+    for variant, variant_n in ((v, n) for n in args.variant_n for v in args.variants):
         for protocol in args.protocols[:1] if variant == "serial_broadcast" else args.protocols:
-            row = run_case(protocol, "small_world", args.variant_n, args.timeout, "simpy", variant)
+            row = run_case(protocol, "small_world", variant_n, args.timeout, "simpy", variant)
             row["reference"] = False
             rows.append(row)
             print(f"{variant:12}", end=" ")
             _print_row(row)
+            if before_tree:  # the same variant on the old tree, right after
+                old = run_case(protocol, "small_world", variant_n, args.before_timeout or args.timeout, "simpy",
+                               variant, tree=before_tree)
+                old.update(reference=True, tree=args.before, variant=variant)
+                rows.append(old)
+                print(f"{variant:12}", end=" ")
+                _print_row(old)
+                if old["wall_s"] and row["wall_s"]:
+                    row["wall_vs_before"] = row["wall_s"] / old["wall_s"]
     for row in rows:
         if row.get("tree") or row.get("variant", "plain") != "plain":
             continue
@@ -234,15 +247,16 @@ def main() -> None:
     for g in grow:
         print(f"growth {g['protocol']:10} {g['graph']:12} N {g['from_n']} -> {g['to_n']}: "
               f"wall x{g['wall_ratio']:.1f} (N^{g['exponent']:.2f})")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    out = args.out
+    out.parent.mkdir(parents=True, exist_ok=True)
     payload = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
                "costs": {"package_bytes": PACKAGE_BYTES, "task_macs": TASK_MACS, "rate": RATE,
                          "bandwidth": BANDWIDTH, "latency": LATENCY, "push_pull_period_s": PERIOD_S},
                "compiled_loop_warmup_s": warm, "runs": rows, "growth": grow}
-    tmp = RESULTS.with_suffix(".json.tmp")
+    tmp = out.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(payload, indent=2))
-    tmp.replace(RESULTS)
-    print(f"wrote {RESULTS}")
+    tmp.replace(out)
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":
