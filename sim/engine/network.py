@@ -17,16 +17,16 @@ from sim.engine.events import call_at, call_later
 from sim.engine.flows import Flow, Pending, cum_long, cum_short
 from sim.engine.grants import Grants
 from sim.engine.host import Listener
+from sim.engine.outages import Outages
 from sim.engine.resources import resources
 from sim.engine.shared import EqualSplit
 from sim.engine.sharing import progressive_filling
-from sim.errors import SimError
 from sim.ranks import URGENT
 
 SHORT_FLOW = 32  # flows with at most this many items get their byte sums in plain Python
 
 
-class Network:
+class Network(Outages):
     """Every link direction with its queue; flows over link + NIC resources, shared per config.
 
     Resources: link direction d (capacity = its bandwidth), sender uplink D+u and receiver downlink
@@ -36,9 +36,8 @@ class Network:
     time (like one TCP stream per neighbour pair); with per_package every item is its own flow.
     """
 
-    # per_package flows on a direction that crosses nothing else share it through an EqualSplit
-    # (O(log n) per start and end); tests/sim/engine/test_shared.py runs with it off (a max-min
-    # re-solve per change, the reference) and checks that results agree
+    # per_package flows alone on their direction share it through an EqualSplit (O(log n) per change);
+    # tests/sim/engine/test_shared.py turns it off (the max-min re-solve) and checks results agree
     equal_split = True
 
     def __init__(self, env: simpy.Environment, n_agents: int, links: dict, config: NetworkConfig,
@@ -129,8 +128,7 @@ class Network:
         flows in an equal split (its receiver hears of it only when it is through)."""
         if any(i >= 0 for ps in self.pending.values() for p in ps for i in p.ids):
             return True
-        if any(f.tag is not None and f.ids_l[0] >= 0 and (f.lost is None or not f.lost[0])
-               for fs in self.active.values() for f in fs):
+        if any(f.tag is not None and f.ids_l[0] >= 0 and (f.lost is None or not f.lost[0]) for fs in self.active.values() for f in fs):
             return True
         down = self.down
         for d, q in enumerate(self.queue):
@@ -310,10 +308,9 @@ class Network:
 
     def _split_end(self, d: int, version: int) -> None:
         """The first flow of d's equal split is through: its item arrives now (latency ran before)."""
-        split = self.split[d]
+        split, now = self.split[d], self.env.now
         if version != split.version:
             return
-        now = self.env.now
         split.advance(now)
         flow = split.pop()
         flow.rate, flow.t_last, flow.sent = split.rate, now, flow.total
@@ -334,31 +331,6 @@ class Network:
         flow.advance(self.env.now)
         flow.sent = flow.total
         self._close(flow, cut=False)
-
-    def cut(self, d: int) -> None:
-        """Cut direction d now: active flows fail from the first item not yet arrived, transfers
-        whose bytes do not flow yet fail whole (back to the queue, after what the active flows fail)."""
-        for p in self.pending.pop(d, ()):
-            p.cancelled = True
-            self.grants.cancel(p)
-            self.queue[d][:0] = [i for i in p.ids if i >= 0]  # digests are not retried
-        if not self.active.get(d) and self.state[d] == 2:
-            self.state[d] = 0
-        for flow in list(self.active.get(d, ())):
-            if flow.tag is not None:  # in an equal split: through only if its last byte is
-                split = self.split[d]
-                split.advance(self.env.now)
-                flow.sent = split.sent(flow)
-                if flow.sent < flow.total:
-                    flow.limit = 0
-                else:
-                    self._arrives_now(flow)
-                self._close(flow, cut=True)
-                continue
-            flow.advance(self.env.now)
-            arrived = flow.arr[:flow.limit] <= self.env.now
-            flow.limit = int(arrived.sum())  # arrivals are increasing in index
-            self._close(flow, cut=True)
 
     def _close(self, flow: Flow, cut: bool) -> None:
         """Account bytes, release resources, hand failed items back to the queue."""
@@ -426,37 +398,3 @@ class Network:
                 else:
                     self.listener.idle(flow.src)
         self.grants.grant()
-
-    # -- outages --------------------------------------------------------------------------------
-    def set_down(self, d: int) -> None:
-        """One more reason for direction d to be down; cut it when it goes down."""
-        self.down[d] += 1
-        if self.down[d] == 1:
-            if self.state[d] == 1:
-                self.grants.cancel(d)
-                self.state[d] = 0
-            self.cut(d)
-            self.listener.direction_down(d)
-
-    def fail_tail(self, flow: Flow, keep: int) -> None:
-        """A flow already sent but still propagating is cut: items from `keep` on never arrive."""
-        if keep >= flow.limit:
-            return
-        sizes = np.diff(flow.cum, prepend=0.0)[keep:flow.limit]
-        ok = np.ones(len(sizes), dtype=bool) if flow.lost is None else ~flow.lost[keep:flow.limit]
-        moved = float(sizes[ok].sum())
-        self.bytes_delivered -= moved
-        self.bytes_lost += moved
-        self.dir_delivered[flow.direction] -= moved
-        failed = [int(i) for i in flow.ids[keep:flow.limit][ok] if i >= 0]
-        flow.limit = keep
-        self.queue[flow.direction][:0] = failed
-
-    def set_up(self, d: int) -> None:
-        """One reason less for direction d to be down; resume its queue when none is left."""
-        self.down[d] -= 1
-        if self.down[d] < 0:
-            raise SimError(f"direction {d} brought up more often than down")
-        if self.down[d] == 0 and self.state[d] == 0 and self.queue[d]:
-            self.queued_at[d] = self.env.now  # the connection starts cold again
-            self._request(d)
