@@ -20,6 +20,9 @@ by side in the same run, and prints the wall-time ratio after / before.
     .venv/bin/python bench/network.py                 # N = 51, 500, 5000
     .venv/bin/python bench/network.py --sizes 51 500  # a subset
     .venv/bin/python bench/network.py --sizes 5000 --before main --variants per_package agent_nics
+    .venv/bin/python bench/network.py --sizes 500 --big 500 --graphs small_world --engine simpy \
+        --before f73843c --before-timeout 120 --variants per_package --variant-n 60 500 --timeout 2400 \
+        --out bench/results/network_per_package.json   # SimPy before/after, per_link and per_package
 """
 
 from __future__ import annotations
