@@ -107,7 +107,10 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
+SLOW = {"outages", "crashes"}  # random failures: long runs on both paths
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.slow) if c in SLOW else c for c in sorted(CASES)])
 def test_the_equal_split_agrees_with_the_max_min_re_solve(monkeypatch, case):
     """The same runs with and without the equal split: the same transfers, packages, bytes and
     outcomes; times to 1e-11 relative (sent bytes are a clock difference here, a sum of per-flow
