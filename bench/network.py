@@ -23,6 +23,9 @@ stops unless both trees give the same events, metrics and sha256 of merge times,
     .venv/bin/python bench/network.py --sizes 51 500  # a subset
     .venv/bin/python bench/network.py --sizes 5000 --before main --variants per_package agent_nics
     .venv/bin/python bench/network.py --sizes 500 5000 --graphs small_world --before main --repeat 3
+    .venv/bin/python bench/network.py --sizes 500 --big 500 --graphs small_world --engine simpy \
+        --before f73843c --before-timeout 120 --variants per_package --variant-n 60 500 --timeout 2400 \
+        --out bench/results/network_per_package.json   # SimPy before/after, per_link and per_package
 """
 
 from __future__ import annotations
@@ -184,7 +187,7 @@ def before_after(row: dict, protocol: str, kind: str, n: int, args, before_tree:
     """The case on the old tree right after `row`, then (--repeat) more pairs, interleaved: the
     machine's load moves both alike. Both rows keep every pair's wall and CPU seconds and report
     the least; the old row is returned, the runs checked equal to the last bit."""
-    old = run_case(protocol, kind, n, args.timeout, tree=before_tree)
+    old = run_case(protocol, kind, n, args.before_timeout or args.timeout, args.engine, tree=before_tree)
     old.update(reference=True, tree=args.before)
     _print_row(old)
     same_as_before(row, old)
@@ -192,7 +195,8 @@ def before_after(row: dict, protocol: str, kind: str, n: int, args, before_tree:
         r["wall_runs"], r["cpu_runs"] = [r["wall_s"]], [r.get("cpu_s")]
     for _ in range(args.repeat - 1):
         for r, tree in ((row, None), (old, before_tree)):
-            again = run_case(protocol, kind, n, args.timeout, tree=tree)
+            again = run_case(protocol, kind, n, args.timeout if tree is None else args.before_timeout or args.timeout,
+                             args.engine, tree=tree)
             r["wall_runs"].append(again["wall_s"])
             r["cpu_runs"].append(again.get("cpu_s"))
     for r in (row, old):
@@ -212,6 +216,7 @@ def _print_row(row: dict) -> None:
         print(f"{row['protocol']:10} {row['graph']:12} {row['n']:>5} {row['note']}")
         return
     print(f"{row['protocol']:10} {row['graph']:12} {row['n']:>5} {row['engine']:>8} {row['wall_s']:8.2f} "
+          f"{row.get('cpu_s', float('nan')):8.2f} "
           f"{row['events']:9d} {row['events_per_s']:8.0f} {row['transfers']:9d} {row['deliveries']:11d} "
           f"{row['makespan_s']:9.1f} {row['peak_rss_mb']:7.0f}", flush=True)
 
@@ -228,11 +233,13 @@ def main() -> None:
                         help="graphs run at N >= --big (the issue's N=5000 target is small world)")
     parser.add_argument("--variants", nargs="*", default=[], choices=["per_package", "agent_nics", "all_nics", "serial_broadcast"],
                         help="network variants to run on SimPy at --variant-n")
-    parser.add_argument("--variant-n", type=int, default=500)
-    parser.add_argument("--before", metavar="REF", help="also run the compiled and N >= --big cases on git revision "
-                        "REF, right after each, and stop unless both give the same run to the last bit")
+    parser.add_argument("--variant-n", type=int, nargs="+", default=[500], help="sizes of the variant runs")
+    parser.add_argument("--engine", default="auto", choices=["auto", "simpy", "compiled"], help="engine of the grid cases")
+    parser.add_argument("--before", metavar="REF", help="also run the compiled, N >= --big and variant cases on git "
+                        "revision REF, right after each (all but the variants must match it to the last bit)")
+    parser.add_argument("--before-timeout", type=float, help="seconds allowed per case on REF (default: --timeout)")
     parser.add_argument("--repeat", type=int, default=1, help="with --before: before/after pairs per case (least kept)")
-    parser.add_argument("--json", type=Path, default=RESULTS, help="where to write the results")
+    parser.add_argument("--json", "--out", dest="json", type=Path, default=RESULTS, help="where to write the results")
     parser.add_argument("--one", nargs=5, metavar=("PROTOCOL", "GRAPH", "N", "ENGINE", "VARIANT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -240,19 +247,19 @@ def main() -> None:
         return
     before_tree = export_tree(args.before) if args.before else None
     warm = {}
-    for protocol in args.protocols:  # loads (or first compiles) each loop
+    for protocol in args.protocols if args.engine != "simpy" else ():  # loads (or first compiles) each loop
         warm[protocol] = run_case(protocol, "ring", 200, args.timeout, "compiled")["wall_s"]
         if before_tree:
             run_case(protocol, "ring", 200, args.timeout, "compiled", tree=before_tree)
         print(f"compiled {protocol} loop ready in {warm[protocol] or float('nan'):.1f} s (numba compiles it on "
               "the first run after an install or an edit, then loads it from its cache)")
     rows = []
-    header = f"{'protocol':10} {'graph':12} {'N':>5} {'engine':>8} {'wall s':>8} {'events':>9} {'ev/s':>8} {'flows':>9} {'deliveries':>11} {'makespan':>9} {'RSS MB':>7}"
+    header = f"{'protocol':10} {'graph':12} {'N':>5} {'engine':>8} {'wall s':>8} {'cpu s':>8} {'events':>9} {'ev/s':>8} {'flows':>9} {'deliveries':>11} {'makespan':>9} {'RSS MB':>7}"
     print(header)
     for n in args.sizes:
         for kind in args.graphs if n < args.big else [g for g in args.graphs if g in args.big_graphs]:
             for protocol in args.protocols:
-                row = run_case(protocol, kind, n, args.timeout)
+                row = run_case(protocol, kind, n, args.timeout, args.engine)
                 row["reference"] = False
                 rows.append(row)
                 _print_row(row)
@@ -266,13 +273,22 @@ def main() -> None:
                     ref["reference"] = True
                     rows.append(ref)
                     _print_row(ref)
-    for variant in args.variants:
+    for variant, variant_n in ((v, n) for n in args.variant_n for v in args.variants):
         for protocol in args.protocols[:1] if variant == "serial_broadcast" else args.protocols:
-            row = run_case(protocol, "small_world", args.variant_n, args.timeout, "simpy", variant)
+            row = run_case(protocol, "small_world", variant_n, args.timeout, "simpy", variant)
             row["reference"] = False
             rows.append(row)
             print(f"{variant:12}", end=" ")
             _print_row(row)
+            if before_tree:  # the same variant on the old tree, right after
+                old = run_case(protocol, "small_world", variant_n, args.before_timeout or args.timeout, "simpy",
+                               variant, tree=before_tree)
+                old.update(reference=True, tree=args.before, variant=variant)
+                rows.append(old)
+                print(f"{variant:12}", end=" ")
+                _print_row(old)
+                if old["wall_s"] and row["wall_s"]:
+                    row["wall_vs_before"] = row["wall_s"] / old["wall_s"]
     for row in rows:
         if row.get("tree") or row.get("variant", "plain") != "plain":
             continue

@@ -312,9 +312,9 @@ class Engine:
         tokens_only = True
         if self.protocol.forwards:
             net = self.network
-            state, down = net.state, net.down
+            state, down, any_state = net.state, net.down, net.per_package  # per_package: a busy direction takes a send at once
             for d in net.out_dirs[agent]:
-                if state[d] == 0 and down[d] == 0:
+                if (state[d] == 0 or any_state) and down[d] == 0:
                     tokens_only = False
                     break
             if tokens_only and not self.protocol.digests:

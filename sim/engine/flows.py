@@ -23,7 +23,7 @@ class Flow:
     __slots__ = (
         "direction", "src", "dst", "ids", "cum", "lost", "latency", "start", "rate",
         "t_last", "sent", "bt", "bb", "end_event", "version", "resources", "limit", "ended", "arr", "tokens", "entry", "total",
-        "ids_l", "arr_l", "cum_l", "opened",
+        "ids_l", "arr_l", "cum_l", "opened", "tag",
     )
 
     def __init__(self, direction: int, src: int, dst: int, ids: np.ndarray, cum: np.ndarray,
@@ -56,6 +56,7 @@ class Flow:
         self.arr_l: list[float] = []  # the same as a list
         self.tokens: list[int] | None = None  # indices of digest tokens (negative ids), if any
         self.entry = None  # the receiver's inbox entry, so rate changes can refresh it
+        self.tag: float | None = None  # its end on the virtual clock of an EqualSplit, when it shares one
 
     def advance(self, now: float) -> None:
         """Account bytes sent since the last update at the current rate."""

@@ -13,19 +13,20 @@ import numpy as np
 import simpy
 
 from sim.config import NetworkConfig
-from sim.engine.events import call_later
+from sim.engine.events import call_at, call_later
 from sim.engine.flows import Flow, Pending, cum_long, cum_short
 from sim.engine.grants import Grants
 from sim.engine.host import Listener
+from sim.engine.outages import Outages
 from sim.engine.resources import resources
+from sim.engine.shared import EqualSplit
 from sim.engine.sharing import progressive_filling
-from sim.errors import SimError
 from sim.ranks import URGENT
 
 SHORT_FLOW = 32  # flows with at most this many items get their byte sums in plain Python
 
 
-class Network:
+class Network(Outages):
     """Every link direction with its queue; flows over link + NIC resources, shared per config.
 
     Resources: link direction d (capacity = its bandwidth), sender uplink D+u and receiver downlink
@@ -34,6 +35,10 @@ class Network:
     streams `send` queues items on a direction, which carries everything queued as one flow at a
     time (like one TCP stream per neighbour pair); with per_package every item is its own flow.
     """
+
+    # per_package flows alone on their direction share it through an EqualSplit (O(log n) per change);
+    # tests/sim/engine/test_shared.py turns it off (the max-min re-solve) and checks results agree
+    equal_split = True
 
     def __init__(self, env: simpy.Environment, n_agents: int, links: dict, config: NetworkConfig,
                  sizes: np.ndarray, seed: int, listener: Listener, nics: dict | None = None) -> None:
@@ -59,7 +64,7 @@ class Network:
         self.queue: list[list[int]] = [[] for _ in range(n_dirs)]
         self.state = [0] * n_dirs  # 0 idle, 1 waiting for a grant, 2 active
         self.down = [0] * n_dirs  # > 0: cut (outage, partition, dead end)
-        self.active: dict[int, list[Flow]] = {}
+        self.active: dict[int, dict[Flow, None]] = {}  # direction -> its flows, in start order
         self.pending: dict[int, list[Pending]] = {}  # CM02 transfers opened on d, not flowing yet
         self.per_package = config.streams == "per_package"
         self.queued_at = [-np.inf] * n_dirs  # when items were last queued on each direction
@@ -67,6 +72,9 @@ class Network:
         self.capacity, self.exclusive, self.res_of, self.plain = res
         self.any_exclusive = bool(self.exclusive.any())
         self.capacity_l, self.exclusive_l = self.capacity.tolist(), self.exclusive.tolist()
+        alone = self.per_package and self.equal_split
+        self.split = [EqualSplit(self.capacity_l[d]) if alone and self.res_of[d] == (d,) and not self.exclusive_l[d]
+                      else None for d in range(n_dirs)] if alone else [None] * n_dirs
         # resource -> flows using it, in start order (a dict, not a set: set order follows memory
         # addresses, which made re-sharing order, float rounding and results vary between runs)
         self.users: dict[int, dict[Flow, None]] = {}
@@ -116,8 +124,11 @@ class Network:
         return any(q and not self.down[d] for d, q in enumerate(self.queue))
 
     def packages_queued(self) -> bool:
-        """True while a package (not a digest) is queued on a direction that is up, or waits to flow."""
+        """True while a package (not a digest) is queued on a direction that is up, waits to flow, or
+        flows in an equal split (its receiver hears of it only when it is through)."""
         if any(i >= 0 for ps in self.pending.values() for p in ps for i in p.ids):
+            return True
+        if any(f.tag is not None and f.ids_l[0] >= 0 and (f.lost is None or not f.lost[0]) for fs in self.active.values() for f in fs):
             return True
         down = self.down
         for d, q in enumerate(self.queue):
@@ -219,8 +230,13 @@ class Network:
         if self.lossy[d]:  # an item of 0 bytes (a digest listing no id) puts nothing on the wire to lose
             flow.lost = (self._rng(d).random(len(ids)) < self.loss[d]) & (np.diff(cum, prepend=0.0) > 0)
         self.state[d] = 2
-        self.active.setdefault(d, []).append(flow)
+        self.active.setdefault(d, {})[flow] = None
         self.flows_started += 1
+        split = self.split[d]
+        if split is not None and flow.latency == 0 and len(flow.ids_l) == 1:
+            split.join(flow, self.env.now)
+            self._schedule_split(d)
+            return flow  # its receiver hears of it when its byte is through (_split_end)
         users, exclusive = self.users, self.exclusive_l
         for r in res:
             if r in users:
@@ -280,6 +296,33 @@ class Network:
         version = flow.version
         flow.end_event = call_later(self.env, flow.remaining_time(), lambda _e: self._finish(flow, version), URGENT)
 
+    def _schedule_split(self, d: int) -> None:
+        """(Re)schedule the next end among the flows that share direction d equally (URGENT, as
+        `_schedule_end`); an end scheduled before this change goes stale."""
+        split = self.split[d]
+        split.version += 1
+        nxt = split.next_end()
+        if nxt is not None:
+            version = split.version
+            call_at(self.env, self.env.now + nxt[1], lambda _e: self._split_end(d, version), URGENT)
+
+    def _split_end(self, d: int, version: int) -> None:
+        """The first flow of d's equal split is through: its item arrives now (latency ran before)."""
+        split, now = self.split[d], self.env.now
+        if version != split.version:
+            return
+        split.advance(now)
+        flow = split.pop()
+        flow.rate, flow.t_last, flow.sent = split.rate, now, flow.total
+        self._arrives_now(flow)
+        self._close(flow, cut=False)
+
+    def _arrives_now(self, flow: Flow) -> None:
+        """A flow of an equal split is through: its arrival time is known now, so its receiver is told."""
+        flow.arr_l = [self.env.now]
+        flow.arr = np.array(flow.arr_l)
+        self.listener.flow_started(flow)
+
     # -- ends -----------------------------------------------------------------------------------
     def _finish(self, flow: Flow, version: int) -> None:
         """The last byte has left: account, free resources, start what waits."""
@@ -288,21 +331,6 @@ class Network:
         flow.advance(self.env.now)
         flow.sent = flow.total
         self._close(flow, cut=False)
-
-    def cut(self, d: int) -> None:
-        """Cut direction d now: active flows fail from the first item not yet arrived, transfers
-        whose bytes do not flow yet fail whole (back to the queue, after what the active flows fail)."""
-        for p in self.pending.pop(d, ()):
-            p.cancelled = True
-            self.grants.cancel(p)
-            self.queue[d][:0] = [i for i in p.ids if i >= 0]  # digests are not retried
-        if not self.active.get(d) and self.state[d] == 2:
-            self.state[d] = 0
-        for flow in list(self.active.get(d, ())):
-            flow.advance(self.env.now)
-            arrived = flow.arr[:flow.limit] <= self.env.now
-            flow.limit = int(arrived.sum())  # arrivals are increasing in index
-            self._close(flow, cut=True)
 
     def _close(self, flow: Flow, cut: bool) -> None:
         """Account bytes, release resources, hand failed items back to the queue."""
@@ -324,12 +352,16 @@ class Network:
         self.dir_sent[d] += sent
         self.dir_delivered[d] += delivered
         flows = self.active[d]
-        flows.remove(flow)
+        del flows[flow]
         if not flows:
             del self.active[d]
-        for r in flow.resources:
-            self.users[r].pop(flow, None)
-            self.grants.release(r, flow)
+        split = self.split[d] if flow.tag is not None else None
+        if split is not None:
+            split.leave(flow, self.env.now)
+        else:
+            for r in flow.resources:
+                self.users[r].pop(flow, None)
+                self.grants.release(r, flow)
         if flow.lost is not None:
             for i in np.flatnonzero(flow.lost[:flow.limit]):
                 self.listener.item_lost(flow, int(i))
@@ -338,13 +370,15 @@ class Network:
             self.queue[d][:0] = failed
         self.listener.flow_finished(flow, cut)
         survivors = []  # the survivors speed up
-        for r in flow.resources:
+        for r in () if split is not None else flow.resources:
             for g in self.users.get(r, ()):
                 if not g.ended and g not in survivors:
                     survivors.append(g)
                 break
         if survivors:
             self._reshare(*survivors)
+        elif split is not None:
+            self._schedule_split(d)
         if self.per_package:
             if not self.active.get(d) and not self.pending.get(d):
                 self.state[d] = 0
@@ -364,37 +398,3 @@ class Network:
                 else:
                     self.listener.idle(flow.src)
         self.grants.grant()
-
-    # -- outages --------------------------------------------------------------------------------
-    def set_down(self, d: int) -> None:
-        """One more reason for direction d to be down; cut it when it goes down."""
-        self.down[d] += 1
-        if self.down[d] == 1:
-            if self.state[d] == 1:
-                self.grants.cancel(d)
-                self.state[d] = 0
-            self.cut(d)
-            self.listener.direction_down(d)
-
-    def fail_tail(self, flow: Flow, keep: int) -> None:
-        """A flow already sent but still propagating is cut: items from `keep` on never arrive."""
-        if keep >= flow.limit:
-            return
-        sizes = np.diff(flow.cum, prepend=0.0)[keep:flow.limit]
-        ok = np.ones(len(sizes), dtype=bool) if flow.lost is None else ~flow.lost[keep:flow.limit]
-        moved = float(sizes[ok].sum())
-        self.bytes_delivered -= moved
-        self.bytes_lost += moved
-        self.dir_delivered[flow.direction] -= moved
-        failed = [int(i) for i in flow.ids[keep:flow.limit][ok] if i >= 0]
-        flow.limit = keep
-        self.queue[flow.direction][:0] = failed
-
-    def set_up(self, d: int) -> None:
-        """One reason less for direction d to be down; resume its queue when none is left."""
-        self.down[d] -= 1
-        if self.down[d] < 0:
-            raise SimError(f"direction {d} brought up more often than down")
-        if self.down[d] == 0 and self.state[d] == 0 and self.queue[d]:
-            self.queued_at[d] = self.env.now  # the connection starts cold again
-            self._request(d)

@@ -11,6 +11,14 @@ ready at 2C. Two cases, decided by which reaches the queue first:
   T + L > C: B_i is queued first (the copies arrive after 2C) and arrives at max(2C, C + T) + T + L.
 Slower links (larger alpha) delay the redundant copies past B_i's release, so B_i overtakes them:
 at T -> C - L the makespan falls from ~C + N (C - L) to 3C, a factor ~N / 3.
+
+per_package streams share a direction instead of queueing on it, and every transfer's bytes flow
+L after it opens (CM02). T + L < C: the link stays busy from the copies' start to B_i's end and B_i
+ends last, so the makespan is per_link's. T + L > C (times in seconds of bytes at the full rate):
+B_i flows from 2C + L; A_i, which flows from C + L, ends at C + T + L when T <= C, else at 2T + L
+after sharing with B_i (B_i then has C left); either way A_j arrives at max(C, T) + T + L, its
+copies flow L later, B_i is alone until then and has C - L left, which it sends at a 1/(N-1) share:
+it ends at max(C, T) + T + 2L + (C - L)(N - 1), before the copies.
 """
 
 import networkx as nx
@@ -30,6 +38,11 @@ def closed_form(t: float) -> float:
     return max(2 * C, C + t) + t + L
 
 
+def closed_form_per_package(t: float) -> float:
+    """Makespan of per_package streams from the hand count in the module docstring."""
+    return closed_form(t) if t + L < C else max(C, t) + t + 2 * L + (C - L) * (N - 1)
+
+
 def makespan(alpha: float, engine: str, streams: str = "per_link") -> float:
     """Flood on the full graph of N agents, two equal tasks each, links priced by alpha."""
     graph = nx.complete_graph(N)
@@ -42,12 +55,14 @@ def makespan(alpha: float, engine: str, streams: str = "per_link") -> float:
 
 # T = 10 alpha: 4 (copies all sent before 2C), 60 and 98 (B_i waits), 100 and 150 (B_i first)
 HAND = {0.4: 205.0, 6.0: 342.0, 9.8: 494.0, 10.0: 301.0, 15.0: 401.0}
+HAND_PER_PACKAGE = {**HAND, 10.0: 499.0, 15.0: 599.0}  # B_i shares with the 2 copies from 202 / 302
 
 
 @pytest.mark.parametrize("alpha", sorted(HAND))
 def test_hand_count_matches_closed_form(alpha):
-    """The hand-counted values are the closed form's (guards the table against typos)."""
+    """The hand-counted values are the closed forms' (guards the tables against typos)."""
     assert closed_form(NBYTES * alpha) == pytest.approx(HAND[alpha])
+    assert closed_form_per_package(NBYTES * alpha) == pytest.approx(HAND_PER_PACKAGE[alpha])
 
 
 @pytest.mark.parametrize("engine, streams", [("simpy", "per_link"), ("compiled", "per_link"),
@@ -55,7 +70,8 @@ def test_hand_count_matches_closed_form(alpha):
 @pytest.mark.parametrize("alpha", sorted(HAND))
 def test_flood_full_graph_makespan_follows_queue_order(alpha, engine, streams):
     """Every engine gives the closed form, on both sides of the jump at T + L = C."""
-    assert makespan(alpha, engine, streams) == pytest.approx(HAND[alpha], rel=1e-9)
+    hand = HAND_PER_PACKAGE if streams == "per_package" else HAND
+    assert makespan(alpha, engine, streams) == pytest.approx(hand[alpha], rel=1e-9)
 
 
 def test_slower_links_can_shorten_the_makespan():
