@@ -4,7 +4,7 @@ another domain), and a class has the same name in every task that holds it.
 
 Sources, all real and offline: Fashion-MNIST (Debian's dataset-fashion-mnist, MIT licence),
 scikit-learn's handwritten digits (BSD, bundled in its wheel), 20 photos bundled in scikit-image's
-wheel (see textures.py; public domain or the package's BSD licence) and 23 scripts and symbol sets
+wheel (see textures.py; each public domain or CC0, as its skimage.data docstring says) and 23 scripts and symbol sets
 rendered from the DejaVu and STIX fonts that matplotlib's wheel ships (glyphs.py; Bitstream Vera
 licence and SIL OFL 1.1): 26 sources in all. Tasks are drawn in rounds: each round visits every
 source once, in a seeded order, under the source's next unused domain (its domains listed once
