@@ -129,3 +129,23 @@ def test_more_tasks_than_it_can_make_is_refused(fmnist_path):
 def test_digits_cap_the_train_images_it_can_give():
     fewest = min(int(round(digits.TRAIN_FRACTION * n)) for n in digits.CLASS_SIZES)
     assert distinct.SPECS[1].name == "digits" and distinct.SPECS[1].train_per_class == fewest == 122
+
+
+def test_jitter_is_the_affine_map_scipy_computes():
+    # The same draws (angle, scale, shift per image, in that order) fed to scipy's own bilinear
+    # affine_transform, in index coordinates: p_in = R(-angle) (p_out - c - shift) / scale + c.
+    from scipy.ndimage import affine_transform
+
+    masks = np.random.default_rng(1).random((5, 16, 16)).astype(np.float32)
+    got = glyphs.jitter(masks, np.random.default_rng(7))
+    rng = np.random.default_rng(7)
+    angle = np.deg2rad(rng.uniform(-glyphs.MAX_ROTATION, glyphs.MAX_ROTATION, size=5))
+    scale = rng.uniform(*glyphs.SCALE_RANGE, size=5)
+    shift = rng.uniform(-glyphs.MAX_SHIFT, glyphs.MAX_SHIFT, size=(5, 2)) * 16
+    for i in range(5):
+        c, s = np.cos(angle[i]) / scale[i], np.sin(angle[i]) / scale[i]
+        m = np.array([[c, -s], [s, c]])  # (row, col) = (y, x)
+        centre = 8.0
+        offset = m @ (0.5 - centre - shift[i, ::-1]) + centre - 0.5
+        want = affine_transform(masks[i].astype(np.float64), m, offset, order=1, mode="grid-constant", cval=0.0)
+        np.testing.assert_allclose(got[i], want, atol=1e-4)
