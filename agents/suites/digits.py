@@ -50,7 +50,7 @@ def count(cfg: SuiteSettings) -> int:
     """Tasks `build(cfg)` makes: 5 groups of 2 digits, or the first cfg.num_tasks of them."""
     groups = -(-len(CLASSES) // CLASSES_PER_TASK)
     return tasks_wanted(cfg.num_tasks, groups, f"digits ({CLASSES_PER_TASK} classes each)",
-                        f"use num_tasks <= {groups} or the 'mixed' suite for more tasks")
+                        f"use num_tasks <= {groups} or the 'distinct' suite for more tasks")
 
 
 def sizes(cfg: SuiteSettings) -> tuple[int, int]:
@@ -69,7 +69,7 @@ def build(cfg: SuiteSettings) -> TaskSuite:
     data = load_digits_split()
     groups = [tuple(range(i, i + CLASSES_PER_TASK)) for i in range(0, 10, CLASSES_PER_TASK)]
     n = tasks_wanted(cfg.num_tasks, len(groups), f"digits ({CLASSES_PER_TASK} classes each)",
-                     f"use num_tasks <= {len(groups)} or the 'mixed' suite for more tasks")
+                     f"use num_tasks <= {len(groups)} or the 'distinct' suite for more tasks")
     tasks = []
     for t, group in enumerate(groups[:n]):
         rng = task_rng(cfg.seed, t)

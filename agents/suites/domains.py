@@ -68,9 +68,42 @@ def random_domain(rng: np.random.Generator, kind: str) -> Domain:
     small = bool(rng.random() < 0.3)
     background = None
     if (kind == "gray" or small) and rng.random() < 0.45:
-        options = [c for c in COLOURS if c != tint] + list(BACKGROUND_PHOTOS)
-        background = str(rng.choice(options))
+        background = str(rng.choice(_background_options(tint)))
     return Domain(tint, invert, rotate, small, background)
+
+
+def _background_options(tint: str | None) -> list[str]:
+    return [c for c in COLOURS if c != tint] + list(BACKGROUND_PHOTOS)
+
+
+def all_domains(kind: str) -> list[tuple[Domain, float]]:
+    """Every domain `random_domain(rng, kind)` can return, with the probability it returns it.
+
+    The probabilities sum to 1 (a test checks them against draws); `distinct_domains` uses them to
+    list a source's domains without repeats, in random_domain's order of likelihood.
+    """
+    out = []
+    for tint in (None, *COLOURS):
+        p_tint = 0.4 if tint is None else 0.6 / len(COLOURS)
+        for invert in (False, True):
+            for rotate in (0, 90, 180, 270):
+                for small in (False, True):
+                    p = p_tint * (0.3 if invert else 0.7) * (0.6 if rotate == 0 else 0.4 / 3) * (0.3 if small else 0.7)
+                    if kind == "gray" or small:
+                        options = _background_options(tint)
+                        out.append((Domain(tint, invert, rotate, small, None), p * 0.55))
+                        out += [(Domain(tint, invert, rotate, small, b), p * 0.45 / len(options)) for b in options]
+                    else:
+                        out.append((Domain(tint, invert, rotate, small, None), p))
+    return out
+
+
+def distinct_domains(kind: str, rng: np.random.Generator) -> list[Domain]:
+    """Every domain of `kind` once, in a random order that draws likely ones first: a weighted
+    sample without replacement (Gumbel top-k), so the first few follow `random_domain`'s odds."""
+    domains, p = zip(*all_domains(kind))
+    keys = np.log(np.array(p)) + rng.gumbel(size=len(p))
+    return [domains[i] for i in np.argsort(-keys, kind="stable")]
 
 
 def apply_domain(

@@ -121,7 +121,7 @@ def count(cfg: SuiteSettings) -> int:
     check_available(cfg.path)
     groups = -(-len(CLASSES) // CLASSES_PER_TASK)
     return tasks_wanted(cfg.num_tasks, groups, f"fashion_mnist ({CLASSES_PER_TASK} classes each)",
-                        f"use num_tasks <= {groups} or the 'mixed' suite for more tasks")
+                        f"use num_tasks <= {groups} or the 'distinct' suite for more tasks")
 
 
 def sizes(cfg: SuiteSettings) -> tuple[int, int]:
@@ -137,7 +137,7 @@ def build(cfg: SuiteSettings) -> TaskSuite:
     data = load_fashion_mnist(cfg.path)
     groups = [tuple(range(i, i + CLASSES_PER_TASK)) for i in range(0, len(CLASSES), CLASSES_PER_TASK)]
     n = tasks_wanted(cfg.num_tasks, len(groups), f"fashion_mnist ({CLASSES_PER_TASK} classes each)",
-                     f"use num_tasks <= {len(groups)} or the 'mixed' suite for more tasks")
+                     f"use num_tasks <= {len(groups)} or the 'distinct' suite for more tasks")
     n_train = cfg.train_per_class or DEFAULT_TRAIN_PER_CLASS
     n_test = cfg.test_per_class or DEFAULT_TEST_PER_CLASS
     tasks = []

@@ -1,4 +1,4 @@
-"""The mixed suite (default): many tasks, each a disjoint class subset of one real offline source
+"""The mixed suite (the default until `distinct`, kept so that older results reproduce): many tasks, each a disjoint class subset of one real offline source
 (Fashion-MNIST, scikit-learn digits, scikit-image photo patches) seen under its own visual domain.
 
 Like SKILL-102, tasks differ in content, class count and image statistics, so a task mapper that
@@ -122,8 +122,8 @@ def count(cfg: SuiteSettings) -> int:
     return cfg.num_tasks or DEFAULT_NUM_TASKS
 
 
-@register_suite("mixed", default=True, count=count, description=(
-    "default: any number of tasks (102 unless num_tasks), disjoint class subsets of Fashion-MNIST, "
+@register_suite("mixed", count=count, description=(
+    "the default before `distinct`: any number of tasks (102 unless num_tasks), disjoint class subsets of Fashion-MNIST, "
     "digits and photo patches, each under its own domain (tint, inversion, rotation, scale, background)"))
 def build(cfg: SuiteSettings) -> TaskSuite:
     """Build the mixed suite: cfg.num_tasks tasks (default 102), deterministic in cfg.seed."""

@@ -100,7 +100,7 @@ def count(cfg: SuiteSettings) -> int:
     """Tasks `build(cfg)` makes: 5 groups of 4 photos, or the first cfg.num_tasks of them."""
     groups = -(-len(PHOTOS) // CLASSES_PER_TASK)
     return tasks_wanted(cfg.num_tasks, groups, f"textures ({CLASSES_PER_TASK} photos each)",
-                        f"use num_tasks <= {groups} or the 'mixed' suite for more tasks")
+                        f"use num_tasks <= {groups} or the 'distinct' suite for more tasks")
 
 
 def sizes(cfg: SuiteSettings) -> tuple[int, int]:
@@ -115,7 +115,7 @@ def build(cfg: SuiteSettings) -> TaskSuite:
     """Photo-patch tasks: the photos in `PHOTOS` order, 4 per task (5 tasks); the seed picks patches."""
     groups = [PHOTOS[i : i + CLASSES_PER_TASK] for i in range(0, len(PHOTOS), CLASSES_PER_TASK)]
     n = tasks_wanted(cfg.num_tasks, len(groups), f"textures ({CLASSES_PER_TASK} photos each)",
-                     f"use num_tasks <= {len(groups)} or the 'mixed' suite for more tasks")
+                     f"use num_tasks <= {len(groups)} or the 'distinct' suite for more tasks")
     n_train = cfg.train_per_class or DEFAULT_TRAIN_PER_CLASS
     n_test = cfg.test_per_class or DEFAULT_TEST_PER_CLASS
     tasks = []

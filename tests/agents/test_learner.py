@@ -1,4 +1,4 @@
-"""learn_task and ResultStore on real data (mixed suite) and the real offline Lite0 backbone, small."""
+"""learn_task and ResultStore on real data (the default suite) and the real offline Lite0 backbone, small."""
 
 import dataclasses
 import json

@@ -55,7 +55,8 @@ def test_suite_fingerprint_and_registry():
     assert s1.fingerprint == s2.fingerprint and len(s1) == 1
     assert TaskSuite("other", [_task()]).fingerprint != s1.fingerprint
     names = list_suites()
-    assert set(names) == {"mixed", "fashion_mnist", "digits", "textures", "folder"} == set(SUITES)
+    assert set(names) == {"distinct", "mixed", "fashion_mnist", "digits", "textures", "folder"} == set(SUITES)
+    assert list(names)[0] == "distinct"  # the default is listed first
     assert all(isinstance(d, str) and d for d in names.values())
 
 

@@ -11,6 +11,7 @@ from agents.suites.registry import count_tasks, suite_names
     {"suite": "digits"}, {"suite": "digits", "num_tasks": 2}, {"suite": "textures"},
     {"suite": "fashion_mnist", "train_per_class": 4, "test_per_class": 2},
     {"suite": "mixed", "num_tasks": 3, "train_per_class": 4, "test_per_class": 2},
+    {"suite": "distinct", "num_tasks": 30, "train_per_class": 4, "test_per_class": 2},
 ])
 def test_count_is_the_number_of_tasks_built(settings):
     cfg = SuiteConfig(**settings)
@@ -26,6 +27,8 @@ def test_every_registered_suite_can_be_counted():
 @pytest.mark.parametrize("settings", [
     {"suite": "digits"}, {"suite": "digits", "num_tasks": 2, "train_per_class": 100}, {"suite": "textures"},
     {"suite": "fashion_mnist", "train_per_class": 4, "test_per_class": 2},
+    {"suite": "distinct", "num_tasks": 30, "train_per_class": 200, "test_per_class": 2},
+    {"suite": "distinct", "num_tasks": 12, "train_per_class": 3, "test_per_class": 2},
 ])
 def test_registered_sizes_are_the_train_images_built(settings):
     from agents.suites.registry import train_sizes

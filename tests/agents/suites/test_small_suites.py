@@ -38,7 +38,7 @@ def test_fashion_mnist(fmnist_path):
 
 
 def test_fashion_mnist_too_many_tasks(fmnist_path):
-    with pytest.raises(DataError, match="num_tasks=6.*mixed"):
+    with pytest.raises(DataError, match="num_tasks=6.*distinct"):
         create_suite(SuiteConfig(suite="fashion_mnist", num_tasks=6))
 
 

@@ -189,6 +189,7 @@ CASES: dict[str, Case] = {
     # --- tasks and learner ---
     "suite-unknown": s("tasks.suite=imagenet", names="tasks.suite"),
     "num-tasks-above-suite": s("tasks.num_tasks=6", names=("tasks", "num_tasks=6")),
+    "num-tasks-above-distinct": s("tasks={suite: distinct, num_tasks: 30000}", names=("num_tasks=30000", "26168")),
     "folder-without-path": s("tasks={suite: folder}", names="tasks.path"),
     "folder-missing": s("tasks={suite: folder, path: /no/such/folder}", names=("tasks.path", "/no/such/folder")),
     "folder-without-tasks": Case(args=("--set", "tasks={suite: folder, path: {tmp}/empty}"),

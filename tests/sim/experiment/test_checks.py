@@ -30,10 +30,10 @@ def test_a_valid_scenario_passes_with_no_warning():
 
 
 @pytest.mark.parametrize("suite, num_tasks, expected", [
-    ("digits", None, 5), ("textures", None, 5), ("digits", 3, 3), ("mixed", 17, 17),
+    ("digits", None, 5), ("textures", None, 5), ("digits", 3, 3), ("mixed", 17, 17), ("distinct", None, 102), ("distinct", 17, 17),
 ])
 def test_suite_task_counts_come_from_the_settings(suite, num_tasks, expected):
-    # digits: 10 classes in pairs; textures: 20 photos in fours; mixed: as many as asked
+    # digits: 10 classes in pairs; textures: 20 photos in fours; mixed, distinct: as many as asked (102 by default)
     sc = scenario(tasks={"suite": suite, "num_tasks": num_tasks})
     assert checks.suite_task_count(sc) == expected
 

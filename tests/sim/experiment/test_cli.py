@@ -158,7 +158,7 @@ def test_a_run_that_never_reaches_full_knowledge_reports_no_speedup(cache, tmp_p
 def test_bytes_are_whole_except_what_a_cut_flow_sent_which_events_csv_rounds(cache, tmp_path):
     # a cut flow sent rate x time bytes, a fraction included: results.json keeps the exact total,
     # events.csv rounds each flow to whole bytes (within half a byte per cut flow of it)
-    mid = "failures.links.scheduled=[{edge: [0, 1], start_s: 0.031, end_s: 0.05}]"  # during the first 0-1 flows
+    mid = "failures.links.scheduled=[{edge: [0, 1], start_s: 0.033, end_s: 0.05}]"  # during the first 0-1 flow (0.0325-0.0337 s)
     assert main(["run", TINY, "--out", str(tmp_path), "--cache", cache, "--quiet", "--set", mid]) == 0
     r = json.loads((tmp_path / "results.json").read_text())
     with open(tmp_path / "events.csv", newline="") as handle:

@@ -29,7 +29,7 @@ def test_every_shipped_scenario_validates(path, skill102_dir):
 def test_ring_51_is_the_main_experiment():
     s = load_scenario(ROOT / "scenarios/ring_51.yaml")
     assert (s.agents.count, s.tasks.num_tasks, s.topology.family) == (51, 102, "ring")
-    assert s.tasks.suite == "mixed" and s.learner.backbone.weights == "offline"
+    assert s.tasks.suite == "distinct" and s.learner.backbone.weights == "offline"
     assert s.learner.mapper.kind == "gmmc" and not s.learner.bb.enabled
 
 

@@ -25,10 +25,11 @@ def _summary(results: dict, out: Path) -> str:
 
 @pytest.mark.parametrize("relearn, missing", [(False, 2), (True, 1)])
 def test_a_wiped_bank_under_flood_is_never_repaired_and_the_summary_says_why(cache, tmp_path, relearn, missing):
-    # tiny's ring: by 0.05 s agent 1 has banked its own task 1 (0.030 s) and task 0 from agent 0
-    # (0.0326 s); the wipe at 0.05 s removes both and flood never sends a package twice, so when it
-    # is back at 0.06 s it lacks 2 pairs; relearning restores its own task 1, not agent 0's task 0
-    crash = "failures.agents.scheduled=[{agent: 1, at_s: 0.05, recover_at_s: 0.06, keep_bank: false}]"
+    # tiny's ring: by 0.065 s agent 1 has banked task 3 from its neighbours (0.0347 s) and its own
+    # task 1 (0.0609 s, sent on by 0.0624 s), and nothing reaches it until 0.0764 s; the wipe at
+    # 0.065 s removes both and flood never sends a package twice, so when it is back at 0.07 s it
+    # lacks 2 pairs; relearning restores its own task 1, not task 3
+    crash = "failures.agents.scheduled=[{agent: 1, at_s: 0.065, recover_at_s: 0.07, keep_bank: false}]"
     args = ["run", TINY, "--set", crash, "--set", f"failures.relearn_after_wipe={str(relearn).lower()}",
             "--out", str(tmp_path), "--cache", cache, "--quiet"]
     assert main(args) == 0
