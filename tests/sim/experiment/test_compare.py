@@ -23,6 +23,7 @@ def made(tmp_path_factory, cache):
     """Two runs (ring, and full with 3 agents) and two sweeps (ring and full) of tiny."""
     root = tmp_path_factory.mktemp("compare")
     jobs = {"ring": ["run", TINY], "full": ["run", TINY, "--set", "topology.family=full", "--set", "agents.count=3"],
+            "ring-timed": ["run", TINY, "--set", "evaluation.every_s=0.02"],
             "ring-sweep": ["sweep", TINY, "--alpha", "1e3,1e4,1e5"],
             "full-sweep": ["sweep", TINY, "--set", "topology.family=full", "--alpha", "1e3,1e4,1e5"]}
     for name, argv in jobs.items():
@@ -61,6 +62,17 @@ def test_json_has_each_folders_keys_metrics_and_the_figure(made, tmp_path, capsy
     # same scenario, no overrides: labels fall back to the folder names so they stay apart
     labels = [c["label"] for c in data["compared"]]
     assert len(set(labels)) == 3 and labels[0] == "tiny · ring-sweep" and labels[2] == "tiny · ring"
+
+
+def test_a_run_with_checkpoints_shows_its_accuracy_auc_and_one_without_a_dash(made, capsys):
+    assert main(["compare", str(made / "ring"), str(made / "ring-timed"), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    timed = json.loads((made / "ring-timed/results.json").read_text())
+    assert timed["accuracy_auc"] is not None
+    assert [c["accuracy_auc"] for c in data["compared"]] == [None, timed["accuracy_auc"]]
+    assert main(["compare", str(made / "ring"), str(made / "ring-timed")]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if "accuracy AUC" in line)
+    assert "—" in row and f"{timed['accuracy_auc']:.3f}" in row
 
 
 def test_sweeps_print_speedup_by_alpha_and_the_interpolated_crossing(made, tmp_path, capsys):
