@@ -62,7 +62,8 @@ class Host(Protocol):
 
 
 class Listener(Protocol):
-    """What the network tells the engine about flows."""
+    """What the network tells the engine about flows. Every method does nothing unless overridden,
+    so a listener that needs a few of the events subclasses this and defines those."""
 
     def flow_started(self, flow: Flow) -> None: ...
     def flow_changed(self, flow: Flow) -> None: ...
