@@ -28,7 +28,8 @@ SWEEP_CSV = "sweep.csv"
 # sweep.csv: the sweep's keys (the same on every row, to join sweeps and studies on), then one
 # row per alpha; sweep.json holds the keys once and the columns in each of its rows.
 SWEEP_KEYS = ("scenario", "topology", "agents", "protocol", "seed")
-SWEEP_COLUMNS = ("alpha", "speedup", "efficiency", "makespan_s", "alpha_cost", "bytes_sent", "speedup_bound", "accuracy")
+SWEEP_COLUMNS = ("alpha", "speedup", "efficiency", "makespan_s", "alpha_cost", "bytes_sent", "speedup_bound", "accuracy",
+                 "accuracy_auc")
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -183,8 +183,11 @@ def run_alpha(prepared: Prepared, alpha: float, *, progress: Progress = _quiet) 
     if sc.evaluation is not None and run.learning is not None:  # after the final evaluation, which it reuses
         from sim.experiment import checkpoints
 
-        results["accuracy_over_time"] = checkpoints.accuracy_over_time(run.learning, sc, result, progress=progress)
-        results["accuracy_auc"] = results["accuracy_over_time"]["auc"]
+        try:
+            results["accuracy_over_time"] = checkpoints.accuracy_over_time(run.learning, sc, result, progress=progress)
+            results["accuracy_auc"] = results["accuracy_over_time"]["auc"]
+        except ScenarioError as err:  # an every_s too fine for this run's makespan: keep the run's results
+            progress("warning", message=f"{err}; the results are written without accuracy_over_time")
     return results, result
 
 

@@ -11,7 +11,7 @@ from agents.agent import Agent
 from agents.bank_scores import BankScorer
 from sim.banks import banks_at
 from sim.experiment import checkpoints, runner
-from sim.experiment.evaluation_config import EvaluationSection
+from sim.experiment.evaluation_config import MAX_CHECKPOINTS, EvaluationSection
 from sim.experiment.loading import load_scenario
 from sim.experiment.study.tables import metrics_of
 
@@ -148,3 +148,33 @@ def test_without_an_evaluation_section_the_results_are_as_before(cache, plain):
     extra = {"accuracy_over_time", "accuracy_auc"}
     assert _strip({k: v for k, v in results.items() if k not in extra}) == _strip(final)
     assert math.isfinite(results["accuracy_auc"])
+
+
+def test_an_every_s_too_fine_for_the_makespan_keeps_the_run_and_warns(cache, plain):
+    """The count of checkpoints is known only once the run has ended (no until_s): too many then
+    skips the timeline with a warning naming the field, and the run's results are kept."""
+    _, final, _ = plain
+    every = final["makespan_s"] / (2 * MAX_CHECKPOINTS)  # 2 x the limit, by construction
+    events = []
+    results, _ = runner.run_alpha(_prepared(cache, f"evaluation={{every_s: {every!r}}}"), 1000.0,
+                                  progress=lambda kind, **kw: events.append((kind, kw)))
+    assert "accuracy_over_time" not in results and results["accuracy"] == final["accuracy"]
+    warnings = [kw["message"] for kind, kw in events if kind == "warning"]
+    assert len(warnings) == 1 and "evaluation.every_s" in warnings[0] and "until_s" in warnings[0]
+
+
+def test_a_sweep_lists_each_alphas_accuracy_auc(cache, tmp_path):
+    import csv
+    import json
+
+    from sim.experiment.cli import main
+
+    out = tmp_path / "sweep"
+    argv = ["sweep", "tiny", "--alpha", "1e3,1e5", "--out", str(out), "--cache", str(cache), "--quiet"]
+    assert main([*argv, *(a for s in SMALL for a in ("--set", s)), "--set", "evaluation.every_s=0.05"]) == 0
+    rows = list(csv.DictReader((out / "sweep.csv").open()))
+    assert len(rows) == 2
+    for row in rows:
+        (run,) = [json.loads(p.read_text()) for p in out.glob("alpha-*/results.json")
+                  if json.loads(p.read_text())["alpha"] == float(row["alpha"])]
+        assert float(row["accuracy_auc"]) == pytest.approx(run["accuracy_auc"], rel=1e-12)
