@@ -36,8 +36,9 @@ def cmd_study(args: argparse.Namespace, console: Console) -> int:
     study = load_study(args.study)
     from sim.experiment.study.cells import expand
 
-    expand(study)  # every cell resolves (combinations too) before an executor starts
+    cells = expand(study)  # every cell resolves (combinations too) before an executor starts
     out = check_study_dir(args.out or Path("runs") / study.spec.name)
+    _check_cells(args, cells)
     console.print(f"skill-sim study · {study.spec.name} · base {study.base_path.name} · "
                   f"axes {', '.join(study.axis_fields) or '(none)'} · {len(study.spec.seeds)} seeds", highlight=False)
     with create_executor(args.executor, args.workers, args.address) as executor, StudyView(console) as view:
@@ -84,6 +85,25 @@ def _print_outcome(console: Console, data: dict[str, Any], out: Path, executed: 
     console.print(f"tables: study.csv, summary.csv · figures: {', '.join(data.get('figures', [])) or 'none'}",
                   highlight=False)
     console.print(f"results in {escape(str(out))}", highlight=False)
+
+
+def _check_cells(args: argparse.Namespace, cells: list[Any]) -> None:
+    """The checks `run` makes beyond the schema, on every cell before anything is learned (cells
+    that differ only in alpha are checked once: no check reads it); a bad cell stops the study with
+    exit 2 naming the study file and the cell, and each distinct warning is printed once."""
+    from sim.experiment.checks import check_scenario
+
+    seen: set[str] = set()
+    warnings: dict[str, None] = {}
+    for cell in cells:
+        shape = cell.scenario.model_dump_json(exclude={"alpha"})
+        if shape in seen:
+            continue
+        seen.add(shape)
+        source = f"{args.study} (cell {cell.label})"
+        warnings.update(dict.fromkeys(check_scenario(cell.scenario, source=source, cache=args.cache)))
+    for warning in warnings:
+        Console(stderr=True).print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
 
 
 def _print_json(data: Any) -> None:

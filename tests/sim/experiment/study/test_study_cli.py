@@ -126,15 +126,44 @@ def test_report_re_renders_a_study(local_two, capsys):
     assert "results in" in capsys.readouterr().out
 
 
-def test_a_failing_cell_is_recorded_and_the_others_go_on(cache, tmp_path, capsys):
+def test_a_cell_that_fails_while_running_is_recorded_and_the_others_go_on(cache, tmp_path):
+    """The driver (below the command's up-front checks): grid rows=3 cannot lay out 4 agents, so
+    that cell fails as it runs (bad input) and the other finishes."""
+    from sim.experiment.study.driver import run_study
+    from sim.experiment.study.executors import create_executor
+    from sim.experiment.study.spec import load_study
+
     study = tmp_path / "s.yaml"
-    # grid rows=3 cannot lay out 4 agents: that cell fails while running (bad input, exit 2).
+    study.write_text(f"name: s\nbase: {TINY}\nset: {{topology.family: grid}}\n"
+                     "axes:\n  topology.params: [{rows: 2}, {rows: 3}]\n")
+    with create_executor("local", 1) as executor:
+        outcome = run_study(load_study(study), tmp_path / "o", executor, cache_dir=Path(cache))
+    assert outcome.exit_code == 2 and len(outcome.failed) == 1
+    table = {r["topology.params"]: r for r in rows(tmp_path / "o" / "study.csv")}
+    assert table['{"rows": 2}']["status"] == "ok" and table['{"rows": 2}']["speedup"]
+    assert table['{"rows": 3}']["status"] == "bad-input" and "does not divide" in table['{"rows": 3}']["message"]
+
+
+def test_the_command_refuses_such_a_cell_before_anything_runs(cache, tmp_path, capsys):
+    study = tmp_path / "s.yaml"
     study.write_text(f"name: s\nbase: {TINY}\nset: {{topology.family: grid}}\n"
                      "axes:\n  topology.params: [{rows: 2}, {rows: 3}]\n")
     code = main(["study", str(study), "--out", str(tmp_path / "o"), "--workers", "1", "--cache", cache])
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err
-    assert "1 cell(s) failed" in err and "does not divide" in err
-    table = {r["topology.params"]: r for r in rows(tmp_path / "o" / "study.csv")}
-    assert table['{"rows": 2}']["status"] == "ok" and table['{"rows": 2}']["speedup"]
-    assert table['{"rows": 3}']["status"] == "bad-input" and "does not divide" in table['{"rows": 3}']["message"]
+    assert f'{study} (cell topology.params={{"rows": 3}} seed=0): topology: rows=3 does not divide n=4' in err
+    assert not (tmp_path / "o" / "study.csv").exists()
+
+
+def test_a_cell_the_run_checks_refuse_stops_the_study_before_anything_is_learned(cache, tmp_path, capsys):
+    """The checks `run` makes beyond the schema (here: names matching on a suite whose class names
+    never repeat) run on every cell first: exit 2 naming the study file and the cell, nothing learned."""
+    study = tmp_path / "s.yaml"
+    study.write_text(f"name: s\nbase: {TINY}\nset: {{learner.reuse.match: names}}\n"
+                     "axes:\n  learner.reuse.enabled: [false, true]\n")
+    code = main(["study", str(study), "--out", str(tmp_path / "o"), "--workers", "1", "--cache", str(tmp_path / "c")])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert f"{study} (cell learner.reuse.enabled=true seed=0)" in err and "learner.reuse.match" in err
+    assert not (tmp_path / "c").exists() or not any((tmp_path / "c").rglob("*.npy"))  # nothing learned
+    assert not (tmp_path / "o" / "study.csv").exists()
