@@ -19,12 +19,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
-import numpy as np
-
 from agents.suites import digits, fashion_mnist, glyphs, textures
 from agents.suites.base import SuiteSettings, Task, TaskSuite, builtin_size, tasks_wanted
-from agents.suites.domains import Domain, all_domains, apply_domain, distinct_domains
-from agents.suites.images import task_rng, to_uint8
+from agents.suites.domains import Domain, all_domains, distinct_domains
+from agents.suites.images import task_rng
 from agents.suites.mixed import Source, load_sources
 from agents.suites.registry import register_suite
 
@@ -128,12 +126,6 @@ def build(cfg: SuiteSettings) -> TaskSuite:
     tasks = []
     for t, (spec, domain, group) in zip(range(n_tasks), plan(cfg.seed)):
         src = sources[spec.name]
-        rng = task_rng(cfg.seed, 1, t)
-        arrays = []
-        for split, per_class in (("train", n_train), ("test", n_test)):
-            parts = [src.sample(c, split, per_class, rng) for c in group]
-            x = apply_domain(domain, np.concatenate(parts), src.kind, split, rng)
-            y = np.concatenate([np.full(len(p), i, dtype=np.int64) for i, p in enumerate(parts)])
-            arrays += [to_uint8(x), y]
+        arrays = src.task_arrays(group, domain, n_train, n_test, task_rng(cfg.seed, 1, t))
         tasks.append(Task(t, f"{spec.name}/{domain.name}", tuple(spec.classes[c] for c in group), *arrays))
     return TaskSuite("distinct", tasks)

@@ -49,6 +49,18 @@ class Source:
     # sample(class_index, split, n, rng) -> float32 images in [0, 1] at image_size
     sample: Callable[[int, str, int, np.random.Generator], np.ndarray]
 
+    def task_arrays(self, group: list[int] | tuple[int, ...], domain: Domain, n_train: int, n_test: int,
+                    rng: np.random.Generator) -> list[np.ndarray]:
+        """[x_train, y_train, x_test, y_test] of a task over classes `group` under `domain`: each
+        class sampled, the domain applied, labels 0..len(group)-1 in group order."""
+        arrays = []
+        for split, per_class in (("train", n_train), ("test", n_test)):
+            parts = [self.sample(c, split, per_class, rng) for c in group]
+            x = apply_domain(domain, np.concatenate(parts), self.kind, split, rng)
+            y = np.concatenate([np.full(len(p), i, dtype=np.int64) for i, p in enumerate(parts)])
+            arrays += [to_uint8(x), y]
+        return arrays
+
 
 def _array_source(name: str, classes: tuple[str, ...], data: dict, scale: float, size: int) -> Source:
     def sample(c: int, split: str, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -134,13 +146,7 @@ def build(cfg: SuiteSettings) -> TaskSuite:
     tasks = []
     for t, (src_name, domain, group) in zip(range(n_tasks), plan(sources, cfg.seed)):
         src = sources[src_name]
-        rng = task_rng(cfg.seed, 1, t)
-        arrays = []
-        for split, per_class in (("train", n_train), ("test", n_test)):
-            parts = [src.sample(c, split, per_class, rng) for c in group]
-            x = apply_domain(domain, np.concatenate(parts), src.kind, split, rng)
-            y = np.concatenate([np.full(len(p), i, dtype=np.int64) for i, p in enumerate(parts)])
-            arrays += [to_uint8(x), y]
+        arrays = src.task_arrays(group, domain, n_train, n_test, task_rng(cfg.seed, 1, t))
         classes = tuple(src.classes[c] for c in group)
         name = f"{src_name}/{domain.name}/{{{','.join(classes)}}}"
         tasks.append(Task(t, name, classes, *arrays))
