@@ -8,7 +8,7 @@ from typing import Any
 
 from sim.experiment.naming import titled
 from sim.experiment.plots.drawing import save
-from sim.experiment.plots.events import Incidents
+from sim.experiment.plots.events import Incidents, mark_crashes
 
 AGENT_LINES_UP_TO = 60  # per-agent curves drawn thin; more would be a grey smear
 MARKS_UP_TO = 40  # crash and recovery lines; more: left out (coverage.png counts them)
@@ -47,12 +47,7 @@ def figure(data: dict[str, Any], incidents: Incidents) -> Any:
         ax.step([c[0] for c in curve] + [horizon], [c[1] for c in curve] + [curve[-1][1]], where="post",
                 color="tab:blue", lw=1.2, ls="--", label="coverage")
     if len(incidents.crashed) + len(incidents.recovered) <= MARKS_UP_TO:
-        if incidents.crashed:
-            ax.vlines([t for t, _ in incidents.crashed], 0, 1.02, color="tab:red", lw=1.0,
-                      label=f"crash ({len(incidents.crashed)})")
-        if incidents.recovered:
-            ax.vlines([t for t, _ in incidents.recovered], 0, 1.02, color="tab:green", lw=1.0, ls=":",
-                      label=f"recovery ({len(incidents.recovered)})")
+        mark_crashes(ax, incidents, recovery_style=":")
     final = data.get("accuracy")
     if final is not None:
         ax.axhline(final, color="tab:green", ls=":", lw=0.8, label=f"final {100 * final:.1f} % (as in the summary)")

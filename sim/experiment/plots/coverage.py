@@ -8,7 +8,7 @@ from typing import Any
 
 from sim.experiment.naming import titled
 from sim.experiment.plots.drawing import save
-from sim.experiment.plots.events import Incidents
+from sim.experiment.plots.events import Incidents, mark_crashes
 from sim.experiment.plots.intervals import agents_down, outage_spans
 
 LINES_UP_TO = 40  # crashes + recoveries drawn as lines; more: a count of agents down in a panel below
@@ -37,12 +37,7 @@ def figure(curve: list[list[float]], data: dict[str, Any], incidents: Incidents)
     for i, (start, end) in enumerate(outage_spans(incidents, horizon)):
         ax.axvspan(start, end, color="tab:orange", alpha=0.18, lw=0, label="≥ 1 link down" if i == 0 else None)
     if not churn:
-        if incidents.crashed:
-            ax.vlines([t for t, _ in incidents.crashed], 0, 1.02, color="tab:red", lw=1.0,
-                      label=f"crash ({len(incidents.crashed)})")
-        if incidents.recovered:
-            ax.vlines([t for t, _ in incidents.recovered], 0, 1.02, color="tab:green", lw=1.0, ls="--",
-                      label=f"recovery ({len(incidents.recovered)})")
+        mark_crashes(ax, incidents, recovery_style="--")
     else:
         steps = agents_down(incidents)
         below.step([s[0] for s in steps] + [horizon], [s[1] for s in steps] + [steps[-1][1]], where="post",

@@ -139,3 +139,14 @@ def incidents_from_results(data: dict[str, Any]) -> Incidents:
             for e in edges:
                 getattr(inc, kind).append((time_s, None if e is None else (min(e), max(e))))
     return inc
+
+
+def mark_crashes(ax: Any, incidents: Incidents, recovery_style: str) -> None:
+    """A vertical line per agent crash (red) and recovery (green, `recovery_style`), each kind labelled
+    with its count, on the axes of a curve over simulated time."""
+    if incidents.crashed:
+        ax.vlines([t for t, _ in incidents.crashed], 0, 1.02, color="tab:red", lw=1.0,
+                  label=f"crash ({len(incidents.crashed)})")
+    if incidents.recovered:
+        ax.vlines([t for t, _ in incidents.recovered], 0, 1.02, color="tab:green", lw=1.0, ls=recovery_style,
+                  label=f"recovery ({len(incidents.recovered)})")
