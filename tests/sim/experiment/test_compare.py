@@ -64,13 +64,13 @@ def test_json_has_each_folders_keys_metrics_and_the_figure(made, tmp_path, capsy
     assert len(set(labels)) == 3 and labels[0] == "tiny · ring-sweep" and labels[2] == "tiny · ring"
 
 
-def test_a_run_with_checkpoints_shows_its_accuracy_auc_and_one_without_a_dash(made, capsys):
-    assert main(["compare", str(made / "ring"), str(made / "ring-timed"), "--json"]) == 0
+def test_a_run_with_checkpoints_shows_its_accuracy_auc_and_one_without_a_dash(made, tmp_path, capsys):
+    assert main(["compare", str(made / "ring"), str(made / "ring-timed"), "--json", "--out", str(tmp_path)]) == 0
     data = json.loads(capsys.readouterr().out)
     timed = json.loads((made / "ring-timed/results.json").read_text())
     assert timed["accuracy_auc"] is not None
     assert [c["accuracy_auc"] for c in data["compared"]] == [None, timed["accuracy_auc"]]
-    assert main(["compare", str(made / "ring"), str(made / "ring-timed")]) == 0
+    assert main(["compare", str(made / "ring"), str(made / "ring-timed"), "--out", str(tmp_path)]) == 0
     row = next(line for line in capsys.readouterr().out.splitlines() if "accuracy AUC" in line)
     assert "—" in row and f"{timed['accuracy_auc']:.3f}" in row
 
