@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
-import typing
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +12,10 @@ from pydantic import BaseModel, ValidationError
 
 from sim.errors import ScenarioError
 from sim.experiment.scenario import Scenario
+from sim.experiment.schema_errors import all_models as _all_models  # noqa: F401  (tests walk the schema)
+from sim.experiment.schema_errors import format_errors, short
+from sim.experiment.schema_errors import models_in as _models_in
+from sim.experiment.schema_errors import tag_of as _tag_of
 
 
 # Beyond these, a value is nonsense (or an attack on the parser): refused, naming the field.
@@ -107,7 +109,7 @@ def validate_scenario(raw: dict[str, Any], source: str = "<scenario>") -> Scenar
     try:
         return Scenario.model_validate(raw)
     except ValidationError as exc:
-        lines = [format_error(err, raw) for err in exc.errors()]
+        lines = format_errors(exc.errors(), raw, Scenario)
         raise ScenarioError(f"{source}: invalid scenario:\n  " + "\n  ".join(lines)) from None
 
 
@@ -156,24 +158,6 @@ def apply_override(raw: dict[str, Any], item: str, source: str = "--set") -> Non
             raise ScenarioError(f"--set {_short(key)}: {part!r} is not a section (it holds {_short(child)})")
         node = child
     node[parts[-1]] = value
-
-
-def format_error(err: dict[str, Any], raw: dict[str, Any]) -> str:
-    """One line per pydantic error: field path, bad value, what is allowed, and a typo suggestion."""
-    loc = [str(p) for p in err["loc"] if not (_is_union_tag(p) or _is_type_branch(p))]
-    field = ".".join(loc) or "(top level)"
-    if err["type"] == "extra_forbidden":
-        allowed = _allowed_keys([str(p) for p in err["loc"][:-1]])
-        near = difflib.get_close_matches(loc[-1], allowed, n=1)
-        hint = f" Did you mean {near[0]!r}?" if near else ""
-        return f"{field}: unknown key.{hint} Allowed here: {', '.join(allowed)}"
-    msg = err["msg"].removeprefix("Value error, ")
-    msg = msg if len(msg) <= 300 else msg[:297] + "..."
-    if err["type"] == "finite_number":
-        msg += " (inf and nan are refused: where a field can mean 'never', it takes null)"
-    if "input" in err and err["type"] != "missing" and not isinstance(err["input"], dict):
-        return f"{field} = {_short(err['input'])}: {msg}"
-    return f"{field}: {msg}"
 
 
 def check_values(raw: Any, field: str = "") -> str | None:
@@ -241,75 +225,4 @@ def _resolve_relative_paths(raw: dict[str, Any], base: Path) -> None:
                 raw[section][key] = str(candidate)
 
 
-def _is_type_branch(part: Any) -> bool:
-    """pydantic names the member of a plain union it tried ('float', 'list[float]'); drop it."""
-    return isinstance(part, str) and (part in ("float", "int", "str", "bool") or bool(re.match(r"^[a-z-]+\[", part)))
-
-
-def _is_union_tag(part: Any) -> bool:
-    """pydantic puts the chosen union member ('flood', 'gmmc', ...) in error paths; drop it."""
-    return isinstance(part, str) and part in _union_tags()
-
-
-def _union_tags() -> set[str]:
-    tags = set()
-    for model in _all_models(Scenario):
-        for name, field in model.model_fields.items():
-            if name in ("kind", "protocol") and isinstance(field.default, str):
-                tags.add(field.default)
-    return tags
-
-
-def _allowed_keys(loc: list[str]) -> list[str]:
-    """Field names of the model found at `loc` in the schema (all union members merged)."""
-    models: list[type[BaseModel]] = [Scenario]
-    for part in loc:
-        if _is_union_tag(part):  # keep only the union member that the tag names
-            models = [m for m in models if part in (_tag_of(m), None)] or models
-            continue
-        nxt: list[type[BaseModel]] = []
-        for model in models:
-            field = model.model_fields.get(part)
-            if field is not None:
-                nxt.extend(_models_in(field.annotation))
-        # list indices ("0") keep the models of the list's items
-        models = nxt or models
-    keys: set[str] = set()
-    for model in models:
-        keys.update(model.model_fields)
-    return sorted(keys)
-
-
-def _tag_of(model: type[BaseModel]) -> str | None:
-    for name in ("kind", "protocol"):
-        field = model.model_fields.get(name)
-        if field is not None and isinstance(field.default, str):
-            return field.default
-    return None
-
-
-def _models_in(annotation: Any) -> list[type[BaseModel]]:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return [annotation]
-    found: list[type[BaseModel]] = []
-    for arg in typing.get_args(annotation):
-        found.extend(_models_in(arg))
-    return found
-
-
-def _all_models(root: type[BaseModel]) -> list[type[BaseModel]]:
-    seen: list[type[BaseModel]] = []
-    stack = [root]
-    while stack:
-        model = stack.pop()
-        if model in seen:
-            continue
-        seen.append(model)
-        for field in model.model_fields.values():
-            stack.extend(_models_in(field.annotation))
-    return seen
-
-
-def _short(value: Any, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+_short = short

@@ -8,7 +8,6 @@ schema before anything runs, so a typo is refused naming the study file, the axi
 
 from __future__ import annotations
 
-import difflib
 import itertools
 import json
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sim.errors import ScenarioError
 from sim.experiment.loading import load_scenario, parse_yaml, read_text, resolve_scenario_path
 from sim.experiment.scenario import Scenario
+from sim.experiment.schema_errors import format_errors
 
 # Fields a study may not vary: the cell's folder is the study's, and seeds have their own list.
 NOT_AN_AXIS = {"name": "the study names its cells", "seed": "list root seeds under `seeds:`",
@@ -112,7 +112,7 @@ def load_study(path: str | Path) -> Study:
     try:
         spec = StudyFile.model_validate(raw)
     except ValidationError as exc:
-        raise StudyError(f"{path}: invalid study:\n  " + "\n  ".join(_format(e) for e in exc.errors())) from None
+        raise StudyError(f"{path}: invalid study:\n  " + "\n  ".join(format_errors(exc.errors(), raw, StudyFile))) from None
     base_path = _base_path(path, spec.base)
     load_scenario(base_path)  # the base alone must be a valid scenario (its own error names its file)
     study = Study(path, spec, base_path, _dimensions(path, spec))
@@ -214,23 +214,3 @@ def _check_list(path: Path, where: str, values: Any) -> None:
     twice = sorted({k.strip() for k in keys if keys.count(k) > 1})
     if twice:
         raise StudyError(f"{path}: {where}: value {', '.join(twice)} is listed twice; list each value once")
-
-
-def _format(err: dict[str, Any]) -> str:
-    """One line per pydantic error of the study file: field, value, what is allowed, nearest key."""
-    loc = [str(p) for p in err["loc"]]
-    field = ".".join(loc) or "(top level)"
-    if err["type"] == "extra_forbidden" and len(loc) == 1:
-        allowed = sorted(StudyFile.model_fields)
-        near = difflib.get_close_matches(loc[0], allowed, n=1)
-        hint = f" Did you mean {near[0]!r}?" if near else ""
-        return f"{field}: unknown key.{hint} Allowed: {', '.join(allowed)}"
-    msg = err["msg"].removeprefix("Value error, ")
-    if "input" in err and err["type"] != "missing":
-        return f"{field} = {_short(err['input'])}: {msg}"
-    return f"{field}: {msg}"
-
-
-def _short(value: Any, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
