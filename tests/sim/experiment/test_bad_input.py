@@ -458,6 +458,57 @@ def test_bad_input_exits_2_naming_the_field_before_any_learning(name, tmp_path, 
         assert elapsed < 5.0
 
 
+# Unions (a field that takes one of several shapes or kinds): one line each, naming the file, the
+# field, the value and what is allowed, with none of pydantic's member names ("AgentSample",
+# "literal['all']", "dict[str,any]", "Input tag ...").
+UNIONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "sample-typo": ("evaluation: {every_s: 0.1, agents: {sampel: 2}}\n",
+                    ("evaluation.agents.sampel: unknown key", "Did you mean 'sample'?")),
+    "reuse-as-a-boolean": ("learner: {reuse: true}\n",
+                           ("learner.reuse = true", "a section", "`reuse: {enabled: true}`", "match, shots")),
+    "bb-as-yes": ("learner: {bb: yes}\n", ("learner.bb = 'yes'", "`bb: {enabled: true}`")),
+    "mapper-kind-typo": ("learner: {mapper: {kind: gmcc}}\n",
+                         ("learner.mapper.kind = 'gmcc'", "unknown kind", "Did you mean 'gmmc'?",
+                          "Allowed: 'gmmc', 'mahalanobis'")),
+    "protocol-typo": ("gossip: {protocol: flod}\n",
+                      ("gossip.protocol = 'flod'", "Did you mean 'flood'?", "'push_pull'")),
+    "mapper-as-a-number": ("learner: {mapper: 3}\n",
+                           ("learner.mapper = 3", "`mapper: {kind: gmmc | mahalanobis, ...}`")),
+    "bool-yes": ("output: {events_csv: yes}\n", ("output.events_csv = 'yes'", "true or false")),
+    "bool-one": ("output: {plots: 1}\n", ("output.plots = 1", "true or false")),
+    "bool-on-reuse": ("learner: {reuse: {enabled: on}}\n", ("learner.reuse.enabled = 'on'", "true or false")),
+    "alpha-list-with-text": ("alpha: [10, x]\n", ("alpha.1 = 'x'", "valid number")),
+    "alpha-mapping": ("alpha: {a: 1}\n", ("alpha = {'a': 1}", "expected a number or a list")),
+    "latency-list": ("topology: {family: ring, links: {latency: [1]}}\n",
+                     ("topology.links.latency = [1]", "expected a number or a mapping")),
+    "mode-typo": ("network: {mode: explict}\n", ("network.mode = 'explict'", "Did you mean 'explicit'?")),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNIONS))
+def test_a_union_error_is_one_line_naming_file_field_value_and_what_is_allowed(name, tmp_path, capsys):
+    extra, needles = UNIONS[name]
+    text = BASE.replace("topology: {family: ring}\n", "") if "topology:" in extra else BASE
+    (tmp_path / "s.yaml").write_text(text + extra)
+    code, out = invoke(["validate", str(tmp_path / "s.yaml")], capsys)
+    assert code == 2, out
+    lines = out.strip().splitlines()
+    assert lines[0] == f"error: {tmp_path / 's.yaml'}: invalid scenario:" and len(lines) == 2, out
+    for needle in needles:
+        assert needle in out, (needle, out)
+    for internal in ("AgentSample", "ReuseConfig", "literal[", "dict[", "Input tag", "input_value", "found using"):
+        assert internal not in out, (internal, out)
+
+
+def test_a_study_file_error_uses_the_same_lines(tmp_path, capsys):
+    (tmp_path / "base.yaml").write_text(BASE)
+    (tmp_path / "st.yaml").write_text("name: st\nbase: base.yaml\nseeds: yes\naxis: {alpha: [1]}\n")
+    code, out = invoke(["study", str(tmp_path / "st.yaml")], capsys)
+    assert code == 2, out
+    assert "seeds = 'yes': Input should be a valid list" in out
+    assert "axis: unknown key. Did you mean 'axes'?" in out
+
+
 def test_a_disconnected_edge_list_validates_with_a_warning(tmp_path, capsys):
     (tmp_path / "two.txt").write_text("0 1\n2 3\n")
     (tmp_path / "s.yaml").write_text(BASE.replace("{family: ring}", "{family: file, path: two.txt}"))
