@@ -99,7 +99,8 @@ def _parser() -> argparse.ArgumentParser:
     curves.add_argument("--cache", type=_folder, help="cache folder (default: $SKILL_SIM_CACHE or ~/.cache/skill-sim)")
     curves.set_defaults(func=_cmd_curves)
 
-    validate = sub.add_parser("validate", help="check a scenario file and print it with every default")
+    validate = sub.add_parser("validate", help="check a scenario file and print it with every default, or check a "
+                                               "study file (every cell, as `study` does) and print its cells and axes")
     common(validate)
     validate.add_argument("--out", type=_folder, help="check this run directory as `run --out` would")
     validate.add_argument("--cache", type=_folder, help="check this cache folder as `run --cache` would")
@@ -322,6 +323,12 @@ def _cmd_curves(args: argparse.Namespace, console: Console) -> int:
 def _cmd_validate(args: argparse.Namespace, console: Console) -> int:
     import yaml
 
+    from sim.experiment.study.spec import is_study_file
+
+    if is_study_file(args.scenario):
+        from sim.experiment.study.command import validate_study
+
+        return validate_study(args, console)
     scenario = _load(args)
     _check(args, scenario, _run_dir(args, scenario))  # the very checks `run` makes
     resolved = scenario.model_dump(mode="json")

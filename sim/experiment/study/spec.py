@@ -120,6 +120,23 @@ def load_study(path: str | Path) -> Study:
     return study
 
 
+def is_study_file(path: str | Path) -> bool:
+    """Whether `path` is a study file rather than a scenario: a YAML mapping with more of a study's
+    own keys (base, set, axes, zip, seeds) than of a scenario's (`validate` takes either)."""
+    path = Path(path)
+    if not path.is_file():
+        return False
+    try:
+        raw = parse_yaml(read_text(path))
+    except (yaml.YAMLError, ScenarioError):
+        return False  # the scenario loader says what is wrong with the file
+    if not isinstance(raw, dict):
+        return False
+    keys = set(raw)
+    own = set(StudyFile.model_fields) - set(Scenario.model_fields)
+    return len(keys & own) > len(keys & (set(Scenario.model_fields) - {"name"}))
+
+
 def override_text(field: str, value: Any) -> str:
     """A `--set` item for one field (the value as JSON, which YAML reads back unchanged)."""
     return f"{field}={json.dumps(value)}"
