@@ -197,7 +197,8 @@ def _load(args: argparse.Namespace):
     if getattr(args, "alpha", None) is not None and not isinstance(args.alpha, list):
         overrides.append(f"alpha={number(args.alpha)}")
     args.applied = overrides
-    return load_scenario(args.scenario, overrides)
+    args.load_notes = []  # fields a `kind` override dropped: warned about with the checks' warnings
+    return load_scenario(args.scenario, overrides, notes=args.load_notes)
 
 
 def _starting(console: Console, scenario: Any, args: argparse.Namespace, out: Path) -> None:
@@ -245,7 +246,7 @@ def _check(args: argparse.Namespace, scenario: Any, out: Path, warn_alpha: bool 
     even under --quiet (which hides only progress and the summary)."""
     from sim.experiment.checks import check_scenario
 
-    warnings = check_scenario(scenario, source=args.source, out=out, cache=args.cache)
+    warnings = [*args.load_notes, *check_scenario(scenario, source=args.source, out=out, cache=args.cache)]
     if warn_alpha and len(scenario.alphas) > 1:
         warnings.append(f"alpha is a list: run uses the first, {scenario.alphas[0]:g}; sweep runs every value")
     for warning in warnings:

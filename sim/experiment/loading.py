@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 from sim.errors import ScenarioError
 from sim.experiment.scenario import Scenario
 from sim.experiment.schema_errors import all_models as _all_models  # noqa: F401  (tests walk the schema)
-from sim.experiment.schema_errors import format_errors, short
+from sim.experiment.schema_errors import format_errors, sections_at, short
 from sim.experiment.schema_errors import models_in as _models_in
 from sim.experiment.schema_errors import tag_of as _tag_of
 
@@ -80,8 +80,10 @@ def read_text(path: Path) -> str:
         ) from None
 
 
-def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
-    """Read, override and validate a scenario file; raise ScenarioError with a readable message."""
+def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
+                  notes: list[str] | None = None) -> Scenario:
+    """Read, override and validate a scenario file; raise ScenarioError with a readable message.
+    `notes` receives a warning for each field an override of a `kind` dropped (see switch_kinds)."""
     path = resolve_scenario_path(path)
     try:
         raw = parse_yaml(read_text(path))
@@ -94,8 +96,19 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ())
         )
     if not isinstance(raw, dict):
         raise ScenarioError(f"{path}: the top level must be a mapping of sections, got {type(raw).__name__}")
+    switches: list[tuple[tuple[str, ...], Any]] = []
+    given: set[tuple[str, ...]] = set()
     for item in overrides:
+        parts = tuple(item.partition("=")[0].strip().split("."))
+        before = _value_at(raw, parts)
         apply_override(raw, item, source=str(path))
+        given.update(_paths(parts, _value_at(raw, parts)))
+        if parts[-1] in ("kind", "protocol") and before != _value_at(raw, parts):
+            switches.append((parts, before))
+    for parts, before in switches:
+        dropped = switch_kind(raw, parts, before, given, source=str(path))
+        if dropped and notes is not None:
+            notes.append(dropped)
     _resolve_relative_paths(raw, path.parent)
     return validate_scenario(raw, source=str(path))
 
@@ -133,6 +146,50 @@ def fill_default_tags(raw: dict[str, Any], model: type[BaseModel]) -> None:
         for member in _models_in(field.annotation):
             if tag is None or _tag_of(member) == value.get(tag):
                 fill_default_tags(value, member)
+
+
+def switch_kind(raw: dict[str, Any], parts: tuple[str, ...], before: Any, given: set[tuple[str, ...]],
+                source: str) -> str | None:
+    """After an override changed a section's `kind` (or gossip's `protocol`), drop the fields the file
+    gave for the old kind that the new one does not have (`--set learner.mapper.kind=mahalanobis` on
+    a file with `mapper: {kind: gmmc, k: 5}` drops k), and say so; fields an override gave stay, so
+    that a mistake there is still refused. Returns the warning, or None when nothing was dropped."""
+    section = _value_at(raw, parts[:-1])
+    if not isinstance(section, dict):
+        return None
+    tag = section.get(parts[-1])
+    models = [m for m in sections_at(Scenario, list(parts[:-1])) if _tag_of(m) == tag]
+    if len(models) != 1:  # an unknown kind: the schema's error lists the kinds there are
+        return None
+    dropped = {k: v for k, v in section.items() if k not in models[0].model_fields and (*parts[:-1], k) not in given}
+    if not dropped:
+        return None
+    for key in dropped:
+        del section[key]
+    where = ".".join(parts[:-1])
+    old = f" for {before!r}" if isinstance(before, str) else ""
+    fields = ", ".join(f"{k}: {_short(v)}" for k, v in dropped.items())
+    return (f"{where}.{parts[-1]}={tag}: dropped {fields} (given in {source}{old}; {tag!r} has no such field). "
+            f"To give {where} other fields, set it whole, e.g. --set '{where}={{{parts[-1]}: {tag}}}'")
+
+
+def _value_at(raw: Any, parts: tuple[str, ...]) -> Any:
+    """The value at a dotted path of a raw mapping, or None where there is none."""
+    node = raw
+    for part in parts:
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
+
+
+def _paths(parts: tuple[str, ...], value: Any) -> set[tuple[str, ...]]:
+    """The path an override set and, for a mapping value, every path inside it."""
+    found = {parts}
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            found |= _paths((*parts, str(key)), inner)
+    return found
 
 
 def apply_override(raw: dict[str, Any], item: str, source: str = "--set") -> None:

@@ -83,6 +83,11 @@ class _Schema:
         return sorted({k for m in self.sections_at(loc) for k in m.model_fields})
 
 
+def sections_at(root: type[BaseModel], loc: list[Any]) -> list[type[BaseModel]]:
+    """The models (every union member) that a section at `loc` below `root` may be."""
+    return _Schema(root).sections_at(loc)
+
+
 def _pick_members(errors: list[dict[str, Any]], raw: Any, schema: _Schema) -> list[dict[str, Any]]:
     """Per plain union: the errors of the member the value was written for, or one line saying what
     the field takes when it fits none."""

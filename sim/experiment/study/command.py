@@ -38,7 +38,7 @@ def cmd_study(args: argparse.Namespace, console: Console) -> int:
 
     cells = expand(study)  # every cell resolves (combinations too) before an executor starts
     out = check_study_dir(args.out or Path("runs") / study.spec.name)
-    _check_cells(str(args.study), args.cache, cells)
+    _check_cells(str(args.study), args.cache, cells, study.notes)
     console.print(f"skill-sim study · {study.spec.name} · base {study.base_path.name} · "
                   f"axes {', '.join(study.axis_fields) or '(none)'} · {len(study.spec.seeds)} seeds", highlight=False)
     with create_executor(args.executor, args.workers, args.address) as executor, StudyView(console) as view:
@@ -105,7 +105,7 @@ def validate_study(args: argparse.Namespace, console: Console) -> int:
     cells = expand(study)
     if args.out:
         check_study_dir(args.out)
-    _check_cells(str(args.scenario), args.cache, cells)
+    _check_cells(str(args.scenario), args.cache, cells, study.notes)
     combos = len(study.points())
     summary = {"study": study.spec.name, "file": str(study.path), "base": str(study.base_path),
                "cells": len(cells), "combinations": combos, "seeds": list(study.spec.seeds),
@@ -123,7 +123,7 @@ def validate_study(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def _check_cells(source: str, cache: Path | None, cells: list[Any]) -> None:
+def _check_cells(source: str, cache: Path | None, cells: list[Any], notes: list[str] | None = None) -> None:
     """The checks `run` makes beyond the schema, on every cell before anything is learned (cells
     that differ only in alpha are checked once: no check reads it); a bad cell stops the study with
     exit 2 naming the study file and the cell, and each distinct warning is printed once."""
@@ -138,7 +138,7 @@ def _check_cells(source: str, cache: Path | None, cells: list[Any]) -> None:
         seen.add(shape)
         where = f"{source} (cell {cell.label})"
         warnings.update(dict.fromkeys(check_scenario(cell.scenario, source=where, cache=cache)))
-    for warning in warnings:
+    for warning in [*(notes or []), *warnings]:
         Console(stderr=True).print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +77,7 @@ class Study:
     spec: StudyFile
     base_path: Path
     dimensions: list[Dimension]
+    notes: list[str] = field(default_factory=list)  # warnings of resolving its values (fields a kind dropped)
 
     @property
     def axis_fields(self) -> list[str]:
@@ -142,14 +143,16 @@ def override_text(field: str, value: Any) -> str:
     return f"{field}={json.dumps(value)}"
 
 
-def resolve(study: Study, values: dict[str, Any], seed: int | None, source: str) -> Scenario:
-    """The scenario of one combination: base file, then the study's `set`, the axis values, the seed."""
+def resolve(study: Study, values: dict[str, Any], seed: int | None, source: str,
+            notes: list[str] | None = None) -> Scenario:
+    """The scenario of one combination: base file, then the study's `set`, the axis values, the seed;
+    `notes` receives the loader's warnings."""
     items = [override_text(f, v) for f, v in study.spec.set.items()]
     items += [override_text(f, v) for f, v in values.items()]
     if seed is not None:
         items.append(f"seed={seed}")
     try:
-        return load_scenario(study.base_path, items)
+        return load_scenario(study.base_path, items, notes=notes)
     except ScenarioError as exc:
         detail = str(exc).removeprefix(f"{study.base_path}: ")
         raise StudyError(f"{source}: {detail}") from None
@@ -157,12 +160,14 @@ def resolve(study: Study, values: dict[str, Any], seed: int | None, source: str)
 
 def check_values(study: Study) -> None:
     """Refuse, before anything runs, an axis value its field rejects, naming file, axis and value."""
-    resolve(study, {}, None, f"{study.path}: set")
+    notes: list[str] = []
+    resolve(study, {}, None, f"{study.path}: set", notes)
     for dim in study.dimensions:
         where = "axis" if len(dim.fields) == 1 else "zip group"
         for point in dim.points:
             values = dict(zip(dim.fields, point))
-            resolve(study, values, None, f"{study.path}: {where} {describe(values)}")
+            resolve(study, values, None, f"{study.path}: {where} {describe(values)}", notes)
+    study.notes = list(dict.fromkeys(notes))
 
 
 def describe(values: dict[str, Any], seed: int | None = None) -> str:

@@ -509,6 +509,34 @@ def test_a_study_file_error_uses_the_same_lines(tmp_path, capsys):
     assert "axis: unknown key. Did you mean 'axes'?" in out
 
 
+def test_a_kind_override_drops_the_old_kinds_fields_with_a_warning(tmp_path, capsys):
+    """`--set learner.mapper.kind=mahalanobis` on a file whose mapper is `{kind: gmmc, k: 5}`: k is a
+    GMMC field, so it is dropped (named in a warning with the way to set the whole mapper) and the
+    mapper is Mahalanobis with its defaults; a GMMC field the override itself gives is still refused."""
+    (tmp_path / "s.yaml").write_text(BASE + "learner: {mapper: {kind: gmmc, k: 5}}\n")
+    code, text = invoke(["validate", str(tmp_path / "s.yaml"), "--json", "--set", "learner.mapper.kind=mahalanobis"],
+                        capsys)
+    assert code == 0, text
+    assert "learner.mapper.kind=mahalanobis: dropped k: 5" in text and "'gmmc'" in text
+    assert "--set 'learner.mapper={kind: mahalanobis}'" in text
+    from sim.experiment.loading import load_scenario
+
+    assert load_scenario(tmp_path / "s.yaml", ["learner.mapper.kind=mahalanobis"]).learner.mapper == \
+        load_scenario(tmp_path / "s.yaml", ["learner.mapper={kind: mahalanobis}"]).learner.mapper
+    code, text = invoke(["validate", str(tmp_path / "s.yaml"), "--set", "learner.mapper.kind=mahalanobis",
+                         "--set", "learner.mapper.k=3"], capsys)
+    assert code == 2 and "learner.mapper.k: unknown key" in text
+    # the same for gossip's protocol: push's fanout is dropped when the override says flood
+    (tmp_path / "g.yaml").write_text(BASE + "gossip: {protocol: push, fanout: 2}\n")
+    code, text = invoke(["validate", str(tmp_path / "g.yaml"), "--quiet", "--set", "gossip.protocol=flood"], capsys)
+    assert code == 0 and "gossip.protocol=flood: dropped fanout: 2" in text
+    # a kind the file already has, or one that does not exist, drops nothing
+    code, text = invoke(["validate", str(tmp_path / "s.yaml"), "--quiet", "--set", "learner.mapper.kind=gmmc"], capsys)
+    assert code == 0 and text == ""
+    code, text = invoke(["validate", str(tmp_path / "s.yaml"), "--set", "learner.mapper.kind=gmcc"], capsys)
+    assert code == 2 and "dropped" not in text and "Did you mean 'gmmc'?" in text
+
+
 def test_a_disconnected_edge_list_validates_with_a_warning(tmp_path, capsys):
     (tmp_path / "two.txt").write_text("0 1\n2 3\n")
     (tmp_path / "s.yaml").write_text(BASE.replace("{family: ring}", "{family: file, path: two.txt}"))

@@ -93,3 +93,12 @@ def test_a_scenario_is_not_taken_for_a_study(tmp_path):
     assert not is_study_file(tmp_path / "s.yaml")
     assert is_study_file(tmp_path / "t.yaml")
     assert not is_study_file(tmp_path / "u.yaml") and not is_study_file(tmp_path / "none.yaml")
+
+
+def test_a_kind_axis_warns_once_about_the_fields_it_drops(tmp_path, capsys):
+    (tmp_path / "base.yaml").write_text(BASE + "learner: {mapper: {kind: gmmc, k: 5}}\n")
+    (tmp_path / "study.yaml").write_text("name: st\nbase: base.yaml\naxes: {learner.mapper.kind: [gmmc, mahalanobis]}\n"
+                                         "seeds: [0, 1]\n")
+    code, out, err = invoke(["validate", str(tmp_path / "study.yaml"), "--quiet"], capsys)
+    assert code == 0, err
+    assert err.count("learner.mapper.kind=mahalanobis: dropped k: 5") == 1
