@@ -630,6 +630,29 @@ def test_settings_the_data_cannot_meet_warn_before_learning(override, warning, t
     assert warning in " ".join(text.split())
 
 
+@pytest.mark.parametrize("overrides, warning", [
+    # digits' smallest train class has 122 images (above); 200 shots cannot all be drawn
+    (["learner.reuse={enabled: true, match: visual, shots: 200}"],
+     "learner.reuse.shots = 200, but a class has as few as 122 train images (digits has only 122 in its smallest "
+     "class): visual matching looks at 122 there"),
+    # capped at 20 per class by the scenario itself
+    (["learner.reuse={enabled: true, match: visual, shots: 30}", "tasks.train_per_class=20"],
+     "learner.reuse.shots = 30, but a class has as few as 20 train images (tasks.train_per_class = 20)"),
+    # at the limit, with names matching (shots unused) or with reuse off: nothing to say
+    (["learner.reuse={enabled: true, match: visual, shots: 122}"], None),
+    (["learner.reuse={enabled: false, match: visual, shots: 500}"], None),
+])
+def test_reuse_shots_above_a_class_warn_before_learning(overrides, warning, tmp_path, capsys):
+    (tmp_path / "s.yaml").write_text(BASE)
+    argv = ["validate", str(tmp_path / "s.yaml"), "--quiet"]
+    code, text = invoke(argv + [a for o in overrides for a in ("--set", o)], capsys)
+    assert code == 0, text
+    if warning is None:
+        assert "shots" not in text
+    else:
+        assert warning in " ".join(text.split())
+
+
 def test_a_bandwidth_ignored_by_alpha_mode_warns(tmp_path, capsys):
     (tmp_path / "s.yaml").write_text(BASE)
     argv = ["validate", str(tmp_path / "s.yaml"), "--set", "network.mode=alpha", "--quiet"]
