@@ -26,6 +26,7 @@ from rich.markup import escape
 from agents.errors import LearningError
 from sim.errors import SimError
 from sim.experiment import executor_options
+from sim.experiment.cli_options import add_common
 from topologies.errors import TopologyError
 
 USER_ERRORS = (LearningError, SimError, TopologyError)
@@ -64,18 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"skill-sim {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def common(p: argparse.ArgumentParser, scenario: bool = True) -> None:
-        if scenario:
-            p.add_argument("scenario", type=Path,
-                           help="scenario YAML file, or a shipped scenario's name from any directory (e.g. tiny)")
-            p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                           help="override a scenario field, e.g. --set agents.count=10 (repeatable)")
-            p.add_argument("--seed", type=int, help="override the scenario's root seed")
-        p.add_argument("--quiet", action="store_true",
-                       help="no progress or summary (run and sweep still print the run directory on stdout)")
-        p.add_argument("--json", action="store_true",
-                       help="print the results as JSON on stdout (with run_dir), and nothing else there")
-        p.add_argument("--debug", action="store_true", help="show tracebacks of unexpected failures")
+    common = add_common
 
     run = sub.add_parser("run", help="run one scenario: learn, simulate, evaluate, report")
     common(run)
@@ -106,8 +96,8 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--cache", type=_folder, help="check this cache folder as `run --cache` would")
     validate.set_defaults(func=_cmd_validate)
 
-    report = sub.add_parser("report", help="re-render the summary and plots of a finished run")
-    report.add_argument("run_dir", type=Path)
+    report = sub.add_parser("report", help="re-render the summary and plots of a finished run, sweep or study")
+    report.add_argument("run_dir", type=Path, metavar="DIR", help="a run, sweep or study directory")
     report.add_argument("--y-scale", choices=("auto", "log", "linear"), default="auto",
                         help="speedup axis of a sweep's plot (auto: log when speedups span a wide range)")
     common(report, scenario=False)
