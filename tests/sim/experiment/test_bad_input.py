@@ -537,6 +537,17 @@ def test_a_kind_override_drops_the_old_kinds_fields_with_a_warning(tmp_path, cap
     assert code == 2 and "dropped" not in text and "Did you mean 'gmmc'?" in text
 
 
+def test_report_names_a_missing_folder_and_the_runs_inside_a_parent(tmp_path, capsys):
+    code, text = invoke(["report", str(tmp_path / "nowhere")], capsys)
+    assert code == 2 and "nowhere: no such folder" in text and "'results in DIR'" in text
+    for name in ("a", "b"):
+        (tmp_path / "runs" / name).mkdir(parents=True)
+        (tmp_path / "runs" / name / "results.json").write_text("{}")
+    code, text = invoke(["report", str(tmp_path / "runs")], capsys)
+    assert code == 2 and "no results.json, sweep.json or study.json here" in text
+    assert f"it holds 2 run folder(s), e.g. {tmp_path / 'runs' / 'a'}: pass one" in " ".join(text.split())
+
+
 def test_a_disconnected_edge_list_validates_with_a_warning(tmp_path, capsys):
     (tmp_path / "two.txt").write_text("0 1\n2 3\n")
     (tmp_path / "s.yaml").write_text(BASE.replace("{family: ring}", "{family: file, path: two.txt}"))
