@@ -113,8 +113,8 @@ def _parser() -> argparse.ArgumentParser:
 
     add_study(sub, common, _folder)
 
-    listing = sub.add_parser("list", help="list topologies, protocols, suites, backbones or scenarios")
-    listing.add_argument("what", choices=["topologies", "protocols", "suites", "backbones", "scenarios"])
+    listing = sub.add_parser("list", help="list topologies, protocols, suites, backbones, scenarios or studies")
+    listing.add_argument("what", choices=["topologies", "protocols", "suites", "backbones", "scenarios", "studies"])
     listing.add_argument("--all", action="store_true", help="backbones: every timm model name, not only the offline ones")
     common(listing, scenario=False)
     listing.set_defaults(func=_cmd_list)

@@ -17,7 +17,8 @@ from sim.experiment import executor_options
 def add_parser(sub: Any, common: Callable[..., None], folder: Callable[[str], Path]) -> None:
     """Register `study` on the CLI's subparsers."""
     study = sub.add_parser("study", help="run a grid of scenarios (axes x seeds) in parallel, with tables and figures")
-    study.add_argument("study", type=Path, help="study YAML file (see scenarios/studies/)")
+    study.add_argument("study", type=Path, help="study YAML file, or a shipped study's name from any directory "
+                                                "(skill-sim list studies)")
     study.add_argument("--out", type=folder, help="study directory (default: runs/NAME); rerun to resume")
     executor_options.add_options(study, inline=False)
     study.add_argument("--cache", type=folder, help="cache folder (default: $SKILL_SIM_CACHE or ~/.cache/skill-sim)")
@@ -38,7 +39,7 @@ def cmd_study(args: argparse.Namespace, console: Console) -> int:
 
     cells = expand(study)  # every cell resolves (combinations too) before an executor starts
     out = check_study_dir(args.out or Path("runs") / study.spec.name)
-    _check_cells(str(args.study), args.cache, cells, study.notes)
+    _check_cells(str(study.path), args.cache, cells, study.notes)
     console.print(f"skill-sim study · {study.spec.name} · base {study.base_path.name} · "
                   f"axes {', '.join(study.axis_fields) or '(none)'} · {len(study.spec.seeds)} seeds", highlight=False)
     with create_executor(args.executor, args.workers, args.address) as executor, StudyView(console) as view:
@@ -105,7 +106,7 @@ def validate_study(args: argparse.Namespace, console: Console) -> int:
     cells = expand(study)
     if args.out:
         check_study_dir(args.out)
-    _check_cells(str(args.scenario), args.cache, cells, study.notes)
+    _check_cells(str(study.path), args.cache, cells, study.notes)
     combos = len(study.points())
     summary = {"study": study.spec.name, "file": str(study.path), "base": str(study.base_path),
                "cells": len(cells), "combinations": combos, "seeds": list(study.spec.seeds),

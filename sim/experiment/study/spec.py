@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sim.errors import ScenarioError
-from sim.experiment.loading import load_scenario, parse_yaml, read_text, resolve_scenario_path
+from sim.experiment.loading import SHIPPED_DIR, load_scenario, parse_yaml, read_text, resolve_scenario_path
 from sim.experiment.scenario import Scenario
 from sim.experiment.schema_errors import format_errors
 
@@ -94,12 +94,30 @@ class Study:
         return {**self.spec.model_dump(mode="json"), "base_path": str(self.base_path), "study_path": str(self.path)}
 
 
+SHIPPED_STUDIES = SHIPPED_DIR / "studies"
+
+
+def shipped_studies() -> list[str]:
+    """Names of the studies shipped in scenarios/studies/ (`skill-sim study NAME` finds them)."""
+    return sorted(p.stem for p in SHIPPED_STUDIES.glob("*.yaml"))
+
+
+def resolve_study_path(path: str | Path) -> Path:
+    """The study file `path` names: a file that exists as given, else a shipped study named
+    `tiny_grid`, `tiny_grid.yaml` or `scenarios/studies/tiny_grid.yaml`, from any directory."""
+    given = Path(path)
+    if given.is_file():
+        return given
+    if not given.is_absolute() and given.parent in (Path("."), Path("scenarios/studies")) \
+            and given.suffix in ("", ".yaml") and given.stem in shipped_studies():
+        return SHIPPED_STUDIES / f"{given.stem}.yaml"
+    raise StudyError(f"{given}: no such study file; pass a path to a study .yaml file or a shipped study's name: "
+                     f"{', '.join(shipped_studies())}")
+
+
 def load_study(path: str | Path) -> Study:
     """Read and validate a study file (schema, base scenario, every axis value); raise StudyError."""
-    path = Path(path)
-    if not path.is_file():
-        raise StudyError(f"{path}: no such study file; pass a path to a study .yaml file "
-                         "(shipped ones are in scenarios/studies/)")
+    path = resolve_study_path(path)
     try:
         raw = parse_yaml(read_text(path))
     except yaml.YAMLError as exc:
@@ -123,10 +141,19 @@ def load_study(path: str | Path) -> Study:
 
 def is_study_file(path: str | Path) -> bool:
     """Whether `path` is a study file rather than a scenario: a YAML mapping with more of a study's
-    own keys (base, set, axes, zip, seeds) than of a scenario's (`validate` takes either)."""
+    own keys (base, set, axes, zip, seeds) than of a scenario's, or the name of a shipped study that
+    is no shipped scenario's (`validate` takes either)."""
     path = Path(path)
     if not path.is_file():
-        return False
+        try:
+            resolve_scenario_path(path)
+            return False
+        except ScenarioError:
+            pass
+        try:
+            path = resolve_study_path(path)
+        except StudyError:
+            return False
     try:
         raw = parse_yaml(read_text(path))
     except (yaml.YAMLError, ScenarioError):

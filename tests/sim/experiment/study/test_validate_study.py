@@ -102,3 +102,18 @@ def test_a_kind_axis_warns_once_about_the_fields_it_drops(tmp_path, capsys):
     code, out, err = invoke(["validate", str(tmp_path / "study.yaml"), "--quiet"], capsys)
     assert code == 0, err
     assert err.count("learner.mapper.kind=mahalanobis: dropped k: 5") == 1
+
+
+def test_shipped_studies_are_listed_and_found_by_name_from_any_directory(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = invoke(["list", "studies", "--json"], capsys)
+    listed = json.loads(out)
+    assert code == 0 and sorted(listed) == sorted(p.stem for p in (ROOT / "scenarios" / "studies").glob("*.yaml"))
+    assert listed["tiny_grid"].startswith("A first look in a few minutes")  # the file's top comment
+    for name in ("tiny_grid", "tiny_grid.yaml", "scenarios/studies/tiny_grid.yaml"):
+        code, out, err = invoke(["validate", name, "--json"], capsys)
+        assert code == 0 and json.loads(out)["cells"] == 8, err
+    code, _, err = invoke(["study", "tiny_gird", "--quiet"], capsys)
+    assert code == 2 and "no such study file" in err and "tiny_grid" in err
+    code, out, _ = invoke(["validate", "tiny", "--json"], capsys)  # a shipped scenario stays a scenario
+    assert code == 0 and json.loads(out)["name"] == "tiny"
