@@ -177,5 +177,7 @@ def check_exemplars(scenario: Scenario, source: str) -> None:
 
     sizes = train_sizes(scenario.tasks)
     if sizes is not None and m > sizes[0]:
+        cap = scenario.tasks.train_per_class
+        why = f" (tasks.train_per_class = {cap})" if cap is not None and cap <= sizes[0] else ""
         raise ScenarioError(f"{source}: learner.mapper.m = {m}, but {scenario.tasks.suite} has only {sizes[0]} "
-                            f"train images in its smallest class; allowed: m <= {sizes[0]}")
+                            f"train images in its smallest class{why}; allowed: m <= {sizes[0]}")

@@ -70,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run one scenario: learn, simulate, evaluate, report")
     common(run)
     run.add_argument("--out", type=_folder, help="run directory (default: the scenario's output.dir or runs/NAME)")
-    run.add_argument("--alpha", type=float, help="MACs per byte (overrides the scenario's alpha)")
+    run.add_argument("--alpha", type=_alpha_one, help="MACs per byte (overrides the scenario's alpha)")
     run.add_argument("--cache", type=_folder, help="cache folder (default: $SKILL_SIM_CACHE or ~/.cache/skill-sim)")
     executor_options.add_options(run, inline=True)
     run.set_defaults(func=_cmd_run)
@@ -158,6 +158,15 @@ def _folder(text: str) -> Path:
     return Path(text)
 
 
+def _alpha_one(text: str) -> float:
+    """run's --alpha: one number (a list belongs to sweep)."""
+    try:
+        return float(text)
+    except ValueError:
+        hint = f"; `skill-sim sweep --alpha {text}` runs several" if "," in text else ""
+        raise argparse.ArgumentTypeError(f"{text!r}: run takes one alpha, a number such as 1e3{hint}") from None
+
+
 def _alpha_list(text: str) -> list[float]:
     try:
         values = [float(x) for x in text.split(",") if x.strip()]
@@ -179,6 +188,11 @@ def _load(args: argparse.Namespace):
     from sim.experiment.loading import load_scenario, resolve_scenario_path
     from sim.experiment.naming import number
 
+    from sim.experiment.study.spec import is_study_file
+
+    if is_study_file(args.scenario):
+        raise SimError(f"{args.scenario}: a study file (base, axes, seeds), not a scenario; run it with `skill-sim "
+                       f"study {args.scenario}`, or check it with `skill-sim validate {args.scenario}`")
     args.source = str(resolve_scenario_path(args.scenario))
 
     overrides = list(args.overrides)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from pathlib import Path
@@ -258,7 +259,9 @@ def resolve_scenario_path(path: str | Path) -> Path:
     if not given.is_absolute() and given.parent in (Path("."), Path("scenarios")) \
             and given.suffix in ("", ".yaml") and given.stem in shipped_scenarios():
         return SHIPPED_DIR / f"{given.stem}.yaml"
-    raise ScenarioError(f"{given}: no such scenario file; pass a path to a .yaml file or a shipped scenario's "
+    near = difflib.get_close_matches(given.stem, shipped_scenarios(), n=1) if given.parent in (Path("."), Path("scenarios")) else []
+    hint = f" Did you mean {near[0]!r}?" if near else ""
+    raise ScenarioError(f"{given}: no such scenario file.{hint} Pass a path to a .yaml file or a shipped scenario's "
                         f"name: {', '.join(shipped_scenarios())}")
 
 

@@ -8,6 +8,7 @@ schema before anything runs, so a typo is refused naming the study file, the axi
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import json
 from dataclasses import dataclass, field
@@ -111,8 +112,10 @@ def resolve_study_path(path: str | Path) -> Path:
     if not given.is_absolute() and given.parent in (Path("."), Path("scenarios/studies")) \
             and given.suffix in ("", ".yaml") and given.stem in shipped_studies():
         return SHIPPED_STUDIES / f"{given.stem}.yaml"
-    raise StudyError(f"{given}: no such study file; pass a path to a study .yaml file or a shipped study's name: "
-                     f"{', '.join(shipped_studies())}")
+    near = difflib.get_close_matches(given.stem, shipped_studies(), n=1)
+    hint = f" Did you mean {near[0]!r}?" if near else ""
+    raise StudyError(f"{given}: no such study file.{hint} Pass a path to a study .yaml file or a shipped study's "
+                     f"name: {', '.join(shipped_studies())}")
 
 
 def load_study(path: str | Path) -> Study:
@@ -128,6 +131,10 @@ def load_study(path: str | Path) -> Study:
     if not isinstance(raw, dict):
         raise StudyError(f"{path}: a study file is a mapping with name, base, axes and seeds; "
                          f"got {type(raw).__name__}")
+    if _looks_like_scenario(raw):
+        raise StudyError(f"{path}: a scenario, not a study; run it with `skill-sim run {path}`, or write a study "
+                         f"that names it as its base (name, base: {path.name}, axes, seeds; e.g. "
+                         "scenarios/studies/tiny_grid.yaml)")
     try:
         spec = StudyFile.model_validate(raw)
     except ValidationError as exc:
@@ -158,11 +165,20 @@ def is_study_file(path: str | Path) -> bool:
         raw = parse_yaml(read_text(path))
     except (yaml.YAMLError, ScenarioError):
         return False  # the scenario loader says what is wrong with the file
-    if not isinstance(raw, dict):
-        return False
+    return isinstance(raw, dict) and _counts(raw)[0] > _counts(raw)[1]
+
+
+def _looks_like_scenario(raw: dict[str, Any]) -> bool:
+    """More of a scenario's keys than of a study's own (a scenario passed to `study`)."""
+    own, scenario = _counts(raw)
+    return scenario > own
+
+
+def _counts(raw: dict[str, Any]) -> tuple[int, int]:
+    """How many of a mapping's keys only a study has (base, set, axes, zip, seeds), and only a scenario."""
     keys = set(raw)
-    own = set(StudyFile.model_fields) - set(Scenario.model_fields)
-    return len(keys & own) > len(keys & (set(Scenario.model_fields) - {"name"}))
+    return (len(keys & (set(StudyFile.model_fields) - set(Scenario.model_fields))),
+            len(keys & (set(Scenario.model_fields) - set(StudyFile.model_fields))))
 
 
 def override_text(field: str, value: Any) -> str:

@@ -117,3 +117,23 @@ def test_shipped_studies_are_listed_and_found_by_name_from_any_directory(tmp_pat
     assert code == 2 and "no such study file" in err and "tiny_grid" in err
     code, out, _ = invoke(["validate", "tiny", "--json"], capsys)  # a shipped scenario stays a scenario
     assert code == 0 and json.loads(out)["name"] == "tiny"
+
+
+def test_a_study_given_to_run_and_a_scenario_given_to_study_say_which_command(tmp_path, capsys):
+    path = write(tmp_path, "name: st\nbase: base.yaml\naxes: {alpha: [10, 100]}\n")
+    for command in ("run", "sweep", "curves"):
+        code, _, err = invoke([command, str(path), "--quiet", "--out", str(tmp_path / "o")], capsys)
+        assert code == 2 and "a study file (base, axes, seeds), not a scenario" in err
+        assert f"`skill-sim study {path}`" in err and "unknown key" not in err
+    code, _, err = invoke(["run", "tiny_grid", "--quiet", "--out", str(tmp_path / "o")], capsys)  # by name too
+    assert code == 2 and "`skill-sim study tiny_grid`" in err
+    code, _, err = invoke(["study", str(tmp_path / "base.yaml"), "--quiet"], capsys)
+    assert code == 2 and "a scenario, not a study" in err and "base: base.yaml" in err and "unknown key" not in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_misspelt_shipped_name_gets_the_nearest(capsys):
+    code, _, err = invoke(["validate", "ring51"], capsys)
+    assert code == 2 and "Did you mean 'ring_51'?" in err
+    code, _, err = invoke(["study", "tiny_gird"], capsys)
+    assert code == 2 and "Did you mean 'tiny_grid'?" in err
