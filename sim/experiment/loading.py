@@ -89,7 +89,8 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
     try:
         raw = parse_yaml(read_text(path))
     except yaml.YAMLError as exc:
-        raise ScenarioError(f"{path}: not valid YAML: {exc}") from None
+        tabs = " (YAML indents with spaces, never tabs)" if "'\\t'" in str(exc) else ""
+        raise ScenarioError(f"{path}: not valid YAML{tabs}: {exc}") from None
     if raw is None:
         raise ScenarioError(
             f"{path}: empty scenario file (it would run every default: 51 agents, 102 tasks); "

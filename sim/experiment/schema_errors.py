@@ -185,8 +185,12 @@ def _section_hint(field: str, value: Any, sections: list[type[BaseModel]]) -> st
     last = field.rsplit(".", 1)[-1]
     keys = sorted({k for m in sections for k in m.model_fields})
     said = value if isinstance(value, bool) else _WORDS.get(str(value).lower())
+    tags = {tag_of(m): m for m in sections if tag_of(m) is not None}
     if said is not None and "enabled" in keys:  # `reuse: true`, `bb: yes`: the switch of the section
         example = f"{last}: {{enabled: {short(said)}}}"
+    elif isinstance(value, str) and value in tags:  # `gossip: push_pull`, `mapper: mahalanobis`: a kind
+        key = "protocol" if "protocol" in tags[value].model_fields else "kind"
+        example = f"{last}: {{{key}: {value}}}"
     elif len(sections) > 1 and all(tag_of(m) for m in sections):
         key = "protocol" if "protocol" in sections[0].model_fields else "kind"
         example = f"{last}: {{{key}: {' | '.join(str(tag_of(m)) for m in sections)}, ...}}"

@@ -285,6 +285,8 @@ CASES: dict[str, Case] = {
     "file-duplicate-nested-key": Case(text=BASE.replace("count: 4", "count: 4, count: 5"),
                                       names=("duplicate key 'count'", "line 2")),
     "file-top-level-list": Case(text="- agents\n- tasks\n", names=("{scenario}", "top level")),
+    "file-indented-with-a-tab": Case(text=BASE.replace("agents: {count: 4}", "agents:\n\tcount: 4"),
+                                     names=("{scenario}", "not valid YAML", "spaces, never tabs", "line 3")),
     "file-bad-yaml": Case(text="agents: {count: 4\n", names=("{scenario}", "not valid YAML")),
     "file-missing": Case(args=(), text=None, names=("{scenario}", "no such scenario file")),  # type: ignore[arg-type]
     # --- folders the run writes ---
@@ -476,6 +478,9 @@ UNIONS: dict[str, tuple[str, tuple[str, ...]]] = {
                           "Allowed: 'gmmc', 'mahalanobis'")),
     "protocol-typo": ("gossip: {protocol: flod}\n",
                       ("gossip.protocol = 'flod'", "Did you mean 'flood'?", "'push_pull'")),
+    "gossip-as-a-protocol-name": ("gossip: push_pull\n", ("gossip = 'push_pull'", "`gossip: {protocol: push_pull}`")),
+    "mapper-as-a-kind-name": ("learner: {mapper: mahalanobis}\n",
+                              ("learner.mapper = 'mahalanobis'", "`mapper: {kind: mahalanobis}`")),
     "mapper-as-a-number": ("learner: {mapper: 3}\n",
                            ("learner.mapper = 3", "`mapper: {kind: gmmc | mahalanobis, ...}`")),
     "bool-yes": ("output: {events_csv: yes}\n", ("output.events_csv = 'yes'", "true or false")),
