@@ -84,7 +84,7 @@ def read_text(path: Path) -> str:
 def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
                   notes: list[str] | None = None) -> Scenario:
     """Read, override and validate a scenario file; raise ScenarioError with a readable message.
-    `notes` receives a warning for each field an override of a `kind` dropped (see switch_kinds)."""
+    `notes` receives a warning for each field an override of a `kind` dropped (see switch_kind)."""
     path = resolve_scenario_path(path)
     try:
         raw = parse_yaml(read_text(path))
