@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
-import json
-import math
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -26,7 +24,7 @@ from rich.markup import escape
 from agents.errors import LearningError
 from sim.errors import SimError
 from sim.experiment import executor_options
-from sim.experiment.cli_options import add_common
+from sim.experiment.cli_options import _alpha_list, _alpha_one, _folder, add_common
 from topologies.errors import TopologyError
 
 USER_ERRORS = (LearningError, SimError, TopologyError)
@@ -149,36 +147,6 @@ def _print_run_dir(args: argparse.Namespace, out: Path) -> None:
     """With --quiet, the run directory is still said on stdout (one line), unless --json carried it."""
     if args.quiet and not args.json:
         sys.stdout.write(f"{out}\n")
-
-
-def _folder(text: str) -> Path:
-    """A folder argument (--out, --cache): an empty one is refused, not taken as the working directory."""
-    if not text.strip():
-        raise argparse.ArgumentTypeError("an empty path; name a folder")
-    return Path(text)
-
-
-def _alpha_one(text: str) -> float:
-    """run's --alpha: one number (a list belongs to sweep)."""
-    try:
-        return float(text)
-    except ValueError:
-        hint = f"; `skill-sim sweep --alpha {text}` runs several" if "," in text else ""
-        raise argparse.ArgumentTypeError(f"{text!r}: run takes one alpha, a number such as 1e3{hint}") from None
-
-
-def _alpha_list(text: str) -> list[float]:
-    try:
-        values = [float(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated numbers, e.g. 10,100,1e3") from None
-    if not values or not all(0 < v < math.inf for v in values):
-        raise argparse.ArgumentTypeError(f"{text[:80]!r}: alphas must be positive finite numbers")
-    if len(set(values)) != len(values):
-        twice = sorted({v for v in values if values.count(v) > 1})
-        raise argparse.ArgumentTypeError(f"{text[:80]!r}: alpha {', '.join(f'{v:g}' for v in twice)} given twice; "
-                                         "give each value once")
-    return values
 
 
 def _load(args: argparse.Namespace):

@@ -11,7 +11,8 @@ from __future__ import annotations
 import difflib
 import itertools
 import json
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +79,7 @@ class Study:
     spec: StudyFile
     base_path: Path
     dimensions: list[Dimension]
-    notes: list[str] = field(default_factory=list)  # warnings of resolving its values (fields a kind dropped)
+    notes: list[str] = dataclasses.field(default_factory=list)  # warnings of resolving its values (fields a kind dropped)
 
     @property
     def axis_fields(self) -> list[str]:
