@@ -111,15 +111,16 @@ def check_device(scenario: Scenario, source: str) -> None:
 
 def check_clipping(scenario: Scenario) -> list[str]:
     """Warn when a setting asks for more than the data holds and the run quietly uses less:
-    tasks.train_per_class above a suite's images, learner.mapper.k above a task's train images.
+    tasks.train_per_class above a suite's images, learner.mapper.k above a task's train images,
+    learner.reuse.shots above a class's train images.
     Only for suites that know their sizes cheaply (not folder or mixed)."""
     from agents.suites.registry import train_sizes
 
     sizes = train_sizes(scenario.tasks)
+    warnings = _check_shots(scenario, sizes[0] if sizes else None)
     if sizes is None:
-        return []
+        return warnings
     per_class, per_task = sizes
-    warnings = []
     asked = scenario.tasks.train_per_class
     if asked is not None and asked > per_class:
         warnings.append(f"tasks.train_per_class = {asked}, but {scenario.tasks.suite} has only {per_class} train "
@@ -129,6 +130,24 @@ def check_clipping(scenario: Scenario) -> list[str]:
         warnings.append(f"learner.mapper.k = {k}, but a task has as few as {per_task} train images: "
                         f"the run fits min(k, images) = {per_task} clusters there")
     return warnings
+
+
+def _check_shots(scenario: Scenario, per_class: int | None) -> list[str]:
+    """Visual reuse matching looks at `shots` training images of each new class; warn when a class
+    has fewer (the suite's smallest class, or tasks.train_per_class where the suite's size is not
+    known cheaply): matching then sees only those."""
+    reuse = scenario.learner.reuse
+    if not (reuse.enabled and reuse.match == "visual"):
+        return []
+    cap = scenario.tasks.train_per_class
+    has = per_class if per_class is not None else cap
+    if has is None or reuse.shots <= has:
+        return []
+    why = f"tasks.train_per_class = {cap}" if cap is not None and cap <= has else \
+        f"{scenario.tasks.suite} has only {has} in its smallest class"
+    return [f"learner.reuse.shots = {reuse.shots}, but a class has as few as {has} train images ({why}): "
+            f"visual matching looks at {has} there; lower learner.reuse.shots to {has} or fewer to match on "
+            "the same number everywhere"]
 
 
 def check_folder_files(scenario: Scenario) -> list[str]:
@@ -158,5 +177,7 @@ def check_exemplars(scenario: Scenario, source: str) -> None:
 
     sizes = train_sizes(scenario.tasks)
     if sizes is not None and m > sizes[0]:
+        cap = scenario.tasks.train_per_class
+        why = f" (tasks.train_per_class = {cap})" if cap is not None and cap <= sizes[0] else ""
         raise ScenarioError(f"{source}: learner.mapper.m = {m}, but {scenario.tasks.suite} has only {sizes[0]} "
-                            f"train images in its smallest class; allowed: m <= {sizes[0]}")
+                            f"train images in its smallest class{why}; allowed: m <= {sizes[0]}")

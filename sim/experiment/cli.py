@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
-import json
-import math
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -26,6 +24,7 @@ from rich.markup import escape
 from agents.errors import LearningError
 from sim.errors import SimError
 from sim.experiment import executor_options
+from sim.experiment.cli_options import _alpha_list, _alpha_one, _folder, add_common
 from topologies.errors import TopologyError
 
 USER_ERRORS = (LearningError, SimError, TopologyError)
@@ -64,23 +63,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"skill-sim {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def common(p: argparse.ArgumentParser, scenario: bool = True) -> None:
-        if scenario:
-            p.add_argument("scenario", type=Path,
-                           help="scenario YAML file, or a shipped scenario's name from any directory (e.g. tiny)")
-            p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                           help="override a scenario field, e.g. --set agents.count=10 (repeatable)")
-            p.add_argument("--seed", type=int, help="override the scenario's root seed")
-        p.add_argument("--quiet", action="store_true",
-                       help="no progress or summary (run and sweep still print the run directory on stdout)")
-        p.add_argument("--json", action="store_true",
-                       help="print the results as JSON on stdout (with run_dir), and nothing else there")
-        p.add_argument("--debug", action="store_true", help="show tracebacks of unexpected failures")
+    common = add_common
 
     run = sub.add_parser("run", help="run one scenario: learn, simulate, evaluate, report")
     common(run)
     run.add_argument("--out", type=_folder, help="run directory (default: the scenario's output.dir or runs/NAME)")
-    run.add_argument("--alpha", type=float, help="MACs per byte (overrides the scenario's alpha)")
+    run.add_argument("--alpha", type=_alpha_one, help="MACs per byte (overrides the scenario's alpha)")
     run.add_argument("--cache", type=_folder, help="cache folder (default: $SKILL_SIM_CACHE or ~/.cache/skill-sim)")
     executor_options.add_options(run, inline=True)
     run.set_defaults(func=_cmd_run)
@@ -99,14 +87,15 @@ def _parser() -> argparse.ArgumentParser:
     curves.add_argument("--cache", type=_folder, help="cache folder (default: $SKILL_SIM_CACHE or ~/.cache/skill-sim)")
     curves.set_defaults(func=_cmd_curves)
 
-    validate = sub.add_parser("validate", help="check a scenario file and print it with every default")
+    validate = sub.add_parser("validate", help="check a scenario file and print it with every default, or check a "
+                                               "study file (every cell, as `study` does) and print its cells and axes")
     common(validate)
     validate.add_argument("--out", type=_folder, help="check this run directory as `run --out` would")
     validate.add_argument("--cache", type=_folder, help="check this cache folder as `run --cache` would")
     validate.set_defaults(func=_cmd_validate)
 
-    report = sub.add_parser("report", help="re-render the summary and plots of a finished run")
-    report.add_argument("run_dir", type=Path)
+    report = sub.add_parser("report", help="re-render the summary and plots of a finished run, sweep or study")
+    report.add_argument("run_dir", type=Path, metavar="DIR", help="a run, sweep or study directory")
     report.add_argument("--y-scale", choices=("auto", "log", "linear"), default="auto",
                         help="speedup axis of a sweep's plot (auto: log when speedups span a wide range)")
     common(report, scenario=False)
@@ -122,8 +111,8 @@ def _parser() -> argparse.ArgumentParser:
 
     add_study(sub, common, _folder)
 
-    listing = sub.add_parser("list", help="list topologies, protocols, suites, backbones or scenarios")
-    listing.add_argument("what", choices=["topologies", "protocols", "suites", "backbones", "scenarios"])
+    listing = sub.add_parser("list", help="list topologies, protocols, suites, backbones, scenarios or studies")
+    listing.add_argument("what", choices=["topologies", "protocols", "suites", "backbones", "scenarios", "studies"])
     listing.add_argument("--all", action="store_true", help="backbones: every timm model name, not only the offline ones")
     common(listing, scenario=False)
     listing.set_defaults(func=_cmd_list)
@@ -160,27 +149,6 @@ def _print_run_dir(args: argparse.Namespace, out: Path) -> None:
         sys.stdout.write(f"{out}\n")
 
 
-def _folder(text: str) -> Path:
-    """A folder argument (--out, --cache): an empty one is refused, not taken as the working directory."""
-    if not text.strip():
-        raise argparse.ArgumentTypeError("an empty path; name a folder")
-    return Path(text)
-
-
-def _alpha_list(text: str) -> list[float]:
-    try:
-        values = [float(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated numbers, e.g. 10,100,1e3") from None
-    if not values or not all(0 < v < math.inf for v in values):
-        raise argparse.ArgumentTypeError(f"{text[:80]!r}: alphas must be positive finite numbers")
-    if len(set(values)) != len(values):
-        twice = sorted({v for v in values if values.count(v) > 1})
-        raise argparse.ArgumentTypeError(f"{text[:80]!r}: alpha {', '.join(f'{v:g}' for v in twice)} given twice; "
-                                         "give each value once")
-    return values
-
-
 def _load(args: argparse.Namespace):
     """The scenario the command names, with --set / --seed / --alpha applied; args.source becomes
     its resolved file path, the one prefix of every message about it, and args.applied the
@@ -188,6 +156,11 @@ def _load(args: argparse.Namespace):
     from sim.experiment.loading import load_scenario, resolve_scenario_path
     from sim.experiment.naming import number
 
+    from sim.experiment.study.spec import is_study_file
+
+    if is_study_file(args.scenario):
+        raise SimError(f"{args.scenario}: a study file (base, axes, seeds), not a scenario; run it with `skill-sim "
+                       f"study {args.scenario}`, or check it with `skill-sim validate {args.scenario}`")
     args.source = str(resolve_scenario_path(args.scenario))
 
     overrides = list(args.overrides)
@@ -196,7 +169,8 @@ def _load(args: argparse.Namespace):
     if getattr(args, "alpha", None) is not None and not isinstance(args.alpha, list):
         overrides.append(f"alpha={number(args.alpha)}")
     args.applied = overrides
-    return load_scenario(args.scenario, overrides)
+    args.load_notes = []  # fields a `kind` override dropped: warned about with the checks' warnings
+    return load_scenario(args.scenario, overrides, notes=args.load_notes)
 
 
 def _starting(console: Console, scenario: Any, args: argparse.Namespace, out: Path) -> None:
@@ -244,7 +218,7 @@ def _check(args: argparse.Namespace, scenario: Any, out: Path, warn_alpha: bool 
     even under --quiet (which hides only progress and the summary)."""
     from sim.experiment.checks import check_scenario
 
-    warnings = check_scenario(scenario, source=args.source, out=out, cache=args.cache)
+    warnings = [*args.load_notes, *check_scenario(scenario, source=args.source, out=out, cache=args.cache)]
     if warn_alpha and len(scenario.alphas) > 1:
         warnings.append(f"alpha is a list: run uses the first, {scenario.alphas[0]:g}; sweep runs every value")
     for warning in warnings:
@@ -322,6 +296,12 @@ def _cmd_curves(args: argparse.Namespace, console: Console) -> int:
 def _cmd_validate(args: argparse.Namespace, console: Console) -> int:
     import yaml
 
+    from sim.experiment.study.spec import is_study_file
+
+    if is_study_file(args.scenario):
+        from sim.experiment.study.command import validate_study
+
+        return validate_study(args, console)
     scenario = _load(args)
     _check(args, scenario, _run_dir(args, scenario))  # the very checks `run` makes
     resolved = scenario.model_dump(mode="json")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
+import sys
 from typing import Any, Iterator
 
 from sim.errors import SimError
@@ -45,23 +47,73 @@ def check(args: argparse.Namespace) -> None:
     """Refuse options that the chosen executor would ignore (exit 2), before anything loads."""
     if args.address and args.executor != "ray":
         raise SimError(f"--address {args.address}: only --executor ray joins a cluster; add --executor ray")
+    if args.executor == "ray" and not _ray_installed():  # said now, not when (or if) learning starts
+        from sim.experiment.study.executors.ray import INSTALL
+
+        raise SimError(f"--executor ray: Ray is not installed; install it with {INSTALL}")
     if args.workers and args.executor == INLINE:
         raise SimError(f"--workers {args.workers}: learning inline runs in this process; add --executor local "
                        "(or ray) to learn on several workers")
 
 
+class OnDemand:
+    """The executor `run` and `sweep` asked for, started only when a task needs learning: a warm
+    cache learns nothing, so it starts no process pool and no Ray instance."""
+
+    def __init__(self, kind: str, workers: int | None, address: str | None, gpus: list[str]) -> None:
+        self._kind, self._workers, self._address, self._gpus = kind, workers, address, gpus
+        self._executor: Any = None
+
+    def started(self) -> Any:
+        """The executor itself, started on first use."""
+        if self._executor is None:
+            from sim.experiment.study.executors import create_executor
+
+            self._executor = create_executor(self._kind, self._workers, self._address, gpus=self._gpus)
+        return self._executor
+
+    def describe(self) -> str:
+        """A few words for the progress line, said without starting the executor."""
+        if self._executor is not None:
+            return self._executor.describe()
+        workers = f" · {self._workers} worker{'s' if self._workers != 1 else ''}" if self._workers else ""
+        return f"{self._kind}{workers}"
+
+    def __getattr__(self, name: str) -> Any:  # learn, ships_learning, name, workers, gpus: the executor's own
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.started(), name)
+
+    def close(self, abort: bool = False) -> None:
+        """Stop the executor if it was started."""
+        if self._executor is not None:
+            self._executor.close(abort=abort)
+
+
+def _ray_installed() -> bool:
+    """Whether `import ray` would find Ray, without importing it (about a second)."""
+    if "ray" in sys.modules:
+        return sys.modules["ray"] is not None
+    return importlib.util.find_spec("ray") is not None
+
+
 @contextlib.contextmanager
 def learning_executor(args: argparse.Namespace, learner_device: str) -> Iterator[Any]:
-    """The executor that `run` and `sweep` learn on (None: inline). Locally, learning on `auto` or
-    `cuda` on a machine with GPUs gets one worker per GPU, each seeing only its own."""
+    """The executor that `run` and `sweep` learn on (None: inline), started when a task is to be
+    learned. Locally, learning on `auto` or `cuda` on a machine with GPUs gets one worker per GPU,
+    each seeing only its own."""
     if args.executor == INLINE:
         yield None
         return
-    from sim.experiment.study.executors import create_executor
     from sim.experiment.study.executors.base import learns_on_gpu, visible_gpus
 
     gpus = visible_gpus() if args.executor == "local" else []
     gpus = gpus if learns_on_gpu(learner_device, gpus) else []
     workers = args.workers or (len(gpus) if gpus else None)
-    with create_executor(args.executor, workers, args.address, gpus=gpus) as executor:
+    executor = OnDemand(args.executor, workers, args.address, gpus)
+    failed = True
+    try:
         yield executor
+        failed = False
+    finally:
+        executor.close(abort=failed)  # an interrupt does not wait for the jobs in flight

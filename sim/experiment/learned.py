@@ -110,7 +110,9 @@ def learn_all(scenario: Scenario, suite: TaskSuite, assignment: list[list[int]],
             progress("task_learned", task=tid, agent=owner[tid], name=task_by_id[tid].name, cached=True,
                      bytes=len(learned[tid].package))
     missing = [tid for tid in order if tid not in learned]
-    if executor is None:
+    if not missing:  # a warm cache: the executor is not even started
+        done = iter(())
+    elif executor is None:
         done = learn_claimed([(task_by_id[tid], seeds[tid]) for tid in missing], backbone, scenario.learner,
                              features, store)
     else:

@@ -1,4 +1,4 @@
-"""The listings of `skill-sim list`: topologies, protocols, suites, backbones, shipped scenarios.
+"""The listings of `skill-sim list`: topologies, protocols, suites, backbones, shipped scenarios and studies.
 
 Each listing imports only the registry it reads, so `list` starts in well under a second.
 """
@@ -31,6 +31,11 @@ def listing(what: str, every: bool = False) -> dict[str, Any]:
     if what == "backbones":
         return backbones(every)
     from sim.experiment.loading import SHIPPED_DIR, scenario_description, shipped_scenarios
+
+    if what == "studies":
+        from sim.experiment.study.spec import SHIPPED_STUDIES, shipped_studies
+
+        return {name: scenario_description(SHIPPED_STUDIES / f"{name}.yaml") for name in shipped_studies()}
 
     return {name: scenario_description(SHIPPED_DIR / f"{name}.yaml") for name in shipped_scenarios()}
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import difflib
 import math
 import re
-import typing
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,10 @@ from pydantic import BaseModel, ValidationError
 
 from sim.errors import ScenarioError
 from sim.experiment.scenario import Scenario
+from sim.experiment.schema_errors import all_models as _all_models  # noqa: F401  (tests walk the schema)
+from sim.experiment.schema_errors import format_errors, sections_at, short
+from sim.experiment.schema_errors import models_in as _models_in
+from sim.experiment.schema_errors import tag_of as _tag_of
 
 
 # Beyond these, a value is nonsense (or an attack on the parser): refused, naming the field.
@@ -78,13 +81,16 @@ def read_text(path: Path) -> str:
         ) from None
 
 
-def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
-    """Read, override and validate a scenario file; raise ScenarioError with a readable message."""
+def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
+                  notes: list[str] | None = None) -> Scenario:
+    """Read, override and validate a scenario file; raise ScenarioError with a readable message.
+    `notes` receives a warning for each field an override of a `kind` dropped (see switch_kind)."""
     path = resolve_scenario_path(path)
     try:
         raw = parse_yaml(read_text(path))
     except yaml.YAMLError as exc:
-        raise ScenarioError(f"{path}: not valid YAML: {exc}") from None
+        tabs = " (YAML indents with spaces, never tabs)" if "'\\t'" in str(exc) else ""
+        raise ScenarioError(f"{path}: not valid YAML{tabs}: {exc}") from None
     if raw is None:
         raise ScenarioError(
             f"{path}: empty scenario file (it would run every default: 51 agents, 102 tasks); "
@@ -92,8 +98,19 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ())
         )
     if not isinstance(raw, dict):
         raise ScenarioError(f"{path}: the top level must be a mapping of sections, got {type(raw).__name__}")
+    switches: list[tuple[tuple[str, ...], Any]] = []
+    given: set[tuple[str, ...]] = set()
     for item in overrides:
+        parts = tuple(item.partition("=")[0].strip().split("."))
+        before = _value_at(raw, parts)
         apply_override(raw, item, source=str(path))
+        given.update(_paths(parts, _value_at(raw, parts)))
+        if parts[-1] in ("kind", "protocol") and before != _value_at(raw, parts):
+            switches.append((parts, before))
+    for parts, before in switches:
+        dropped = switch_kind(raw, parts, before, given, source=str(path))
+        if dropped and notes is not None:
+            notes.append(dropped)
     _resolve_relative_paths(raw, path.parent)
     return validate_scenario(raw, source=str(path))
 
@@ -107,7 +124,7 @@ def validate_scenario(raw: dict[str, Any], source: str = "<scenario>") -> Scenar
     try:
         return Scenario.model_validate(raw)
     except ValidationError as exc:
-        lines = [format_error(err, raw) for err in exc.errors()]
+        lines = format_errors(exc.errors(), raw, Scenario)
         raise ScenarioError(f"{source}: invalid scenario:\n  " + "\n  ".join(lines)) from None
 
 
@@ -133,6 +150,50 @@ def fill_default_tags(raw: dict[str, Any], model: type[BaseModel]) -> None:
                 fill_default_tags(value, member)
 
 
+def switch_kind(raw: dict[str, Any], parts: tuple[str, ...], before: Any, given: set[tuple[str, ...]],
+                source: str) -> str | None:
+    """After an override changed a section's `kind` (or gossip's `protocol`), drop the fields the file
+    gave for the old kind that the new one does not have (`--set learner.mapper.kind=mahalanobis` on
+    a file with `mapper: {kind: gmmc, k: 5}` drops k), and say so; fields an override gave stay, so
+    that a mistake there is still refused. Returns the warning, or None when nothing was dropped."""
+    section = _value_at(raw, parts[:-1])
+    if not isinstance(section, dict):
+        return None
+    tag = section.get(parts[-1])
+    models = [m for m in sections_at(Scenario, list(parts[:-1])) if _tag_of(m) == tag]
+    if len(models) != 1:  # an unknown kind: the schema's error lists the kinds there are
+        return None
+    dropped = {k: v for k, v in section.items() if k not in models[0].model_fields and (*parts[:-1], k) not in given}
+    if not dropped:
+        return None
+    for key in dropped:
+        del section[key]
+    where = ".".join(parts[:-1])
+    old = f" for {before!r}" if isinstance(before, str) else ""
+    fields = ", ".join(f"{k}: {_short(v)}" for k, v in dropped.items())
+    return (f"{where}.{parts[-1]}={tag}: dropped {fields} (given in {source}{old}; {tag!r} has no such field). "
+            f"To give {where} other fields, set it whole, e.g. --set '{where}={{{parts[-1]}: {tag}}}'")
+
+
+def _value_at(raw: Any, parts: tuple[str, ...]) -> Any:
+    """The value at a dotted path of a raw mapping, or None where there is none."""
+    node = raw
+    for part in parts:
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
+
+
+def _paths(parts: tuple[str, ...], value: Any) -> set[tuple[str, ...]]:
+    """The path an override set and, for a mapping value, every path inside it."""
+    found = {parts}
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            found |= _paths((*parts, str(key)), inner)
+    return found
+
+
 def apply_override(raw: dict[str, Any], item: str, source: str = "--set") -> None:
     """Apply one `key.path=value` override (value parsed as YAML) to a raw scenario mapping."""
     key, sep, text = item.partition("=")
@@ -156,24 +217,6 @@ def apply_override(raw: dict[str, Any], item: str, source: str = "--set") -> Non
             raise ScenarioError(f"--set {_short(key)}: {part!r} is not a section (it holds {_short(child)})")
         node = child
     node[parts[-1]] = value
-
-
-def format_error(err: dict[str, Any], raw: dict[str, Any]) -> str:
-    """One line per pydantic error: field path, bad value, what is allowed, and a typo suggestion."""
-    loc = [str(p) for p in err["loc"] if not (_is_union_tag(p) or _is_type_branch(p))]
-    field = ".".join(loc) or "(top level)"
-    if err["type"] == "extra_forbidden":
-        allowed = _allowed_keys([str(p) for p in err["loc"][:-1]])
-        near = difflib.get_close_matches(loc[-1], allowed, n=1)
-        hint = f" Did you mean {near[0]!r}?" if near else ""
-        return f"{field}: unknown key.{hint} Allowed here: {', '.join(allowed)}"
-    msg = err["msg"].removeprefix("Value error, ")
-    msg = msg if len(msg) <= 300 else msg[:297] + "..."
-    if err["type"] == "finite_number":
-        msg += " (inf and nan are refused: where a field can mean 'never', it takes null)"
-    if "input" in err and err["type"] != "missing" and not isinstance(err["input"], dict):
-        return f"{field} = {_short(err['input'])}: {msg}"
-    return f"{field}: {msg}"
 
 
 def check_values(raw: Any, field: str = "") -> str | None:
@@ -217,7 +260,9 @@ def resolve_scenario_path(path: str | Path) -> Path:
     if not given.is_absolute() and given.parent in (Path("."), Path("scenarios")) \
             and given.suffix in ("", ".yaml") and given.stem in shipped_scenarios():
         return SHIPPED_DIR / f"{given.stem}.yaml"
-    raise ScenarioError(f"{given}: no such scenario file; pass a path to a .yaml file or a shipped scenario's "
+    near = difflib.get_close_matches(given.stem, shipped_scenarios(), n=1) if given.parent in (Path("."), Path("scenarios")) else []
+    hint = f" Did you mean {near[0]!r}?" if near else ""
+    raise ScenarioError(f"{given}: no such scenario file.{hint} Pass a path to a .yaml file or a shipped scenario's "
                         f"name: {', '.join(shipped_scenarios())}")
 
 
@@ -241,75 +286,4 @@ def _resolve_relative_paths(raw: dict[str, Any], base: Path) -> None:
                 raw[section][key] = str(candidate)
 
 
-def _is_type_branch(part: Any) -> bool:
-    """pydantic names the member of a plain union it tried ('float', 'list[float]'); drop it."""
-    return isinstance(part, str) and (part in ("float", "int", "str", "bool") or bool(re.match(r"^[a-z-]+\[", part)))
-
-
-def _is_union_tag(part: Any) -> bool:
-    """pydantic puts the chosen union member ('flood', 'gmmc', ...) in error paths; drop it."""
-    return isinstance(part, str) and part in _union_tags()
-
-
-def _union_tags() -> set[str]:
-    tags = set()
-    for model in _all_models(Scenario):
-        for name, field in model.model_fields.items():
-            if name in ("kind", "protocol") and isinstance(field.default, str):
-                tags.add(field.default)
-    return tags
-
-
-def _allowed_keys(loc: list[str]) -> list[str]:
-    """Field names of the model found at `loc` in the schema (all union members merged)."""
-    models: list[type[BaseModel]] = [Scenario]
-    for part in loc:
-        if _is_union_tag(part):  # keep only the union member that the tag names
-            models = [m for m in models if part in (_tag_of(m), None)] or models
-            continue
-        nxt: list[type[BaseModel]] = []
-        for model in models:
-            field = model.model_fields.get(part)
-            if field is not None:
-                nxt.extend(_models_in(field.annotation))
-        # list indices ("0") keep the models of the list's items
-        models = nxt or models
-    keys: set[str] = set()
-    for model in models:
-        keys.update(model.model_fields)
-    return sorted(keys)
-
-
-def _tag_of(model: type[BaseModel]) -> str | None:
-    for name in ("kind", "protocol"):
-        field = model.model_fields.get(name)
-        if field is not None and isinstance(field.default, str):
-            return field.default
-    return None
-
-
-def _models_in(annotation: Any) -> list[type[BaseModel]]:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return [annotation]
-    found: list[type[BaseModel]] = []
-    for arg in typing.get_args(annotation):
-        found.extend(_models_in(arg))
-    return found
-
-
-def _all_models(root: type[BaseModel]) -> list[type[BaseModel]]:
-    seen: list[type[BaseModel]] = []
-    stack = [root]
-    while stack:
-        model = stack.pop()
-        if model in seen:
-            continue
-        seen.append(model)
-        for field in model.model_fields.values():
-            stack.extend(_models_in(field.annotation))
-    return seen
-
-
-def _short(value: Any, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+_short = short

@@ -92,7 +92,13 @@ def read_results(run_dir: Path, note: Callable[[str], None] | None = None) -> di
                 raise SimError(f"{path}: not a skill-sim result (a JSON object); rerun the scenario to rewrite it")
             rundir.verify(run_dir, data, name, note)
             return data
-    raise SimError(f"{run_dir}: no {RESULTS} or {SWEEP_JSON} here; pass the --out folder of a finished run")
+    if not run_dir.is_dir():
+        raise SimError(f"{run_dir}: no such folder; pass the folder a finished run, sweep or study printed as "
+                       "'results in DIR'")
+    inside = sorted(p.parent for p in run_dir.glob(f"*/{RESULTS}"))
+    hint = f" (it holds {len(inside)} run folder(s), e.g. {inside[0]}: pass one)" if inside else ""
+    raise SimError(f"{run_dir}: no {RESULTS}, {SWEEP_JSON} or study.json here{hint}; pass the folder a finished run, "
+                   "sweep or study printed as 'results in DIR'")
 
 
 def versions() -> dict[str, str]:

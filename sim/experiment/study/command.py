@@ -17,7 +17,8 @@ from sim.experiment import executor_options
 def add_parser(sub: Any, common: Callable[..., None], folder: Callable[[str], Path]) -> None:
     """Register `study` on the CLI's subparsers."""
     study = sub.add_parser("study", help="run a grid of scenarios (axes x seeds) in parallel, with tables and figures")
-    study.add_argument("study", type=Path, help="study YAML file (see scenarios/studies/)")
+    study.add_argument("study", type=Path, help="study YAML file, or a shipped study's name from any directory "
+                                                "(skill-sim list studies)")
     study.add_argument("--out", type=folder, help="study directory (default: runs/NAME); rerun to resume")
     executor_options.add_options(study, inline=False)
     study.add_argument("--cache", type=folder, help="cache folder (default: $SKILL_SIM_CACHE or ~/.cache/skill-sim)")
@@ -38,7 +39,7 @@ def cmd_study(args: argparse.Namespace, console: Console) -> int:
 
     cells = expand(study)  # every cell resolves (combinations too) before an executor starts
     out = check_study_dir(args.out or Path("runs") / study.spec.name)
-    _check_cells(args, cells)
+    _check_cells(str(study.path), args.cache, cells, study.notes)
     console.print(f"skill-sim study · {study.spec.name} · base {study.base_path.name} · "
                   f"axes {', '.join(study.axis_fields) or '(none)'} · {len(study.spec.seeds)} seeds", highlight=False)
     with create_executor(args.executor, args.workers, args.address) as executor, StudyView(console) as view:
@@ -87,7 +88,43 @@ def _print_outcome(console: Console, data: dict[str, Any], out: Path, executed: 
     console.print(f"results in {escape(str(out))}", highlight=False)
 
 
-def _check_cells(args: argparse.Namespace, cells: list[Any]) -> None:
+def validate_study(args: argparse.Namespace, console: Console) -> int:
+    """`skill-sim validate STUDY.yaml`: the checks `study` makes before anything runs (the file, the
+    base scenario, every axis value, every cell as `run` checks it); a summary of cells and axes."""
+    import yaml
+
+    from sim.experiment.study.cells import expand
+    from sim.experiment.study.driver import check_study_dir
+    from sim.experiment.study.spec import StudyError, load_study
+
+    if args.overrides or args.seed is not None:
+        given = "--set" if args.overrides else "--seed"
+        raise StudyError(f"{args.scenario}: {given}: this is a study file, and {given} changes a scenario; a study "
+                         "fixes fields under `set:` and lists its seeds under `seeds:` (edit the file, or "
+                         "validate its base scenario with --set)")
+    study = load_study(args.scenario)
+    cells = expand(study)
+    if args.out:
+        check_study_dir(args.out)
+    _check_cells(str(study.path), args.cache, cells, study.notes)
+    combos = len(study.points())
+    summary = {"study": study.spec.name, "file": str(study.path), "base": str(study.base_path),
+               "cells": len(cells), "combinations": combos, "seeds": list(study.spec.seeds),
+               "axes": {f: [p[i] for p in d.points] for d in study.dimensions for i, f in enumerate(d.fields)},
+               "zip": [list(d.fields) for d in study.dimensions if len(d.fields) > 1]}
+    if args.json:
+        _print_json(summary)
+    elif not args.quiet:  # the verdict on stderr, the summary on stdout (YAML), as for a scenario
+        axes = ", ".join(f"{f} ({len(v)})" for f, v in summary["axes"].items()) or "none"
+        console.print(f"[green]ok[/]: {escape(str(study.path))} is a valid study: {len(cells)} cells "
+                      f"({combos} combination{'s' if combos != 1 else ''} x {len(study.spec.seeds)} "
+                      f"seed{'s' if len(study.spec.seeds) != 1 else ''}), axes {escape(axes)}; every cell "
+                      "passed the checks `run` makes", highlight=False, soft_wrap=True)
+        sys.stdout.write(yaml.safe_dump(summary, sort_keys=False, default_flow_style=None))
+    return 0
+
+
+def _check_cells(source: str, cache: Path | None, cells: list[Any], notes: list[str] | None = None) -> None:
     """The checks `run` makes beyond the schema, on every cell before anything is learned (cells
     that differ only in alpha are checked once: no check reads it); a bad cell stops the study with
     exit 2 naming the study file and the cell, and each distinct warning is printed once."""
@@ -100,9 +137,9 @@ def _check_cells(args: argparse.Namespace, cells: list[Any]) -> None:
         if shape in seen:
             continue
         seen.add(shape)
-        source = f"{args.study} (cell {cell.label})"
-        warnings.update(dict.fromkeys(check_scenario(cell.scenario, source=source, cache=args.cache)))
-    for warning in warnings:
+        where = f"{source} (cell {cell.label})"
+        warnings.update(dict.fromkeys(check_scenario(cell.scenario, source=where, cache=cache)))
+    for warning in [*(notes or []), *warnings]:
         Console(stderr=True).print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
 
 

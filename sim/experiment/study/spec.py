@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import itertools
 import json
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sim.errors import ScenarioError
-from sim.experiment.loading import load_scenario, parse_yaml, read_text, resolve_scenario_path
+from sim.experiment.loading import SHIPPED_DIR, load_scenario, parse_yaml, read_text, resolve_scenario_path
 from sim.experiment.scenario import Scenario
+from sim.experiment.schema_errors import format_errors
 
 # Fields a study may not vary: the cell's folder is the study's, and seeds have their own list.
 NOT_AN_AXIS = {"name": "the study names its cells", "seed": "list root seeds under `seeds:`",
@@ -77,6 +79,7 @@ class Study:
     spec: StudyFile
     base_path: Path
     dimensions: list[Dimension]
+    notes: list[str] = dataclasses.field(default_factory=list)  # warnings of resolving its values (fields a kind dropped)
 
     @property
     def axis_fields(self) -> list[str]:
@@ -93,12 +96,32 @@ class Study:
         return {**self.spec.model_dump(mode="json"), "base_path": str(self.base_path), "study_path": str(self.path)}
 
 
+SHIPPED_STUDIES = SHIPPED_DIR / "studies"
+
+
+def shipped_studies() -> list[str]:
+    """Names of the studies shipped in scenarios/studies/ (`skill-sim study NAME` finds them)."""
+    return sorted(p.stem for p in SHIPPED_STUDIES.glob("*.yaml"))
+
+
+def resolve_study_path(path: str | Path) -> Path:
+    """The study file `path` names: a file that exists as given, else a shipped study named
+    `tiny_grid`, `tiny_grid.yaml` or `scenarios/studies/tiny_grid.yaml`, from any directory."""
+    given = Path(path)
+    if given.is_file():
+        return given
+    if not given.is_absolute() and given.parent in (Path("."), Path("scenarios/studies")) \
+            and given.suffix in ("", ".yaml") and given.stem in shipped_studies():
+        return SHIPPED_STUDIES / f"{given.stem}.yaml"
+    near = difflib.get_close_matches(given.stem, shipped_studies(), n=1)
+    hint = f" Did you mean {near[0]!r}?" if near else ""
+    raise StudyError(f"{given}: no such study file.{hint} Pass a path to a study .yaml file or a shipped study's "
+                     f"name: {', '.join(shipped_studies())}")
+
+
 def load_study(path: str | Path) -> Study:
     """Read and validate a study file (schema, base scenario, every axis value); raise StudyError."""
-    path = Path(path)
-    if not path.is_file():
-        raise StudyError(f"{path}: no such study file; pass a path to a study .yaml file "
-                         "(shipped ones are in scenarios/studies/)")
+    path = resolve_study_path(path)
     try:
         raw = parse_yaml(read_text(path))
     except yaml.YAMLError as exc:
@@ -109,10 +132,14 @@ def load_study(path: str | Path) -> Study:
     if not isinstance(raw, dict):
         raise StudyError(f"{path}: a study file is a mapping with name, base, axes and seeds; "
                          f"got {type(raw).__name__}")
+    if _looks_like_scenario(raw):
+        raise StudyError(f"{path}: a scenario, not a study; run it with `skill-sim run {path}`, or write a study "
+                         f"that names it as its base (name, base: {path.name}, axes, seeds; e.g. "
+                         "scenarios/studies/tiny_grid.yaml)")
     try:
         spec = StudyFile.model_validate(raw)
     except ValidationError as exc:
-        raise StudyError(f"{path}: invalid study:\n  " + "\n  ".join(_format(e) for e in exc.errors())) from None
+        raise StudyError(f"{path}: invalid study:\n  " + "\n  ".join(format_errors(exc.errors(), raw, StudyFile))) from None
     base_path = _base_path(path, spec.base)
     load_scenario(base_path)  # the base alone must be a valid scenario (its own error names its file)
     study = Study(path, spec, base_path, _dimensions(path, spec))
@@ -120,19 +147,56 @@ def load_study(path: str | Path) -> Study:
     return study
 
 
+def is_study_file(path: str | Path) -> bool:
+    """Whether `path` is a study file rather than a scenario: a YAML mapping with more of a study's
+    own keys (base, set, axes, zip, seeds) than of a scenario's, or the name of a shipped study that
+    is no shipped scenario's (`validate` takes either)."""
+    path = Path(path)
+    if not path.is_file():
+        try:
+            resolve_scenario_path(path)
+            return False
+        except ScenarioError:
+            pass
+        try:
+            path = resolve_study_path(path)
+        except StudyError:
+            return False
+    try:
+        raw = parse_yaml(read_text(path))
+    except (yaml.YAMLError, ScenarioError):
+        return False  # the scenario loader says what is wrong with the file
+    return isinstance(raw, dict) and _counts(raw)[0] > _counts(raw)[1]
+
+
+def _looks_like_scenario(raw: dict[str, Any]) -> bool:
+    """More of a scenario's keys than of a study's own (a scenario passed to `study`)."""
+    own, scenario = _counts(raw)
+    return scenario > own
+
+
+def _counts(raw: dict[str, Any]) -> tuple[int, int]:
+    """How many of a mapping's keys only a study has (base, set, axes, zip, seeds), and only a scenario."""
+    keys = set(raw)
+    return (len(keys & (set(StudyFile.model_fields) - set(Scenario.model_fields))),
+            len(keys & (set(Scenario.model_fields) - set(StudyFile.model_fields))))
+
+
 def override_text(field: str, value: Any) -> str:
     """A `--set` item for one field (the value as JSON, which YAML reads back unchanged)."""
     return f"{field}={json.dumps(value)}"
 
 
-def resolve(study: Study, values: dict[str, Any], seed: int | None, source: str) -> Scenario:
-    """The scenario of one combination: base file, then the study's `set`, the axis values, the seed."""
+def resolve(study: Study, values: dict[str, Any], seed: int | None, source: str,
+            notes: list[str] | None = None) -> Scenario:
+    """The scenario of one combination: base file, then the study's `set`, the axis values, the seed;
+    `notes` receives the loader's warnings."""
     items = [override_text(f, v) for f, v in study.spec.set.items()]
     items += [override_text(f, v) for f, v in values.items()]
     if seed is not None:
         items.append(f"seed={seed}")
     try:
-        return load_scenario(study.base_path, items)
+        return load_scenario(study.base_path, items, notes=notes)
     except ScenarioError as exc:
         detail = str(exc).removeprefix(f"{study.base_path}: ")
         raise StudyError(f"{source}: {detail}") from None
@@ -140,12 +204,14 @@ def resolve(study: Study, values: dict[str, Any], seed: int | None, source: str)
 
 def check_values(study: Study) -> None:
     """Refuse, before anything runs, an axis value its field rejects, naming file, axis and value."""
-    resolve(study, {}, None, f"{study.path}: set")
+    notes: list[str] = []
+    resolve(study, {}, None, f"{study.path}: set", notes)
     for dim in study.dimensions:
         where = "axis" if len(dim.fields) == 1 else "zip group"
         for point in dim.points:
             values = dict(zip(dim.fields, point))
-            resolve(study, values, None, f"{study.path}: {where} {describe(values)}")
+            resolve(study, values, None, f"{study.path}: {where} {describe(values)}", notes)
+    study.notes = list(dict.fromkeys(notes))
 
 
 def describe(values: dict[str, Any], seed: int | None = None) -> str:
@@ -214,23 +280,3 @@ def _check_list(path: Path, where: str, values: Any) -> None:
     twice = sorted({k.strip() for k in keys if keys.count(k) > 1})
     if twice:
         raise StudyError(f"{path}: {where}: value {', '.join(twice)} is listed twice; list each value once")
-
-
-def _format(err: dict[str, Any]) -> str:
-    """One line per pydantic error of the study file: field, value, what is allowed, nearest key."""
-    loc = [str(p) for p in err["loc"]]
-    field = ".".join(loc) or "(top level)"
-    if err["type"] == "extra_forbidden" and len(loc) == 1:
-        allowed = sorted(StudyFile.model_fields)
-        near = difflib.get_close_matches(loc[0], allowed, n=1)
-        hint = f" Did you mean {near[0]!r}?" if near else ""
-        return f"{field}: unknown key.{hint} Allowed: {', '.join(allowed)}"
-    msg = err["msg"].removeprefix("Value error, ")
-    if "input" in err and err["type"] != "missing":
-        return f"{field} = {_short(err['input'])}: {msg}"
-    return f"{field}: {msg}"
-
-
-def _short(value: Any, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."

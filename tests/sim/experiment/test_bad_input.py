@@ -107,6 +107,8 @@ CASES: dict[str, Case] = {
     "alpha-list-with-inf": s("alpha=[10, .inf]", names="alpha"),
     "alpha-quoted": s('alpha="1e3"', names="alpha"),
     "run-alpha-flag-inf": Case(args=("--alpha", "inf"), names=("alpha",), command="run"),
+    "run-alpha-flag-list": Case(args=("--alpha", "1e3,1e4"), command="run",
+                                names=("--alpha", "run takes one alpha", "`skill-sim sweep --alpha 1e3,1e4`")),
     "seed-flag-negative": Case(args=("--seed", "-1"), names=("seed",)),
     "seed-float": s("seed=1.5", names="seed"),
     "loss-timeout-inf": s("network.loss_timeout_s=.inf", names="network.loss_timeout_s"),
@@ -207,6 +209,8 @@ CASES: dict[str, Case] = {
     "exemplars-as-count": s("learner.mapper={kind: mahalanobis, exemplars: 5}", names=("learner.mapper", "m: 5")),
     "m-above-class-images": s("learner.mapper={kind: mahalanobis, m: 500}",
                               names=("learner.mapper.m", "500", "m <= 122")),
+    "m-above-train-per-class": s("tasks.train_per_class=20", "learner.mapper={kind: mahalanobis, m: 30}",
+                                 names=("learner.mapper.m = 30", "(tasks.train_per_class = 20)", "m <= 20")),
     "gmmc-prior-unknown": s("learner.mapper.prior=size", names=("learner.mapper.prior", "uniform", "samples")),
     "dtype-unknown": s("learner.dtype=fp8", names="learner.dtype"),
     "device-unknown": s("learner.device=gpu", names="learner.device"),
@@ -281,6 +285,8 @@ CASES: dict[str, Case] = {
     "file-duplicate-nested-key": Case(text=BASE.replace("count: 4", "count: 4, count: 5"),
                                       names=("duplicate key 'count'", "line 2")),
     "file-top-level-list": Case(text="- agents\n- tasks\n", names=("{scenario}", "top level")),
+    "file-indented-with-a-tab": Case(text=BASE.replace("agents: {count: 4}", "agents:\n\tcount: 4"),
+                                     names=("{scenario}", "not valid YAML", "spaces, never tabs", "line 3")),
     "file-bad-yaml": Case(text="agents: {count: 4\n", names=("{scenario}", "not valid YAML")),
     "file-missing": Case(args=(), text=None, names=("{scenario}", "no such scenario file")),  # type: ignore[arg-type]
     # --- folders the run writes ---
@@ -458,6 +464,99 @@ def test_bad_input_exits_2_naming_the_field_before_any_learning(name, tmp_path, 
         assert elapsed < 5.0
 
 
+# Unions (a field that takes one of several shapes or kinds): one line each, naming the file, the
+# field, the value and what is allowed, with none of pydantic's member names ("AgentSample",
+# "literal['all']", "dict[str,any]", "Input tag ...").
+UNIONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "sample-typo": ("evaluation: {every_s: 0.1, agents: {sampel: 2}}\n",
+                    ("evaluation.agents.sampel: unknown key", "Did you mean 'sample'?")),
+    "reuse-as-a-boolean": ("learner: {reuse: true}\n",
+                           ("learner.reuse = true", "a section", "`reuse: {enabled: true}`", "match, shots")),
+    "bb-as-yes": ("learner: {bb: yes}\n", ("learner.bb = 'yes'", "`bb: {enabled: true}`")),
+    "mapper-kind-typo": ("learner: {mapper: {kind: gmcc}}\n",
+                         ("learner.mapper.kind = 'gmcc'", "unknown kind", "Did you mean 'gmmc'?",
+                          "Allowed: 'gmmc', 'mahalanobis'")),
+    "protocol-typo": ("gossip: {protocol: flod}\n",
+                      ("gossip.protocol = 'flod'", "Did you mean 'flood'?", "'push_pull'")),
+    "gossip-as-a-protocol-name": ("gossip: push_pull\n", ("gossip = 'push_pull'", "`gossip: {protocol: push_pull}`")),
+    "mapper-as-a-kind-name": ("learner: {mapper: mahalanobis}\n",
+                              ("learner.mapper = 'mahalanobis'", "`mapper: {kind: mahalanobis}`")),
+    "mapper-as-a-number": ("learner: {mapper: 3}\n",
+                           ("learner.mapper = 3", "`mapper: {kind: gmmc | mahalanobis, ...}`")),
+    "bool-yes": ("output: {events_csv: yes}\n", ("output.events_csv = 'yes'", "true or false")),
+    "bool-one": ("output: {plots: 1}\n", ("output.plots = 1", "true or false")),
+    "bool-on-reuse": ("learner: {reuse: {enabled: on}}\n", ("learner.reuse.enabled = 'on'", "true or false")),
+    "alpha-list-with-text": ("alpha: [10, x]\n", ("alpha.1 = 'x'", "valid number")),
+    "alpha-mapping": ("alpha: {a: 1}\n", ("alpha = {'a': 1}", "expected a number or a list")),
+    "latency-list": ("topology: {family: ring, links: {latency: [1]}}\n",
+                     ("topology.links.latency = [1]", "expected a number or a mapping")),
+    "mode-typo": ("network: {mode: explict}\n", ("network.mode = 'explict'", "Did you mean 'explicit'?")),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNIONS))
+def test_a_union_error_is_one_line_naming_file_field_value_and_what_is_allowed(name, tmp_path, capsys):
+    extra, needles = UNIONS[name]
+    text = BASE.replace("topology: {family: ring}\n", "") if "topology:" in extra else BASE
+    (tmp_path / "s.yaml").write_text(text + extra)
+    code, out = invoke(["validate", str(tmp_path / "s.yaml")], capsys)
+    assert code == 2, out
+    lines = out.strip().splitlines()
+    assert lines[0] == f"error: {tmp_path / 's.yaml'}: invalid scenario:" and len(lines) == 2, out
+    for needle in needles:
+        assert needle in out, (needle, out)
+    for internal in ("AgentSample", "ReuseConfig", "literal[", "dict[", "Input tag", "input_value", "found using"):
+        assert internal not in out, (internal, out)
+
+
+def test_a_study_file_error_uses_the_same_lines(tmp_path, capsys):
+    (tmp_path / "base.yaml").write_text(BASE)
+    (tmp_path / "st.yaml").write_text("name: st\nbase: base.yaml\nseeds: yes\naxis: {alpha: [1]}\n")
+    code, out = invoke(["study", str(tmp_path / "st.yaml")], capsys)
+    assert code == 2, out
+    assert "seeds = 'yes': Input should be a valid list" in out
+    assert "axis: unknown key. Did you mean 'axes'?" in out
+
+
+def test_a_kind_override_drops_the_old_kinds_fields_with_a_warning(tmp_path, capsys):
+    """`--set learner.mapper.kind=mahalanobis` on a file whose mapper is `{kind: gmmc, k: 5}`: k is a
+    GMMC field, so it is dropped (named in a warning with the way to set the whole mapper) and the
+    mapper is Mahalanobis with its defaults; a GMMC field the override itself gives is still refused."""
+    (tmp_path / "s.yaml").write_text(BASE + "learner: {mapper: {kind: gmmc, k: 5}}\n")
+    code, text = invoke(["validate", str(tmp_path / "s.yaml"), "--json", "--set", "learner.mapper.kind=mahalanobis"],
+                        capsys)
+    assert code == 0, text
+    assert "learner.mapper.kind=mahalanobis: dropped k: 5" in text and "'gmmc'" in text
+    assert "--set 'learner.mapper={kind: mahalanobis}'" in text
+    from sim.experiment.loading import load_scenario
+
+    assert load_scenario(tmp_path / "s.yaml", ["learner.mapper.kind=mahalanobis"]).learner.mapper == \
+        load_scenario(tmp_path / "s.yaml", ["learner.mapper={kind: mahalanobis}"]).learner.mapper
+    code, text = invoke(["validate", str(tmp_path / "s.yaml"), "--set", "learner.mapper.kind=mahalanobis",
+                         "--set", "learner.mapper.k=3"], capsys)
+    assert code == 2 and "learner.mapper.k: unknown key" in text
+    # the same for gossip's protocol: push's fanout is dropped when the override says flood
+    (tmp_path / "g.yaml").write_text(BASE + "gossip: {protocol: push, fanout: 2}\n")
+    code, text = invoke(["validate", str(tmp_path / "g.yaml"), "--quiet", "--set", "gossip.protocol=flood"], capsys)
+    assert code == 0 and "gossip.protocol=flood: dropped fanout: 2" in text
+    # a kind the file already has, or one that does not exist, drops nothing
+    code, text = invoke(["validate", str(tmp_path / "s.yaml"), "--quiet", "--set", "learner.mapper.kind=gmmc"], capsys)
+    assert code == 0 and text == ""
+    code, text = invoke(["validate", str(tmp_path / "s.yaml"), "--set", "learner.mapper.kind=gmcc"], capsys)
+    assert code == 2 and "dropped" not in text and "Did you mean 'gmmc'?" in text
+
+
+def test_report_names_a_missing_folder_and_the_runs_inside_a_parent(tmp_path, capsys):
+    code, text = invoke(["report", str(tmp_path / "nowhere")], capsys)
+    assert code == 2 and "nowhere: no such folder" in text and "'results in DIR'" in text
+    for name in ("a", "b"):
+        (tmp_path / "runs" / name).mkdir(parents=True)
+        (tmp_path / "runs" / name / "results.json").write_text("{}")
+    code, text = invoke(["report", str(tmp_path / "runs")], capsys)
+    assert code == 2 and "no results.json, sweep.json or study.json here" in text
+    assert f"it holds 2 run folder(s), e.g. {tmp_path / 'runs' / 'a'}: pass one" in " ".join(text.split())
+
+
 def test_a_disconnected_edge_list_validates_with_a_warning(tmp_path, capsys):
     (tmp_path / "two.txt").write_text("0 1\n2 3\n")
     (tmp_path / "s.yaml").write_text(BASE.replace("{family: ring}", "{family: file, path: two.txt}"))
@@ -549,6 +648,29 @@ def test_settings_the_data_cannot_meet_warn_before_learning(override, warning, t
     code, text = invoke(["validate", str(tmp_path / "s.yaml"), "--set", override, "--quiet"], capsys)
     assert code == 0, text
     assert warning in " ".join(text.split())
+
+
+@pytest.mark.parametrize("overrides, warning", [
+    # digits' smallest train class has 122 images (above); 200 shots cannot all be drawn
+    (["learner.reuse={enabled: true, match: visual, shots: 200}"],
+     "learner.reuse.shots = 200, but a class has as few as 122 train images (digits has only 122 in its smallest "
+     "class): visual matching looks at 122 there"),
+    # capped at 20 per class by the scenario itself
+    (["learner.reuse={enabled: true, match: visual, shots: 30}", "tasks.train_per_class=20"],
+     "learner.reuse.shots = 30, but a class has as few as 20 train images (tasks.train_per_class = 20)"),
+    # at the limit, with names matching (shots unused) or with reuse off: nothing to say
+    (["learner.reuse={enabled: true, match: visual, shots: 122}"], None),
+    (["learner.reuse={enabled: false, match: visual, shots: 500}"], None),
+])
+def test_reuse_shots_above_a_class_warn_before_learning(overrides, warning, tmp_path, capsys):
+    (tmp_path / "s.yaml").write_text(BASE)
+    argv = ["validate", str(tmp_path / "s.yaml"), "--quiet"]
+    code, text = invoke(argv + [a for o in overrides for a in ("--set", o)], capsys)
+    assert code == 0, text
+    if warning is None:
+        assert "shots" not in text
+    else:
+        assert warning in " ".join(text.split())
 
 
 def test_a_bandwidth_ignored_by_alpha_mode_warns(tmp_path, capsys):

@@ -70,6 +70,23 @@ def test_a_warm_run_on_the_local_executor_learns_nothing(local_two, tmp_path):
     assert without_wall_clock(again) == cold
 
 
+@pytest.mark.parametrize("kind", ["local", "ray"])
+def test_a_warm_cache_starts_no_executor(kind, inline, tmp_path, monkeypatch):
+    """Nothing to learn: neither a process pool nor a Ray instance is started (the factory would say)."""
+    if kind == "ray":
+        pytest.importorskip("ray", reason="the Ray extra is not installed (pip install 'skill-sim[ray]')")
+    from sim.experiment.study import executors
+
+    started = []
+    monkeypatch.setattr(executors, "create_executor", lambda *a, **k: started.append(a) or pytest.fail("started"))
+    again = run(tmp_path / "run", inline[1], "--executor", kind, "--workers", "2")
+    assert started == []
+    assert again["learning"].pop("cached_tasks") == 6
+    cold = without_wall_clock(inline[0])
+    cold["learning"].pop("cached_tasks")
+    assert without_wall_clock(again) == cold
+
+
 def test_ray_from_an_empty_cache_gives_the_same_results_and_fills_the_drivers_cache(local_two, tmp_path):
     pytest.importorskip("ray", reason="the Ray extra is not installed (pip install 'skill-sim[ray]')")
     cache = tmp_path / "cache"
@@ -190,6 +207,8 @@ def test_ray_without_ray_installed_exits_2_with_the_install_command(tmp_path, ca
 
 def test_an_unreachable_ray_address_exits_2_naming_it(tmp_path, capsys):
     pytest.importorskip("ray", reason="the Ray extra is not installed (pip install 'skill-sim[ray]')")
-    assert main(["sweep", TINY, "--out", str(tmp_path / "o"), "--executor", "ray", "--address", "127.0.0.1:1"]) == 2
+    # an empty cache: a task is to be learned, so the executor starts and finds no cluster there
+    assert main(["sweep", TINY, *SMALL, "--out", str(tmp_path / "o"), "--cache", str(tmp_path / "cache"),
+                 "--executor", "ray", "--address", "127.0.0.1:1"]) == 2
     err = capsys.readouterr().err
     assert "--address 127.0.0.1:1: no Ray head node answers" in err and "Traceback" not in err
