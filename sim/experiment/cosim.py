@@ -136,7 +136,18 @@ def reuse_section(teacher: RunTeacher, result: SimResult) -> dict[str, Any]:
         "match_macs": total("match_macs"),
         "epochs": total("epochs"),
         "epochs_decoupled": total("epochs_decoupled"),
+        "epochs_saved": total("epochs_decoupled") - total("epochs"),
         "epochs_reused_tasks": total("epochs", reused),
         "epochs_decoupled_reused_tasks": total("epochs_decoupled", reused),
         "per_lesson": rows,
     }
+
+
+# results.json's scalar reuse metrics (in sweeps, studies and `compare`), from its `reuse` section.
+REUSE_METRICS = {"reuse_tasks": "tasks_reused", "reuse_epochs_saved": "epochs_saved", "reuse_macs_saved": "macs_saved"}
+
+
+def reuse_metrics(section: dict[str, Any]) -> dict[str, int]:
+    """The run's scalar reuse metrics: tasks whose learning started from banked rows, head epochs
+    and counted teacher MACs (matching charged) saved against the decoupled learning."""
+    return {name: int(section[key]) for name, key in REUSE_METRICS.items()}

@@ -3,6 +3,8 @@ and against agents built by hand, a crash-with-wipe dip, the AUC against a hand 
 default runs left as they were."""
 
 import math
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -66,6 +68,7 @@ def test_the_last_checkpoint_agrees_with_the_final_evaluation(cache, plain):
     prepared, final, raw = plain
     sc = prepared.scenario.model_copy(update={"evaluation": EvaluationSection(every_s=final["makespan_s"] / 7)})
     prepared.learning._evaluations = {}  # nothing shared with the final evaluation: scored afresh
+    shutil.rmtree(Path(cache) / "evaluations")  # nor found on disk (agents.cache.evaluations)
     out = checkpoints.accuracy_over_time(prepared.learning, sc, raw)
     last = out["checkpoints"][-1]
     assert last["time_s"] == final["makespan_s"] and len(out["checkpoints"]) == 8
