@@ -6,9 +6,10 @@ Banks are evaluated once per distinct content, through the same store as the fin
 cells), so the many agents and checkpoints that hold one bank cost one evaluation. A bank not in
 the store is looked up on disk (agents.cache.evaluations: keyed by its packages' content and the
 evaluation settings, so a rerun or another study cell holding the same packages costs nothing);
-banks not found there either are scored with agents.bank_scores where the learner decomposes (GMMC, no beneficial
-biases: every task scored once, a bank is then an argmax, identical to an agent's evaluation), and
-with an Agent each otherwise (sim.experiment.learned.evaluate_with_agents).
+banks not found there either are scored with agents.bank_scores where the heads' verdicts are
+shared (no beneficial biases: the test set and each head's verdict computed once; with GMMC every
+task scored once and a bank is an argmax, with Mahalanobis each bank's mapper built and asked; equal
+to an agent's evaluation), and with an Agent each otherwise (learned.evaluate_with_agents).
 
 The population's accuracy at t is the mean over the chosen agents that are up at t (an agent down
 then answers nothing and is left out, as the final evaluation leaves out the dead); a bank wiped

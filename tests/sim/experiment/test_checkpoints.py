@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from agents.agent import Agent
+from agents import bank_scores
 from agents.bank_scores import BankScorer
 from sim.banks import banks_at
 from sim.experiment import checkpoints, runner
@@ -62,6 +63,32 @@ def test_a_bank_scored_at_once_equals_an_agent_holding_it(plain):
     banks += [frozenset(rng.choice(6, size=k, replace=False).tolist()) for k in (2, 3, 4, 5)]
     for bank in banks:
         assert scorer.evaluate(bank) == _agent_evaluation(learning, sc, bank), sorted(bank)
+
+
+@pytest.mark.parametrize("share", ["features", "images"])
+def test_a_mahalanobis_bank_scored_with_shared_verdicts_equals_an_agent_holding_it(cache, share):
+    """Mahalanobis ties one covariance over the bank: each bank's mapper is built, but the test set,
+    the heads' verdicts and the exemplars' embedding are shared, and nothing else may differ."""
+    prepared = _prepared(cache, f"learner.mapper={{kind: mahalanobis, m: 2, share: {share}}}")
+    learning, sc = prepared.learning, prepared.scenario
+    assert bank_scores.supports(sc.learner) and not bank_scores.decomposes(sc.learner)
+    scorer = BankScorer(learning.backbone, sc.learner, learning.features, learning.suite,
+                        {t: r.package for t, r in learning.learned.items()})
+    assert scorer.scores is None
+    rng = np.random.default_rng(5)
+    banks = [frozenset(), frozenset({4}), frozenset(range(6))]
+    banks += [frozenset(rng.choice(6, size=k, replace=False).tolist()) for k in (2, 3, 5)]
+    for bank in banks:
+        assert scorer.evaluate(bank) == _agent_evaluation(learning, sc, bank), sorted(bank)
+
+
+def test_beneficial_biases_are_left_to_agents():
+    from agents.config import LearnerConfig
+
+    cfg = LearnerConfig.model_validate({"bb": {"enabled": True}})
+    assert not bank_scores.supports(cfg) and not bank_scores.decomposes(cfg)
+    with pytest.raises(ValueError, match="beneficial biases"):
+        BankScorer(None, cfg, None, None, {})
 
 
 def test_the_last_checkpoint_agrees_with_the_final_evaluation(cache, plain):
