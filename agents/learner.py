@@ -144,7 +144,7 @@ def eval_features(task: Task, backbone: Backbone, cache: FeatureCache) -> np.nda
 _LATER_BB_DEFAULTS = {"patience": None, "layers": "all", "skip_redundant": False}
 
 
-def _key_settings(cfg: LearnerConfig) -> dict:
+def key_settings(cfg: LearnerConfig) -> dict:
     """The learner settings that determine a result: all but where it runs (device, loader workers),
     the preset's name (its values are in the settings themselves) and backbone.precision (in the
     backbone's fingerprint once resolved)."""
@@ -175,7 +175,7 @@ class ResultStore:
 
     def key(self, task: Task, backbone: Backbone, cfg: LearnerConfig, seed: int) -> str:
         """Content hash of task id and data, backbone, learner settings (device excluded) and seed."""
-        settings = _key_settings(cfg)
+        settings = key_settings(cfg)
         # task.id goes in too: the package carries it, and task.fingerprint ignores it.
         blob = json.dumps([RESULT_VERSION, task.id, task.fingerprint, backbone.fingerprint, settings, seed],
                           sort_keys=True)

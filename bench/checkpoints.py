@@ -7,7 +7,11 @@ Learns the scenario once (warm cache: nothing), simulates it at its alpha, then 
 - `evaluation: {every_s: makespan / K}` (K + 1 checkpoints, all agents): distinct banks, how many
   were scored, the scorer's one-off set-up and the seconds per bank (sim.experiment.checkpoints);
 - for comparison, `--agent-banks` of those banks evaluated the other way, an Agent each (what
-  every bank would cost without agents.bank_scores), checked equal to the scorer's.
+  every bank would cost without agents.bank_scores), checked equal to the scorer's;
+- the same checkpoints again as a second run sees them (a new Learning, nothing in memory): every
+  bank is read back from the on-disk evaluation cache (agents.cache.evaluations), in CPU seconds.
+Banks already on disk before the first pass are not scored by it either (`recalled_banks`): for a
+cold figure point $SKILL_SIM_CACHE at a cache whose `evaluations/` folder is empty.
 Writes bench/results/checkpoints.json atomically; prints a rich table.
 """
 
@@ -60,9 +64,13 @@ def main() -> None:
         elif name == "checkpoint_evaluated" and "first_bank" not in marks:
             marks["first_bank"] = time.perf_counter()
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     aot = checkpoints.accuracy_over_time(learning, with_eval, raw, progress=observe)
-    checkpoints_s = time.perf_counter() - start
+    checkpoints_s, checkpoints_cpu_s = time.perf_counter() - start, time.process_time() - cpu
+    rerun = runner.prepare(scenario).learning  # a second run's view: its own, empty, in-memory store
+    start, cpu = time.perf_counter(), time.process_time()
+    again = checkpoints.accuracy_over_time(rerun, with_eval, raw)
+    again_s, again_cpu_s = time.perf_counter() - start, time.process_time() - cpu
     setup_s = marks.get("first_bank", start) - marks.get("scorer_start", start)
     per_bank_s = (checkpoints_s - setup_s) / max(aot["evaluated_banks"], 1)
 
@@ -90,9 +98,13 @@ def main() -> None:
         "checkpoints": len(times),
         "distinct_banks": aot["distinct_banks"],
         "evaluated_banks": aot["evaluated_banks"],
+        "recalled_banks": aot["recalled_banks"],
         "prepare_s": prepare_s,
         "run_alpha_s": run_s,
         "checkpoints_s": checkpoints_s,
+        "checkpoints_cpu_s": checkpoints_cpu_s,
+        "again": {"evaluated_banks": again["evaluated_banks"], "recalled_banks": again["recalled_banks"],
+                  "wall_s": again_s, "cpu_s": again_cpu_s, "same_curve": again["checkpoints"] == aot["checkpoints"]},
         "scorer_setup_s": setup_s,
         "per_bank_s": per_bank_s,
         "agent_per_bank_s": sum(agent_s) / len(agent_s) if agent_s else None,
@@ -116,7 +128,11 @@ def main() -> None:
         ("checkpoints in all (added wall time)", f"{checkpoints_s:.2f} s"),
         ("  scorer set-up (once)", f"{setup_s:.2f} s"),
         ("  per distinct bank", f"{1e3 * per_bank_s:.2f} ms"),
-        ("distinct banks / evaluated", f"{aot['distinct_banks']} / {aot['evaluated_banks']}"),
+        ("distinct banks / evaluated / from disk", f"{aot['distinct_banks']} / {aot['evaluated_banks']} / "
+                                                     f"{aot['recalled_banks']}"),
+        ("checkpoints, CPU s", f"{checkpoints_cpu_s:.2f} s"),
+        ("again (a second run), CPU s", f"{again_cpu_s:.2f} s: {again['recalled_banks']} banks from disk, "
+                                        f"{again['evaluated_banks']} scored, same curve {row['again']['same_curve']}"),
         ("an Agent per bank instead", f"{row['agent_per_bank_s'] or 0:.2f} s (banks of {row['agent_bank_sizes']})"),
         ("scorer equals Agent", str(equal)),
         ("AUC / final accuracy", f"{aot['auc']:.4f} / {results['accuracy']:.4f}"),

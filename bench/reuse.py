@@ -1,7 +1,7 @@
 """Knowledge-reuse benchmark (issue 15): ring_51 with reuse on (co-simulated) against reuse off
-(decoupled: learned up front, costs replayed), on the default suite.
+(decoupled: learned up front, costs replayed), on the default suite (distinct).
 
-    .venv/bin/python bench/reuse.py [--match names|visual] [--alpha A] [--curve-tasks K]
+    .venv/bin/python bench/reuse.py [--match names|visual] [--alpha A] [--curve-tasks K] [--out JSON]
 
 Reports teacher MACs, epochs to early stop, accuracy with and without the task oracle, a per-epoch
 validation-accuracy curve for matched and unmatched classes of reused tasks in the style of the
@@ -34,13 +34,20 @@ from sim.experiment.results import write_json  # noqa: E402
 OUT = Path(__file__).parent / "results" / "reuse.json"
 
 
-def timed_run(name: str, overrides: list[str], cache: Path | None) -> tuple[dict, float, float, object]:
-    """(results, prepare wall s, simulate+evaluate wall s, prepared) of one scenario run in-process."""
+# CPU seconds (user + system) of this process: on a shared machine wall time measures the neighbours
+CPU: dict[str, float] = {}
+
+
+def timed_run(name: str, overrides: list[str], cache: Path | None,
+              label: str) -> tuple[dict, float, float, object]:
+    """(results, prepare wall s, simulate+evaluate wall s, prepared) of one scenario run in-process;
+    the CPU seconds of the two parts go into CPU[label + "_prepare" | "_simulate_evaluate"]."""
     scenario = load_scenario(name, overrides)
-    start = time.perf_counter()
+    start, cpu0 = time.perf_counter(), time.process_time()
     prepared = runner.prepare(scenario, cache_dir=cache)
-    mid = time.perf_counter()
+    mid, cpu1 = time.perf_counter(), time.process_time()
     results, raw = runner.run_alpha(prepared, scenario.alphas[0])
+    CPU[f"{label}_prepare"], CPU[f"{label}_simulate_evaluate"] = cpu1 - cpu0, time.process_time() - cpu1
     return results, mid - start, time.perf_counter() - mid, (prepared, raw)
 
 
@@ -95,24 +102,27 @@ def main() -> None:
     parser.add_argument("--alpha", type=float, default=1000.0)
     parser.add_argument("--curve-tasks", type=int, default=20)
     parser.add_argument("--cache", type=Path, default=None)
+    parser.add_argument("--out", type=Path, default=OUT, help=f"JSON written (default {OUT})")
     args = parser.parse_args()
     console = Console()
     common = [f"alpha={args.alpha:g}"]
-    off, off_prep_s, off_sim_s, _ = timed_run("ring_51", common, args.cache)
+    off, off_prep_s, off_sim_s, _ = timed_run("ring_51", common, args.cache, "decoupled")
     before = _reuse_entries(args.cache)
     on, on_prep_s, on_sim_s, (prepared, raw) = timed_run(
-        "ring_51_reuse", common + [f"learner.reuse.match={args.match}"], args.cache)
+        "ring_51_reuse", common + [f"learner.reuse.match={args.match}"], args.cache, "cosim_first")
     fresh = _reuse_entries(args.cache) - before  # lessons the first co-simulated run had to learn
     # the same run again: every lesson is now a cache hit, so this is co-simulation's own overhead
     # (the first run is cold for the lessons only when --cache holds no reuse results yet)
-    again, _, warm_sim_s, _ = timed_run("ring_51_reuse", common + [f"learner.reuse.match={args.match}"], args.cache)
+    again, _, warm_sim_s, _ = timed_run("ring_51_reuse", common + [f"learner.reuse.match={args.match}"], args.cache,
+                                    "cosim_again")
     reuse = dict(on["reuse"])
     per_lesson = reuse.pop("per_lesson")
     fig11 = curves(prepared, raw, on, args.curve_tasks)
     head_off = off["learning"]["macs_by_phase"].get("head", 0)
     head_on = on["learning"]["macs_by_phase"].get("head", 0)
     data = {
-        "machine": {"host": platform.node(), "python": platform.python_version(), "cpus": os.cpu_count()},
+        "machine": {"host": platform.node(), "python": platform.python_version(), "cpus": os.cpu_count(),
+                    "load_avg_at_end": os.getloadavg(), "shared": "yes: other jobs ran beside it; compare CPU s"},
         "match": args.match, "alpha": args.alpha,
         "off": {k: off[k] for k in ("teacher_macs", "accuracy", "mapper_accuracy", "oracle_accuracy", "makespan_s",
                                      "speedup")} | {"head_macs": head_off},
@@ -123,10 +133,11 @@ def main() -> None:
         "wall_s": {"decoupled_prepare": off_prep_s, "decoupled_simulate_evaluate": off_sim_s,
                    "cosim_prepare": on_prep_s, "cosim_simulate_evaluate_first": on_sim_s,
                    "cosim_simulate_evaluate_again": warm_sim_s, "lessons_learned_first": fresh},
+        "cpu_s": dict(CPU),
         "fig11": fig11,
         "per_lesson": per_lesson,
     }
-    write_json(OUT, data)
+    write_json(args.out, data)
     table = Table(title=f"ring_51, reuse ({args.match}) on vs off, alpha {args.alpha:g}")
     for col in ("", "off", "on"):
         table.add_column(col)
@@ -137,9 +148,11 @@ def main() -> None:
     table.add_row("tasks reused / classes matched", "", f"{reuse['tasks_reused']} / {reuse['classes_matched']}")
     table.add_row("wall: simulate+evaluate (s)", f"{off_sim_s:.1f}",
                   f"{on_sim_s:.1f} first ({fresh} lessons learned), {warm_sim_s:.1f} again")
+    table.add_row("CPU: simulate+evaluate (s)", f"{CPU['decoupled_simulate_evaluate']:.1f}",
+                  f"{CPU['cosim_first_simulate_evaluate']:.1f} first, {CPU['cosim_again_simulate_evaluate']:.1f} again")
     console.print(table)
     console.print(f"Fig. 11 curves (mean over {len(fig11['tasks'])} reused tasks): {fig11['per_epoch_val_accuracy']}")
-    console.print(f"wrote {OUT}")
+    console.print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

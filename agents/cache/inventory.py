@@ -1,7 +1,7 @@
 """What a cache directory holds, entry by entry, each checked as a read would check it; and pruning.
 
 Layout: `features/<sha256 of key>.npy` + `.json` (agents.features), `results/<key>.pkg` + `.json`
-(agents.learner), `claims/<key>.<generation>.claim` (agents.cache.claims) and hidden `.tmp` files
+(agents.learner), `evaluations/<sha256 of key>.eval` + `.json` (agents.cache.evaluations), `claims/<key>.<generation>.claim` (agents.cache.claims) and hidden `.tmp` files
 of writers at work or dead (agents.cache.leftovers). Each entry is `sound`, `stale` (written before
 seals, or a content file whose record never came: relearned quietly), `bad` (fails its check:
 discarded on read), or, for claims and temp files, `live` (its holder or writer may be at work).
@@ -17,9 +17,10 @@ from agents.atomic import file_sha256
 from agents.cache import integrity, leftovers
 from agents.cache.claims import ClaimBoard
 
-# kind -> (folder, content suffix): the two kinds of sealed entries and where they live.
-SEALED = {"features": ("features", ".npy"), "result": ("results", ".pkg")}
-KINDS = ("features", "result", "claim", "temp", "other")
+# kind -> (folder, content suffix): the kinds of sealed entries and where they live.
+SEALED = {"features": ("features", ".npy"), "result": ("results", ".pkg"), "evaluation": ("evaluations", ".eval")}
+KINDS = ("features", "result", "evaluation", "claim", "temp", "other")
+NAMED_BY_KEY_DIGEST = ("features", "evaluation")  # file named by sha256(key); a result by its key itself
 
 
 @dataclass
@@ -93,7 +94,7 @@ def scan(root: Path, now: float | None = None) -> Inventory:
 def select(inventory: Inventory, *, everything: bool = False, older_than_s: float | None = None,
            bad: bool = False, now: float | None = None) -> list[Entry]:
     """The entries a prune removes: abandoned temp files and stale claims always; with `everything`
-    every feature and result entry; with `older_than_s` those untouched that long; with `bad` the
+    every sealed entry (features, results, evaluations); with `older_than_s` those untouched that long; with `bad` the
     bad and stale ones. Live claims and temp files (someone at work) and foreign files never."""
     now = time.time() if now is None else now
     chosen = []
@@ -125,7 +126,7 @@ def remove(entries: list[Entry]) -> int:
 
 
 def _sealed_entry(kind: str, name: str, files: list[Path], folder: Path, suffix: str) -> Entry:
-    """A feature or result entry, checked: content against the record's seal, key digest against the name."""
+    """A sealed entry (features, result, evaluation), checked: content against the record's seal, key digest against the name."""
     content, record_path = folder / f"{name}{suffix}", folder / f"{name}.json"
     files = sorted(files, key=lambda p: p.suffix == ".json")  # the content file first: the one named
     stats = [p.stat() for p in files]
@@ -140,7 +141,7 @@ def _sealed_entry(kind: str, name: str, files: list[Path], folder: Path, suffix:
     if isinstance(record, integrity.Unreadable):
         entry.state, entry.reason = "bad", f"its record is {record.why}"
         return entry
-    key_digest = name if kind == "features" else integrity.sha256_hex(name)  # features are named by it
+    key_digest = name if kind in NAMED_BY_KEY_DIGEST else integrity.sha256_hex(name)
     try:
         digest = file_sha256(content)
     except OSError as exc:

@@ -33,7 +33,7 @@ def add_parser(sub: Any, common: Callable[..., None], folder: Callable[[str], Pa
     info.set_defaults(func=cmd_info)
     prune = actions.add_parser("prune", help="remove entries (always: dead writers' temp files, stale claims)")
     prune.add_argument("--cache", type=folder, help=CACHE_HELP)
-    prune.add_argument("--all", action="store_true", help="every feature and result entry")
+    prune.add_argument("--all", action="store_true", help="every feature, result and evaluation entry")
     prune.add_argument("--older-than", type=duration, metavar="AGE",
                        help="entries untouched for longer than AGE, e.g. 30m, 12h, 7d, 2w")
     prune.add_argument("--bad", action="store_true", help="entries that fail their checksum, and stale ones")

@@ -3,10 +3,13 @@ each checkpoint, as the run's record has it, evaluated with no task oracle.
 
 Banks are evaluated once per distinct content, through the same store as the final evaluation
 (`Learning._evaluations`: a dict for a run or sweep, a study's EvaluationStore shared by its
-cells), so the many agents and checkpoints that hold one bank cost one evaluation. Banks not yet
-in the store are scored with agents.bank_scores where the learner decomposes (GMMC, no beneficial
-biases: every task scored once, a bank is then an argmax, identical to an agent's evaluation), and
-with an Agent each otherwise (sim.experiment.learned.evaluate_survivors).
+cells), so the many agents and checkpoints that hold one bank cost one evaluation. A bank not in
+the store is looked up on disk (agents.cache.evaluations: keyed by its packages' content and the
+evaluation settings, so a rerun or another study cell holding the same packages costs nothing);
+banks not found there either are scored with agents.bank_scores where the heads' verdicts are
+shared (no beneficial biases: the test set and each head's verdict computed once; with GMMC every
+task scored once and a bank is an argmax, with Mahalanobis each bank's mapper built and asked; equal
+to an agent's evaluation), and with an Agent each otherwise (learned.evaluate_with_agents).
 
 The population's accuracy at t is the mean over the chosen agents that are up at t (an agent down
 then answers nothing and is left out, as the final evaluation leaves out the dead); a bank wiped
@@ -79,6 +82,7 @@ def accuracy_over_time(learning: Learning, scenario: Scenario, result: SimResult
     times = spec.times(run_end(result))
     banks, up = banks_at(result, times, agents), alive_at(result, times, agents)
     wanted = list(dict.fromkeys(b[a] for b, u in zip(banks, up) for a in agents if u[a]))
+    unknown = sum(b not in learning._evaluations for b in wanted)
     fresh = evaluate_banks(learning, scenario, wanted, progress)
     rows, per_agent = [], {a: [] for a in agents}
     for now, bank, alive in zip(times, banks, up):
@@ -95,6 +99,7 @@ def accuracy_over_time(learning: Learning, scenario: Scenario, result: SimResult
         "auc_span_s": [times[0], times[-1]],
         "distinct_banks": len(wanted),
         "evaluated_banks": fresh,
+        "recalled_banks": unknown - fresh,  # found on disk: evaluated by an earlier run or cell
         "wall_s": time.perf_counter() - start,
     }
     if spec.per_agent:
@@ -106,8 +111,9 @@ def evaluate_banks(learning: Learning, scenario: Scenario, banks: list[frozenset
     """Put an evaluation of every bank in `banks` into the learning's store (those not there yet);
     return how many were computed."""
     from agents import bank_scores
+    from sim.experiment import learned
 
-    missing = [b for b in banks if b not in learning._evaluations]
+    missing, cache = learned.recall(learning, scenario, banks, progress)  # evaluated before, by any run or cell
     progress("checkpoints_evaluating", total=len(missing))
     if not missing:
         return 0
@@ -117,11 +123,8 @@ def evaluate_banks(learning: Learning, scenario: Scenario, banks: list[frozenset
                                         packages)
         for bank in missing:
             learning._evaluations[bank] = scorer.evaluate(bank)
+            cache.put(bank, learning._evaluations[bank])
             progress("checkpoint_evaluated", tasks=len(bank))
         return len(missing)
-    from sim.experiment import learned
-
-    for bank in missing:
-        learned.evaluate_survivors(learning, scenario, {0: bank}, progress=_quiet)
-        progress("checkpoint_evaluated", tasks=len(bank))
+    learned.evaluate_with_agents(learning, scenario, missing, cache, progress, event="checkpoint_evaluated")
     return len(missing)

@@ -241,7 +241,7 @@ def check_reuse_suite(scenario: Scenario, suite: Any, source: str) -> None:
             f"{source}: learner.reuse.match = 'names', but no class name of suite {scenario.tasks.suite!r} "
             f"({len(suite.tasks)} tasks) appears in two tasks (threshold {reuse.cutoff:g}), so names matching "
             "can never reuse anything; use match: visual, lower learner.reuse.threshold, or a suite whose "
-            "tasks share class names (mixed with more tasks)")
+            "tasks share class names (distinct, or mixed with more tasks)")
 
 
 def _check_engine(scenario: Scenario, graph: nx.Graph, source: str) -> None:

@@ -27,7 +27,7 @@ KINDS = (("run", (files.RESULTS,), readers.read_result), ("sweep", (files.SWEEP_
          ("study", (readers.STUDY_JSON, readers.SUMMARY_CSV, readers.STUDY_CSV), readers.read_study))
 # The scalar metrics of a run, as results.json names them, in table order.
 METRICS = ("alpha", "speedup", "efficiency", "makespan_s", "speedup_bound", "alpha_cost", "bytes_sent", "accuracy",
-           "accuracy_auc", "tasks_lost", "coverage_final")
+           "accuracy_auc", "reuse_tasks", "reuse_epochs_saved", "reuse_macs_saved", "tasks_lost", "coverage_final")
 USAGE = ("e.g. skill-sim compare runs/ring_51 runs/star_51 (the folders run, sweep or study printed as "
          "'results in DIR')")
 
@@ -234,6 +234,9 @@ _ROWS: tuple[tuple[str, Callable[[dict[str, Any]], str]], ...] = (
     ("bytes sent", _over_alpha(lambda x: _num(x, ".3e"), "bytes_sent")),
     ("accuracy", _accuracy),
     ("accuracy AUC", _over_alpha(lambda x: _num(x, ".3f"), "accuracy_auc")),
+    ("tasks reused", _over_alpha(lambda x: _num(x, ",.0f"), "reuse_tasks")),  # — with reuse off
+    ("head epochs saved", _over_alpha(lambda x: _num(x, ",.0f"), "reuse_epochs_saved")),
+    ("MACs saved (reuse)", _over_alpha(lambda x: _num(x, ".3e"), "reuse_macs_saved")),
     ("tasks lost", _over_alpha(lambda x: _num(x, "g"), "tasks_lost")),
     ("coverage", _over_alpha(_pct, "coverage_final")),
     ("survivors", _over_alpha(lambda x: _num(x, "g"), "survivors")),

@@ -21,7 +21,7 @@ STUDY_JSON, SUMMARY_CSV, STUDY_CSV = "study.json", "summary.csv", "study.csv"
 ALPHA = "alpha"
 # The metrics a study entry carries from summary.csv (their `_mean` column), as results.json names them.
 MEANS = ("speedup", "efficiency", "makespan_s", "speedup_bound", "alpha_cost", "bytes_sent", "accuracy", "accuracy_auc",
-         "tasks_lost", "coverage_final", "survivors", "agents", "tasks", "alpha")
+         "reuse_tasks", "reuse_epochs_saved", "reuse_macs_saved", "tasks_lost", "coverage_final", "survivors", "agents", "tasks", "alpha")
 BANDS = ("speedup", "efficiency")  # drawn with their 95 % interval where seeds allow one
 REWRITE = "rerun the study (skill-sim study FILE --out DIR resumes; finished cells are kept) to rewrite it"
 

@@ -9,10 +9,11 @@ moment its agent starts it, and this module learns it from the packages in the a
   entry as with reuse off. A task with matches is cached under its up-front key, the reuse settings
   and, for each matched row, the key of the banked package it started from and that package's row:
   exactly the set of banked packages the initialisation used.
-- The package of task k in a run is the one its first lesson made (`learning_of_run`): the engine's
-  banks hold task ids, not versions, so a relearn after a bank wipe is charged from the bank it
-  then has, while receivers keep the first package. Evaluation and every bank lookup go through
-  `learning_of_run`.
+- The package of task k in a run is the one its first completed lesson made (`learning_of_run`):
+  the engine's banks hold task ids, not versions, so a relearn after a bank wipe is charged from
+  the bank it then has, while receivers keep the first package. A lesson a crash interrupted made
+  nothing: the lesson asked for after the recovery (from the bank then) is the one that counts.
+  Evaluation and every bank lookup go through `learning_of_run`.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class CoLearner:
     scenario: Scenario
     results: dict[str, LearnResult] = field(default_factory=dict)  # lesson key -> result
     evaluations: dict[tuple, dict] = field(default_factory=dict)  # a run's packages -> its bank evaluations
+    records: list[list[dict[str, Any]]] = field(default_factory=list)  # each run's lessons, as its teacher saw them
 
     def __post_init__(self) -> None:
         learning, cfg = self.learning, self.scenario.learner
@@ -88,6 +90,7 @@ class RunTeacher:
         self.colearner = colearner
         self.packages: dict[int, str] = {}  # task -> key of its first lesson in this run
         self.record: list[dict[str, Any]] = []
+        colearner.records.append(self.record)
 
     def __call__(self, agent: int, task: int, bank: frozenset[int]) -> Lesson:
         co = self.colearner
@@ -100,33 +103,64 @@ class RunTeacher:
             "matches": [[m.row, m.task_id, m.banked_row] for m in matches],
             "epochs": int(result.metrics.get("epochs", 0)), "epochs_decoupled": int(decoupled.metrics.get("epochs", 0)),
             "macs": result.total_macs + match_macs, "macs_decoupled": decoupled.total_macs, "match_macs": match_macs,
-            "bank": len(known),
+            "bank": len(known), "key": key, "wall_s": float(result.wall_s),
         })
         return Lesson(macs=result.total_macs + match_macs, wall_s=float(result.wall_s), key=key)
 
 
 def learning_of_run(colearner: CoLearner | None, learning: Learning, result: SimResult) -> Learning:
-    """The run's learning: each task's package as its first lesson in this run made it (the one
-    lookup for evaluation, reports and timelines); the up-front learning when nothing was asked."""
+    """The run's learning: each task's package as its first completed lesson in this run made it
+    (the one lookup for evaluation, reports and timelines); the up-front learning when nothing was asked."""
     if colearner is None or not result.lessons:
         return learning
+    done = completed(colearner, result)
     first: dict[int, str] = {}
-    for _, _, task, key in result.lessons:
+    for (_, _, task, key), finished in zip(result.lessons, done):
+        if finished:
+            first.setdefault(task, key)
+    for _, _, task, key in result.lessons:  # interrupted and never learned again: in no bank, kept for lookups
         first.setdefault(task, key)
     learned = {tid: colearner.results[first[tid]] if tid in first else r for tid, r in learning.learned.items()}
     signature = tuple(sorted(first.items()))
     return replace(learning, learned=learned, _evaluations=colearner.evaluations.setdefault(signature, {}))
 
 
+def completed(colearner: CoLearner, result: SimResult) -> list[bool]:
+    """Whether each of the run's lessons ran to its end: False for one its agent crashed during
+    (the crash at or after its start and before start + its simulated seconds, the engine's rule:
+    wall_s under timing "wall", else MACs / the agent's rate)."""
+    wanted = [(agent, task, key) for _, agent, task, key in result.lessons]
+    record = next((r for r in reversed(colearner.records)
+                   if [(x["agent"], x["task"], x["key"]) for x in r] == wanted), None)
+    if record is None:  # a result this co-learner did not teach: nothing to tell lessons apart by
+        return [True] * len(wanted)
+    crashes: dict[int, list[float]] = {}
+    for event in result.recorder.incidents:
+        if event.kind == "crashed":
+            crashes.setdefault(event.agent, []).append(float(event.time))
+    rates, timing = colearner.scenario.agents.rates(), colearner.scenario.timing
+    out = []
+    for (start, agent, _, _), row in zip(result.lessons, record):
+        seconds = row["wall_s"] if timing == "wall" else row["macs"] / rates[agent]
+        out.append(not any(start <= c < start + seconds for c in crashes.get(agent, ())))
+    return out
+
+
 def reuse_section(teacher: RunTeacher, result: SimResult) -> dict[str, Any]:
-    """results.json's `reuse`: what reuse matched and saved in this run, in total and per lesson."""
+    """results.json's `reuse`: what reuse matched and saved in this run, in total and per lesson.
+    Totals count the lessons that ran to their end (what the engine charged); a lesson a crash
+    interrupted is listed with `completed: false`."""
     # the engine logs each lesson right after the teacher made it: the two lists are in one order
-    rows = [{"start_s": float(lesson[0]), **r} for lesson, r in zip(result.lessons, teacher.record)]
-    reused = [r for r in rows if r["matched"]]
-    total = lambda k, rs=rows: int(sum(r[k] for r in rs))  # noqa: E731
+    done = completed(teacher.colearner, result)
+    rows = [{"start_s": float(lesson[0]), **{k: v for k, v in r.items() if k not in ("key", "wall_s")},
+             "completed": finished} for lesson, r, finished in zip(result.lessons, teacher.record, done)]
+    charged = [r for r in rows if r["completed"]]
+    reused = [r for r in charged if r["matched"]]
+    total = lambda k, rs=charged: int(sum(r[k] for r in rs))  # noqa: E731
     return {
         "match": teacher.colearner.scenario.learner.reuse.match,
-        "lessons": len(rows),
+        "lessons": len(charged),
+        "interrupted": len(rows) - len(charged),
         "tasks_reused": len(reused),
         "classes": total("classes"),
         "classes_matched": total("matched"),
@@ -136,7 +170,18 @@ def reuse_section(teacher: RunTeacher, result: SimResult) -> dict[str, Any]:
         "match_macs": total("match_macs"),
         "epochs": total("epochs"),
         "epochs_decoupled": total("epochs_decoupled"),
+        "epochs_saved": total("epochs_decoupled") - total("epochs"),
         "epochs_reused_tasks": total("epochs", reused),
         "epochs_decoupled_reused_tasks": total("epochs_decoupled", reused),
         "per_lesson": rows,
     }
+
+
+# results.json's scalar reuse metrics (in sweeps, studies and `compare`), from its `reuse` section.
+REUSE_METRICS = {"reuse_tasks": "tasks_reused", "reuse_epochs_saved": "epochs_saved", "reuse_macs_saved": "macs_saved"}
+
+
+def reuse_metrics(section: dict[str, Any]) -> dict[str, int]:
+    """The run's scalar reuse metrics: tasks whose learning started from banked rows, head epochs
+    and counted teacher MACs (matching charged) saved against the decoupled learning."""
+    return {name: int(section[key]) for name, key in REUSE_METRICS.items()}

@@ -21,7 +21,8 @@ from agents.device import best_device
 from agents.features import FeatureCache
 from agents.config import LearnerConfig
 from agents.errors import LearningError
-from agents.learner import LearnResult, ResultStore, learn_task
+from agents.cache.evaluations import EvaluationCache, settings_key
+from agents.learner import LearnResult, ResultStore, key_settings, learn_task
 from agents.suites import Task, TaskSuite, create_suite
 from agents.timing import machine_of, provenance
 from sim.experiment import wall_timing
@@ -218,17 +219,52 @@ def evaluate_survivors(learning: Learning, scenario: Scenario, banks: dict[int, 
     """Evaluate every alive agent's bank (`banks`) on all tasks' test sets with no task oracle.
 
     Agents that ended with the same bank get the same model, so each distinct bank is evaluated
-    once (and remembered across a sweep).
+    once (remembered across a sweep, and on disk across runs: agents.cache.evaluations).
     """
-    distinct = [b for b in dict.fromkeys(banks.values()) if b not in learning._evaluations]
+    distinct, cache = recall(learning, scenario, list(dict.fromkeys(banks.values())), progress)
     progress("evaluating", total=len(distinct))
-    for bank in distinct:
+    evaluate_with_agents(learning, scenario, distinct, cache, progress)
+    return {a: learning._evaluations[b] for a, b in banks.items()}
+
+
+def evaluate_with_agents(learning: Learning, scenario: Scenario, banks: Sequence[frozenset[int]],
+                         cache: EvaluationCache | None, progress: Progress, event: str = "evaluated") -> None:
+    """Evaluate each bank with an Agent holding its packages; into the learning's store and `cache`."""
+    for bank in banks:
         agent = Agent(-1, learning.backbone, scenario.learner, cache=learning.features)
         for tid in sorted(bank):
             agent.receive(learning.learned[tid].package)
         learning._evaluations[bank] = agent.evaluate(learning.suite)
-        progress("evaluated", tasks=len(bank))
-    return {a: learning._evaluations[b] for a, b in banks.items()}
+        if cache is not None:
+            cache.put(bank, learning._evaluations[bank])
+        progress(event, tasks=len(bank))
+
+
+def evaluation_cache(learning: Learning, scenario: Scenario, progress: Progress) -> EvaluationCache:
+    """The on-disk evaluations of banks of this learning's packages (agents.cache.evaluations),
+    under the backbone, the learner settings that decide a result and the suite's test sets."""
+    settings = settings_key(learning.backbone.fingerprint, key_settings(scenario.learner), learning.suite.fingerprint)
+    return EvaluationCache(learning.features.root, settings, {tid: r.package for tid, r in learning.learned.items()},
+                           report=lambda message: progress("warning", message=message))
+
+
+def recall(learning: Learning, scenario: Scenario, banks: Sequence[frozenset[int]],
+           progress: Progress) -> tuple[list[frozenset[int]], EvaluationCache | None]:
+    """Put every bank of `banks` found on disk (same packages, same settings) into the learning's
+    store; return those still to evaluate, in order, and the disk cache to put them in (None when
+    every bank was known already)."""
+    missing = [b for b in banks if b not in learning._evaluations]
+    if not missing:
+        return [], None
+    cache = evaluation_cache(learning, scenario, progress)
+    left = []
+    for bank in missing:
+        found = cache.get(bank)
+        if found is None:
+            left.append(bank)
+        else:
+            learning._evaluations[bank] = found
+    return left, cache
 
 
 def learning_section(learning: Learning) -> dict[str, Any]:

@@ -133,6 +133,8 @@ def print_summary(console: Console, r: dict[str, Any], out: Path) -> None:
                     ("accuracy AUC", _pct(r["accuracy_auc"]),
                      f"mean accuracy over {span[0]:,.3g}..{span[1]:,.3g} s, "
                      f"{len(r['accuracy_over_time']['checkpoints'])} checkpoints (accuracy.png)"))
+    if "reuse" in r:  # co-simulated runs (learner.reuse.enabled)
+        rows.insert(rows.index(next(row for row in rows if row[0] == "student MACs")), ("reuse", *_reuse(r["reuse"])))
     if "timing" in r:  # runs written before the timing mode was recorded lack it
         rows.append(("timing", r["timing"], _timing(r)))
     sim = r.get("simulation", {})
@@ -144,6 +146,14 @@ def print_summary(console: Console, r: dict[str, Any], out: Path) -> None:
     if r.get("workload") not in (None, "learned") and "accounting" in r:
         console.print(_accounting(r))
     console.print(f"results in [bold]{escape(str(out))}[/]", soft_wrap=True, highlight=False)  # one line, however long
+
+
+def _reuse(section: dict[str, Any]) -> tuple[str, str]:
+    """The summary's reuse line: tasks reused of those learned, then what that saved."""
+    saved = section["epochs_decoupled"] - section["epochs"]  # runs written before `epochs_saved` lack it
+    return (f"{section['tasks_reused']} / {section['lessons']} tasks",
+            f"{section['classes_matched']} classes matched by {section['match']}; "
+            f"{saved:,} head epochs and {section['macs_saved']:.3e} counted MACs saved")
 
 
 def _accounting(r: dict[str, Any]) -> Table:

@@ -29,7 +29,7 @@ SWEEP_CSV = "sweep.csv"
 # row per alpha; sweep.json holds the keys once and the columns in each of its rows.
 SWEEP_KEYS = ("scenario", "topology", "agents", "protocol", "seed")
 SWEEP_COLUMNS = ("alpha", "speedup", "efficiency", "makespan_s", "alpha_cost", "bytes_sent", "speedup_bound", "accuracy",
-                 "accuracy_auc")
+                 "accuracy_auc", "reuse_tasks", "reuse_epochs_saved", "reuse_macs_saved")
 
 
 def write_atomic(path: Path, text: str) -> None:

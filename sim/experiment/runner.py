@@ -178,6 +178,7 @@ def run_alpha(prepared: Prepared, alpha: float, *, progress: Progress = _quiet) 
         from sim.experiment import cosim
 
         results["reuse"] = cosim.reuse_section(teacher, result)
+        results.update(cosim.reuse_metrics(results["reuse"]))
     results["incidents"] = incidents.summarise(result.recorder.incidents)  # all of them: events.csv
     results["accounting"] = accounting.accounting(prepared.workload, results)
     if sc.evaluation is not None and run.learning is not None:  # after the final evaluation, which it reuses

@@ -11,12 +11,13 @@ from scipy import stats
 from sim.experiment import results as files
 
 # Every scalar metric of results.json that a study compares (survivors: agents alive at the end;
-# accuracy_auc: the population's mean accuracy over the checkpoints' span, empty without `evaluation`).
+# accuracy_auc: the population's mean accuracy over the checkpoints' span, empty without `evaluation`;
+# reuse_*: tasks reused, head epochs and counted MACs saved, empty with reuse off: sim.experiment.cosim).
 METRICS = (
     "makespan_s", "single_agent_s", "speedup", "efficiency", "speedup_bound", "alpha_cost",
     "teacher_macs", "student_macs", "bytes_sent", "bytes_delivered", "bytes_lost",
     "accuracy", "mapper_accuracy", "oracle_accuracy", "accuracy_auc", "tasks_lost", "coverage_final", "pairs_missing",
-    "survivors", "agents", "tasks", "alpha",
+    "reuse_tasks", "reuse_epochs_saved", "reuse_macs_saved", "survivors", "agents", "tasks", "alpha",
 )
 STATS = ("mean", "std", "ci95_low", "ci95_high")
 

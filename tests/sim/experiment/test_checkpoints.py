@@ -3,11 +3,14 @@ and against agents built by hand, a crash-with-wipe dip, the AUC against a hand 
 default runs left as they were."""
 
 import math
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from agents.agent import Agent
+from agents import bank_scores
 from agents.bank_scores import BankScorer
 from sim.banks import banks_at
 from sim.experiment import checkpoints, runner
@@ -62,10 +65,37 @@ def test_a_bank_scored_at_once_equals_an_agent_holding_it(plain):
         assert scorer.evaluate(bank) == _agent_evaluation(learning, sc, bank), sorted(bank)
 
 
+@pytest.mark.parametrize("share", ["features", "images"])
+def test_a_mahalanobis_bank_scored_with_shared_verdicts_equals_an_agent_holding_it(cache, share):
+    """Mahalanobis ties one covariance over the bank: each bank's mapper is built, but the test set,
+    the heads' verdicts and the exemplars' embedding are shared, and nothing else may differ."""
+    prepared = _prepared(cache, f"learner.mapper={{kind: mahalanobis, m: 2, share: {share}}}")
+    learning, sc = prepared.learning, prepared.scenario
+    assert bank_scores.supports(sc.learner) and not bank_scores.decomposes(sc.learner)
+    scorer = BankScorer(learning.backbone, sc.learner, learning.features, learning.suite,
+                        {t: r.package for t, r in learning.learned.items()})
+    assert scorer.scores is None
+    rng = np.random.default_rng(5)
+    banks = [frozenset(), frozenset({4}), frozenset(range(6))]
+    banks += [frozenset(rng.choice(6, size=k, replace=False).tolist()) for k in (2, 3, 5)]
+    for bank in banks:
+        assert scorer.evaluate(bank) == _agent_evaluation(learning, sc, bank), sorted(bank)
+
+
+def test_beneficial_biases_are_left_to_agents():
+    from agents.config import LearnerConfig
+
+    cfg = LearnerConfig.model_validate({"bb": {"enabled": True}})
+    assert not bank_scores.supports(cfg) and not bank_scores.decomposes(cfg)
+    with pytest.raises(ValueError, match="beneficial biases"):
+        BankScorer(None, cfg, None, None, {})
+
+
 def test_the_last_checkpoint_agrees_with_the_final_evaluation(cache, plain):
     prepared, final, raw = plain
     sc = prepared.scenario.model_copy(update={"evaluation": EvaluationSection(every_s=final["makespan_s"] / 7)})
     prepared.learning._evaluations = {}  # nothing shared with the final evaluation: scored afresh
+    shutil.rmtree(Path(cache) / "evaluations")  # nor found on disk (agents.cache.evaluations)
     out = checkpoints.accuracy_over_time(prepared.learning, sc, raw)
     last = out["checkpoints"][-1]
     assert last["time_s"] == final["makespan_s"] and len(out["checkpoints"]) == 8
@@ -178,3 +208,42 @@ def test_a_sweep_lists_each_alphas_accuracy_auc(cache, tmp_path):
         (run,) = [json.loads(p.read_text()) for p in out.glob("alpha-*/results.json")
                   if json.loads(p.read_text())["alpha"] == float(row["alpha"])]
         assert float(row["accuracy_auc"]) == pytest.approx(run["accuracy_auc"], rel=1e-12)
+
+
+def test_a_rerun_finds_every_bank_on_disk_and_a_damaged_entry_is_evaluated_again(cache, plain):
+    """agents.cache.evaluations through a run: the first run scores its banks and stores them, a
+    second run (a new process's view: a new Learning) scores none, and a damaged entry is reported,
+    dropped and scored again; the results are the same every time."""
+    _, final, _ = plain
+    every = f"evaluation={{every_s: {final['makespan_s'] / 6!r}}}"
+    shutil.rmtree(Path(cache) / "evaluations", ignore_errors=True)
+
+    def run():
+        events = []
+        results, raw = runner.run_alpha(_prepared(cache, every), 1000.0,
+                                        progress=lambda name, **fields: events.append((name, fields)))
+        scored = sum(name in ("evaluated", "checkpoint_evaluated") for name, _ in events)
+        return results, raw, scored, [f["message"] for name, f in events if name == "warning"]
+
+    first, raw, scored, warnings = run()
+    times = [r["time_s"] for r in first["accuracy_over_time"]["checkpoints"]]
+    at_checkpoints = {bank for banks in banks_at(raw, times, range(4)) for bank in banks.values()}
+    at_end = {frozenset(raw.bank(a)) for a in range(4)}
+    assert scored == len(at_checkpoints | at_end) and warnings == []  # each distinct bank once
+    entries = sorted((Path(cache) / "evaluations").glob("*.eval"))
+    assert len(entries) == scored  # one entry per bank scored, final and checkpoints alike
+    again, _, rescored, warnings = run()
+    assert rescored == 0 and warnings == []
+    timeline = again["accuracy_over_time"]
+    # the final evaluation recalled the end banks first; the checkpoints recall the rest
+    assert (timeline["evaluated_banks"], timeline["recalled_banks"]) == (0, len(at_checkpoints - at_end))
+    same = lambda r: _strip({**r, "accuracy_over_time": {k: v for k, v in r["accuracy_over_time"].items()  # noqa: E731
+                                                          if k not in ("evaluated_banks", "recalled_banks")}})
+    assert same(again) == same(first)
+    damaged = entries[0]
+    data = damaged.read_bytes()
+    damaged.write_bytes(data.replace(b"0.", b"1.", 1))  # same size, another number
+    third, _, rescored, warnings = run()
+    assert rescored == 1 and len(warnings) == 1 and str(damaged) in warnings[0] and "checksum" in warnings[0]
+    assert same(third) == same(first)
+    assert damaged.read_bytes() == data  # stored again, as it was

@@ -67,7 +67,7 @@ def test_sweep_reuses_learning_and_speedup_falls_with_alpha(cache, tmp_path):
     assert speedups[0] == pytest.approx(bound, rel=0.05)
     assert (tmp_path / "sweep.csv").read_text().splitlines()[0] == \
         "scenario,topology,agents,protocol,seed,alpha,speedup,efficiency,makespan_s,alpha_cost,bytes_sent,speedup_bound,accuracy,"\
-        "accuracy_auc"  # empty without an evaluation section
+        "accuracy_auc,reuse_tasks,reuse_epochs_saved,reuse_macs_saved"  # empty without evaluation / reuse
     assert (tmp_path / "speedup_vs_alpha.png").is_file()
     # each alpha-* run is data only (drawing every alpha of a large sweep costs time); report draws it
     assert not list((tmp_path / "alpha-10").glob("*.png"))

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from sim.experiment.cli import main
+from sim.experiment.study.tables import metrics_of
 
 ROOT = Path(__file__).resolve().parents[3]
 TINY = str(ROOT / "scenarios" / "tiny.yaml")
@@ -24,6 +25,7 @@ def made(tmp_path_factory, cache):
     root = tmp_path_factory.mktemp("compare")
     jobs = {"ring": ["run", TINY], "full": ["run", TINY, "--set", "topology.family=full", "--set", "agents.count=3"],
             "ring-timed": ["run", TINY, "--set", "evaluation.every_s=0.02"],
+            "ring-reuse": ["run", TINY, "--set", "learner.reuse.enabled=true", "--set", "learner.reuse.match=visual"],
             "ring-sweep": ["sweep", TINY, "--alpha", "1e3,1e4,1e5"],
             "full-sweep": ["sweep", TINY, "--set", "topology.family=full", "--alpha", "1e3,1e4,1e5"]}
     for name, argv in jobs.items():
@@ -73,6 +75,38 @@ def test_a_run_with_checkpoints_shows_its_accuracy_auc_and_one_without_a_dash(ma
     assert main(["compare", str(made / "ring"), str(made / "ring-timed"), "--out", str(tmp_path)]) == 0
     row = next(line for line in capsys.readouterr().out.splitlines() if "accuracy AUC" in line)
     assert "—" in row and f"{timed['accuracy_auc']:.3f}" in row
+
+
+def test_a_reuse_run_shows_tasks_reused_epochs_and_macs_saved_and_one_without_dashes(made, tmp_path, capsys):
+    assert main(["compare", str(made / "ring"), str(made / "ring-reuse"), "--json", "--out", str(tmp_path)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    reuse = json.loads((made / "ring-reuse/results.json").read_text())
+    lessons = [r for r in reuse["reuse"]["per_lesson"] if r["completed"]]
+    # by hand from the lessons: tasks that started from banked rows, and what they saved
+    tasks = sum(1 for r in lessons if r["matched"])
+    epochs = sum(r["epochs_decoupled"] - r["epochs"] for r in lessons)
+    macs = sum(r["macs_decoupled"] - r["macs"] for r in lessons)
+    assert tasks >= 1, "tiny with visual matching reuses nothing: the test needs a run that does"
+    off, on = data["compared"]
+    assert (off["reuse_tasks"], off["reuse_epochs_saved"], off["reuse_macs_saved"]) == (None, None, None)
+    assert (on["reuse_tasks"], on["reuse_epochs_saved"], on["reuse_macs_saved"]) == (tasks, epochs, macs)
+    assert metrics_of(reuse)["reuse_tasks"] == tasks and metrics_of(reuse)["reuse_macs_saved"] == macs  # studies
+    assert main(["compare", str(made / "ring"), str(made / "ring-reuse"), "--out", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    for label, value in (("tasks reused", f"{tasks:,}"), ("head epochs saved", f"{epochs:,}"),
+                         ("MACs saved (reuse)", f"{macs:.3e}")):
+        row = next(line for line in lines if label in line)
+        assert "—" in row and value in row, row
+
+
+def test_the_run_summary_has_a_reuse_line_only_with_reuse_on(made, capsys):
+    reuse = json.loads((made / "ring-reuse/results.json").read_text())["reuse"]
+    assert main(["report", str(made / "ring-reuse")]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if "│ reuse" in line)
+    assert f"{reuse['tasks_reused']} / {reuse['lessons']} tasks" in row and "classes matched by visual" in row
+    assert f"{reuse['epochs_decoupled'] - reuse['epochs']:,} head epochs" in row and f"{reuse['macs_saved']:.3e}" in row
+    assert main(["report", str(made / "ring")]) == 0
+    assert not any("│ reuse" in line for line in capsys.readouterr().out.splitlines())
 
 
 def test_sweeps_print_speedup_by_alpha_and_the_interpolated_crossing(made, tmp_path, capsys):

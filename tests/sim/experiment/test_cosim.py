@@ -110,3 +110,39 @@ def test_checkpoints_of_a_co_simulated_run_score_its_own_packages(runs):
     accs = [p["accuracy"] for p in results["per_agent"]]
     assert last["time_s"] == results["makespan_s"]
     assert (last["mean"], last["min"], last["max"]) == (results["accuracy"], min(accs), max(accs))
+
+
+def crashed_during_second_lesson(runs, keep_bank: bool):
+    """The co-simulated run again with agent 1 crashing a third of the way into its second lesson
+    and back half way through it (before agent 0's first package reaches it): results and raw."""
+    prepared, (_, raw), _, _, _ = runs
+    start, end = next(t for t, a, *_ in raw.lessons if a == 1 and t > 0), float(raw.known_at[1, prepared.assignment[1][1]])
+    crash = {"agent": 1, "at_s": start + (end - start) / 3, "recover_at_s": start + (end - start) / 2,
+             "keep_bank": keep_bank}
+    assert raw.known_at[1, prepared.assignment[0][0]] > crash["recover_at_s"]  # agent 0's package comes later
+    sc = prepared.scenario.model_copy(update={"failures": validate_scenario(
+        {**SMALL, "failures": {"agents": {"scheduled": [crash]}}}).failures})
+    return replace(prepared, scenario=sc, colearner=replace(prepared.colearner, scenario=sc, records=[])), crash
+
+
+@pytest.mark.parametrize("keep_bank", [False, True])
+def test_a_crash_during_a_lesson_asks_again_with_the_bank_then(runs, keep_bank):
+    crashed, crash = crashed_during_second_lesson(runs, keep_bank)
+    results, raw = runner.run_alpha(crashed, 1000.0)
+    first_task, second_task = crashed.assignment[1]
+    mine = [r for r in results["reuse"]["per_lesson"] if r["agent"] == 1]
+    assert [(r["task"], r["completed"]) for r in mine] == [(first_task, True), (second_task, False), (second_task, True)]
+    interrupted, again = mine[1], mine[2]
+    assert again["start_s"] == crash["recover_at_s"] and interrupted["bank"] == 1 and interrupted["matched"] >= 1
+    run_learning = runner.learning_of(crashed, raw)
+    if keep_bank:  # its own first task kept: the same matches, the same (reused) package
+        assert (again["bank"], again["matches"]) == (1, interrupted["matches"])
+        assert run_learning.learned[second_task].package != crashed.learning.learned[second_task].package
+    else:  # wiped: nothing received or learned before the wipe is reused; learned from scratch
+        assert (again["bank"], again["matched"]) == (0, 0)
+        assert run_learning.learned[second_task] is crashed.learning.learned[second_task]
+    assert results["reuse"]["interrupted"] == 1 and results["reuse"]["lessons"] == 4
+    assert results["teacher_macs"] == sum(r["macs"] for r in results["reuse"]["per_lesson"] if r["completed"])
+    assert results["reuse_tasks"] == sum(1 for r in results["reuse"]["per_lesson"] if r["completed"] and r["matched"])
+    twice, _ = runner.run_alpha(crashed, 1000.0)
+    assert comparable(twice) == comparable(results)

@@ -4,6 +4,7 @@ and a quick, clear failure of `weights: pretrained` with no network."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -150,6 +151,7 @@ def test_quiet_sweep_prints_its_directory(cache, tmp_path, capsys):
 def test_sweep_at_80_columns_shows_reused_evaluation_and_keeps_counts(cache, tmp_path, capsys, monkeypatch):
     """The second alpha's banks were all evaluated at the first: done at once, not 0/0 with no ETA."""
     monkeypatch.setenv("COLUMNS", "80")
+    shutil.rmtree(Path(cache) / "evaluations", ignore_errors=True)  # earlier runs' banks: not on disk
     assert main(["sweep", "tiny", "--alpha", "10,1e4", "--out", str(tmp_path / "s"), "--cache", cache]) == 0
     lines = [line.rstrip() for line in capsys.readouterr().err.splitlines()]
     evaluating = [line for line in lines if line.startswith("evaluating")]
