@@ -78,15 +78,19 @@ def where_errors_land(suite: TaskSuite, agent: Agent, cache: FeatureCache) -> di
 def curve(suite: TaskSuite, backbone, cfg: LearnerConfig, cache: FeatureCache, packages: list) -> dict:
     """Accuracies on the tasks held after each checkpoint, and where the final errors land."""
     agent = Agent(0, backbone, cfg, cache)
-    rows = []
+    feats = [eval_features(t, backbone, cache) for t in suite.tasks[:len(packages)]]
+    truth = [np.full(len(f), t.id) for f, t in zip(feats, suite.tasks)]
+    rows, mapper_after = [], []
     for i, package in enumerate(packages, start=1):
         agent.receive(package)
+        routed = agent.mapper.predict(np.concatenate(feats[:i]))
+        mapper_after.append(float((routed == np.concatenate(truth[:i])).mean()))
         if i in CHECKPOINTS or i == len(packages):
             ev = agent.evaluate(TaskSuite(suite.name, suite.tasks[:i]))
             rows.append({"tasks": i, "mapper_accuracy": ev.mapper_accuracy, "accuracy": ev.accuracy,
                          "oracle_accuracy": ev.oracle_accuracy})
     pairs = {pair(t.name) for t in suite.tasks}
-    return {"after": rows, "errors": where_errors_land(suite, agent, cache),
+    return {"after": rows, "mapper_accuracy_after": mapper_after, "errors": where_errors_land(suite, agent, cache),
             "pairs": len(pairs), "sources": len({s for s, _ in pairs}),
             "classes_per_task": float(np.mean([t.num_classes for t in suite.tasks]))}
 
