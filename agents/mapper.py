@@ -9,9 +9,12 @@ rank-n update of the tied scatter matrix with its n exemplars); a Mahalanobis ma
 its precision and the cached mu P and mu'P mu of every class it holds, once per merge batch: once
 for a package that lands alone (`add`), once for all packages that land together (`add_batch`).
 The renewal is a full re-inversion, or a Woodbury update where one is exact and cheaper
-(`MahalanobisMapper._renew`). Embedding received exemplar images with the receiver's backbone is
-the agent's cost (agents.agent). `merge_parts` splits a lone merge's cost the way the simulation
-charges it (sim.workload.TaskWork: per package, per batch, per held package and batch).
+(`MahalanobisMapper._refresh`; the counted formulas and the rule are agents.merge_costs', which the
+simulation charges too). Embedding received exemplar images with the receiver's backbone is the
+agent's cost (agents.agent). `merge_parts` splits a lone merge's cost into per package, per batch
+and per held package parts (sim.workload.TaskWork) for workloads that charge every batch a full
+inversion; runs that learn give the engine each package's exemplars and classes instead
+(LearnResult.scatter_parts), from which it tracks each receiver's scatter.
 """
 
 from __future__ import annotations
