@@ -3,9 +3,10 @@
     .venv/bin/python bench/suites.py [--tasks N] [--suites distinct,mixed] [--mappers gmmc,mahalanobis]
 
 For each suite and mapper, one receiver takes the 102 tasks' packages in suite order (tasks learned
-with ring_51's learner and seeds, so a ring_51 run's cache makes this cheap) and, after 1, 10, 25,
-51 and 102 tasks, is evaluated on the test sets of the tasks it holds: mapper accuracy, accuracy
-with no oracle and with the oracle. At the end the mapper's routing errors are split by where they
+with ring_51's learner and seeds, so a ring_51 run's cache makes this cheap). After every task it
+routes the test images of all tasks so far (mapper accuracy after 1..T tasks, the paper's Fig. 6
+measure: `mapper_accuracy_after`), and after 1, 10, 25, 51 and 102 tasks it is evaluated on the
+test sets of the tasks it holds: mapper accuracy, accuracy with no oracle and with the oracle. At the end the mapper's routing errors are split by where they
 land: a task of the same (source, domain) pair (a sibling: only `mixed` has them), the same source
 under another domain, or another source. Writes bench/results/suites.json atomically.
 """
