@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from agents import timing
-from agents.anchors import fit_anchor
+from agents.anchors import MahalanobisAnchor, fit_anchor
 from agents.atomic import write_atomic
 from agents.cache import integrity
 from agents.backbone import Backbone
@@ -64,6 +64,14 @@ class LearnResult:
         per held package and batch); agents.mapper.merge_parts."""
         anchor = SharePackage.from_bytes(self.package).anchor
         return merge_parts(anchor, macs_per_image, self.student_macs)
+
+    def scatter_parts(self) -> tuple[int, int, int]:
+        """(exemplars, classes, feature dim) its Mahalanobis anchor adds to a receiver's tied
+        scatter (agents.merge_costs.Scatter); (0, 0, 0) for another kind of anchor."""
+        anchor = SharePackage.from_bytes(self.package).anchor
+        if not isinstance(anchor, MahalanobisAnchor):
+            return 0, 0, 0
+        return len(anchor.exemplar_labels), len(anchor.class_means), anchor.dim
 
 
 def learn_task(task: Task, backbone: Backbone, cfg: LearnerConfig, seed: int, cache: FeatureCache,

@@ -10,6 +10,9 @@ from typing import Any, Callable, TypeVar
 
 from torch.utils.flop_counter import FlopCounterMode
 
+# The merge formulas live in a torch-free module the simulation can import too; re-exported here.
+from agents.merge_costs import mahalanobis_inverse_macs, mahalanobis_scatter_macs, woodbury_macs  # noqa: F401
+
 T = TypeVar("T")
 
 
@@ -33,29 +36,6 @@ def gmm_fit_macs(n: int, d: int, k: int, n_iter: int) -> int:
 def gmm_score_macs(n: int, d: int, k: int) -> int:
     """MACs of scoring n points against k diagonal Gaussians (one E-step without the update)."""
     return 2 * n * k * d
-
-
-def mahalanobis_scatter_macs(n_new: int, d: int) -> int:
-    """MACs of a rank-n_new update of a d x d scatter matrix (the incremental part of a merge)."""
-    return n_new * d * d
-
-
-def mahalanobis_inverse_macs(d: int, pseudo: bool = False) -> int:
-    """MACs of inverting the d x d tied covariance: Cholesky factor (d**3 / 3) plus the solve for
-    the precision (d**3). When the factor fails (a singular covariance): the failed attempt (at
-    most d**3 / 3), then the pseudo-inverse's symmetric eigendecomposition (about 4.5 d**3, Golub &
-    Van Loan) and V diag V' (d**3)."""
-    if pseudo:
-        return d**3 // 3 + (11 * d**3) // 2
-    return (4 * d**3) // 3
-
-
-def woodbury_macs(n_new: int, d: int) -> int:
-    """MACs of updating a d x d inverse A = S^-1 for S + U U' with U of n_new columns (Woodbury):
-    B = A U (d**2 n), K = I + U'B (d n**2), K's Cholesky factor (n**3 / 3), G = B K^-1 by two
-    triangular solves per row of B (d n**2), A - G B' (d**2 n)."""
-    n = n_new
-    return 2 * d * d * n + 2 * d * n * n + n**3 // 3
 
 
 def mahalanobis_update_macs(n_new: int, d: int) -> int:

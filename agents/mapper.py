@@ -9,9 +9,12 @@ rank-n update of the tied scatter matrix with its n exemplars); a Mahalanobis ma
 its precision and the cached mu P and mu'P mu of every class it holds, once per merge batch: once
 for a package that lands alone (`add`), once for all packages that land together (`add_batch`).
 The renewal is a full re-inversion, or a Woodbury update where one is exact and cheaper
-(`MahalanobisMapper._renew`). Embedding received exemplar images with the receiver's backbone is
-the agent's cost (agents.agent). `merge_parts` splits a lone merge's cost the way the simulation
-charges it (sim.workload.TaskWork: per package, per batch, per held package and batch).
+(`MahalanobisMapper._refresh`; the counted formulas and the rule are agents.merge_costs', which the
+simulation charges too). Embedding received exemplar images with the receiver's backbone is the
+agent's cost (agents.agent). `merge_parts` splits a lone merge's cost into per package, per batch
+and per held package parts (sim.workload.TaskWork) for workloads that charge every batch a full
+inversion; runs that learn give the engine each package's exemplars and classes instead
+(LearnResult.scatter_parts), from which it tracks each receiver's scatter.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import scipy.linalg
 from agents.anchors import GMMCAnchor, MahalanobisAnchor
 from agents.config import GMMCConfig, MahalanobisConfig
 from agents.errors import LearningError
-from agents.macs import mahalanobis_inverse_macs, mahalanobis_scatter_macs, woodbury_macs
+from agents.merge_costs import Scatter, mahalanobis_scatter_macs, renewal_macs
 
 # Rows scored at once: bounds the [rows, components] score matrix for large test sets.
 _CHUNK = 2048
@@ -285,41 +288,16 @@ class MahalanobisMapper(TaskMapper):
         return self._owner[np.argmin(dist, axis=1)]
 
 
-def renewal_macs(d: int, n_fresh: int, n_classes: int, n_cached: int, exact: bool,
-                 pseudo: bool = False) -> tuple[str, int]:
-    """How a Mahalanobis mapper renews its precision after a batch of n_fresh exemplars, and the
-    MACs: "woodbury" where the held inverse is exact (`exact`: shrinkage 0, non-singular scatter)
-    and the update (woodbury_macs, moving the n_cached classes' mu P by a rank-n term, caching the
-    new classes, every mu'P mu) costs fewer MACs than re-inverting; else "inverse" (a pseudo-inverse
-    when `pseudo`) and re-caching mu P and mu'P mu of all n_classes."""
-    full = mahalanobis_inverse_macs(d) + n_classes * d * d + n_classes * d
-    if exact:
-        woodbury = (woodbury_macs(n_fresh, d) + 2 * n_cached * d * n_fresh
-                    + (n_classes - n_cached) * d * d + n_classes * d)
-        if woodbury < full:
-            return "woodbury", woodbury
-    return "inverse", mahalanobis_inverse_macs(d, pseudo) + n_classes * d * d + n_classes * d
-
-
 def receiver_macs(count: int, d: int, classes: int, m: int, shrinkage: float, batched: bool) -> tuple[int, dict]:
     """Counted student MACs of a receiver merging `count` Mahalanobis packages of `classes` classes
     and m exemplars each in d dimensions (features shared), one at a time or in one batch, with the
-    renewals it chose; by this module's cost model without the numerics (so at any scale), for data
-    in general position: each package raises the scatter's rank by its m c exemplars (they are
-    centred on means over all the class's samples, not on their own mean), and at shrinkage 0 the
-    covariance is singular (pseudo-inverted) until that rank reaches d."""
-    n = classes * m
-    macs, held, rank, exact, renewals = 0, 0, 0, False, {}
+    renewals it chose; by this module's cost model without the numerics (so at any scale): the rule
+    of agents.merge_costs.Scatter, the one the simulation charges too."""
+    n, scatter = classes * m, Scatter(d, shrunk=shrinkage > 0)
+    macs, renewals = 0, {}
     for size in ([count] if batched else [1] * count):
-        macs += size * mahalanobis_scatter_macs(n, d)
-        cached, held, rank = (held if exact else 0), held + size * classes, rank + size * n
-        how, cost = renewal_macs(d, size * n, held, cached, exact)
-        if how == "inverse":
-            pseudo = shrinkage == 0 and rank < d
-            cost = renewal_macs(d, size * n, held, 0, False, pseudo)[1]
-            exact = shrinkage == 0 and not pseudo
-            how += " (pseudo)" if pseudo else ""
-        macs += cost
+        how, cost, scatter = scatter.renew(size * n, size * classes)
+        macs += size * mahalanobis_scatter_macs(n, d) + cost
         renewals[how] = renewals.get(how, 0) + 1
     return macs, renewals
 

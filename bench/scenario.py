@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -29,13 +30,20 @@ def _num(x: float | None, fmt: str) -> str:
     """`x` formatted, or "—" for None (a run that never reached full knowledge has no speedup)."""
     return "—" if x is None else format(x, fmt)
 
-def timed(args: list[str], cache: Path) -> tuple[float, dict]:
-    """Run the CLI with --json and return wall seconds and the JSON it printed."""
+CPU: dict[str, float] = {}  # CPU seconds (user + system) of each timed command, by its label
+
+
+def timed(args: list[str], cache: Path, label: str = "") -> tuple[float, dict]:
+    """Run the CLI with --json and return wall seconds and the JSON it printed; its CPU seconds
+    (user + system, all its processes: a figure a loaded machine changes less) go in CPU[label]."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "sim.experiment.cli", *args, "--cache", str(cache), "--json", "--quiet"],
                           cwd=ROOT, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU[label] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode != 0:
         raise SystemExit(f"skill-sim {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
     return wall, json.loads(proc.stdout)
@@ -61,9 +69,13 @@ def bench(scenario: str, cache: Path, out: Path, cold: bool) -> dict:
     row: dict = {"scenario": scenario}
     name = Path(scenario).stem
     if cold:
-        row["cold_run_s"], _ = timed(["run", scenario, "--out", str(out / name)], cache)
-    row["warm_run_s"], result = timed(["run", scenario, "--out", str(out / name)], cache)
-    row["sweep_warm_s"], sweep = timed(["sweep", scenario, "--alpha", ALPHAS, "--out", str(out / f"{name}-sweep")], cache)
+        row["cold_run_s"], _ = timed(["run", scenario, "--out", str(out / name)], cache, "cold_run")
+    row["warm_run_s"], result = timed(["run", scenario, "--out", str(out / name)], cache, "warm_run")
+    row["sweep_warm_s"], sweep = timed(["sweep", scenario, "--alpha", ALPHAS, "--out", str(out / f"{name}-sweep")], cache,
+                                       "sweep_warm")
+    row["cpu_s"] = dict(CPU)  # user + system seconds of each command above
+    row["load_average"] = os.getloadavg()  # after the last: what else this machine was running
+    CPU.clear()
     keys = ("agents", "tasks", "alpha", "makespan_s", "single_agent_s", "speedup", "efficiency", "accuracy",
             "mapper_accuracy", "oracle_accuracy", "bytes_sent", "alpha_cost")
     row["run"] = {k: result[k] for k in keys}

@@ -3,9 +3,10 @@
     .venv/bin/python bench/suites.py [--tasks N] [--suites distinct,mixed] [--mappers gmmc,mahalanobis]
 
 For each suite and mapper, one receiver takes the 102 tasks' packages in suite order (tasks learned
-with ring_51's learner and seeds, so a ring_51 run's cache makes this cheap) and, after 1, 10, 25,
-51 and 102 tasks, is evaluated on the test sets of the tasks it holds: mapper accuracy, accuracy
-with no oracle and with the oracle. At the end the mapper's routing errors are split by where they
+with ring_51's learner and seeds, so a ring_51 run's cache makes this cheap). After every task it
+routes the test images of all tasks so far (mapper accuracy after 1..T tasks, the paper's Fig. 6
+measure: `mapper_accuracy_after`), and after 1, 10, 25, 51 and 102 tasks it is evaluated on the
+test sets of the tasks it holds: mapper accuracy, accuracy with no oracle and with the oracle. At the end the mapper's routing errors are split by where they
 land: a task of the same (source, domain) pair (a sibling: only `mixed` has them), the same source
 under another domain, or another source. Writes bench/results/suites.json atomically.
 """
@@ -78,15 +79,19 @@ def where_errors_land(suite: TaskSuite, agent: Agent, cache: FeatureCache) -> di
 def curve(suite: TaskSuite, backbone, cfg: LearnerConfig, cache: FeatureCache, packages: list) -> dict:
     """Accuracies on the tasks held after each checkpoint, and where the final errors land."""
     agent = Agent(0, backbone, cfg, cache)
-    rows = []
+    feats = [eval_features(t, backbone, cache) for t in suite.tasks[:len(packages)]]
+    truth = [np.full(len(f), t.id) for f, t in zip(feats, suite.tasks)]
+    rows, mapper_after = [], []
     for i, package in enumerate(packages, start=1):
         agent.receive(package)
+        routed = agent.mapper.predict(np.concatenate(feats[:i]))
+        mapper_after.append(float((routed == np.concatenate(truth[:i])).mean()))
         if i in CHECKPOINTS or i == len(packages):
             ev = agent.evaluate(TaskSuite(suite.name, suite.tasks[:i]))
             rows.append({"tasks": i, "mapper_accuracy": ev.mapper_accuracy, "accuracy": ev.accuracy,
                          "oracle_accuracy": ev.oracle_accuracy})
     pairs = {pair(t.name) for t in suite.tasks}
-    return {"after": rows, "errors": where_errors_land(suite, agent, cache),
+    return {"after": rows, "mapper_accuracy_after": mapper_after, "errors": where_errors_land(suite, agent, cache),
             "pairs": len(pairs), "sources": len({s for s, _ in pairs}),
             "classes_per_task": float(np.mean([t.num_classes for t in suite.tasks]))}
 

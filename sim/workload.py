@@ -7,6 +7,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from agents.merge_costs import Scatter
 from sim.errors import SimError
 from topologies.links import draw_distribution
 
@@ -26,6 +27,10 @@ class TaskWork:
     # it holds by then (re-caching that package's classes under the new precision).
     batch_macs: int = 0
     hold_macs: int = 0
+    # What a Mahalanobis package adds to a receiver's tied scatter (Workload.scatter): its exemplars
+    # and its classes, from which each batch's renewal is counted by the mapper's rule.
+    exemplars: int = 0
+    classes: int = 0
 
     def seconds(self, rate: float, timing: str = "macs") -> float:
         """Simulated seconds to learn this task on a device of `rate` MACs/s (timing "macs"), or
@@ -33,7 +38,8 @@ class TaskWork:
         return self.wall_s if timing == "wall" else self.macs / rate
 
     def __post_init__(self) -> None:
-        for name in ("task_id", "owner", "macs", "nbytes", "student_macs", "wall_s", "batch_macs", "hold_macs"):
+        for name in ("task_id", "owner", "macs", "nbytes", "student_macs", "wall_s", "batch_macs", "hold_macs",
+                     "exemplars", "classes"):
             if getattr(self, name) < 0:
                 raise SimError(f"TaskWork.{name} must be >= 0, got {getattr(self, name)!r}")
         if self.nbytes < 1:  # a package that took no time on the wire would land as it is sent
@@ -45,11 +51,18 @@ class Workload:
     """All tasks; per owner, list order is learning order. Task ids must be 0..T-1, each once."""
 
     tasks: list[TaskWork] = field(default_factory=list)
+    # A receiver's empty tied scatter (feature dim, shrinkage) where packages carry Mahalanobis
+    # anchors: each merge batch then pays the renewal the mapper would choose from the receiver's
+    # scatter then (agents.merge_costs: re-inversion or Woodbury) instead of the largest batch_macs
+    # plus hold_macs of everything held (a full re-inversion every batch). None: batch_macs/hold_macs.
+    scatter: Scatter | None = None
 
     def __post_init__(self) -> None:
         ids = sorted(t.task_id for t in self.tasks)
         if ids != list(range(len(ids))):
             raise SimError(f"Workload task ids must be 0..{len(ids) - 1} each once, got {ids[:10]}...")
+        if self.scatter is not None and (self.scatter.exemplars or self.scatter.classes):
+            raise SimError(f"Workload.scatter must be an empty scatter (a receiver's start), got {self.scatter}")
 
     @property
     def num_tasks(self) -> int:
@@ -58,8 +71,9 @@ class Workload:
 
     @property
     def batched(self) -> bool:
-        """Whether merging has per-batch work (some task's batch_macs or hold_macs is not 0)."""
-        return any(t.batch_macs or t.hold_macs for t in self.tasks)
+        """Whether merging has per-batch work (a receiver's scatter, or some task's batch_macs or
+        hold_macs is not 0)."""
+        return self.scatter is not None or any(t.batch_macs or t.hold_macs for t in self.tasks)
 
     def by_owner(self) -> dict[int, list[TaskWork]]:
         """Tasks grouped by owner, each group in learning order."""

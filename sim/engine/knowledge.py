@@ -8,7 +8,7 @@ import networkx as nx
 import numpy as np
 
 from sim.engine.flows import Flow
-from sim.engine.merging import MergeBatches
+from sim.engine.merging import FullInversions, MergeBatches, ScatterStates
 from sim.workload import Workload
 
 
@@ -55,14 +55,19 @@ class Knowledge:
         some package's merge has per-batch work (Workload.batched)."""
         merge_s = workload.column("student_macs")[None, :] / rates[:, None]
         know = cls(len(rates), workload.num_tasks, merge_s if merge_s.any() else np.zeros(workload.num_tasks), graph)
-        if workload.batched:
-            know.batch_merges(workload.column("student_macs"), workload.column("batch_macs"),
-                              workload.column("hold_macs"), rates)
+        if workload.scatter is not None:
+            know.batch_merges(workload.column("student_macs"), rates,
+                              ScatterStates(len(rates), workload.scatter, workload.column("exemplars"),
+                                            workload.column("classes")))
+        elif workload.batched:
+            know.batch_merges(workload.column("student_macs"), rates,
+                              FullInversions(len(rates), workload.column("batch_macs"), workload.column("hold_macs")))
         return know
 
-    def batch_merges(self, student: np.ndarray, batch: np.ndarray, hold: np.ndarray, rates: np.ndarray) -> None:
-        """Merge in batches (sim.engine.merging) with these per-task MACs, on agents of `rates` MACs/s."""
-        self.batches = MergeBatches(student, batch, hold, rates, self.known_at, self.merge_free)
+    def batch_merges(self, student: np.ndarray, rates: np.ndarray, renewals: FullInversions | ScatterStates) -> None:
+        """Merge in batches (sim.engine.merging) with these per-package MACs and per-batch parts, on
+        agents of `rates` MACs/s."""
+        self.batches = MergeBatches(student, renewals, rates, self.known_at, self.merge_free)
         self.no_merge = False
 
     # -- state changes --------------------------------------------------------------------------

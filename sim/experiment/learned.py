@@ -19,10 +19,11 @@ from agents.cache import leftovers
 from agents.cache.claims import ClaimBoard
 from agents.device import best_device
 from agents.features import FeatureCache
-from agents.config import LearnerConfig
+from agents.config import LearnerConfig, MahalanobisConfig
 from agents.errors import LearningError
 from agents.cache.evaluations import EvaluationCache, settings_key
 from agents.learner import LearnResult, ResultStore, key_settings, learn_task
+from agents.merge_costs import Scatter
 from agents.suites import Task, TaskSuite, create_suite
 from agents.timing import machine_of, provenance
 from sim.experiment import wall_timing
@@ -51,16 +52,23 @@ class Learning:
     extracted: set[int] = field(default_factory=set)  # tasks whose features this run computed
     _evaluations: MutableMapping[frozenset[int], Any] = field(default_factory=dict)
 
-    def workload(self, assignment: list[list[int]]) -> Workload:
-        """The learned costs as the engine's workload (per owner, in learning order)."""
-        tasks = []
+    def workload(self, assignment: list[list[int]], learner: LearnerConfig | None = None) -> Workload:
+        """The learned costs as the engine's workload (per owner, in learning order). With a
+        Mahalanobis `learner`, receivers' scatters are tracked so that each merge batch pays the
+        renewal its mapper would choose (sim.engine.merging); else every batch a full inversion."""
+        tasks, dim = [], 0
         for owner, task_ids in enumerate(assignment):
             for tid in task_ids:
                 r = self.learned[tid]
                 own, batch, hold = r.merge_parts(self.backbone.macs_per_image)  # merges batched per receiver
+                exemplars, classes, dim = r.scatter_parts()
                 tasks.append(TaskWork(task_id=tid, owner=owner, macs=r.total_macs, nbytes=len(r.package),
-                                      student_macs=own, batch_macs=batch, hold_macs=hold, wall_s=float(r.wall_s)))
-        return Workload(tasks=tasks)
+                                      student_macs=own, batch_macs=batch, hold_macs=hold, wall_s=float(r.wall_s),
+                                      exemplars=exemplars, classes=classes))
+        scatter = None
+        if learner is not None and isinstance(learner.mapper, MahalanobisConfig) and dim:
+            scatter = Scatter(dim, shrunk=learner.mapper.shrinkage > 0)
+        return Workload(tasks=tasks, scatter=scatter)
 
 
 def task_seed(root_seed: int, task_id: int) -> int:

@@ -119,7 +119,7 @@ def prepare(scenario: Scenario, *, cache_dir: Path | None = None, progress: Prog
     if evaluations is not None:
         learning._evaluations = evaluations
     colearner = cosim.CoLearner(learning, scenario) if scenario.learner.reuse.enabled else None
-    return Prepared(scenario, assignment, graph, learning.workload(assignment), learning, colearner)
+    return Prepared(scenario, assignment, graph, learning.workload(assignment, scenario.learner), learning, colearner)
 
 
 def synthetic(scenario: Scenario) -> tuple[list[list[int]], Workload]:
