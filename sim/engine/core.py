@@ -96,6 +96,10 @@ class Engine:
         """Items waiting on direction d."""
         return self.network.queue[d]
 
+    def sending(self, d: int) -> list[int]:
+        """Items of the per_package transfers open on direction d (not through yet)."""
+        return self.network.sending(d)
+
     def can_open(self, d: int) -> bool:
         """Direction d can carry a new exchange now: up, not sending, nothing queued."""
         net = self.network

@@ -136,6 +136,17 @@ class Network(Outages):
                 return True
         return False
 
+    def sending(self, d: int) -> list[int]:
+        """Items of the per_package transfers open on direction d: handed over, not through yet
+        (their latency runs, they wait for a grant, or their bytes flow). None under per_link, whose
+        stream counts an item as sent once its flow starts."""
+        if not self.per_package:
+            return []
+        items = [i for p in self.pending.get(d, ()) for i in p.ids]
+        for f in self.active.get(d, ()):
+            items += f.ids_l
+        return items
+
     def resources_of(self, d: int) -> tuple[int, ...]:
         """Resources a flow on direction d crosses (only the ones that can bind)."""
         return self.res_of[d]
