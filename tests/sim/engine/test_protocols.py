@@ -214,8 +214,8 @@ def test_per_package_push_pull_sends_no_second_copy_while_one_is_on_its_way(fixe
     here). The copy on its way must be the only one: 1000 B sent, through 1000 / 100 = 10 s after
     it left, which is within a period of t = 1 s (the first exchange over the idle link)."""
     if not fixed:  # the bug, in isolation: pushpull blind to what is being sent on the link back
-        from sim.engine.core import Engine
-        monkeypatch.setattr(Engine, "sending", lambda self, d: [])
+        from sim.engine.network import Network
+        monkeypatch.setattr(Network, "sending", lambda self, d: [])
     graph = linked(nx.path_graph(2), bw=100.0, lat=0.0)
     work = Workload([TaskWork(task_id=0, owner=1, macs=10, nbytes=1000, student_macs=0)])
     gossip = PushPullConfig(period_s=0.5, digest_bytes_per_id=0, max_rounds=200)
