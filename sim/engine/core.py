@@ -59,6 +59,7 @@ class Engine:
         self.out_dirs = self.network.out_dirs
         self.dst_of = self.network.dst_l
         self.send = self.network.send
+        self.sending = self.network.sending  # per_package transfers open on a direction (Host.sending)
         self.in_dirs = [[self.network.index[v, u] for v in graph.neighbors(u)] for u in range(self.n_agents)]
         self.protocol: Gossip = protocol(gossip.protocol).implementation()(self, gossip)
         self.woken_by_arrivals = self.protocol.forwards or self.protocol.digests

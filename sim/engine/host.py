@@ -35,6 +35,10 @@ class Host(Protocol):
     def queued(self, d: int) -> list[int]:
         """Items waiting on direction d (not sent yet)."""
 
+    def sending(self, d: int) -> list[int]:
+        """Items of the per_package transfers open on direction d: handed over, not through yet
+        (empty under per_link, where `queued` holds what waits behind the stream)."""
+
     def can_open(self, d: int) -> bool:
         """Direction d is up, not sending and has nothing queued."""
 

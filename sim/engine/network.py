@@ -21,12 +21,13 @@ from sim.engine.outages import Outages
 from sim.engine.resources import resources
 from sim.engine.shared import EqualSplit
 from sim.engine.sharing import progressive_filling
+from sim.engine.traffic import Traffic
 from sim.ranks import URGENT
 
 SHORT_FLOW = 32  # flows with at most this many items get their byte sums in plain Python
 
 
-class Network(Outages):
+class Network(Outages, Traffic):
     """Every link direction with its queue; flows over link + NIC resources, shared per config.
 
     Resources: link direction d (capacity = its bandwidth), sender uplink D+u and receiver downlink
@@ -116,25 +117,6 @@ class Network(Outages):
         """Forget what waits on these directions (a sender back without its bank)."""
         for d in dirs:
             self.queue[d] = []
-
-    def busy(self) -> bool:
-        """True while any flow is active or pending, or items are queued on a direction that is up."""
-        if self.active or self.pending or self.grants:
-            return True
-        return any(q and not self.down[d] for d, q in enumerate(self.queue))
-
-    def packages_queued(self) -> bool:
-        """True while a package (not a digest) is queued on a direction that is up, waits to flow, or
-        flows in an equal split (its receiver hears of it only when it is through)."""
-        if any(i >= 0 for ps in self.pending.values() for p in ps for i in p.ids):
-            return True
-        if any(f.tag is not None and f.ids_l[0] >= 0 and (f.lost is None or not f.lost[0]) for fs in self.active.values() for f in fs):
-            return True
-        down = self.down
-        for d, q in enumerate(self.queue):
-            if q and not down[d] and (q[0] >= 0 or q[-1] >= 0 or any(i >= 0 for i in q)):
-                return True
-        return False
 
     def resources_of(self, d: int) -> tuple[int, ...]:
         """Resources a flow on direction d crosses (only the ones that can bind)."""

@@ -88,8 +88,13 @@ class PushPull(Gossip):
     round whose link is busy (sending, data queued, or down) is skipped, and an ask that finds an
     answer still waiting on the link back refreshes that answer instead of queueing another:
     otherwise, on links slower than one digest per period, or down, digests would pile up without
-    end and the run would never finish. The timers stop once no exchange can bring news
-    (Engine.settled) and start again when an agent recovers."""
+    end and the run would never finish. Under per_package streams nothing waits behind a stream
+    (every item is its own transfer at once), so what is still being sent on the link back plays
+    that part: an ask that finds an answer on its way there gets no second answer, and no package
+    is sent again while a copy is on its way on the same direction (else copies of every missing
+    package join the transfers each period, share the link ever more thinly, and none ends). The
+    timers stop once no exchange can bring news (Engine.settled) and start again when an agent
+    recovers."""
 
     digests = True  # received packages are not relayed at once; only digests need wake-ups
     timers = True
@@ -155,19 +160,23 @@ class PushPull(Gossip):
         self.tokens[token] = (kind, agent, held)
         self.host.set_digest_size(token, float(self.config.digest_bytes_per_id * np.count_nonzero(held)))
 
-    def _queued_answer(self, d: int) -> int | None:
-        """The answer digest waiting (not sent yet) on direction d, if any."""
-        for item in self.host.queued(d):
+    def _answer_in(self, items: list[int]) -> int | None:
+        """The answer digest among `items` (queued on, or being sent on, one direction), if any."""
+        for item in items:
             if item < 0 and self.tokens[item][0] == "answer":
                 return item
         return None
 
     def _missing(self, agent: int, other_held: np.ndarray, d: int) -> list[int]:
-        """Packages `agent` holds that the digest lacks and that are not already queued on d."""
+        """Packages `agent` holds that the digest lacks and that are not already queued on d (nor,
+        under per_package, being sent on d)."""
         # `a > b` is `a & ~b` on bools in one numpy call; nonzero()[0] is flatnonzero without its
         # Python wrapper (this runs twice per exchange, hundreds of thousands of times)
         want = self.host.held[agent] > other_held
         queued = self.host.queued(d)
+        sending = self.host.sending(d)
+        if sending:
+            queued = queued + sending
         if queued:
             if len(queued) <= 16:  # a set test is much cheaper than numpy calls here
                 queued = set(queued)
@@ -182,12 +191,13 @@ class PushPull(Gossip):
         self.host.forget_digest(token)
         d = self.host.direction(agent, src)
         if kind == "ask":
-            queued = self._queued_answer(d)
-            if queued is None:
+            queued = self._answer_in(self.host.queued(d))
+            if queued is None and self._answer_in(self.host.sending(d)) is None:
                 self._digest(agent, d, "answer", self._missing(agent, other_held, d))
-            else:  # an answer still waits on d: it now lists what `agent` holds now, and the
-                self._digest_of(agent, queued, "answer")  # packages follow it (one digest queued)
-                missing = self._missing(agent, other_held, d)
+            else:  # an answer still waits on d: it now lists what `agent` holds now (one digest
+                if queued is not None:  # queued); one being sent keeps its bytes and contents
+                    self._digest_of(agent, queued, "answer")
+                missing = self._missing(agent, other_held, d)  # the packages follow it
                 if missing:
                     self.host.send(d, missing)
         else:

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from topologies import erdos_renyi_graph, random_regular_graph, small_world_graph
 
 SEEDS = st.integers(min_value=0, max_value=2**32 - 1)
-FAST = settings(max_examples=40, deadline=None)
+FAST = settings(max_examples=40, deadline=None, derandomize=True)  # CI: the same draw every run
 
 
 @FAST

@@ -203,3 +203,30 @@ def test_an_ask_refreshes_the_answer_still_waiting_instead_of_queueing_another(l
                        seed=4, engine=engine)
         assert res.metrics.complete and res.held.all()
         assert max(sum(p < 0 for p in r["packages"]) for r in res.recorder.transfers()) <= 2
+
+
+@pytest.mark.parametrize("fixed", [True, False])
+def test_per_package_push_pull_sends_no_second_copy_while_one_is_on_its_way(fixed, linked, monkeypatch):
+    """Agent 1 learns one 1000 B package at t = 1 s; agent 0 asks every 0.5 s over a 100 B/s link
+    (digests weigh 0 B). Under per_package every answer used to send the package again as a new
+    transfer sharing the link: copies join faster than one can end (processor sharing: the first
+    needs time e^(bytes x period / bandwidth)), so the run never ended (max_rounds bounds it
+    here). The copy on its way must be the only one: 1000 B sent, through 1000 / 100 = 10 s after
+    it left, which is within a period of t = 1 s (the first exchange over the idle link)."""
+    if not fixed:  # the bug, in isolation: pushpull blind to what is being sent on the link back
+        from sim.engine.network import Network
+        monkeypatch.setattr(Network, "sending", lambda self, d: [])
+    graph = linked(nx.path_graph(2), bw=100.0, lat=0.0)
+    work = Workload([TaskWork(task_id=0, owner=1, macs=10, nbytes=1000, student_macs=0)])
+    gossip = PushPullConfig(period_s=0.5, digest_bytes_per_id=0, max_rounds=200)
+    res = simulate(graph, work, rates=[10.0, 10.0], network=NetworkConfig(streams="per_package"), gossip=gossip,
+                   failures=FailuresConfig(), seed=5)
+    assert res.held.all()
+    sends = [r for r in res.recorder.transfers() if r["packages"] == [0]]
+    if not fixed:
+        assert len(sends) > 50 and res.metrics.makespan_s > 1000  # 200 rounds x 0.5 s, then the copies drain
+        return
+    assert len(sends) == 1 and res.metrics.bytes_sent == 1000.0
+    left = sends[0]["start"]
+    assert 1.0 <= left <= 1.0 + 0.5
+    assert res.metrics.makespan_s == pytest.approx(left + 10.0, rel=1e-12)
