@@ -21,7 +21,7 @@ from agents.device import best_device
 from agents.features import FeatureCache
 from agents.config import LearnerConfig
 from agents.errors import LearningError
-from agents.learner import LearnResult, ResultStore, learn_task
+from agents.learner import LearnResult, ResultStore, eval_features, learn_task
 from agents.suites import Task, TaskSuite, create_suite
 from agents.timing import machine_of, provenance
 from sim.experiment import wall_timing
@@ -141,7 +141,8 @@ def learn_claimed(work: Sequence[tuple[Task, int]], backbone: Backbone, learner:
     its own process, and every executor's workers through `learn_job`.
 
     Processes sharing the cache split the work: a task another live process has claimed is skipped
-    and its result read once written; a dead process's claim is taken over.
+    and its result read once written; a dead process's claim is taken over. A task learned here
+    also has its test features extracted (uncharged: they serve only the evaluation).
     """
     board = ClaimBoard(features.root)
     waiting = list(range(len(work)))  # positions: a Task's data need not compare with ==
@@ -161,6 +162,9 @@ def learn_claimed(work: Sequence[tuple[Task, int]], backbone: Backbone, learner:
                         result = learn_task(task, backbone, learner, seed, features)
                         store.put_key(key, result)
                         fresh, extracted = True, features.misses > misses
+                        # Test features now, while a built-in task's images are drawn (agents.suites.lazy):
+                        # evaluation then reads them from the cache instead of drawing every task again.
+                        eval_features(task, backbone, features)
             waiting.remove(i)
             yield result, Learned(task.id, key, fresh, extracted)
         if waiting:
