@@ -22,6 +22,7 @@ from agents.mapper import create_mapper
 from agents.package import SharePackage
 from agents.suites import TaskSuite
 from agents.suites.files import concat_images
+from agents.suites.lazy import ConcatImages
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class HeldOut:
     labels and the task each input belongs to."""
 
     features: np.ndarray
-    images: np.ndarray
+    images: np.ndarray | ConcatImages  # indexed by rows only where a banked head has biases
     y: np.ndarray
     task: np.ndarray
     task_ids: tuple[int, ...]
@@ -59,7 +60,7 @@ class HeldOut:
     def of(cls, suite: TaskSuite, backbone: Backbone, cache: FeatureCache) -> "HeldOut":
         """The suite's test sets, features read through the cache."""
         feats = [eval_features(task, backbone, cache) for task in suite.tasks]
-        images = backbone.bind(concat_images([task.x_test for task in suite.tasks]))
+        images = backbone.bind(concat_images([task.images("test") for task in suite.tasks]))
         owners = [np.full(len(task.y_test), task.id) for task in suite.tasks]
         return cls(np.concatenate(feats), images, np.concatenate([task.y_test for task in suite.tasks]),
                    np.concatenate(owners), tuple(task.id for task in suite.tasks))

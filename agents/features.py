@@ -32,6 +32,7 @@ from agents import timing
 from agents.atomic import file_sha256, host_tag, write_atomic
 from agents.cache import integrity
 from agents.suites.files import ImageFiles
+from agents.suites.lazy import LazyImages
 
 if TYPE_CHECKING:  # only for type hints: the cache needs nothing of torch itself
     from agents.backbone import Backbone
@@ -70,21 +71,25 @@ class FeatureCache:
         digest = hashlib.sha256(self.key(backbone, data_key).encode()).hexdigest()
         return self.root / "features" / f"{digest}.npy"
 
-    def lookup(self, backbone: Backbone, images: np.ndarray | ImageFiles, data_key: str) -> tuple[np.ndarray, bool]:
+    def lookup(self, backbone: Backbone, images: np.ndarray | ImageFiles | LazyImages,
+               data_key: str) -> tuple[np.ndarray, bool]:
         """Return (features, hit): cached features if a sound entry exists, else computed and stored."""
         features, hit, _ = self.lookup_timed(backbone, images, data_key)
         return features, hit
 
-    def lookup_timed(self, backbone: Backbone, images: np.ndarray | ImageFiles,
+    def lookup_timed(self, backbone: Backbone, images: np.ndarray | ImageFiles | LazyImages,
                      data_key: str) -> tuple[np.ndarray, bool, dict[str, Any]]:
         """Return (features, hit, extraction): `extraction` is {"wall_s", host, device, torch_threads,
-        measured_at} of the computation that produced the features, now or when they were cached."""
+        measured_at} of the computation that produced the features, now or when they were cached.
+        Lazy images (agents.suites.lazy) are drawn only on a miss."""
         path, key = self.path_for(backbone, data_key), self.key(backbone, data_key)
         found = self._read(path, key, expected=(len(images), backbone.feature_dim))
         if found is not None:
             self.hits += 1
             return found
         self.misses += 1
+        if isinstance(images, LazyImages):
+            images = images.load()
         start = timing.clock()
         if isinstance(images, ImageFiles):  # streamed: batches go straight into the file
             features = self._extract_into(path, backbone, images)
@@ -101,7 +106,7 @@ class FeatureCache:
         write_atomic(path.with_suffix(".json"), json.dumps(sealed).encode())
         return features, False, record
 
-    def get(self, backbone: Backbone, images: np.ndarray | ImageFiles, data_key: str) -> np.ndarray:
+    def get(self, backbone: Backbone, images: np.ndarray | ImageFiles | LazyImages, data_key: str) -> np.ndarray:
         """Features of `images` under `backbone`, from the cache when present (see `lookup` for hit)."""
         return self.lookup(backbone, images, data_key)[0]
 

@@ -143,8 +143,9 @@ def train_features_timed(task: Task, backbone: Backbone, cache: FeatureCache) ->
 
 
 def eval_features(task: Task, backbone: Backbone, cache: FeatureCache) -> np.ndarray:
-    """Backbone features of the task's test images (cached on disk); used only for evaluation."""
-    return cache.get(backbone, task.x_test, f"{task.fingerprint}/test")
+    """Backbone features of the task's test images (cached on disk); used only for evaluation.
+    Lazy images are drawn only when the features are not cached."""
+    return cache.get(backbone, task.images("test"), f"{task.fingerprint}/test")
 
 
 # Settings added after results were first cached, with the value that reproduces the earlier

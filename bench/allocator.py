@@ -41,13 +41,13 @@ scenario = load_scenario(sys.argv[1], sys.argv[2:])
 before, start = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
 prepared = runner.prepare(scenario)
 wall, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF)
-root = prepared.features.root
+root = prepared.learning.features.root
 files = {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
          for p in sorted(root.rglob("*")) if p.suffix in (".npy", ".pkg")}
 print(json.dumps({"wall_s": wall, "sys_s": after.ru_stime - before.ru_stime,
                   "user_s": after.ru_utime - before.ru_utime,
                   "minor_faults": after.ru_minflt - before.ru_minflt,
-                  "fresh": len(prepared.fresh), "applied": allocator.applied(), "files": files}))
+                  "fresh": len(prepared.learning.fresh), "applied": allocator.applied(), "files": files}))
 """
 
 
@@ -63,7 +63,9 @@ def one_pass(scenario: str, overrides: list[str], tuned: bool) -> dict:
     with tempfile.TemporaryDirectory(prefix="skill-sim-alloc-") as cache:
         env["SKILL_SIM_CACHE"] = cache
         out = subprocess.run([sys.executable, "-c", CHILD, scenario, *overrides], env=env, cwd=ROOT,
-                             capture_output=True, text=True, check=True)
+                             capture_output=True, text=True)
+    if out.returncode != 0:  # say why, rather than a bare CalledProcessError after minutes of learning
+        raise SystemExit(f"a {'tuned' if tuned else 'default'} pass failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from agents.errors import DataError
 from agents.suites.files import ImageFiles
+from agents.suites.lazy import LazyImages, Recipe
 
 # What `tasks.image_size: null` (the default) means for the built-in suites, whose sources are
 # small native images (8x8 digits, 28x28 Fashion-MNIST, photo patches): the size they have
@@ -45,20 +46,41 @@ def _hash_array(h: "hashlib._Hash", a: np.ndarray) -> None:
     h.update(np.ascontiguousarray(a).data)
 
 
+class _Images:
+    """A Task's image field: holds an array, `ImageFiles` or `LazyImages`; reading it gives the array
+    or the files, drawing lazy images then (`Task.images` gives what is held, undrawn)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, task: "Task | None", owner: type | None = None) -> np.ndarray | ImageFiles:
+        if task is None:
+            raise AttributeError(self.name)  # no class-level default for the dataclass
+        held = task.__dict__[self.name]
+        return held.load() if isinstance(held, LazyImages) else held
+
+    def __set__(self, task: "Task", value: np.ndarray | ImageFiles | LazyImages) -> None:
+        task.__dict__[self.name] = value
+
+
+HeldImages = np.ndarray | ImageFiles | LazyImages
+
+
 @dataclass(frozen=True, eq=False)
 class Task:
     """One classification task: RGB uint8 images [N, H, W, 3] and int64 labels in 0..c-1.
 
-    Images are an in-memory array (built-in suites) or `ImageFiles`, references decoded when read
-    (folder). Arrays are made read-only on construction so the cached `fingerprint` never goes stale.
+    Images are an in-memory array, `ImageFiles` (references decoded when read: folder) or
+    `LazyImages` (a recipe drawn again when read: the built-in suites, `from_recipe`). Arrays are
+    made read-only on construction so the cached `fingerprint` never goes stale.
     """
 
     id: int
     name: str
     classes: tuple[str, ...]
-    x_train: np.ndarray | ImageFiles
+    x_train: np.ndarray | ImageFiles = _Images()  # no default: _Images has none at class level
     y_train: np.ndarray
-    x_test: np.ndarray | ImageFiles
+    x_test: np.ndarray | ImageFiles = _Images()
     y_test: np.ndarray
 
     def __post_init__(self) -> None:
@@ -67,10 +89,12 @@ class Task:
             raise DataError(f"task {self.name!r} has {c} class(es) {self.classes}; a task needs at least 2")
         if len(set(self.classes)) != c:
             raise DataError(f"task {self.name!r} repeats a class name in {self.classes}; names must be unique")
-        for split, x, y in (("train", self.x_train, self.y_train), ("test", self.x_test, self.y_test)):
-            # ImageFiles decode to uint8 RGB [N, size, size, 3] by construction; arrays are checked.
-            if not isinstance(x, ImageFiles) and (not isinstance(x, np.ndarray) or x.dtype != np.uint8
-                                                  or x.ndim != 4 or x.shape[3] != 3 or x.shape[1] != x.shape[2]):
+        for split, y in (("train", self.y_train), ("test", self.y_test)):
+            x = self.images(split)
+            # ImageFiles and LazyImages hold uint8 RGB [N, size, size, 3] by construction; arrays are checked.
+            if not isinstance(x, (ImageFiles, LazyImages)) and (
+                    not isinstance(x, np.ndarray) or x.dtype != np.uint8
+                    or x.ndim != 4 or x.shape[3] != 3 or x.shape[1] != x.shape[2]):
                 raise DataError(f"task {self.name!r}: x_{split} is {getattr(x, 'dtype', type(x).__name__)} "
                                 f"{getattr(x, 'shape', '')}; expected uint8 [N, S, S, 3] RGB")
             if y.dtype != np.int64 or y.shape != (x.shape[0],):
@@ -86,11 +110,27 @@ class Task:
             if isinstance(x, np.ndarray):
                 x.flags.writeable = False
             y.flags.writeable = False
-        if self.x_train.shape[1:] != self.x_test.shape[1:]:
+        if self.images("train").shape[1:] != self.images("test").shape[1:]:
             raise DataError(
-                f"task {self.name!r}: train images {self.x_train.shape[1:]} and test images "
-                f"{self.x_test.shape[1:]} differ in size; resize both to the suite's image_size"
+                f"task {self.name!r}: train images {self.images('train').shape[1:]} and test images "
+                f"{self.images('test').shape[1:]} differ in size; resize both to the suite's image_size"
             )
+
+    @classmethod
+    def from_recipe(cls, id: int, name: str, classes: tuple[str, ...], recipe: Recipe) -> "Task":
+        """A task whose images are drawn by `recipe` when read (`LazyImages`), not held. The recipe is
+        drawn once now, for the checks, the labels and the fingerprint (the same as an in-memory task
+        of those arrays has); the images then go with the next task the slot holds."""
+        x_train, y_train, x_test, y_test = recipe.arrays()
+        drawn = cls(id, name, classes, x_train, y_train, x_test, y_test)  # checks them all
+        task = cls(id, name, classes, LazyImages(recipe, 0, x_train.shape), y_train,
+                   LazyImages(recipe, 2, x_test.shape), y_test)
+        task.__dict__["fingerprint"] = drawn.fingerprint  # cached_property's own place
+        return task
+
+    def images(self, split: str) -> HeldImages:
+        """The `split` ("train" or "test") images as held: an array, ImageFiles or LazyImages (undrawn)."""
+        return self.__dict__[f"x_{split}"]
 
     @property
     def num_classes(self) -> int:

@@ -7,12 +7,13 @@ writers on one side of the split (a random split would put each writer's near-tw
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import numpy as np
 
 from agents.suites.base import SuiteSettings, Task, TaskSuite, builtin_size, tasks_wanted
 from agents.suites.images import gray_to_rgb, pick_per_class, resize, stack_classes, task_rng, to_uint8
+from agents.suites.lazy import Recipe, Slot
 from agents.suites.registry import register_suite
 
 CLASSES = tuple(str(d) for d in range(10))
@@ -70,14 +71,23 @@ def build(cfg: SuiteSettings) -> TaskSuite:
     groups = [tuple(range(i, i + CLASSES_PER_TASK)) for i in range(0, 10, CLASSES_PER_TASK)]
     n = tasks_wanted(cfg.num_tasks, len(groups), f"digits ({CLASSES_PER_TASK} classes each)",
                      f"use num_tasks <= {len(groups)} or the 'distinct' suite for more tasks")
-    tasks = []
+    tasks, slot = [], Slot()
     for t, group in enumerate(groups[:n]):
-        rng = task_rng(cfg.seed, t)
-        arrays = []
-        for split, per_class in (("train", cfg.train_per_class), ("test", cfg.test_per_class)):
-            x, y = data[split]
-            xs, ys = stack_classes([x[i] for i in pick_per_class(y, group, per_class, rng)])
-            arrays += [gray_to_rgb(to_uint8(resize(xs, builtin_size(cfg)))), ys]
+        recipe = Recipe(partial(_task_arrays, data, group, cfg.train_per_class, cfg.test_per_class,
+                                builtin_size(cfg), cfg.seed, t), slot)
         classes = tuple(CLASSES[c] for c in group)
-        tasks.append(Task(t, "digits/{" + ",".join(classes) + "}", classes, *arrays))
+        tasks.append(Task.from_recipe(t, "digits/{" + ",".join(classes) + "}", classes, recipe))
+    slot.release()
     return TaskSuite("digits", tasks)
+
+
+def _task_arrays(data: dict, group: tuple[int, ...], n_train: int | None, n_test: int | None, size: int,
+                 seed: int, t: int) -> list[np.ndarray]:
+    """[x_train, y_train, x_test, y_test] of task `t` (digits `group`), from its own generator."""
+    rng = task_rng(seed, t)
+    arrays = []
+    for split, per_class in (("train", n_train), ("test", n_test)):
+        x, y = data[split]
+        xs, ys = stack_classes([x[i] for i in pick_per_class(y, group, per_class, rng)])
+        arrays += [gray_to_rgb(to_uint8(resize(xs, size))), ys]
+    return arrays

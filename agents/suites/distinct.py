@@ -17,12 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from agents.suites import digits, fashion_mnist, glyphs, textures
 from agents.suites.base import SuiteSettings, Task, TaskSuite, builtin_size, tasks_wanted
 from agents.suites.domains import Domain, all_domains, distinct_domains
 from agents.suites.images import task_rng
+from agents.suites.lazy import Recipe, Slot
 from agents.suites.mixed import Source, load_sources
 from agents.suites.registry import register_suite
 
@@ -123,9 +124,9 @@ def build(cfg: SuiteSettings) -> TaskSuite:
     sources = _sources(cfg)
     n_train = cfg.train_per_class or DEFAULT_TRAIN_PER_CLASS
     n_test = cfg.test_per_class or DEFAULT_TEST_PER_CLASS
-    tasks = []
+    tasks, slot = [], Slot()
     for t, (spec, domain, group) in zip(range(n_tasks), plan(cfg.seed)):
-        src = sources[spec.name]
-        arrays = src.task_arrays(group, domain, n_train, n_test, task_rng(cfg.seed, 1, t))
-        tasks.append(Task(t, f"{spec.name}/{domain.name}", tuple(spec.classes[c] for c in group), *arrays))
+        recipe = Recipe(partial(sources[spec.name].task_arrays, group, domain, n_train, n_test, cfg.seed, t), slot)
+        tasks.append(Task.from_recipe(t, f"{spec.name}/{domain.name}", tuple(spec.classes[c] for c in group), recipe))
+    slot.release()
     return TaskSuite("distinct", tasks)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gzip
 import os
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +16,7 @@ import numpy as np
 from agents.errors import DataError
 from agents.suites.base import SuiteSettings, Task, TaskSuite, builtin_size, tasks_wanted
 from agents.suites.images import gray_to_rgb, pick_per_class, resize, stack_classes, task_rng, to_uint8
+from agents.suites.lazy import Recipe, Slot
 from agents.suites.registry import register_suite
 
 DEFAULT_PATH = Path("/usr/share/datasets/fashion-mnist")
@@ -140,16 +141,23 @@ def build(cfg: SuiteSettings) -> TaskSuite:
                      f"use num_tasks <= {len(groups)} or the 'distinct' suite for more tasks")
     n_train = cfg.train_per_class or DEFAULT_TRAIN_PER_CLASS
     n_test = cfg.test_per_class or DEFAULT_TEST_PER_CLASS
-    tasks = []
+    tasks, slot = [], Slot()
     for t, group in enumerate(groups[:n]):
-        rng = task_rng(cfg.seed, t)
-        split_arrays = []
-        for split, per_class in (("train", n_train), ("test", n_test)):
-            x, y = data[split]
-            parts = [x[idx] for idx in pick_per_class(y, group, per_class, rng)]
-            xs, ys = stack_classes(parts)
-            rgb = gray_to_rgb(to_uint8(resize(xs / 255.0, builtin_size(cfg))))
-            split_arrays += [rgb, ys]
+        recipe = Recipe(partial(_task_arrays, data, group, n_train, n_test, builtin_size(cfg), cfg.seed, t), slot)
         classes = tuple(CLASSES[c] for c in group)
-        tasks.append(Task(t, "fmnist/{" + ",".join(classes) + "}", classes, *split_arrays))
+        tasks.append(Task.from_recipe(t, "fmnist/{" + ",".join(classes) + "}", classes, recipe))
+    slot.release()
     return TaskSuite("fashion_mnist", tasks)
+
+
+def _task_arrays(data: dict, group: tuple[int, ...], n_train: int, n_test: int, size: int, seed: int,
+                 t: int) -> list[np.ndarray]:
+    """[x_train, y_train, x_test, y_test] of task `t` (classes `group`), from its own generator."""
+    rng = task_rng(seed, t)
+    split_arrays = []
+    for split, per_class in (("train", n_train), ("test", n_test)):
+        x, y = data[split]
+        parts = [x[idx] for idx in pick_per_class(y, group, per_class, rng)]
+        xs, ys = stack_classes(parts)
+        split_arrays += [gray_to_rgb(to_uint8(resize(xs / 255.0, size))), ys]
+    return split_arrays

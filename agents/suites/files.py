@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from agents.errors import DataError
+from agents.suites.lazy import ConcatImages, LazyImages
 
 # Bump when load_image changes the pixels it returns: it is part of every folder task's fingerprint.
 DECODE_VERSION = "pil-draft-bilinear-1"
@@ -95,10 +96,13 @@ class ImageFiles:
             h.update(digest.digest())
 
 
-def concat_images(parts: list[np.ndarray | ImageFiles]) -> np.ndarray | ImageFiles:
-    """Join image sets of the same kind: arrays into one array, files into one lazy list of files."""
+def concat_images(parts: list[np.ndarray | ImageFiles | LazyImages]) -> np.ndarray | ImageFiles | ConcatImages:
+    """Join image sets of the same kind: arrays into one array, files into one lazy list of files,
+    lazy images (and arrays) into a ConcatImages that draws a set only when rows of it are read."""
     if all(isinstance(p, np.ndarray) for p in parts):
         return np.concatenate(parts)
+    if all(isinstance(p, (np.ndarray, LazyImages)) for p in parts):
+        return ConcatImages(tuple(parts))
     if all(isinstance(p, ImageFiles) for p in parts) and len({p.size for p in parts}) == 1:
         return ImageFiles(tuple(path for p in parts for path in p.paths), parts[0].size)
     raise DataError("cannot join in-memory images with image files (or files read at different sizes)")

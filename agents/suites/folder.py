@@ -24,7 +24,7 @@ from agents.suites.files import ImageFiles, check_header, load_image
 from agents.suites.images import task_rng
 from agents.suites.registry import register_suite
 
-__all__ = ["IMAGE_SUFFIXES", "build", "count", "load_image", "skipped_files"]
+__all__ = ["IMAGE_SUFFIXES", "build", "count", "load_image", "sizes", "skipped_files"]
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 _LAYOUT = "<path>/<task>/train/<class>/*.png and <path>/<task>/test/<class>/*.png"
@@ -103,6 +103,21 @@ def count(cfg: SuiteSettings) -> int:
     return len(_task_dirs(cfg))
 
 
+def sizes(cfg: SuiteSettings) -> tuple[int, int]:
+    """(fewest train images of one class, of one task) build(cfg) uses, from the file listings alone
+    (no image read): each class's image files, capped at cfg.train_per_class."""
+    fewest_class = fewest_task = None
+    for tdir in _task_dirs(cfg):
+        if not (tdir / "train").is_dir():
+            raise DataError(f"task folder {str(tdir)!r} has no train/ folder; expected {_LAYOUT}")
+        counts = [len(paths) for paths in _class_files(tdir / "train", "train").values()]
+        if cfg.train_per_class is not None:
+            counts = [min(n, cfg.train_per_class) for n in counts]
+        fewest_class = min(counts) if fewest_class is None else min(fewest_class, min(counts))
+        fewest_task = sum(counts) if fewest_task is None else min(fewest_task, sum(counts))
+    return fewest_class, fewest_task
+
+
 def skipped_files(cfg: SuiteSettings) -> list[Path]:
     """Files in the class folders `build(cfg)` reads that are not images by suffix (and are skipped)."""
     skipped = []
@@ -115,7 +130,8 @@ def skipped_files(cfg: SuiteSettings) -> list[Path]:
     return skipped
 
 
-@register_suite("folder", "your images: <path>/<task>/{train,test}/<class>/*.png, one task per folder", count=count)
+@register_suite("folder", "your images: <path>/<task>/{train,test}/<class>/*.png, one task per folder", count=count,
+                sizes=sizes)
 def build(cfg: SuiteSettings) -> TaskSuite:
     """Build one task per sub-folder of cfg.path (the first cfg.num_tasks, by name), as file lists."""
     root = Path(cfg.path or "")

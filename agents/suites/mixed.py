@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable
 
 import numpy as np
@@ -22,6 +23,7 @@ from agents.suites import digits, fashion_mnist, textures
 from agents.suites.base import SuiteSettings, Task, TaskSuite, builtin_size
 from agents.suites.domains import Domain, apply_domain, random_domain
 from agents.suites.images import pick_per_class, resize, task_rng, to_uint8
+from agents.suites.lazy import Recipe, Slot
 from agents.suites.registry import register_suite
 
 # SKILL-102: the paper's main scenario has 102 tasks.
@@ -50,9 +52,11 @@ class Source:
     sample: Callable[[int, str, int, np.random.Generator], np.ndarray]
 
     def task_arrays(self, group: list[int] | tuple[int, ...], domain: Domain, n_train: int, n_test: int,
-                    rng: np.random.Generator) -> list[np.ndarray]:
-        """[x_train, y_train, x_test, y_test] of a task over classes `group` under `domain`: each
-        class sampled, the domain applied, labels 0..len(group)-1 in group order."""
+                    seed: int, t: int) -> list[np.ndarray]:
+        """[x_train, y_train, x_test, y_test] of task `t` over classes `group` under `domain`: each
+        class sampled, the domain applied, labels 0..len(group)-1 in group order; drawn from the
+        task's own generator, so the same arguments draw the same arrays."""
+        rng = task_rng(seed, 1, t)
         arrays = []
         for split, per_class in (("train", n_train), ("test", n_test)):
             parts = [self.sample(c, split, per_class, rng) for c in group]
@@ -143,11 +147,11 @@ def build(cfg: SuiteSettings) -> TaskSuite:
     n_tasks = cfg.num_tasks or DEFAULT_NUM_TASKS
     n_train = cfg.train_per_class or DEFAULT_TRAIN_PER_CLASS
     n_test = cfg.test_per_class or DEFAULT_TEST_PER_CLASS
-    tasks = []
+    tasks, slot = [], Slot()
     for t, (src_name, domain, group) in zip(range(n_tasks), plan(sources, cfg.seed)):
         src = sources[src_name]
-        arrays = src.task_arrays(group, domain, n_train, n_test, task_rng(cfg.seed, 1, t))
+        recipe = Recipe(partial(src.task_arrays, group, domain, n_train, n_test, cfg.seed, t), slot)
         classes = tuple(src.classes[c] for c in group)
-        name = f"{src_name}/{domain.name}/{{{','.join(classes)}}}"
-        tasks.append(Task(t, name, classes, *arrays))
+        tasks.append(Task.from_recipe(t, f"{src_name}/{domain.name}/{{{','.join(classes)}}}", classes, recipe))
+    slot.release()
     return TaskSuite("mixed", tasks)

@@ -81,7 +81,7 @@ def count_tasks(cfg: SuiteSettings) -> int:
 
 def train_sizes(cfg: SuiteSettings) -> tuple[int, int] | None:
     """(fewest train images of one class, fewest of one task) that `create_suite(cfg)` will use;
-    None where the suite does not know it without loading its images (folder, mixed)."""
+    None where the suite does not know it without loading its images (mixed)."""
     suite_names()
     sizer = SIZES.get(cfg.suite)
     return None if sizer is None else sizer(cfg)

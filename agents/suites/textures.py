@@ -7,7 +7,7 @@ A patch is a random square crop, at one of a few scales, resized to image_size.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import numpy as np
 from PIL import Image
@@ -15,6 +15,7 @@ from PIL import Image
 from agents.errors import DataError
 from agents.suites.base import SuiteSettings, Task, TaskSuite, builtin_size, tasks_wanted
 from agents.suites.images import stack_classes, task_rng, to_uint8
+from agents.suites.lazy import Recipe, Slot
 from agents.suites.registry import register_suite
 
 # Photos bundled in the scikit-image package itself (checked offline with scikit-image 0.26);
@@ -118,11 +119,18 @@ def build(cfg: SuiteSettings) -> TaskSuite:
                      f"use num_tasks <= {len(groups)} or the 'distinct' suite for more tasks")
     n_train = cfg.train_per_class or DEFAULT_TRAIN_PER_CLASS
     n_test = cfg.test_per_class or DEFAULT_TEST_PER_CLASS
-    tasks = []
+    tasks, slot = [], Slot()
     for t, group in enumerate(groups[:n]):
-        rng = task_rng(cfg.seed, t)
-        arrays = []
-        for split, per_class in (("train", n_train), ("test", n_test)):
-            arrays += stack_classes([sample_patches(p, split, per_class, builtin_size(cfg), rng) for p in group])
-        tasks.append(Task(t, "textures/{" + ",".join(group) + "}", tuple(group), *arrays))
+        recipe = Recipe(partial(_task_arrays, group, n_train, n_test, builtin_size(cfg), cfg.seed, t), slot)
+        tasks.append(Task.from_recipe(t, "textures/{" + ",".join(group) + "}", tuple(group), recipe))
+    slot.release()
     return TaskSuite("textures", tasks)
+
+
+def _task_arrays(group: tuple[str, ...], n_train: int, n_test: int, size: int, seed: int, t: int) -> list[np.ndarray]:
+    """[x_train, y_train, x_test, y_test] of task `t` (photos `group`), from its own generator."""
+    rng = task_rng(seed, t)
+    arrays = []
+    for split, per_class in (("train", n_train), ("test", n_test)):
+        arrays += stack_classes([sample_patches(p, split, per_class, size, rng) for p in group])
+    return arrays

@@ -113,7 +113,7 @@ def check_clipping(scenario: Scenario) -> list[str]:
     """Warn when a setting asks for more than the data holds and the run quietly uses less:
     tasks.train_per_class above a suite's images, learner.mapper.k above a task's train images,
     learner.reuse.shots above a class's train images.
-    Only for suites that know their sizes cheaply (not folder or mixed)."""
+    Only for suites that know their sizes cheaply (folder from its file listings; not mixed)."""
     from agents.suites.registry import train_sizes
 
     sizes = train_sizes(scenario.tasks)

@@ -22,7 +22,7 @@ from agents.features import FeatureCache
 from agents.config import LearnerConfig, MahalanobisConfig
 from agents.errors import LearningError
 from agents.cache.evaluations import EvaluationCache, settings_key
-from agents.learner import LearnResult, ResultStore, key_settings, learn_task
+from agents.learner import LearnResult, ResultStore, eval_features, key_settings, learn_task
 from agents.merge_costs import Scatter
 from agents.suites import Task, TaskSuite, create_suite
 from agents.timing import machine_of, provenance
@@ -152,7 +152,8 @@ def learn_claimed(work: Sequence[tuple[Task, int]], backbone: Backbone, learner:
     its own process, and every executor's workers through `learn_job`.
 
     Processes sharing the cache split the work: a task another live process has claimed is skipped
-    and its result read once written; a dead process's claim is taken over.
+    and its result read once written; a dead process's claim is taken over. A task learned here
+    also has its test features extracted (uncharged: they serve only the evaluation).
     """
     board = ClaimBoard(features.root)
     waiting = list(range(len(work)))  # positions: a Task's data need not compare with ==
@@ -172,6 +173,9 @@ def learn_claimed(work: Sequence[tuple[Task, int]], backbone: Backbone, learner:
                         result = learn_task(task, backbone, learner, seed, features)
                         store.put_key(key, result)
                         fresh, extracted = True, features.misses > misses
+                        # Test features now, while a built-in task's images are drawn (agents.suites.lazy):
+                        # evaluation then reads them from the cache instead of drawing every task again.
+                        eval_features(task, backbone, features)
             waiting.remove(i)
             yield result, Learned(task.id, key, fresh, extracted)
         if waiting:

@@ -128,3 +128,35 @@ def test_bad_folders_through_the_cli_exit_2_naming_the_file(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "2.png" in err and "replace or delete the file" in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_sizes_count_the_listed_images_a_build_uses_without_reading_one(tmp_path):
+    from agents.suites.folder import sizes
+
+    root = _make(tmp_path / "d", {"a": ["x", "y"], "b": ["x", "y", "z"]}, n_train=4)
+    for i in range(4, 9):  # class b/y gets 9 train images; a/x loses two: 2 left, the fewest
+        (root / "b" / "train" / "y" / f"{i}.png").hardlink_to(root / "b" / "train" / "y" / "0.png")
+    (root / "a" / "train" / "x" / "0.png").unlink()
+    (root / "a" / "train" / "x" / "1.png").unlink()
+    (root / "a" / "train" / "x" / "notes.txt").write_text("not an image: not counted")
+    # Hand count: task a has 2 + 4 = 6, task b 4 + 9 + 4 = 17 train images.
+    assert sizes(SuiteConfig(suite="folder", path=root)) == (2, 6)
+    assert sizes(SuiteConfig(suite="folder", path=root, train_per_class=3)) == (2, 5)  # a: 2 + 3, b: 3 + 3 + 3
+    built = create_suite(SuiteConfig(suite="folder", path=root, train_per_class=3))
+    assert min(len(t.y_train) for t in built.tasks) == 5
+
+
+def test_a_folder_class_with_fewer_images_than_asked_warns_before_learning(tmp_path, capsys):
+    from sim.experiment.cli import main
+
+    root = _make(tmp_path / "d", {"t": ["a", "b"]}, n_train=3)
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(f"name: f\nagents: {{count: 1}}\ntasks: {{suite: folder, path: {root}, train_per_class: 50}}\n"
+                        "topology: {family: ring}\nlearner: {mapper: {kind: mahalanobis, m: 4}}\n")
+    assert main(["validate", str(scenario)]) == 2  # 4 exemplars per class cannot come from 3 images
+    err = " ".join(capsys.readouterr().err.split())
+    assert "learner.mapper.m = 4, but folder has only 3 train images in its smallest class" in err
+    scenario.write_text(scenario.read_text().replace("{kind: mahalanobis, m: 4}", "{kind: gmmc, k: 2}"))
+    assert main(["validate", str(scenario)]) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert "tasks.train_per_class = 50, but folder has only 3 train images in its smallest class" in err
