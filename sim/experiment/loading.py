@@ -112,7 +112,13 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
         if dropped and notes is not None:
             notes.append(dropped)
     _resolve_relative_paths(raw, path.parent)
-    return validate_scenario(raw, source=str(path))
+    try:
+        return validate_scenario(raw, source=str(path))
+    except ScenarioError as exc:
+        if not overrides:
+            raise
+        given_here = " ".join(f"--set {item}" for item in overrides)  # the bad value may be one of these
+        raise ScenarioError(f"{exc}\n  (the file as changed by {given_here})") from None
 
 
 def validate_scenario(raw: dict[str, Any], source: str = "<scenario>") -> Scenario:

@@ -692,3 +692,12 @@ def test_a_cuda_index_past_the_devices_is_refused_naming_the_ones_there(tmp_path
     assert code == 2, text
     assert "learner.device = 'cuda:3'" in text and "2 CUDA device(s), cuda:0..cuda:1" in text
     assert "Traceback" not in text
+
+
+def test_a_schema_error_under_set_names_the_overrides_that_changed_the_file(capsys):
+    """The value may come from --set rather than the file: the message says which overrides applied;
+    without overrides it stays two lines (file, field)."""
+    code, text = invoke(["validate", "tiny", "--set", "learner.mapper.kind=gmcc", "--set", "alpha=10"], capsys)
+    lines = text.strip().splitlines()
+    assert code == 2 and "learner.mapper.kind = 'gmcc'" in lines[1], text
+    assert lines[-1].strip() == "(the file as changed by --set learner.mapper.kind=gmcc --set alpha=10)", text
