@@ -117,7 +117,8 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
     except ScenarioError as exc:
         if not overrides:
             raise
-        given_here = " ".join(f"--set {item}" for item in overrides)  # the bad value may be one of these
+        given_here = " ".join(f"--set {item if len(item) <= 80 else item[:77] + '...'}"  # the bad value
+                              for item in overrides)  # may be one of these (long ones cut, as values are)
         raise ScenarioError(f"{exc}\n  (the file as changed by {given_here})") from None
 
 
