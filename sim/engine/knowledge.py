@@ -76,13 +76,7 @@ class Knowledge:
         student MACs they cost when merging in batches, else None (each costs its student_macs)."""
         if self.batches is not None:
             macs = sum(self.batches.take(agent, task, t) for task, t in zip(ids, times))
-            self.held[agent, ids] = True
-            self.merges += len(ids)
-            if self.live[agent]:
-                self.holders[ids] += 1
-                self.holders_total += len(ids)
-                if self.part_holders is not None:
-                    self.part_holders[self.part[agent], ids] += 1
+            self._hold(agent, ids)
             return macs
         if len(ids) == 1:  # the common case, without numpy's per-call overhead
             self._bank_one(agent, ids[0], times[0])
@@ -91,15 +85,19 @@ class Knowledge:
             done = times
         else:
             done = self._merge_times(agent, ids, times)
-        self.held[agent, ids] = True
         self.known_at[agent, ids] = done
+        self._hold(agent, ids)
+        return None
+
+    def _hold(self, agent: int, ids: list[int]) -> None:
+        """Mark `ids` held by `agent`, count them as merges and, if it is alive, as holders."""
+        self.held[agent, ids] = True
         self.merges += len(ids)
-        if self.alive[agent]:
+        if self.live[agent]:
             self.holders[ids] += 1
             self.holders_total += len(ids)
             if self.part_holders is not None:
                 self.part_holders[self.part[agent], ids] += 1
-        return None
 
     def _bank_one(self, agent: int, task: int, t: float) -> None:
         """`bank` for one package: the same arithmetic on scalars."""
