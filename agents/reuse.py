@@ -1,7 +1,8 @@
 """Knowledge reuse (the paper's Sec. 7.2): a new task's head starts from the rows of the classes it
 matches in the learner's bank, each divided by its infinity norm, and trains with every row so
-normalised; unmatched rows start at random. Early stopping then decides the epochs, so a head that
-starts close to its optimum stops sooner and costs fewer counted MACs.
+normalised (at a fresh row's size: agents.head.InfNormLinear); unmatched rows start at random.
+Early stopping then decides the epochs, so a head that starts close to its optimum stops sooner and
+costs fewer counted MACs.
 
 Matching, per new class (`ReuseConfig.match`):
 - "names": the banked class whose name is most similar (difflib's ratio of the lower-cased,
@@ -29,6 +30,10 @@ from agents.features import FeatureCache
 from agents.head import HeadStart
 from agents.package import SharePackage
 from agents.suites import Task
+
+# Bump when how a head starts from banked rows changes, so cached reused lessons are relearned.
+# 2: rows used at a fresh row's size (InfNormLinear.scale), not at infinity norm 1
+START_VERSION = 2
 
 
 @dataclass(frozen=True)

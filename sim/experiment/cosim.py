@@ -25,7 +25,7 @@ from typing import Any
 
 from agents.learner import LearnResult, ResultStore, learn_task
 from agents.package import SharePackage
-from agents.reuse import find_matches, head_start
+from agents.reuse import START_VERSION, find_matches, head_start
 from sim.experiment.learned import Learning, task_seed
 from sim.experiment.scenario import Scenario
 from sim.simulate import SimResult
@@ -72,7 +72,7 @@ class CoLearner:
         if not matches:
             return self.base_keys[task_id], learning.learned[task_id], [], match_macs
         used = [(m.row, bank[m.task_id], m.banked_row) for m in matches]
-        blob = json.dumps([self.base_keys[task_id], "reuse", cfg.reuse.model_dump(mode="json"), used])
+        blob = json.dumps([self.base_keys[task_id], "reuse", START_VERSION, cfg.reuse.model_dump(mode="json"), used])
         key = hashlib.sha256(blob.encode()).hexdigest()
         result = self.results.get(key) or self.store.get_key(key)
         if result is None:

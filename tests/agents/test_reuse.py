@@ -86,10 +86,13 @@ def test_a_head_given_a_start_begins_from_those_rows_and_the_rest_at_random():
     start = HeadStart(rows=(0, 2), weight=rows, bias=np.array([0.1, -0.2], np.float32))
     frozen = HeadConfig(lr=1e-12, epochs=1, patience=1, weight_decay=0.0)  # one step that moves nothing
     head = train_head(x, y, 3, frozen, seed=0, start=start)
-    np.testing.assert_allclose(head.weight[[0, 2]], rows, atol=1e-6)
-    np.testing.assert_allclose(head.bias[[0, 2]], [0.1, -0.2], atol=1e-6)
-    assert np.abs(head.weight[1]).max() == pytest.approx(1.0)  # the random row, used inf-normalised
-    assert not np.allclose(head.weight[1], rows[0])
+    size = 1 / np.sqrt(D)  # a fresh row's infinity norm: PyTorch's init bound
+    np.testing.assert_allclose(head.weight[[0, 2]], rows * size, atol=1e-6)
+    np.testing.assert_allclose(head.bias[[0, 2]], np.array([0.1, -0.2]) * size, atol=1e-6)
+    assert np.abs(head.weight[1]).max() == pytest.approx(size)  # the random row, used inf-normalised
+    scratch = train_head(x, y, 3, frozen, seed=0)  # the same random row, used as drawn
+    np.testing.assert_allclose(head.weight[1], scratch.weight[1] / np.abs(scratch.weight[1]).max() * size, atol=1e-6)
+    assert not np.allclose(head.weight[1], rows[0] * size)
 
 
 def test_a_second_task_with_the_first_tasks_classes_starts_from_its_rows_and_stops_earlier():
