@@ -185,9 +185,15 @@ def test_a_ctrl_c_during_the_swap_lands_after_it(tmp_path, monkeypatch):
             signal.raise_signal(signal.SIGINT)  # between "old run aside" and "new run in"
 
     monkeypatch.setattr(rundir.os, "rename", rename_then_interrupt)
-    with pytest.raises(KeyboardInterrupt):
-        with rundir.staged(out) as stage:
-            write_run(stage, "new")
+    # Ctrl-C raises KeyboardInterrupt even where this process was started with SIGINT ignored (a
+    # background job of a non-interactive shell), where the deferred signal is rightly ignored too
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with rundir.staged(out) as stage:
+                write_run(stage, "new")
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert len(calls) == 2
     assert results.read_results(out)["run_id"] == "new" and siblings(out) == ["run"]
 
