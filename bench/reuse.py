@@ -6,7 +6,9 @@
 Reports teacher MACs, epochs to early stop, accuracy with and without the task oracle, a per-epoch
 validation-accuracy curve for matched and unmatched classes of reused tasks in the style of the
 paper's Fig. 11 (matched classes from their banked rows, the same classes from random rows, and the
-unmatched classes beside them), and the wall time of the co-simulated run against the decoupled one.
+unmatched classes beside them), the paper's Table 3 setting (`pairs`: tasks whose every class another
+task holds, learned from its head or from random rows), and the wall time of the co-simulated run
+against the decoupled one.
 Learning goes through the result cache ($SKILL_SIM_CACHE). Writes bench/results/reuse.json.
 """
 
@@ -24,9 +26,10 @@ import numpy as np  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from agents.head import train_head  # noqa: E402
-from agents.learner import train_features  # noqa: E402
-from agents.reuse import Match, head_start  # noqa: E402
+from agents.head import HeadStart, train_head  # noqa: E402
+from agents.learner import eval_features, train_features  # noqa: E402
+from agents.package import SharePackage  # noqa: E402
+from agents.reuse import Match, head_start, match_names  # noqa: E402
 from sim.experiment import runner  # noqa: E402
 from sim.experiment.loading import load_scenario  # noqa: E402
 from sim.experiment.results import write_json  # noqa: E402
@@ -54,8 +57,6 @@ def timed_run(name: str, overrides: list[str], cache: Path | None,
 def curves(prepared, raw, results: dict, k: int) -> dict:
     """Fig. 11-style per-epoch validation accuracy on the k reused tasks with the most matched rows."""
     learning = runner.learning_of(prepared, raw)
-    from agents.package import SharePackage
-
     lessons = [r for r in results["reuse"]["per_lesson"] if r["matched"]]
     lessons = sorted(lessons, key=lambda r: (-r["matched"], r["task"]))[:k]
     cfg = prepared.scenario.learner
@@ -89,6 +90,49 @@ def curves(prepared, raw, results: dict, k: int) -> dict:
             "tasks_with_unmatched": len(series["unmatched_reused"])}
 
 
+def pairs(prepared) -> dict:
+    """The paper's Table 3 setting outside the network: each task that shares at least half of its
+    class names with another task of the suite (the same classes of its source under another
+    domain; the task sharing most, then the lowest id) learned from that task's up-front head, from
+    random rows, and from random rows trained normalised, with the scenario's early stopping: epochs run, best epoch, epoch-1 and best
+    validation accuracy, test accuracy; means over all such tasks and over those fully matched."""
+    learning, cfg = prepared.learning, prepared.scenario.learner
+    from sim.experiment.learned import task_seed
+
+    tasks = sorted(learning.suite.tasks, key=lambda t: t.id)
+    packages = {t.id: SharePackage.from_bytes(learning.learned[t.id].package) for t in tasks}
+    rows = []
+    for task in tasks:
+        shared = {o.id: len(set(task.classes) & set(o.classes)) for o in tasks if o.id != task.id}
+        donor_id = min(shared, key=lambda tid: (-shared[tid], tid))
+        if 2 * shared[donor_id] < task.num_classes:
+            continue
+        donor = learning.suite.tasks[[t.id for t in learning.suite.tasks].index(donor_id)]
+        matches = match_names(task.classes, {donor.id: packages[donor.id]}, 1.0)
+        feats = train_features(task, learning.backbone, learning.features)
+        test = eval_features(task, learning.backbone, learning.features)
+        seed = task_seed(prepared.scenario.seed, task.id)
+        row = {"task": task.id, "donor": donor.id, "classes": task.num_classes, "matched": len(matches)}
+        # "normalised": random rows in the reused head's parametrisation (agents.head.InfNormLinear),
+        # which separates what the start does from what training with normalised rows does
+        dim = feats.shape[1]
+        nothing = HeadStart(rows=(), weight=np.zeros((0, dim), np.float32), bias=np.zeros(0, np.float32))
+        for label, start in (("reused", head_start(matches, packages)), ("scratch", None), ("normalised", nothing)):
+            head = train_head(feats, task.y_train, task.num_classes, cfg.head, seed, start=start, trace=True)
+            hit = (test @ head.weight.T + head.bias).argmax(1) == task.y_test
+            row[label] = {"epochs_run": head.epochs_run, "best_epoch": head.best_epoch, "macs": head.macs,
+                          "val_epoch1": float(np.nanmean(head.curve[0])), "val_best": head.val_accuracy,
+                          "test": float(hit.mean())}
+        rows.append(row)
+    def means(some: list[dict]) -> dict:
+        return {label: {k: float(np.mean([r[label][k] for r in some])) for k in some[0][label]} if some else {}
+                for label in ("reused", "scratch", "normalised")}
+
+    full = [r for r in rows if r["matched"] == r["classes"]]
+    return {"pairs": len(rows), "fully_matched": len(full), "mean": means(rows), "mean_fully_matched": means(full),
+            "rows": rows}
+
+
 def _reuse_entries(cache: Path | None) -> int:
     """Result entries in the cache (each co-simulated lesson with matches adds one)."""
     from agents.features import FeatureCache
@@ -118,6 +162,7 @@ def main() -> None:
     reuse = dict(on["reuse"])
     per_lesson = reuse.pop("per_lesson")
     fig11 = curves(prepared, raw, on, args.curve_tasks)
+    table3 = pairs(prepared)
     head_off = off["learning"]["macs_by_phase"].get("head", 0)
     head_on = on["learning"]["macs_by_phase"].get("head", 0)
     data = {
@@ -135,6 +180,7 @@ def main() -> None:
                    "cosim_simulate_evaluate_again": warm_sim_s, "lessons_learned_first": fresh},
         "cpu_s": dict(CPU),
         "fig11": fig11,
+        "table3": table3,
         "per_lesson": per_lesson,
     }
     write_json(args.out, data)
@@ -152,6 +198,16 @@ def main() -> None:
                   f"{CPU['cosim_first_simulate_evaluate']:.1f} first, {CPU['cosim_again_simulate_evaluate']:.1f} again")
     console.print(table)
     console.print(f"Fig. 11 curves (mean over {len(fig11['tasks'])} reused tasks): {fig11['per_epoch_val_accuracy']}")
+    t3 = Table(title=f"Table 3 setting: {table3['pairs']} tasks sharing half their classes with another "
+                     f"({table3['fully_matched']} all of them)")
+    for col in ("", "epochs run", "best epoch", "val acc epoch 1", "val acc best", "test acc", "head MACs"):
+        t3.add_column(col)
+    for group in ("mean", "mean_fully_matched"):
+        for label, m in table3[group].items():
+            t3.add_row(f"{label}{' (all matched)' if group != 'mean' else ''}", f"{m['epochs_run']:.1f}",
+                       f"{m['best_epoch']:.1f}", f"{m['val_epoch1']:.3f}", f"{m['val_best']:.3f}", f"{m['test']:.3f}",
+                       f"{m['macs']:.3g}")
+    console.print(t3)
     console.print(f"wrote {args.out}")
 
 
