@@ -178,6 +178,10 @@ class ReuseConfig(_Strict):
     # None: 1.0 for names (equal names only), 0.5 for visual (a majority of the shots).
     threshold: float | None = Field(None, gt=0, le=1)
     shots: int = Field(10, ge=1)  # training images per new class that visual matching looks at
+    # How a head with copied rows trains. "normalised" (the paper's Sec. 7.2): every row used
+    # divided by its infinity norm; "plain": the copied rows start at a fresh row's size and the
+    # head trains as one with none (on distinct: a point of test accuracy better, README).
+    train: Literal["normalised", "plain"] = "normalised"
 
     @property
     def cutoff(self) -> float:

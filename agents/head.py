@@ -22,11 +22,13 @@ from agents.macs import count_macs
 class HeadStart:
     """Rows a head starts from instead of random ones (knowledge reuse, agents.reuse): row
     `rows[i]` of the new head starts at weight[i], bias[i], already divided by the banked row's
-    infinity norm. A head given a start trains with every row so normalised (`InfNormLinear`)."""
+    infinity norm, times a fresh row's size. With `normalised` the head trains with every row so
+    normalised (`InfNormLinear`), else as a plain linear layer."""
 
     rows: tuple[int, ...]
     weight: np.ndarray  # float32 [len(rows), D]
     bias: np.ndarray  # float32 [len(rows)]
+    normalised: bool = True
 
 
 class InfNormLinear(nn.Linear):
@@ -246,16 +248,18 @@ def train_head(features: np.ndarray, labels: np.ndarray, num_classes: int, cfg: 
     )
 
 
-def _started(head: nn.Linear, start: HeadStart) -> InfNormLinear:
-    """`head`'s random rows in an InfNormLinear, the rows `start` names replaced by its rows at the
-    layer's scale (weight and bias alike, so a banked row keeps its decision boundary). Every row's
-    parameters then have a fresh row's size, and Adam's steps, which do not depend on the gradient's
-    size, move every row by the same share of it."""
-    out = InfNormLinear(head.in_features, head.out_features).to(head.weight.device)
+def _started(head: nn.Linear, start: HeadStart) -> nn.Linear:
+    """`head`'s random rows (in an InfNormLinear if `start.normalised`), the rows `start` names
+    replaced by its rows at a fresh row's size, 1/sqrt(D) (weight and bias alike, so a banked row
+    keeps its decision boundary). Every row's parameters then have one size, and Adam's steps, which
+    do not depend on the gradient's size, move every row by the same share of it."""
+    out = InfNormLinear(head.in_features, head.out_features) if start.normalised else copy.deepcopy(head)
+    out = out.to(head.weight.device)
     rows = torch.as_tensor(list(start.rows), dtype=torch.long, device=head.weight.device)
     with torch.no_grad():
         out.weight.copy_(head.weight)
         out.bias.copy_(head.bias)
-        out.weight[rows] = out.scale * torch.as_tensor(np.asarray(start.weight, np.float32), device=head.weight.device)
-        out.bias[rows] = out.scale * torch.as_tensor(np.asarray(start.bias, np.float32), device=head.weight.device)
+        size = 1.0 / float(np.sqrt(head.in_features))  # InfNormLinear.scale
+        out.weight[rows] = size * torch.as_tensor(np.asarray(start.weight, np.float32), device=head.weight.device)
+        out.bias[rows] = size * torch.as_tensor(np.asarray(start.bias, np.float32), device=head.weight.device)
     return out

@@ -109,8 +109,9 @@ def visual_macs(bank: Mapping[int, SharePackage], n_shots: int, dim: int, backbo
     return int(n_shots * (per_shot + heads))
 
 
-def head_start(matches: list[Match], bank: Mapping[int, SharePackage]) -> HeadStart | None:
-    """The matched banked rows, each weight row and its bias divided by the row's infinity norm."""
+def head_start(matches: list[Match], bank: Mapping[int, SharePackage], normalised: bool = True) -> HeadStart | None:
+    """The matched banked rows, each weight row and its bias divided by the row's infinity norm;
+    `normalised`: the head trains with every row so divided (ReuseConfig.train)."""
     if not matches:
         return None
     weights, biases = [], []
@@ -122,7 +123,7 @@ def head_start(matches: list[Match], bank: Mapping[int, SharePackage]) -> HeadSt
         weights.append(w / norm)
         biases.append(b / norm)
     return HeadStart(rows=tuple(m.row for m in matches), weight=np.stack(weights).astype(np.float32),
-                     bias=np.asarray(biases, dtype=np.float32))
+                     bias=np.asarray(biases, dtype=np.float32), normalised=normalised)
 
 
 def find_matches(task: Task, bank: Mapping[int, SharePackage], cfg: LearnerConfig, backbone: Backbone,

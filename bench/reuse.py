@@ -72,7 +72,7 @@ def curves(prepared, raw, results: dict, k: int) -> dict:
         feats = train_features(task, learning.backbone, learning.features)
         seed = task_seed(prepared.scenario.seed, task.id)
         fixed = cfg.head.model_copy(update={"patience": cfg.head.epochs})  # every epoch, for the curve
-        reused = train_head(feats, task.y_train, task.num_classes, fixed, seed, start=head_start(matches, bank),
+        reused = train_head(feats, task.y_train, task.num_classes, fixed, seed, start=head_start(matches, bank, cfg.reuse.train == "normalised"),
                             trace=True)
         scratch = train_head(feats, task.y_train, task.num_classes, fixed, seed, trace=True)
         rows = {m.row for m in matches}
@@ -93,8 +93,9 @@ def curves(prepared, raw, results: dict, k: int) -> dict:
 def pairs(prepared) -> dict:
     """The paper's Table 3 setting outside the network: each task that shares at least half of its
     class names with another task of the suite (the same classes of its source under another
-    domain; the task sharing most, then the lowest id) learned from that task's up-front head, from
-    random rows, and from random rows trained normalised, with the scenario's early stopping: epochs run, best epoch, epoch-1 and best
+    domain; the task sharing most, then the lowest id) learned from that task's up-front head
+    (trained normalised, and plain: ReuseConfig.train), from random rows, and from random rows
+    trained normalised, with the scenario's early stopping: epochs run, best epoch, epoch-1 and best
     validation accuracy, test accuracy; means over all such tasks and over those fully matched."""
     learning, cfg = prepared.learning, prepared.scenario.learner
     from sim.experiment.learned import task_seed
@@ -117,7 +118,9 @@ def pairs(prepared) -> dict:
         # which separates what the start does from what training with normalised rows does
         dim = feats.shape[1]
         nothing = HeadStart(rows=(), weight=np.zeros((0, dim), np.float32), bias=np.zeros(0, np.float32))
-        for label, start in (("reused", head_start(matches, packages)), ("scratch", None), ("normalised", nothing)):
+        arms = (("reused", head_start(matches, packages)), ("reused_plain", head_start(matches, packages, False)),
+                ("scratch", None), ("normalised", nothing))
+        for label, start in arms:
             head = train_head(feats, task.y_train, task.num_classes, cfg.head, seed, start=start, trace=True)
             hit = (test @ head.weight.T + head.bias).argmax(1) == task.y_test
             row[label] = {"epochs_run": head.epochs_run, "best_epoch": head.best_epoch, "macs": head.macs,
@@ -126,7 +129,7 @@ def pairs(prepared) -> dict:
         rows.append(row)
     def means(some: list[dict]) -> dict:
         return {label: {k: float(np.mean([r[label][k] for r in some])) for k in some[0][label]} if some else {}
-                for label in ("reused", "scratch", "normalised")}
+                for label in ("reused", "reused_plain", "scratch", "normalised")}
 
     full = [r for r in rows if r["matched"] == r["classes"]]
     return {"pairs": len(rows), "fully_matched": len(full), "mean": means(rows), "mean_fully_matched": means(full),

@@ -77,7 +77,7 @@ class CoLearner:
         result = self.results.get(key) or self.store.get_key(key)
         if result is None:
             result = learn_task(task, learning.backbone, cfg, seed, learning.features,
-                                start=head_start(matches, packages))
+                                start=head_start(matches, packages, cfg.reuse.train == "normalised"))
             self.store.put_key(key, result)
         self.results[key] = result
         return key, result, matches, match_macs

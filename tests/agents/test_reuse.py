@@ -95,6 +95,19 @@ def test_a_head_given_a_start_begins_from_those_rows_and_the_rest_at_random():
     assert not np.allclose(head.weight[1], rows[0] * size)
 
 
+def test_a_plain_start_copies_the_rows_at_a_fresh_rows_size_and_leaves_the_random_rows_as_drawn():
+    x, y = blobs(1)
+    rows = np.random.default_rng(5).normal(0, 1, (1, D)).astype(np.float32)
+    rows /= np.abs(rows).max(axis=1, keepdims=True)
+    start = HeadStart(rows=(1,), weight=rows, bias=np.array([0.3], np.float32), normalised=False)
+    frozen = HeadConfig(lr=1e-12, epochs=1, patience=1, weight_decay=0.0)
+    head = train_head(x, y, 3, frozen, seed=0, start=start)
+    scratch = train_head(x, y, 3, frozen, seed=0)
+    np.testing.assert_allclose(head.weight[1], rows[0] / np.sqrt(D), atol=1e-6)
+    assert head.bias[1] == pytest.approx(0.3 / np.sqrt(D))
+    np.testing.assert_allclose(head.weight[[0, 2]], scratch.weight[[0, 2]], atol=1e-6)  # not normalised
+
+
 def test_a_second_task_with_the_first_tasks_classes_starts_from_its_rows_and_stops_earlier():
     classes = ("ant", "bee", "cow")
     x1, y1 = blobs(1)

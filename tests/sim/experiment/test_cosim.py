@@ -77,6 +77,21 @@ def test_the_run_evaluates_the_packages_its_lessons_made(runs):
         assert run_learning.learned[task] is prepared.learning.learned[task]
 
 
+def test_train_plain_learns_the_reused_tasks_apart_from_normalised_ones(runs):
+    """reuse.train reaches the head: the same matches give another package, under its own key."""
+    prepared, (results, raw), _, _, _ = runs
+    plain = runner.prepare(scenario(reuse={**SMALL["learner"]["reuse"], "train": "plain"}),
+                           cache_dir=prepared.learning.features.root)
+    plain_results, plain_raw = runner.run_alpha(plain, 1000.0)
+    normalised, plain_learning = runner.learning_of(prepared, raw), runner.learning_of(plain, plain_raw)
+    matched = {r["task"]: r["matches"] for r in results["reuse"]["per_lesson"] if r["matched"]}
+    plain_matched = {r["task"]: r["matches"] for r in plain_results["reuse"]["per_lesson"] if r["matched"]}
+    same = [t for t in matched if plain_matched.get(t) == matched[t]]
+    assert same  # the first reused lessons see the same banks, so the same matches
+    for task in same:
+        assert plain_learning.learned[task].package != normalised.learned[task].package
+
+
 def test_co_simulated_runs_are_deterministic(runs):
     _, (a, _), (b, _), _, _ = runs
     assert comparable(a) == comparable(b)
