@@ -32,7 +32,7 @@ def save_run(out: Path, prepared: Any, results: dict[str, Any], raw: Any = None,
     run_id = uuid.uuid4().hex
     saved = {"run_id": run_id, **results, "overrides": list(overrides), "versions": files.versions()}
     with rundir.staged(out) as stage:
-        files.write_scenario(stage / files.SCENARIO, sc.model_dump(mode="json"))
+        files.write_scenario(stage / files.SCENARIO, sc.resolved())
         if raw is not None and sc.output.events_csv:
             sizes = {task.task_id: task.nbytes for task in prepared.workload.tasks}
             events_table.write_events(stage / files.EVENTS, raw, sizes)
@@ -80,7 +80,7 @@ def save_sweep(out: Path, scenario: Any, runs: list[dict[str, Any]],
         "efficiency_half_alpha": cross.alpha if cross else None,
         "efficiency_half_between": [cross.low, cross.high] if cross else None,
     }
-    files.write_scenario(out / files.SCENARIO, scenario.model_dump(mode="json"))
+    files.write_scenario(out / files.SCENARIO, scenario.resolved())
     keys = [sweep[k] for k in files.SWEEP_KEYS]  # the same on every row: what a join matches on
     files.write_csv(out / files.SWEEP_CSV, files.SWEEP_KEYS + files.SWEEP_COLUMNS,
                     (keys + [r[c] for c in files.SWEEP_COLUMNS] for r in rows))
