@@ -236,12 +236,32 @@ def check_reuse_suite(scenario: Scenario, suite: Any, source: str) -> None:
     reuse = scenario.learner.reuse
     if not reuse.enabled or reuse.match != "names":
         return
-    if not names_can_match([t.classes for t in suite.tasks], reuse.cutoff):
+    classes = [t.classes for t in suite.tasks]
+    if not names_can_match(classes, reuse.cutoff):
+        first = _first_name_match(scenario, classes, reuse.cutoff)
+        more = (f"tasks.num_tasks >= {first} (this suite's tasks first share a class name there)" if first else
+                "a suite whose tasks share class names (distinct or mixed, with enough tasks)")
         raise ScenarioError(
             f"{source}: learner.reuse.match = 'names', but no class name of suite {scenario.tasks.suite!r} "
             f"({len(suite.tasks)} tasks) appears in two tasks (threshold {reuse.cutoff:g}), so names matching "
-            "can never reuse anything; use match: visual, lower learner.reuse.threshold, or a suite whose "
-            "tasks share class names (distinct, or mixed with more tasks)")
+            f"can never reuse anything; use match: visual, lower learner.reuse.threshold, or {more}")
+
+
+def _first_name_match(scenario: Scenario, classes: list[tuple[str, ...]], cutoff: float) -> int | None:
+    """The smallest tasks.num_tasks at which this suite's names can match, where a cut-down suite is
+    the first tasks of its full self (distinct, mixed): found on the full suite; None where not."""
+    from agents.class_names import names_can_match
+    from agents.suites import create_suite
+
+    if scenario.tasks.num_tasks is None:
+        return None
+    try:
+        full = [t.classes for t in create_suite(scenario.tasks.model_copy(update={"num_tasks": None})).tasks]
+    except (DataError, ValueError):
+        return None
+    if len(full) <= len(classes) or full[:len(classes)] != classes:
+        return None
+    return next((k for k in range(len(classes) + 1, len(full) + 1) if names_can_match(full[:k], cutoff)), None)
 
 
 def _check_engine(scenario: Scenario, graph: nx.Graph, source: str) -> None:
