@@ -173,14 +173,18 @@ def _accounting(r: dict[str, Any]) -> Table:
 
 
 def print_sweep(console: Console, sweep: dict[str, Any], out: Path) -> None:
-    """One row per alpha, and where efficiency crosses 0.5."""
+    """One row per alpha, and where efficiency crosses 0.5. With knowledge reuse what is learned
+    depends on alpha, so the tasks reused and the accuracy take the place of bytes sent (in sweep.csv)."""
     t = Table(title=f"skill-sim sweep · {escape(titled(sweep))} · {sweep['agents']} agents · {sweep['topology']}",
               title_justify="left")
-    for col in ("α", "speedup", "efficiency", "makespan s", "alpha cost", "bytes sent"):
+    reuse = any(r.get("reuse_tasks") is not None for r in sweep["rows"])
+    for col in ("α", "speedup", "efficiency", "makespan s", "alpha cost",
+                *(("reused", "accuracy") if reuse else ("bytes sent",))):
         t.add_column(col, justify="right")
     for r in sorted(sweep["rows"], key=lambda r: r["alpha"]):
+        last = (_num(r.get("reuse_tasks"), ",d"), _pct(r.get("accuracy"))) if reuse else (f"{r['bytes_sent']:.3e}",)
         t.add_row(f"{r['alpha']:g}", _num(r["speedup"], ".2f"), _num(r["efficiency"], ".3f"), _num(r["makespan_s"], ",.2f"),
-                  f"{r['alpha_cost']:.3e}", f"{r['bytes_sent']:.3e}")
+                  f"{r['alpha_cost']:.3e}", *last)
     console.print(t)
     cross = efficiency_crossing(sweep["rows"])  # from the rows: a sweep.json of any age says where it is
     if cross is None:
