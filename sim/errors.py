@@ -6,4 +6,5 @@ class SimError(ValueError):
 
 
 class ScenarioError(SimError):
-    """A scenario file is missing, unreadable or invalid; the message names file, field and fix."""
+    """A scenario file is missing, unreadable or invalid, or `simulate` was given invalid settings;
+    the message names the file (or `simulate()`), the field, the value and the fix."""

@@ -8,14 +8,15 @@ from typing import Any, Callable, Literal, Sequence
 
 import networkx as nx
 import numpy as np
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim import engine as simpy_engine
 from sim.compiled import pick, run_compiled
 from sim.config import FailuresConfig, FloodConfig, GossipConfig, NetworkConfig
-from sim.errors import SimError
+from sim.errors import ScenarioError, SimError
 from sim.metrics import Metrics, compute_metrics
 from sim.recorder import Event, Recorder
+from sim.schema_errors import format_errors
 from sim.teacher import WHY_SIMPY, Teacher
 from sim.workload import Workload
 
@@ -72,13 +73,26 @@ def validate(graph: nx.Graph, workload: Workload, rates: Sequence[float], alpha:
     return rates
 
 
-def _settings(kind: Any, value: Any, name: str) -> Any:
-    """A validated settings object from a config, a dict of its fields, or None (the defaults)."""
+class Settings(BaseModel):
+    """The sections `simulate` takes, under a scenario's names, so that a bad one is reported as the
+    command line reports it in a scenario file (sim.schema_errors: field path, value, what is allowed)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    network: NetworkConfig = NetworkConfig()
+    gossip: GossipConfig = Field(default_factory=FloodConfig)
+    failures: FailuresConfig = FailuresConfig()
+
+
+def settings(network: Any = None, gossip: Any = None, failures: Any = None) -> Settings:
+    """Validated sections from configs, dicts of their fields or None (the defaults); ScenarioError
+    (a SimError) with one line per problem, as `skill-sim validate` prints them."""
+    raw = {k: v for k, v in (("network", network), ("gossip", gossip), ("failures", failures)) if v is not None}
     try:
-        return TypeAdapter(kind).validate_python({} if value is None else value)
+        return Settings.model_validate(raw)
     except ValidationError as err:
-        problems = "; ".join(f"{name}.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors())
-        raise SimError(f"bad {name} settings: {problems}") from None
+        lines = format_errors(err.errors(), raw, Settings)
+        raise ScenarioError("simulate(): invalid settings:\n  " + "\n  ".join(lines)) from None
 
 
 def simulate(graph: nx.Graph, workload: Workload, *, rates: Sequence[float],
@@ -100,9 +114,8 @@ def simulate(graph: nx.Graph, workload: Workload, *, rates: Sequence[float],
     `teacher`: co-simulation (sim.teacher, knowledge reuse): each task is learned when its agent
     starts it, from its bank then; only the SimPy engine can ask, so it runs ("compiled" fails).
     """
-    network = _settings(NetworkConfig, network, "network")
-    gossip = _settings(GossipConfig, gossip if gossip is not None else FloodConfig(), "gossip")
-    failures = _settings(FailuresConfig, failures, "failures")
+    given = settings(network, gossip, failures)
+    network, gossip, failures = given.network, given.gossip, given.failures
     rates = validate(graph, workload, rates, alpha, timing)
     gossip.check_graph(graph)
     recorder = Recorder(observer, packages=record_packages)

@@ -106,6 +106,15 @@ def sizes(cfg: SuiteSettings) -> tuple[int, int]:
     return fewest_class, fewest_task
 
 
+def names(cfg: SuiteSettings) -> list[tuple[str, ...]]:
+    """Each task's class names, from the plan alone (no image drawn), as build(cfg) names them."""
+    return [_classes(spec, group) for _, (spec, _, group) in zip(range(_wanted(cfg)), plan(cfg.seed))]
+
+
+def _classes(spec: SourceSpec, group: tuple[int, ...]) -> tuple[str, ...]:
+    return tuple(spec.classes[c] for c in group)
+
+
 def _sources(cfg: SuiteSettings) -> dict[str, Source]:
     size = builtin_size(cfg)
     out = load_sources(cfg)  # fmnist, digits, textures, as the mixed suite samples them
@@ -114,7 +123,7 @@ def _sources(cfg: SuiteSettings) -> dict[str, Source]:
     return out
 
 
-@register_suite("distinct", default=True, count=count, sizes=sizes, description=(
+@register_suite("distinct", default=True, count=count, sizes=sizes, names=names, description=(
     "default: 102 tasks (or num_tasks), each its own (source, domain) pair over 26 real offline sources "
     "(Fashion-MNIST, digits, photo patches, 23 scripts and symbol sets rendered from bundled fonts); "
     "2-6 classes each, class sets overlapping across domains"))
@@ -127,6 +136,6 @@ def build(cfg: SuiteSettings) -> TaskSuite:
     tasks, slot = [], Slot()
     for t, (spec, domain, group) in zip(range(n_tasks), plan(cfg.seed)):
         recipe = Recipe(partial(sources[spec.name].task_arrays, group, domain, n_train, n_test, cfg.seed, t), slot)
-        tasks.append(Task.from_recipe(t, f"{spec.name}/{domain.name}", tuple(spec.classes[c] for c in group), recipe))
+        tasks.append(Task.from_recipe(t, f"{spec.name}/{domain.name}", _classes(spec, group), recipe))
     slot.release()
     return TaskSuite("distinct", tasks)

@@ -20,11 +20,13 @@ COUNTS: dict[str, Counter] = {}  # name -> how many tasks build(settings) will m
 # (fewest train images of one class, fewest train images of one task) that build(settings) will use
 Sizer = Callable[[SuiteSettings], tuple[int, int]]
 SIZES: dict[str, Sizer] = {}  # name -> its Sizer, for the suites that know it cheaply
+Namer = Callable[[SuiteSettings], list[tuple[str, ...]]]
+NAMES: dict[str, Namer] = {}  # name -> each task's class names, for the suites that know them cheaply
 DEFAULT: list[str] = []  # the name registered with default=True
 
 
 def register_suite(name: str, description: str, count: Counter, default: bool = False,
-                   sizes: Sizer | None = None) -> Callable[[Builder], Builder]:
+                   sizes: Sizer | None = None, names: Namer | None = None) -> Callable[[Builder], Builder]:
     """Decorator: register a suite's `build(settings) -> TaskSuite` under `name`.
 
     `count(settings)` says how many tasks `build` will make without loading any image, raising the
@@ -32,6 +34,8 @@ def register_suite(name: str, description: str, count: Counter, default: bool = 
     learning. `default`: the suite a scenario gets when it names none; it is listed first.
     `sizes(settings)`, where a suite knows it cheaply: (fewest train images of one class, fewest
     of one task) that `build` will use, so the checks can say when a setting asks for more.
+    `names(settings)`, where a suite knows them without drawing images: each task's class names, in
+    task order, as `build` names them (knowledge reuse's `names` check reads them).
     """
 
     def decorate(build: Builder) -> Builder:
@@ -41,6 +45,8 @@ def register_suite(name: str, description: str, count: Counter, default: bool = 
         COUNTS[name] = count
         if sizes is not None:
             SIZES[name] = sizes
+        if names is not None:
+            NAMES[name] = names
         if default:
             DEFAULT.append(name)
         return build
@@ -85,6 +91,14 @@ def train_sizes(cfg: SuiteSettings) -> tuple[int, int] | None:
     suite_names()
     sizer = SIZES.get(cfg.suite)
     return None if sizer is None else sizer(cfg)
+
+
+def class_names(cfg: SuiteSettings) -> list[tuple[str, ...]]:
+    """Each task's class names, in task order, as `create_suite(cfg)` names them: from the suite's
+    plan where it registered `names` (no image drawn), else from the built suite."""
+    suite_names()
+    namer = NAMES.get(cfg.suite)
+    return namer(cfg) if namer is not None else [t.classes for t in create_suite(cfg).tasks]
 
 
 def list_suites() -> dict[str, str]:

@@ -210,7 +210,8 @@ def _check_failures(scenario: Scenario, graph: nx.Graph, source: str) -> None:
 
 def _check_reuse(scenario: Scenario, source: str) -> None:
     """Knowledge reuse needs the SimPy engine and a suite that can serve its `match` (names: some class
-    name in two tasks; the suite is built to see them). A synthetic workload has no learner section."""
+    name in two tasks, read from the suite's plan, or from the built suite where it has none). A
+    synthetic workload has no learner section."""
     if not scenario.learner.reuse.enabled:
         return
     from sim.teacher import WHY_SIMPY
@@ -219,29 +220,52 @@ def _check_reuse(scenario: Scenario, source: str) -> None:
         raise ScenarioError(f"{source}: engine='compiled' does not model this run ({WHY_SIMPY}); use "
                             "engine='auto' or 'simpy'")
     if scenario.learner.reuse.match == "names":
-        from agents.suites import create_suite
+        from agents.suites.registry import class_names
 
         try:
-            suite = create_suite(scenario.tasks)
+            classes = class_names(scenario.tasks)
         except DataError as exc:
             raise ScenarioError(f"{source}: tasks: {exc}") from None
-        check_reuse_suite(scenario, suite, source)
+        _check_names_can_match(scenario, classes, source)
 
 
 def check_reuse_suite(scenario: Scenario, suite: Any, source: str) -> None:
     """Refuse `match: names` on a suite where no class name of one task is (threshold-)similar to one
     of another's: it could never reuse anything. Run on the built suite, before anything is learned."""
+    _check_names_can_match(scenario, [t.classes for t in suite.tasks], source)
+
+
+def _check_names_can_match(scenario: Scenario, classes: list[tuple[str, ...]], source: str) -> None:
     from agents.class_names import names_can_match
 
     reuse = scenario.learner.reuse
     if not reuse.enabled or reuse.match != "names":
         return
-    if not names_can_match([t.classes for t in suite.tasks], reuse.cutoff):
+    if not names_can_match(classes, reuse.cutoff):
+        first = _first_name_match(scenario, classes, reuse.cutoff)
+        more = (f"tasks.num_tasks >= {first} (this suite's tasks first share a class name there)" if first else
+                "a suite whose tasks share class names (distinct or mixed, with enough tasks)")
         raise ScenarioError(
             f"{source}: learner.reuse.match = 'names', but no class name of suite {scenario.tasks.suite!r} "
-            f"({len(suite.tasks)} tasks) appears in two tasks (threshold {reuse.cutoff:g}), so names matching "
-            "can never reuse anything; use match: visual, lower learner.reuse.threshold, or a suite whose "
-            "tasks share class names (distinct, or mixed with more tasks)")
+            f"({len(classes)} tasks) appears in two tasks (threshold {reuse.cutoff:g}), so names matching "
+            f"can never reuse anything; use match: visual, lower learner.reuse.threshold, or {more}")
+
+
+def _first_name_match(scenario: Scenario, classes: list[tuple[str, ...]], cutoff: float) -> int | None:
+    """The smallest tasks.num_tasks at which this suite's names can match, where a cut-down suite is
+    the first tasks of its full self (distinct, mixed): found on the full suite; None where not."""
+    from agents.class_names import names_can_match
+    from agents.suites.registry import class_names
+
+    if scenario.tasks.num_tasks is None:
+        return None
+    try:
+        full = class_names(scenario.tasks.model_copy(update={"num_tasks": None}))
+    except (DataError, ValueError):
+        return None
+    if len(full) <= len(classes) or full[:len(classes)] != classes:
+        return None
+    return next((k for k in range(len(classes) + 1, len(full) + 1) if names_can_match(full[:k], cutoff)), None)
 
 
 def _check_engine(scenario: Scenario, graph: nx.Graph, source: str) -> None:

@@ -304,7 +304,7 @@ def _cmd_validate(args: argparse.Namespace, console: Console) -> int:
         return validate_study(args, console)
     scenario = _load(args)
     _check(args, scenario, _run_dir(args, scenario))  # the very checks `run` makes
-    resolved = scenario.model_dump(mode="json")
+    resolved = scenario.resolved()
     if args.json:
         _print_json(resolved)
     elif not args.quiet:  # the resolved scenario on stdout (valid YAML to save), the verdict on stderr

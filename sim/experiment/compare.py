@@ -124,12 +124,26 @@ def make_folder(figure: Path) -> None:
 
 def _distinct_labels(compared: list[Compared]) -> None:
     """Where two folders carry the same label (the same scenario, no overrides), label them by
-    their folder name instead, and by the path as given where even those agree."""
-    for relabel in (lambda c: f"{c.label} · {c.path.name}", lambda c: str(c.path)):
-        labels = [c.label for c in compared]
-        for c in compared:
-            if labels.count(c.label) > 1:
-                c.label = relabel(c)
+    their folder names, keeping of a study cell's `field=value__...` name the parts that differ
+    (the rest would push them out of a narrow column), and by the path as given where even those agree."""
+    _relabel(compared, lambda c, twins: f"{c.label} · {_differing(c.path.name, [t.path.name for t in twins])}")
+    _relabel(compared, lambda c, twins: str(c.path))
+
+
+def _relabel(compared: list[Compared], relabel: Callable[[Compared, list[Compared]], str]) -> None:
+    """Give every entry whose label another entry shares the label `relabel(entry, entries sharing it)`."""
+    labels = [c.label for c in compared]
+    twins = {label: [c for c in compared if c.label == label] for label in labels if labels.count(label) > 1}
+    new = {id(c): relabel(c, group) for group in twins.values() for c in group}
+    for c in compared:
+        c.label = new.get(id(c), c.label)
+
+
+def _differing(name: str, names: list[str]) -> str:
+    """The `__`-separated parts of folder `name` that not every one of `names` has; the whole name
+    where none differ."""
+    common = set.intersection(*(set(n.split("__")) for n in names))
+    return " · ".join(p for p in name.split("__") if p not in common) or name
 
 
 def print_comparison(console: Console, compared: list[Compared], figure: Path | None) -> None:
@@ -139,7 +153,7 @@ def print_comparison(console: Console, compared: list[Compared], figure: Path | 
     t.add_column("", style="bold")
     summaries = [c.summary() for c in compared]
     for c in compared:
-        t.add_column(escape(c.label), justify="right")
+        t.add_column(escape(c.label), justify="right", overflow="fold")  # a label shown whole
     for name, cell in _ROWS:
         t.add_row(name, *(cell(s) for s in summaries))
     console.print(t)
@@ -200,7 +214,7 @@ def _by_alpha(compared: list[Compared]) -> Table:
     t = Table(title="speedup (efficiency) by α", title_justify="left")
     t.add_column("α", justify="right")
     for c in compared:
-        t.add_column(escape(c.label), justify="right")
+        t.add_column(escape(c.label), justify="right", overflow="fold")  # a label shown whole
     at = [{r["alpha"]: r for r in c.points()} for c in compared]
     for alpha in sorted({a for rows in at for a in rows}):
         cells = []

@@ -13,10 +13,10 @@ from pydantic import BaseModel, ValidationError
 
 from sim.errors import ScenarioError
 from sim.experiment.scenario import Scenario
-from sim.experiment.schema_errors import all_models as _all_models  # noqa: F401  (tests walk the schema)
-from sim.experiment.schema_errors import format_errors, sections_at, short
-from sim.experiment.schema_errors import models_in as _models_in
-from sim.experiment.schema_errors import tag_of as _tag_of
+from sim.schema_errors import all_models as _all_models  # noqa: F401  (tests walk the schema)
+from sim.schema_errors import format_errors, sections_at, short
+from sim.schema_errors import models_in as _models_in
+from sim.schema_errors import tag_of as _tag_of
 
 
 # Beyond these, a value is nonsense (or an attack on the parser): refused, naming the field.

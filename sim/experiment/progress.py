@@ -94,6 +94,7 @@ class ProgressView(EventView):
         self._eval: Any = None
         self._cached = 0
         self._deliveries = 0
+        self._lessons = 0  # co-simulation: lessons answered so far in this simulation
         self._last_draw = 0.0
 
     def _on_learning_started(self, total: int, device: str) -> None:
@@ -108,6 +109,7 @@ class ProgressView(EventView):
 
     def _on_simulating(self, alpha: float) -> None:
         self._deliveries = 0
+        self._lessons = 0
         self._sim = self.progress.add_task(f"simulating α={alpha:g}", total=None, info="", count="…")
 
     def _on_sim_event(self, event: Any) -> None:
@@ -118,11 +120,21 @@ class ProgressView(EventView):
         if now - self._last_draw > 0.1:  # redraw at most 10 times a second: events can be millions
             self._last_draw = now
             t = getattr(event, "time", 0.0)
-            self.progress.update(self._sim, info=f"t={t:,.1f} s sim · {self._deliveries:,} deliveries")
+            lessons = f" · {self._lessons:,} lessons" if self._lessons else ""
+            self.progress.update(self._sim, info=f"t={t:,.1f} s sim · {self._deliveries:,} deliveries{lessons}")
+
+    def _on_lesson_started(self, agent: int, task: int, bank: int) -> None:
+        """Co-simulation: said at once, since learning a head from the bank may hold the run for seconds."""
+        self.progress.update(self._sim, info=f"lesson {self._lessons + 1}: agent {agent} learns task {task} "
+                                             f"from a bank of {bank}")
+
+    def _on_lesson_done(self, agent: int, task: int) -> None:
+        self._lessons += 1
 
     def _on_simulated(self, seconds: float) -> None:
+        lessons = f" · {self._lessons:,} lessons" if self._lessons else ""
         self.progress.update(self._sim, total=1, completed=1, count="done",
-                             info=f"{self._deliveries:,} deliveries · {seconds:.2f} s wall")
+                             info=f"{self._deliveries:,} deliveries{lessons} · {seconds:.2f} s wall")
 
     def _on_evaluating(self, total: int) -> None:
         if total == 0:  # every bank was evaluated at an earlier alpha: nothing to wait for

@@ -32,7 +32,7 @@ def save_run(out: Path, prepared: Any, results: dict[str, Any], raw: Any = None,
     run_id = uuid.uuid4().hex
     saved = {"run_id": run_id, **results, "overrides": list(overrides), "versions": files.versions()}
     with rundir.staged(out) as stage:
-        files.write_scenario(stage / files.SCENARIO, sc.model_dump(mode="json"))
+        files.write_scenario(stage / files.SCENARIO, sc.resolved())
         if raw is not None and sc.output.events_csv:
             sizes = {task.task_id: task.nbytes for task in prepared.workload.tasks}
             events_table.write_events(stage / files.EVENTS, raw, sizes)
@@ -80,7 +80,7 @@ def save_sweep(out: Path, scenario: Any, runs: list[dict[str, Any]],
         "efficiency_half_alpha": cross.alpha if cross else None,
         "efficiency_half_between": [cross.low, cross.high] if cross else None,
     }
-    files.write_scenario(out / files.SCENARIO, scenario.model_dump(mode="json"))
+    files.write_scenario(out / files.SCENARIO, scenario.resolved())
     keys = [sweep[k] for k in files.SWEEP_KEYS]  # the same on every row: what a join matches on
     files.write_csv(out / files.SWEEP_CSV, files.SWEEP_KEYS + files.SWEEP_COLUMNS,
                     (keys + [r[c] for c in files.SWEEP_COLUMNS] for r in rows))
@@ -173,14 +173,18 @@ def _accounting(r: dict[str, Any]) -> Table:
 
 
 def print_sweep(console: Console, sweep: dict[str, Any], out: Path) -> None:
-    """One row per alpha, and where efficiency crosses 0.5."""
+    """One row per alpha, and where efficiency crosses 0.5. With knowledge reuse what is learned
+    depends on alpha, so the tasks reused and the accuracy take the place of bytes sent (in sweep.csv)."""
     t = Table(title=f"skill-sim sweep · {escape(titled(sweep))} · {sweep['agents']} agents · {sweep['topology']}",
               title_justify="left")
-    for col in ("α", "speedup", "efficiency", "makespan s", "alpha cost", "bytes sent"):
+    reuse = any(r.get("reuse_tasks") is not None for r in sweep["rows"])
+    for col in ("α", "speedup", "efficiency", "makespan s", "alpha cost",
+                *(("reused", "accuracy") if reuse else ("bytes sent",))):
         t.add_column(col, justify="right")
     for r in sorted(sweep["rows"], key=lambda r: r["alpha"]):
+        last = (_num(r.get("reuse_tasks"), ",d"), _pct(r.get("accuracy"))) if reuse else (f"{r['bytes_sent']:.3e}",)
         t.add_row(f"{r['alpha']:g}", _num(r["speedup"], ".2f"), _num(r["efficiency"], ".3f"), _num(r["makespan_s"], ",.2f"),
-                  f"{r['alpha_cost']:.3e}", f"{r['bytes_sent']:.3e}")
+                  f"{r['alpha_cost']:.3e}", *last)
     console.print(t)
     cross = efficiency_crossing(sweep["rows"])  # from the rows: a sweep.json of any age says where it is
     if cross is None:

@@ -19,6 +19,7 @@ import networkx as nx
 import numpy as np
 
 from sim.simulate import SimResult, simulate
+from sim.teacher import Lesson, Teacher
 from sim.errors import ScenarioError
 from sim.experiment import accounting, incidents, shortfall, wall_timing
 from sim.experiment.scenario import Balanced, Blocks, Explicit, Scenario
@@ -167,7 +168,7 @@ def run_alpha(prepared: Prepared, alpha: float, *, progress: Progress = _quiet) 
         timing=sc.timing,
         observer=observe,
         engine=sc.engine,
-        teacher=teacher,
+        teacher=_telling(teacher, progress) if teacher is not None else None,
     )
     sim_wall = time.perf_counter() - start
     progress("simulated", seconds=sim_wall)
@@ -190,6 +191,18 @@ def run_alpha(prepared: Prepared, alpha: float, *, progress: Progress = _quiet) 
         except ScenarioError as err:  # an every_s too fine for this run's makespan: keep the run's results
             progress("warning", message=f"{err}; the results are written without accuracy_over_time")
     return results, result
+
+
+def _telling(teacher: Teacher, progress: Progress) -> Teacher:
+    """`teacher`, telling `progress` of each lesson as it is asked for and when it is answered: a
+    lesson that finds matches learns a head (seconds) while the simulated clock stands still."""
+    def ask(agent: int, task: int, bank: frozenset[int]) -> Lesson:
+        progress("lesson_started", agent=agent, task=task, bank=len(bank))
+        lesson = teacher(agent, task, bank)
+        progress("lesson_done", agent=agent, task=task)
+        return lesson
+
+    return ask
 
 
 def learning_of(prepared: Prepared, result: SimResult) -> Learning | None:

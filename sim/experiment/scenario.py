@@ -240,6 +240,12 @@ class Scenario(_Strict):
             raise ValueError("agents.assignment is given with an explicit workload.tasks list, whose tasks name "
                              "their owner; drop agents.assignment, or give workload.tasks as a count")
 
+    def resolved(self) -> dict[str, Any]:
+        """Every field with its default filled in, as JSON data that validates back to this scenario
+        (scenario.yaml, `validate`, a study's cells): a synthetic workload leaves out tasks and
+        learner, which it replaces and which may not be given beside it."""
+        return self.model_dump(mode="json", exclude={"tasks", "learner"} if self.synthetic else None)
+
     @property
     def synthetic(self) -> bool:
         """True when the workload is cost-only: nothing is learned or evaluated."""

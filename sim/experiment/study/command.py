@@ -42,8 +42,11 @@ def cmd_study(args: argparse.Namespace, console: Console) -> int:
     _check_cells(str(study.path), args.cache, cells, study.notes)
     console.print(f"skill-sim study · {study.spec.name} · base {study.base_path.name} · "
                   f"axes {', '.join(study.axis_fields) or '(none)'} · {len(study.spec.seeds)} seeds", highlight=False)
-    with create_executor(args.executor, args.workers, args.address) as executor, StudyView(console) as view:
-        outcome = run_study(study, out, executor, cache_dir=args.cache, progress=view)
+    def start() -> Any:  # only when a cell is left to run: a finished study starts no pool or Ray instance
+        return create_executor(args.executor, args.workers, args.address)
+
+    with StudyView(console) as view:
+        outcome = run_study(study, out, start, cache_dir=args.cache, progress=view)
     if args.json:
         _print_json({"study_dir": str(out), "executed": outcome.executed, "reused": outcome.reused,
                      "failed": [r["name"] for r in outcome.failed], **outcome.summary})

@@ -3,6 +3,7 @@ cells not finished before, store each as it finishes, then write the tables, stu
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections import Counter
@@ -20,6 +21,7 @@ from sim.experiment.study.executors.base import Executor
 from sim.experiment.study.spec import Study
 
 STUDY_JSON = "study.json"
+NO_EXECUTOR = "none (every cell had finished before)"  # study.json's executor when nothing ran
 Progress = Callable[..., None]
 
 
@@ -56,20 +58,38 @@ def check_study_dir(out: Path) -> Path:
     return out
 
 
-def run_study(study: Study, out: Path, executor: Executor, *, cache_dir: Path | None = None,
-              progress: Progress = _quiet) -> Outcome:
-    """Run every cell of `study` not finished in `out` before; write the tables, study.json and figures."""
+def run_study(study: Study, out: Path, executor: Executor | Callable[[], Executor], *,
+              cache_dir: Path | None = None, progress: Progress = _quiet) -> Outcome:
+    """Run every cell of `study` not finished in `out` before; write the tables, study.json and figures.
+    `executor` may be a factory, called only when a cell is left to run (its executor is closed here):
+    a finished study then starts no process pool or Ray instance, and only rewrites its outputs."""
     out = check_study_dir(out)
     all_cells = cellmod.expand(study)
     store = stores.CellStore(out)
     todo = [c for c in all_cells if not store.done(c.key)]
+    if not todo:
+        progress("study_started", total=len(all_cells), reused=len(all_cells), executor=NO_EXECUTOR)
+        final = [store.get(c.key) or _pending(c) for c in all_cells]
+        summary = write_outputs(out, study, all_cells, final, NO_EXECUTOR)
+        failed = [r for r in final if r["status"] not in ("ok", "pending")]
+        progress("study_done", failed=len(failed))
+        return Outcome(final, 0, len(all_cells), failed, summary)
+    with contextlib.ExitStack() as stack:
+        if not isinstance(executor, Executor):
+            executor = stack.enter_context(executor())  # closed (aborted on an error) when the study ends
+        return _run_cells(study, out, executor, all_cells, todo, store, cache_dir, progress)
+
+
+def _run_cells(study: Study, out: Path, executor: Executor, all_cells: list[cellmod.Cell], todo: list[cellmod.Cell],
+               store: stores.CellStore, cache_dir: Path | None, progress: Progress) -> Outcome:
+    """Learn what the unfinished cells `todo` need, run them on `executor`, and write the outputs."""
     progress("study_started", total=len(all_cells), reused=len(all_cells) - len(todo), executor=executor.describe())
     cache = str(Path(cache_dir).expanduser().resolve()) if cache_dir else None
     records: dict[str, dict[str, Any]] = {}
     executed = 0
     try:
         entries = _learn(todo, executor, cache, progress)
-        jobs = [work.CellJob(c.name, c.key, work.learning_group(c.scenario), c.scenario.model_dump(mode="json"),
+        jobs = [work.CellJob(c.name, c.key, work.learning_group(c.scenario), c.scenario.resolved(),
                              cache, str(out / stores.EVALUATIONS)) for c in todo]
         by_key = {c.key: c for c in todo}
         for output in executor.cells(jobs, entries if executor.ships_learning else None):

@@ -1,6 +1,7 @@
 """A study's figures, chosen from its axes: speedup and efficiency vs alpha (one line per value of
 another axis, 95 % CI bands, N and 0.5 N lines, the interpolated 0.5 crossing), a heat map of
-efficiency over two axes, tasks lost and coverage vs a failure axis, speedup vs agents.count."""
+efficiency over two axes, tasks lost and coverage vs a failure axis, speedup vs agents.count, and
+with a learner.reuse.* axis tasks reused, head epochs saved and accuracy vs alpha (or another axis)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ from sim.experiment.plots.drawing import save, short
 
 ALPHA = "alpha"
 MAX_FIGURES = 8  # per kind: combinations of the remaining axes beyond this are not drawn
+REUSE = "learner.reuse."  # an axis under it draws reuse_vs_<x>.png
+REUSE_PANELS = [("reuse_tasks", "tasks reused"), ("reuse_epochs_saved", "head epochs saved"),
+                ("accuracy", "accuracy (no oracle)")]  # reuse off: no first two (null), accuracy as the baseline
 
 
 def crossing(points: list[tuple[float, float]], level: float = 0.5) -> float | None:
@@ -62,6 +66,12 @@ def render(out: Path, axes: list[str], summary: list[dict[str, Any]], agents: in
             name = "speedup_vs_agents.png"
             _lines_figure(out / name, rows, axis, [a for a in axes if a != axis], [("speedup", "speedup")], "N")
             drawn.append(name)
+    reuse = [a for a in axes if a.startswith(REUSE)]
+    if reuse:  # what reuse found and saved, and the accuracy it gave, against alpha (or another axis)
+        x_axis = ALPHA if ALPHA in axes else next((a for a in axes if not a.startswith(REUSE)), reuse[0])
+        name = _name("reuse_vs", {x_axis: None})
+        _lines_figure(out / name, rows, x_axis, [a for a in axes if a != x_axis], REUSE_PANELS, None)
+        drawn.append(name)
     return drawn, crossings
 
 
@@ -217,9 +227,13 @@ def _lines_figure(path: Path, rows: list[dict[str, Any]], x_axis: str, line_axes
         counts = sorted({r[x_axis] for r in rows})
         axs[0, 0].plot(counts, counts, "--", color="grey", linewidth=1, label="speedup = N")
         axs[0, 0].plot(counts, [c / 2 for c in counts], ":", color="grey", linewidth=1, label="0.5 N")
+    if x_axis == ALPHA:
+        axs[-1, 0].set_xscale("log")  # shared by every panel
     axs[-1, 0].set_xlabel(x_axis)
     axs[0, 0].legend(fontsize=7)
-    axs[0, 0].set_title(" and ".join(t for _, t in panels) + f" vs {x_axis}")
+    texts = [t for _, t in panels]
+    named = " and ".join([", ".join(texts[:-1]), texts[-1]] if len(texts) > 1 else texts)
+    axs[0, 0].set_title(f"{named} vs {x_axis}")
     save(fig, path)
 
 

@@ -27,7 +27,12 @@ class StudyView(EventView):
 
     def _on_study_started(self, total: int, reused: int, executor: str) -> None:
         self._reused = reused
-        self.console.print(f"study: {total} cells, {reused} finished before · {escape(executor)}", highlight=False)
+        if reused == total:
+            self.console.print(f"study: all {total} cells finished before (reused): nothing to run, no executor "
+                               "started; rewriting the tables and figures", highlight=False, soft_wrap=True)
+        else:
+            self.console.print(f"study: {total} cells, {reused} finished before · {escape(executor)}",
+                               highlight=False)
         self._study = self.progress.add_task("study", total=total, completed=reused, info=self._counts())
 
     def _on_learning_started(self, jobs: int, groups: int) -> None:

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sim.errors import ScenarioError
 from sim.experiment.loading import SHIPPED_DIR, load_scenario, parse_yaml, read_text, resolve_scenario_path
 from sim.experiment.scenario import Scenario
-from sim.experiment.schema_errors import format_errors
+from sim.schema_errors import format_errors
 
 # Fields a study may not vary: the cell's folder is the study's, and seeds have their own list.
 NOT_AN_AXIS = {"name": "the study names its cells", "seed": "list root seeds under `seeds:`",

@@ -11,7 +11,7 @@ from agents.config import SuiteConfig
 from agents.errors import DataError
 from agents.suites import create_suite, digits, distinct, fashion_mnist, glyphs, textures
 from agents.suites.domains import COLOURS, all_domains, random_domain
-from agents.suites.registry import count_tasks, default_suite
+from agents.suites.registry import class_names, count_tasks, default_suite
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +92,13 @@ def test_deterministic_and_prefix_stable(suite102):
     small = create_suite(SuiteConfig(num_tasks=5))
     assert [t.fingerprint for t in small.tasks] == [t.fingerprint for t in suite102.tasks[:5]]
 
+
+def test_class_names_from_the_plan_are_the_built_suites(suite102):
+    """What the reuse check reads without drawing an image is what the suite names its tasks."""
+    assert class_names(SuiteConfig(num_tasks=102)) == [t.classes for t in suite102.tasks]
+    assert class_names(SuiteConfig(num_tasks=5, seed=3)) == [t.classes for t in
+                                                           create_suite(SuiteConfig(num_tasks=5, seed=3)).tasks]
+    assert class_names(SuiteConfig(suite="digits", num_tasks=2)) == [("0", "1"), ("2", "3")]  # no plan: built
 
 def test_domain_counts_by_hand():
     # tint: none or 6 colours; invert 2; rotate 4; small 2. Grey: a background always may be drawn:

@@ -701,3 +701,16 @@ def test_a_schema_error_under_set_names_the_overrides_that_changed_the_file(caps
     lines = text.strip().splitlines()
     assert code == 2 and "learner.mapper.kind = 'gmcc'" in lines[1], text
     assert lines[-1].strip() == "(the file as changed by --set learner.mapper.kind=gmcc --set alpha=10)", text
+
+
+def test_names_matching_on_too_few_tasks_of_a_suite_that_shares_names_says_how_many_it_needs(tmp_path, capsys):
+    """mixed repeats a class name only after some tasks: the refusal names the task count where it
+    first does, and that count (not one fewer) validates."""
+    (tmp_path / "s.yaml").write_text(BASE.replace("suite: digits, num_tasks: 4", "suite: mixed, num_tasks: 4"))
+    argv = ["validate", str(tmp_path / "s.yaml"), "--set", "learner.reuse.enabled=true", "--quiet"]
+    code, text = invoke(argv, capsys)
+    assert code == 2 and "Traceback" not in text
+    needed = int(" ".join(text.split()).split("tasks.num_tasks >= ")[1].split()[0])
+    assert needed > 4
+    assert invoke(argv + ["--set", f"tasks.num_tasks={needed - 1}"], capsys)[0] == 2
+    assert invoke(argv + ["--set", f"tasks.num_tasks={needed}"], capsys)[0] == 0

@@ -410,3 +410,30 @@ def test_a_sweep_says_where_efficiency_crosses_half_from_its_rows_and_that_it_is
         assert said in buffer.getvalue()
         assert "not within the grid" not in buffer.getvalue()
     assert "add alphas between 1e1 and 1e3" in buffer.getvalue()  # a wide bracket: how to pin it down
+
+
+def test_a_reuse_sweep_shows_tasks_reused_and_accuracy_by_alpha_at_80_columns(tmp_path):
+    """With reuse on, what is learned depends on alpha: those two columns replace bytes sent, and
+    the table still fits 80 columns without cutting a number."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from sim.experiment.report import print_sweep
+
+    def row(alpha, reused, accuracy):
+        return {"alpha": alpha, "speedup": 37.91, "efficiency": 0.743, "makespan_s": 0.97, "alpha_cost": 3.317e12,
+                "bytes_sent": 1.476e9, "reuse_tasks": reused, "accuracy": accuracy}
+
+    sweep = {"scenario": "ring_51_reuse", "agents": 51, "topology": "ring"}
+    buffer = StringIO()
+    print_sweep(Console(file=buffer, width=80), {**sweep, "rows": [row(1e3, 13, 0.9166), row(1e4, 4, 0.9197)]},
+                tmp_path)
+    lines = buffer.getvalue().splitlines()
+    assert "reused" in lines[2] and "accuracy" in lines[2] and "bytes sent" not in buffer.getvalue()
+    assert [line.split("│")[6:8] for line in lines if line.startswith("│")] == [
+        ["     13 ", "   91.7 % "], ["      4 ", "   92.0 % "]]
+    assert "…" not in buffer.getvalue()
+    buffer = StringIO()  # reuse off (no reuse_tasks): bytes sent as before
+    print_sweep(Console(file=buffer, width=80), {**sweep, "rows": [{**row(1e3, None, 0.92)}]}, tmp_path)
+    assert "bytes sent" in buffer.getvalue() and "reused" not in buffer.getvalue()

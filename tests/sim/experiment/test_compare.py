@@ -158,3 +158,19 @@ def test_the_same_folder_twice_and_an_out_that_is_a_file_are_refused(made, tmp_p
     (tmp_path / "f").write_text("x")
     err = _bad([str(made / "ring"), str(made / "full"), "--out", str(tmp_path / "f")], capsys)
     assert "--out" in err and "is a file" in err
+
+
+def test_study_cells_of_one_scenario_are_labelled_by_the_axes_that_differ():
+    from sim.experiment.compare import Compared, _distinct_labels
+
+    names = ["topology.family=ring__learner.reuse.enabled=False__alpha=10000__seed=0",
+             "topology.family=ring__learner.reuse.enabled=True__alpha=10000__seed=0",
+             "topology.family=full__learner.reuse.enabled=True__alpha=10000__seed=0"]
+    compared = [Compared(Path("study/cells") / n, "run", {}, "ring_51_reuse") for n in names]
+    compared.append(Compared(Path("other"), "run", {}, "tiny"))
+    _distinct_labels(compared)
+    assert [c.label for c in compared] == [
+        "ring_51_reuse · topology.family=ring · learner.reuse.enabled=False",
+        "ring_51_reuse · topology.family=ring · learner.reuse.enabled=True",
+        "ring_51_reuse · topology.family=full · learner.reuse.enabled=True",
+        "tiny"]  # a label no other entry has stays as it is

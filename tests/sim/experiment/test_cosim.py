@@ -161,3 +161,19 @@ def test_a_crash_during_a_lesson_asks_again_with_the_bank_then(runs, keep_bank):
     assert results["reuse_tasks"] == sum(1 for r in results["reuse"]["per_lesson"] if r["completed"] and r["matched"])
     twice, _ = runner.run_alpha(crashed, 1000.0)
     assert comparable(twice) == comparable(results)
+
+
+def test_each_lesson_is_told_to_the_progress_as_it_is_asked_for(runs):
+    """The progress hears of every lesson before it is learned (a head may take seconds while the
+    simulated clock stands still) and when it is answered, in the engine's order of asking."""
+    told = []
+
+    def progress(name, /, **fields):
+        if name.startswith("lesson"):
+            told.append((name, fields))
+
+    results, raw = runner.run_alpha(runs[0], 1000.0, progress=progress)
+    assert [name for name, _ in told] == ["lesson_started", "lesson_done"] * len(raw.lessons)
+    started = [f for name, f in told if name == "lesson_started"]
+    assert [(f["agent"], f["task"]) for f in started] == [(agent, task) for _, agent, task, _ in raw.lessons]
+    assert [f["bank"] for f in started] == [r["bank"] for r in results["reuse"]["per_lesson"]]

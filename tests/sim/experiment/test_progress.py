@@ -65,6 +65,16 @@ def test_evaluating_banks_counts_them():
     assert "2/3" in line and "bank of 6 tasks" in line
 
 
+def test_a_lesson_being_learned_is_shown_and_lessons_are_counted():
+    """Co-simulation: the lesson in progress shows at once; once simulated, the lessons answered."""
+    asked = [("simulating", {"alpha": 1e3}), ("lesson_started", {"agent": 1, "task": 0, "bank": 0}),
+             ("lesson_done", {"agent": 1, "task": 0}), ("lesson_started", {"agent": 5, "task": 12, "bank": 14})]
+    line = [x for x in _draw(120, asked) if x.startswith("simulating")][-1]
+    assert "lesson 2: agent 5 learns task 12 from a bank of 14" in line
+    done = asked + [("lesson_done", {"agent": 5, "task": 12}), ("simulated", {"seconds": 0.5})]
+    line = [x for x in _draw(120, done) if x.startswith("simulating")][-1]
+    assert "0 deliveries · 2 lessons · 0.50 s wall" in line
+
 def test_a_quiet_console_draws_nothing():
     buffer = StringIO()
     with ProgressView(Console(file=buffer, width=80, force_terminal=True, quiet=True)) as view:

@@ -278,6 +278,25 @@ def test_a_sweep_of_a_synthetic_workload_follows_the_closed_form(tmp_path, capsy
         assert row["speedup_bound"] == pytest.approx(4.0, rel=1e-12)
 
 
+def test_a_synthetic_runs_resolved_scenario_runs_again_and_validate_prints_one_that_does(tmp_path, capsys):
+    """scenario.yaml and `validate`'s YAML leave out tasks and learner, which a synthetic workload
+    replaces (given beside it they are refused): both load back to the same run."""
+    path = tmp_path / "syn.yaml"
+    path.write_text(_yaml(4, "topology: {family: full, links: {latency: 0}}\ngossip: {protocol: broadcast}\n"))
+    assert main(["run", str(path), "--out", str(tmp_path / "a"), "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert main(["run", str(tmp_path / "a" / "scenario.yaml"), "--out", str(tmp_path / "b"), "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["makespan_s"] == first["makespan_s"] == pytest.approx(2 + 3 * 1000 * ALPHA / RATE, rel=1e-12)
+    assert main(["validate", str(path)]) == 0
+    printed = tmp_path / "printed.yaml"
+    printed.write_text(capsys.readouterr().out)
+    import yaml
+
+    assert {"tasks", "learner"}.isdisjoint(yaml.safe_load(printed.read_text())) and "workload" in printed.read_text()
+    assert main(["validate", str(printed), "--quiet"]) == 0
+
+
 # ---------------------------------------------------------------- the paper's Table 2
 
 

@@ -38,3 +38,12 @@ def test_quiet_draws_nothing():
         view("study_started", total=1, reused=0, executor="local")
         view("cell_done", label="x", status="ok", message="", seconds=0.1)
     assert buffer.getvalue() == ""
+
+
+def test_a_finished_study_says_every_cell_is_reused_and_nothing_starts():
+    buffer = StringIO()
+    with StudyView(Console(file=buffer, width=60, force_terminal=True, color_system=None)) as view:
+        view("study_started", total=6, reused=6, executor="none")
+    text = ANSI.sub("", buffer.getvalue())
+    assert "study: all 6 cells finished before (reused): nothing to run, no executor started" in text
+    assert "6/6" in text.split("\r")[-1]

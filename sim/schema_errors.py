@@ -4,7 +4,8 @@ pydantic reports a union by trying every member: a value that fits none gives on
 with the member's name in the path ('literal[...]', 'float', 'AgentSample', 'gmmc'). Here the member
 the value was meant for (a mapping means a section, a list a list, a scalar a scalar) keeps its
 errors and the others are dropped; where none fits, one line lists what the field takes. Member
-names never reach the path. Used for scenarios (sim.experiment.loading) and studies.
+names never reach the path. The one formatter of the project: scenarios (sim.experiment.loading),
+studies (sim.experiment.study.spec) and the settings given to `sim.simulate`.
 """
 
 from __future__ import annotations
