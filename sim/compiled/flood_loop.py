@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from sim.compiled.heap import sift_down, sift_up
+from sim.compiled.line_heap import KEY, PAY, T, new_heap, pop_top, push, replace_top
 from sim.compiled.contract import LoopInput, LoopOutput
 from sim.compiled.memory import grow, grow_rows, huge, prefetch
 
@@ -108,7 +108,7 @@ def _pipe(ds, di, flows, f_dir, n_flows, d, t, s, pub):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _enqueue(di, blocks, times, c_next, h_t, h_s, h_d, d, arrive, key, free, n_chunks, h_n):
+def _enqueue(di, blocks, times, c_next, h, hf, d, arrive, key, free, n_chunks, h_n):
     """Queue an arrival at the tail of direction d's FIFO (a block from the free list, or a fresh
     one: the table has room); a direction that had none on its way enters the heap. Returns the
     free list's head, the blocks in use and the heap's size."""
@@ -132,18 +132,18 @@ def _enqueue(di, blocks, times, c_next, h_t, h_s, h_d, d, arrive, key, free, n_c
     blocks[c, 2 * i + 1] = key
     di[d, QTP] = i + 1
     if empty:
-        h_t[h_n], h_s[h_n], h_d[h_n] = arrive, key, d
-        sift_up(h_t, h_s, h_d, h_n)
-        h_n += 1
+        h_n = push(h, hf, h_n, arrive, key, d)
     return free, n_chunks, h_n
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _pop(di, blocks, times, c_next, h_t, h_s, h_d, h_n, free):
+def _pop(di, blocks, times, c_next, h, hf, h_n, free):
     """Take the earliest arrival off its direction's FIFO (a used-up block goes to the free list; a
     direction with nothing more on its way leaves the heap). Returns its time, package, direction,
     the heap's size and the free list's head."""
-    came = h_d[0]
+    came = h[1, PAY]
+    prefetch(di, h[2, PAY], 0)  # one of the root's children comes next but one: its row, an event ahead
+    prefetch(di, h[3, PAY], 0)
     c, i = di[came, QHC], di[came, QHP]
     t, p = times[c, 2 * i], blocks[c, 2 * i + 1] & TASK_MASK
     i += 1
@@ -151,8 +151,7 @@ def _pop(di, blocks, times, c_next, h_t, h_s, h_d, h_n, free):
         c_next[c] = free
         free = c
         di[came, QHC] = di[came, QTC] = -1
-        h_n -= 1
-        h_t[0], h_s[0], h_d[0] = h_t[h_n], h_s[h_n], h_d[h_n]
+        h_n = pop_top(h, hf, h_n)
     else:
         if i == CHUNK:  # block used up: on to the next one
             nc = c_next[c]
@@ -161,16 +160,15 @@ def _pop(di, blocks, times, c_next, h_t, h_s, h_d, h_n, free):
             c, i = nc, 0
             di[came, QHC] = c
         di[came, QHP] = i
-        h_t[0], h_s[0] = times[c, 2 * i], blocks[c, 2 * i + 1]
-    sift_down(h_t, h_s, h_d, h_n, 0)
+        replace_top(h, hf, h_n, times[c, 2 * i], blocks[c, 2 * i + 1])
     return t, p, came, h_n, free
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _prefetch_next(out_ptr, out_dir, bits, known_at, ds, di, blocks, h_s, h_d) -> None:
+def _prefetch_next(out_ptr, out_dir, bits, known_at, ds, di, blocks, h) -> None:
     """The next arrival is known now: start loading what it will touch (its item, its cells, and
     the rows of the directions it goes on if it is new)."""
-    nd, np_ = h_d[0], h_s[0] & TASK_MASK
+    nd, np_ = h[1, PAY], h[1, KEY] & TASK_MASK
     nv = di[nd, DST]
     prefetch(blocks, di[nd, QHC], 2 * di[nd, QHP])
     prefetch(known_at, np_, nv)
@@ -198,27 +196,28 @@ def _bank(bits, known_at, merge_free, student, rates, no_merge, v, p, t) -> bool
 @njit(cache=True, error_model="numpy", _nrt=False)
 def _advance(out_ptr, out_dir, sizes, pub_t, pub_agent, pub_task, student, rates, forward, keep_items, reserve,
              bits, known_at, merge_free, no_merge, ds, di, flows, f_dir, i_fid, i_pkg, blocks, c_next,
-             h_t, h_s, h_d, state, macs):
+             h, state, macs):
     """The loop's core: every publish and arrival in time order, until the run ends (returns True)
     or a growable table may lack room for the next event (returns False: run_loop grows it and
     calls again). Tables are never replaced in here, so the loop holds no reference counts."""
     pi, h_n, n_flows, n_items, free, n_chunks, events = state[0], state[1], state[2], state[3], state[4], state[5], state[6]
     student_macs = macs[0]
     times = blocks.view(np.float64)  # (the same memory: an item's time and key share a cache line)
+    hf = h.view(np.float64)
     n_pub = len(pub_t)
     finished = False
     while True:
         if (n_flows + reserve > len(f_dir) or n_chunks + reserve > len(c_next)
                 or keep_items and n_items + reserve > len(i_fid)):
             break
-        if pi < n_pub and (h_n == 0 or pub_t[pi] < h_t[0]):  # an agent takes in, then publishes
+        if pi < n_pub and (h_n == 0 or pub_t[pi] < hf[1, T]):  # an agent takes in, then publishes
             t, v, p, came = pub_t[pi], pub_agent[pi], pub_task[pi], -1
             pi += 1
         elif h_n > 0:
-            t, p, came, h_n, free = _pop(di, blocks, times, c_next, h_t, h_s, h_d, h_n, free)
+            t, p, came, h_n, free = _pop(di, blocks, times, c_next, h, hf, h_n, free)
             v = di[came, DST]
             if h_n > 0:
-                _prefetch_next(out_ptr, out_dir, bits, known_at, ds, di, blocks, h_s, h_d)
+                _prefetch_next(out_ptr, out_dir, bits, known_at, ds, di, blocks, h)
         else:
             finished = True
             break
@@ -253,10 +252,10 @@ def _advance(out_ptr, out_dir, sizes, pub_t, pub_agent, pub_task, student, rates
             if known_at[p, w] < arrive:
                 continue  # an earlier copy is on its way there: this one will change nothing either
             known_at[p, w] = arrive
-            free, n_chunks, h_n = _enqueue(di, blocks, times, c_next, h_t, h_s, h_d, d, arrive,
+            free, n_chunks, h_n = _enqueue(di, blocks, times, c_next, h, hf, d, arrive,
                                            (di[d, SRC] << TASK_BITS) | p, free, n_chunks, h_n)
         if h_n > 0:  # the next arrival's out-directions' rows have loaded by now: on to their tails
-            nv = di[h_d[0], DST]
+            nv = di[h[1, PAY], DST]
             for j in range(out_ptr[nv], out_ptr[nv + 1]):
                 d = out_dir[j]
                 if di[d, QTC] >= 0:
@@ -340,14 +339,14 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
     blocks = np.empty((cap, 2 * CHUNK), dtype=np.int64)  # item i: key at 2i + 1, arrival time at 2i
     c_next = np.empty(cap, dtype=np.int64)
     # A binary heap of the directions with packages on the way, keyed by their first arrival (and
-    # its key: sender first, so copies landing on one agent at one instant come in sender order).
-    n_dirs = len(src)
-    h_t, h_s, h_d = np.empty(n_dirs), np.empty(n_dirs, dtype=np.int64), np.empty(n_dirs, dtype=np.int64)
+    # its key: sender first, so copies landing on one agent at one instant come in sender order),
+    # one 32-byte record per direction (sim.compiled.line_heap).
+    h, _ = new_heap(len(src))
     state = np.array([0, 0, 0, 0, -1, 0, 0], dtype=np.int64)  # pi, h_n, n_flows, n_items, free, n_chunks, events
     macs = np.zeros(1)  # student MACs
     while not _advance(out_ptr, out_dir, sizes, pub_t, pub_agent, pub_task, student, rates, forward, keep_items,
                        reserve, bits, known_at, merge_free, no_merge, ds, di, flows, f_dir, i_fid, i_pkg, blocks,
-                       c_next, h_t, h_s, h_d, state, macs):
+                       c_next, h, state, macs):
         f_dir, c_next = grow(f_dir, state[2] + reserve), grow(c_next, state[5] + reserve)
         while len(flows) < len(f_dir):
             flows = grow_rows(flows)
