@@ -254,8 +254,9 @@ def _advance(out_ptr, sizes, pub_t, pub_agent, pub_task, student, rates, forward
             free, n_chunks, h_n = _enqueue(di, blocks, times, c_next, h, hf, d, arrive,
                                            (di[d, SRC] << TASK_BITS) | p, free, n_chunks, h_n)
         if h_n > 0:  # the next arrival's out-directions' rows have loaded by now: on to their tails
-            nv = di[h[1, PAY], DST]
+            nv, np_ = di[h[1, PAY], DST], h[1, KEY] & TASK_MASK  # and to the receivers' cells
             for d in range(out_ptr[nv], out_ptr[nv + 1]):
+                prefetch(known_at, np_, di[d, DST])
                 if di[d, QTC] >= 0:
                     prefetch(blocks, di[d, QTC], 2 * di[d, QTP])
     state[0], state[1], state[2], state[3], state[4], state[5], state[6] = pi, h_n, n_flows, n_items, free, n_chunks, events
