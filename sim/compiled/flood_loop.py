@@ -31,8 +31,10 @@ from sim.compiled.memory import grow, grow_rows, huge, prefetch
 
 NO_FLOW = -1
 # Columns of the per-direction rows: floats (item counts are exact as floats) and integers.
+# Columns of a direction's 128-byte row: eight floats (item counts are exact as floats), read
+# through ds, then eight integers, read through di (two views of one table).
 CUR_START, CUR_BYTES, CUR_END, NXT_BYTES, BW, LAT, CUR_ITEMS, NXT_ITEMS = range(8)
-CUR_FID, NXT_FID, QHC, QHP, QTC, QTP, DST, SRC = range(8)
+CUR_FID, NXT_FID, QHC, QHP, QTC, QTP, DST, SRC = range(8, 16)
 F_START, F_END, F_BYTES, F_ITEMS = range(4)  # columns of a flow row
 CHUNK = 16  # packages per block of a direction's FIFO: pops and pushes walk memory in order
 TASK_BITS = 24  # an item's key packs (sender << TASK_BITS) | task
@@ -143,8 +145,8 @@ def _pop(di, blocks, times, c_next, h, hf, h_n, free):
     direction with nothing more on its way leaves the heap). Returns its time, package, direction,
     the heap's size and the free list's head."""
     came = h[1, PAY]
-    prefetch(di, h[2, PAY], 0)  # one of the root's children comes next but one: its row, an event ahead
-    prefetch(di, h[3, PAY], 0)
+    prefetch(di, h[2, PAY], CUR_FID)  # one of the root's children comes next but one: its row, an event ahead
+    prefetch(di, h[3, PAY], CUR_FID)
     c, i = di[came, QHC], di[came, QHP]
     t, p = times[c, 2 * i], blocks[c, 2 * i + 1] & TASK_MASK
     i += 1
@@ -175,7 +177,7 @@ def _prefetch_next(out_ptr, known_at, ds, di, blocks, h) -> None:
     prefetch(known_at, np_, nv)
     for d in range(out_ptr[nv], out_ptr[nv + 1]):
         prefetch(ds, d, 0)
-        prefetch(di, d, 0)
+        prefetch(di, d, CUR_FID)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -265,12 +267,18 @@ def _advance(out_ptr, sizes, pub_t, pub_agent, pub_task, student, rates, forward
 
 @njit(cache=True, error_model="numpy")
 def _directions(src, dst, bw, lat):
-    """Per direction, its state in two 64-byte rows (one cache line each: at N = 5000 there are
-    20,000 directions, and separate arrays per field cost a cache miss per field)."""
+    """Per direction, its state in one 128-byte row on a 128-byte boundary: two cache lines that
+    the L2's adjacent-line prefetcher fetches as a pair (at N = 5000 there are 20,000 directions;
+    separate arrays per field cost a miss per field, separate float and integer tables two misses
+    per direction). Returns the row table as floats (ds) and as integers (di)."""
     n_dirs = len(src)
-    ds = np.zeros((n_dirs, 8))
-    di = np.full((n_dirs, 8), -1, dtype=np.int64)
+    raw = np.empty((n_dirs + 1) * 16, dtype=np.int64)
+    skip = ((128 - (raw.ctypes.data & 127)) & 127) >> 3
+    di = raw[skip:skip + n_dirs * 16].reshape((n_dirs, 16))
+    ds = di.view(np.float64)
     for d in range(n_dirs):
+        ds[d, :8] = 0.0
+        di[d, 8:] = -1
         ds[d, BW], ds[d, LAT] = bw[d], lat[d]
         di[d, DST], di[d, SRC] = dst[d], src[d]
     return ds, di
