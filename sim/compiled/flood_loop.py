@@ -8,8 +8,18 @@ flows, arrival times and banks with one heap event per package arrival that may 
 receiver, and no Python object per flow: 15-20x faster than the SimPy engine at N = 500. A copy
 sent to an agent that holds the package already, or towards which an earlier-arriving copy is on its
 way, is sent and counted, but its landing changes nothing and is not an event (until a package is
-banked, its merge-time cell holds the earliest arrival on the way: 30 % fewer events at N = 5000). At N = 5000 it is
-bound by memory latency, hence the cache-line layouts, huge pages and prefetches below. The core
+banked, its merge-time cell holds the earliest arrival on the way: 30 % fewer events at N = 5000).
+
+At N = 5000 it is bound by memory latency (perf, cpu-clock, before the layouts below: the heap's
+sift_down 32 % of the core's samples, waiting for the next arrival's direction row 23 %, for the
+out-directions' rows while prefetching their FIFO tails 11 %; page faults of fresh tables 14 % of
+the run). Hence the cache-line layouts, huge pages and prefetches: the heap keeps one record per
+line half (sim/compiled/line_heap.py; the heap's order, ties included, is a pinned part of the
+results: it decides which of two copies on their way at one instant is queued, hence `events`);
+a direction's state is one 128-byte row, rows are numbered by sender so an agent's out-directions
+are neighbours; banks are the sign bit of the merge-time cells (sim/compiled/banks.py); and the
+rows of the event after next, the next arrival's cells and its out-directions' tails are
+prefetched an event ahead. The core
 (`_advance`) is compiled without numba's reference counts (`_nrt=False`): it allocates nothing and
 never replaces a table; when one may lack room for the next event's worst case (a row per
 out-direction) it returns, and `run_loop` grows the table and calls it again. With reference counts
@@ -25,9 +35,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from sim.compiled.banks import add, by_agent, has, new_table
 from sim.compiled.line_heap import KEY, PAY, T, new_heap, pop_top, push, replace_top
 from sim.compiled.contract import LoopInput, LoopOutput
-from sim.compiled.memory import grow, grow_rows, huge, prefetch
+from sim.compiled.memory import grow, grow_rows, prefetch
 
 NO_FLOW = -1
 # Columns of the per-direction rows: floats (item counts are exact as floats) and integers.
@@ -40,21 +51,6 @@ CHUNK = 16  # packages per block of a direction's FIFO: pops and pushes walk mem
 TASK_BITS = 24  # an item's key packs (sender << TASK_BITS) | task
 TASK_MASK = (1 << TASK_BITS) - 1
 MAX_TASKS = 1 << TASK_BITS
-
-
-@njit(cache=True, inline="always", error_model="numpy")
-def _has(banked: np.ndarray, v: int, p: int) -> bool:
-    """Does agent v hold package p? A banked package's merge-time cell holds its merge time negated
-    (`banked` is the int64 view of the merge times: sign bit set). Checking where a package goes
-    next then reads the cell that the earliest-arrival test reads, not a line of a bitset too
-    (one cache miss less per receiver at N = 5000)."""
-    return banked[p, v] < 0
-
-
-@njit(cache=True, inline="always", error_model="numpy")
-def _add(known_at: np.ndarray, v: int, p: int, done: float) -> None:
-    """Agent v now holds package p, merged at `done` (>= 0: the sign bit marks it banked)."""
-    known_at[p, v] = -done
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -183,14 +179,14 @@ def _prefetch_next(out_ptr, known_at, ds, di, blocks, h) -> None:
 @njit(cache=True, inline="always", error_model="numpy")
 def _bank(banked, known_at, merge_free, student, rates, no_merge, v, p, t) -> bool:
     """A copy of p lands on v at t: bank it, merged after v's earlier merges, unless v holds it."""
-    if _has(banked, v, p):
+    if has(banked, v, p):
         return False  # a duplicate: delivered, refused
     if no_merge:
         done = t
     else:
         done = student[p] / rates[v] + max(t, merge_free[v])
         merge_free[v] = done
-    _add(known_at, v, p, done)
+    add(known_at, v, p, done)
     return True
 
 
@@ -232,8 +228,8 @@ def _advance(out_ptr, sizes, pub_t, pub_agent, pub_task, student, rates, forward
                 continue
             sender = di[came, SRC]
         else:
-            if not _has(banked, v, p):
-                _add(known_at, v, p, t)
+            if not has(banked, v, p):
+                add(known_at, v, p, t)
                 merge_free[v] = max(merge_free[v], t)
             sender = -1
         s = sizes[p]
@@ -246,7 +242,7 @@ def _advance(out_ptr, sizes, pub_t, pub_agent, pub_task, student, rates, forward
                 i_fid[n_items] = fid
                 i_pkg[n_items] = p
                 n_items += 1
-            if _has(banked, w, p):
+            if has(banked, w, p):
                 continue  # the receiver holds it already: a copy that changes nothing when it lands
             arrive = leave + ds[d, LAT]
             if known_at[p, w] < arrive:
@@ -285,17 +281,6 @@ def _directions(src, dst, bw, lat):
 
 
 @njit(cache=True, error_model="numpy")
-def _banks(n_agents, n_tasks):
-    """Merge times, one row per package (a new package's neighbours share a line): +inf while no
-    copy is on its way to an agent, then the earliest arrival of a copy on its way, then, once the
-    agent banks it, its merge time negated (see _has)."""
-    known_at = np.empty((n_tasks, n_agents))
-    huge(known_at)
-    known_at[:] = np.inf
-    return known_at
-
-
-@njit(cache=True, error_model="numpy")
 def _close_all(ds, di, flows) -> None:
     """Close the flows still open when the last package arrived."""
     for d in range(len(ds)):
@@ -314,26 +299,6 @@ def _renumber(f_dir, n_flows, out_dir) -> None:
 
 
 @njit(cache=True, error_model="numpy")
-def _by_agent(known_at):
-    """The banks (agents x tasks, bool) and the merge times (agents x tasks, +inf where not held),
-    read from the loop's package rows in 64 x 64 tiles (a transposing copy)."""
-    n_tasks, n_agents = known_at.shape
-    banked = known_at.view(np.int64)
-    held = np.zeros((n_agents, n_tasks), dtype=np.bool_)
-    merged = np.empty((n_agents, n_tasks))
-    for p0 in range(0, n_tasks, 64):
-        for v0 in range(0, n_agents, 64):
-            for v in range(v0, min(v0 + 64, n_agents)):
-                for p in range(p0, min(p0 + 64, n_tasks)):
-                    if _has(banked, v, p):
-                        held[v, p] = True
-                        merged[v, p] = -known_at[p, v]
-                    else:
-                        merged[v, p] = known_at[p, v]
-    return held, merged
-
-
-@njit(cache=True, error_model="numpy")
 def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_t, pub_agent, pub_task,
              student, rates, forward, keep_items, cap):
     """Simulate every publish and package arrival in time order.
@@ -345,7 +310,7 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
     Returns banks, merge times, student MACs, heap events, and the flows
     (start, end, direction, bytes, items) plus, with keep_items, each item's flow and package.
     """
-    known_at = _banks(n_agents, n_tasks)
+    known_at = new_table(n_agents, n_tasks)
     merge_free = np.zeros(n_agents)
     no_merge = not (student > 0).any()
     # Inside the loop a direction's number is its place in out_dir: an agent's out-directions are
@@ -381,7 +346,7 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
     _close_all(ds, di, flows)
     _renumber(f_dir, n_flows, out_dir)
     flows = flows[:n_flows]
-    held, merged = _by_agent(known_at)
+    held, merged = by_agent(known_at)
     return (held, merged, macs[0],
             state[6], flows[:, F_START].copy(), flows[:, F_END].copy(), f_dir[:n_flows], flows[:, F_BYTES].copy(),
             flows[:, F_ITEMS].astype(np.int64), i_fid[:n_items], i_pkg[:n_items])
