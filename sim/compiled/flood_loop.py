@@ -8,8 +8,18 @@ flows, arrival times and banks with one heap event per package arrival that may 
 receiver, and no Python object per flow: 15-20x faster than the SimPy engine at N = 500. A copy
 sent to an agent that holds the package already, or towards which an earlier-arriving copy is on its
 way, is sent and counted, but its landing changes nothing and is not an event (until a package is
-banked, its merge-time cell holds the earliest arrival on the way: 30 % fewer events at N = 5000). At N = 5000 it is
-bound by memory latency, hence the cache-line layouts, huge pages and prefetches below. The core
+banked, its merge-time cell holds the earliest arrival on the way: 30 % fewer events at N = 5000).
+
+At N = 5000 it is bound by memory latency (perf, cpu-clock, before the layouts below: the heap's
+sift_down 32 % of the core's samples, waiting for the next arrival's direction row 23 %, for the
+out-directions' rows while prefetching their FIFO tails 11 %; page faults of fresh tables 14 % of
+the run). Hence the cache-line layouts, huge pages and prefetches: the heap keeps one record per
+line half (sim/compiled/line_heap.py; the heap's order, ties included, is a pinned part of the
+results: it decides which of two copies on their way at one instant is queued, hence `events`);
+a direction's state is one 128-byte row, rows are numbered by sender so an agent's out-directions
+are neighbours; banks are the sign bit of the merge-time cells (sim/compiled/banks.py); and the
+rows of the event after next, the next arrival's cells and its out-directions' tails are
+prefetched an event ahead. The core
 (`_advance`) is compiled without numba's reference counts (`_nrt=False`): it allocates nothing and
 never replaces a table; when one may lack room for the next event's worst case (a row per
 out-direction) it returns, and `run_loop` grows the table and calls it again. With reference counts
@@ -25,33 +35,22 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from sim.compiled.heap import sift_down, sift_up
+from sim.compiled.banks import add, by_agent, has, new_table
+from sim.compiled.line_heap import KEY, PAY, T, new_heap, pop_top, push, replace_top
 from sim.compiled.contract import LoopInput, LoopOutput
-from sim.compiled.memory import grow, grow_rows, huge, prefetch
+from sim.compiled.memory import grow, grow_rows, prefetch
 
 NO_FLOW = -1
 # Columns of the per-direction rows: floats (item counts are exact as floats) and integers.
+# Columns of a direction's 128-byte row: eight floats (item counts are exact as floats), read
+# through ds, then eight integers, read through di (two views of one table).
 CUR_START, CUR_BYTES, CUR_END, NXT_BYTES, BW, LAT, CUR_ITEMS, NXT_ITEMS = range(8)
-CUR_FID, NXT_FID, QHC, QHP, QTC, QTP, DST, SRC = range(8)
+CUR_FID, NXT_FID, QHC, QHP, QTC, QTP, DST, SRC = range(8, 16)
 F_START, F_END, F_BYTES, F_ITEMS = range(4)  # columns of a flow row
 CHUNK = 16  # packages per block of a direction's FIFO: pops and pushes walk memory in order
 TASK_BITS = 24  # an item's key packs (sender << TASK_BITS) | task
 TASK_MASK = (1 << TASK_BITS) - 1
 MAX_TASKS = 1 << TASK_BITS
-
-
-@njit(cache=True, inline="always", error_model="numpy")
-def _has(bits: np.ndarray, v: int, p: int) -> bool:
-    """Does agent v hold package p? Banks are bitsets (10^4 tasks x 5000 agents fit in cache), one
-    row per package: an agent and its neighbours (close indices on rings and small worlds) share a
-    word, so checking where a package goes next reads the line that checking its arrival read."""
-    return (bits[p, v >> 6] >> np.uint64(v & 63)) & np.uint64(1) != 0
-
-
-@njit(cache=True, inline="always", error_model="numpy")
-def _add(bits: np.ndarray, v: int, p: int) -> None:
-    """Agent v now holds package p."""
-    bits[p, v >> 6] |= np.uint64(1) << np.uint64(v & 63)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -108,7 +107,7 @@ def _pipe(ds, di, flows, f_dir, n_flows, d, t, s, pub):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _enqueue(di, blocks, times, c_next, h_t, h_s, h_d, d, arrive, key, free, n_chunks, h_n):
+def _enqueue(di, blocks, times, c_next, h, hf, d, arrive, key, free, n_chunks, h_n):
     """Queue an arrival at the tail of direction d's FIFO (a block from the free list, or a fresh
     one: the table has room); a direction that had none on its way enters the heap. Returns the
     free list's head, the blocks in use and the heap's size."""
@@ -132,18 +131,18 @@ def _enqueue(di, blocks, times, c_next, h_t, h_s, h_d, d, arrive, key, free, n_c
     blocks[c, 2 * i + 1] = key
     di[d, QTP] = i + 1
     if empty:
-        h_t[h_n], h_s[h_n], h_d[h_n] = arrive, key, d
-        sift_up(h_t, h_s, h_d, h_n)
-        h_n += 1
+        h_n = push(h, hf, h_n, arrive, key, d)
     return free, n_chunks, h_n
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _pop(di, blocks, times, c_next, h_t, h_s, h_d, h_n, free):
+def _pop(di, blocks, times, c_next, h, hf, h_n, free):
     """Take the earliest arrival off its direction's FIFO (a used-up block goes to the free list; a
     direction with nothing more on its way leaves the heap). Returns its time, package, direction,
     the heap's size and the free list's head."""
-    came = h_d[0]
+    came = h[1, PAY]
+    prefetch(di, h[2, PAY], CUR_FID)  # one of the root's children comes next but one: its row, an event ahead
+    prefetch(di, h[3, PAY], CUR_FID)
     c, i = di[came, QHC], di[came, QHP]
     t, p = times[c, 2 * i], blocks[c, 2 * i + 1] & TASK_MASK
     i += 1
@@ -151,8 +150,7 @@ def _pop(di, blocks, times, c_next, h_t, h_s, h_d, h_n, free):
         c_next[c] = free
         free = c
         di[came, QHC] = di[came, QTC] = -1
-        h_n -= 1
-        h_t[0], h_s[0], h_d[0] = h_t[h_n], h_s[h_n], h_d[h_n]
+        h_n = pop_top(h, hf, h_n)
     else:
         if i == CHUNK:  # block used up: on to the next one
             nc = c_next[c]
@@ -161,84 +159,81 @@ def _pop(di, blocks, times, c_next, h_t, h_s, h_d, h_n, free):
             c, i = nc, 0
             di[came, QHC] = c
         di[came, QHP] = i
-        h_t[0], h_s[0] = times[c, 2 * i], blocks[c, 2 * i + 1]
-    sift_down(h_t, h_s, h_d, h_n, 0)
+        replace_top(h, hf, h_n, times[c, 2 * i], blocks[c, 2 * i + 1])
     return t, p, came, h_n, free
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _prefetch_next(out_ptr, out_dir, bits, known_at, ds, di, blocks, h_s, h_d) -> None:
+def _prefetch_next(out_ptr, known_at, ds, di, blocks, h) -> None:
     """The next arrival is known now: start loading what it will touch (its item, its cells, and
     the rows of the directions it goes on if it is new)."""
-    nd, np_ = h_d[0], h_s[0] & TASK_MASK
+    nd, np_ = h[1, PAY], h[1, KEY] & TASK_MASK
     nv = di[nd, DST]
     prefetch(blocks, di[nd, QHC], 2 * di[nd, QHP])
     prefetch(known_at, np_, nv)
-    prefetch(bits, np_, nv >> 6)
-    for j in range(out_ptr[nv], out_ptr[nv + 1]):
-        prefetch(ds, out_dir[j], 0)
-        prefetch(di, out_dir[j], 0)
+    for d in range(out_ptr[nv], out_ptr[nv + 1]):
+        prefetch(ds, d, 0)
+        prefetch(di, d, CUR_FID)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _bank(bits, known_at, merge_free, student, rates, no_merge, v, p, t) -> bool:
+def _bank(banked, known_at, merge_free, student, rates, no_merge, v, p, t) -> bool:
     """A copy of p lands on v at t: bank it, merged after v's earlier merges, unless v holds it."""
-    if _has(bits, v, p):
+    if has(banked, v, p):
         return False  # a duplicate: delivered, refused
-    _add(bits, v, p)
     if no_merge:
         done = t
     else:
         done = student[p] / rates[v] + max(t, merge_free[v])
         merge_free[v] = done
-    known_at[p, v] = done
+    add(known_at, v, p, done)
     return True
 
 
 @njit(cache=True, error_model="numpy", _nrt=False)
-def _advance(out_ptr, out_dir, sizes, pub_t, pub_agent, pub_task, student, rates, forward, keep_items, reserve,
-             bits, known_at, merge_free, no_merge, ds, di, flows, f_dir, i_fid, i_pkg, blocks, c_next,
-             h_t, h_s, h_d, state, macs):
+def _advance(out_ptr, sizes, pub_t, pub_agent, pub_task, student, rates, forward, keep_items, reserve,
+             known_at, merge_free, no_merge, ds, di, flows, f_dir, i_fid, i_pkg, blocks, c_next,
+             h, state, macs):
     """The loop's core: every publish and arrival in time order, until the run ends (returns True)
     or a growable table may lack room for the next event (returns False: run_loop grows it and
     calls again). Tables are never replaced in here, so the loop holds no reference counts."""
     pi, h_n, n_flows, n_items, free, n_chunks, events = state[0], state[1], state[2], state[3], state[4], state[5], state[6]
     student_macs = macs[0]
     times = blocks.view(np.float64)  # (the same memory: an item's time and key share a cache line)
+    hf = h.view(np.float64)
+    banked = known_at.view(np.int64)  # (sign bit: banked)
     n_pub = len(pub_t)
     finished = False
     while True:
         if (n_flows + reserve > len(f_dir) or n_chunks + reserve > len(c_next)
                 or keep_items and n_items + reserve > len(i_fid)):
             break
-        if pi < n_pub and (h_n == 0 or pub_t[pi] < h_t[0]):  # an agent takes in, then publishes
+        if pi < n_pub and (h_n == 0 or pub_t[pi] < hf[1, T]):  # an agent takes in, then publishes
             t, v, p, came = pub_t[pi], pub_agent[pi], pub_task[pi], -1
             pi += 1
         elif h_n > 0:
-            t, p, came, h_n, free = _pop(di, blocks, times, c_next, h_t, h_s, h_d, h_n, free)
+            t, p, came, h_n, free = _pop(di, blocks, times, c_next, h, hf, h_n, free)
             v = di[came, DST]
             if h_n > 0:
-                _prefetch_next(out_ptr, out_dir, bits, known_at, ds, di, blocks, h_s, h_d)
+                _prefetch_next(out_ptr, known_at, ds, di, blocks, h)
         else:
             finished = True
             break
         events += 1
         if came >= 0:
-            if not _bank(bits, known_at, merge_free, student, rates, no_merge, v, p, t):
+            if not _bank(banked, known_at, merge_free, student, rates, no_merge, v, p, t):
                 continue
             student_macs += student[p]
             if not forward:
                 continue
             sender = di[came, SRC]
         else:
-            if not _has(bits, v, p):
-                _add(bits, v, p)
-                known_at[p, v] = t
+            if not has(banked, v, p):
+                add(known_at, v, p, t)
                 merge_free[v] = max(merge_free[v], t)
             sender = -1
         s = sizes[p]
-        for j in range(out_ptr[v], out_ptr[v + 1]):
-            d = out_dir[j]
+        for d in range(out_ptr[v], out_ptr[v + 1]):  # (directions numbered by sender: see run_loop)
             w = di[d, DST]
             if w == sender:
                 continue
@@ -247,18 +242,18 @@ def _advance(out_ptr, out_dir, sizes, pub_t, pub_agent, pub_task, student, rates
                 i_fid[n_items] = fid
                 i_pkg[n_items] = p
                 n_items += 1
-            if _has(bits, w, p):
+            if has(banked, w, p):
                 continue  # the receiver holds it already: a copy that changes nothing when it lands
             arrive = leave + ds[d, LAT]
             if known_at[p, w] < arrive:
                 continue  # an earlier copy is on its way there: this one will change nothing either
             known_at[p, w] = arrive
-            free, n_chunks, h_n = _enqueue(di, blocks, times, c_next, h_t, h_s, h_d, d, arrive,
+            free, n_chunks, h_n = _enqueue(di, blocks, times, c_next, h, hf, d, arrive,
                                            (di[d, SRC] << TASK_BITS) | p, free, n_chunks, h_n)
         if h_n > 0:  # the next arrival's out-directions' rows have loaded by now: on to their tails
-            nv = di[h_d[0], DST]
-            for j in range(out_ptr[nv], out_ptr[nv + 1]):
-                d = out_dir[j]
+            nv, np_ = di[h[1, PAY], DST], h[1, KEY] & TASK_MASK  # and to the receivers' cells
+            for d in range(out_ptr[nv], out_ptr[nv + 1]):
+                prefetch(known_at, np_, di[d, DST])
                 if di[d, QTC] >= 0:
                     prefetch(blocks, di[d, QTC], 2 * di[d, QTP])
     state[0], state[1], state[2], state[3], state[4], state[5], state[6] = pi, h_n, n_flows, n_items, free, n_chunks, events
@@ -268,28 +263,21 @@ def _advance(out_ptr, out_dir, sizes, pub_t, pub_agent, pub_task, student, rates
 
 @njit(cache=True, error_model="numpy")
 def _directions(src, dst, bw, lat):
-    """Per direction, its state in two 64-byte rows (one cache line each: at N = 5000 there are
-    20,000 directions, and separate arrays per field cost a cache miss per field)."""
+    """Per direction, its state in one 128-byte row on a 128-byte boundary: two cache lines that
+    the L2's adjacent-line prefetcher fetches as a pair (at N = 5000 there are 20,000 directions;
+    separate arrays per field cost a miss per field, separate float and integer tables two misses
+    per direction). Returns the row table as floats (ds) and as integers (di)."""
     n_dirs = len(src)
-    ds = np.zeros((n_dirs, 8))
-    di = np.full((n_dirs, 8), -1, dtype=np.int64)
+    raw = np.empty((n_dirs + 1) * 16, dtype=np.int64)
+    skip = ((128 - (raw.ctypes.data & 127)) & 127) >> 3
+    di = raw[skip:skip + n_dirs * 16].reshape((n_dirs, 16))
+    ds = di.view(np.float64)
     for d in range(n_dirs):
+        ds[d, :8] = 0.0
+        di[d, 8:] = -1
         ds[d, BW], ds[d, LAT] = bw[d], lat[d]
         di[d, DST], di[d, SRC] = dst[d], src[d]
     return ds, di
-
-
-@njit(cache=True, error_model="numpy")
-def _banks(n_agents, n_tasks):
-    """Bank bits and merge times, one row per package (a new package's neighbours share a line);
-    before a package is banked, its merge-time cell holds the earliest arrival of a copy on its way."""
-    bits = np.empty((n_tasks, (n_agents + 63) >> 6), dtype=np.uint64)
-    huge(bits)
-    bits[:] = 0
-    known_at = np.empty((n_tasks, n_agents))
-    huge(known_at)
-    known_at[:] = np.inf
-    return bits, known_at
 
 
 @njit(cache=True, error_model="numpy")
@@ -304,13 +292,10 @@ def _close_all(ds, di, flows) -> None:
 
 
 @njit(cache=True, error_model="numpy")
-def _held(bits, n_agents, n_tasks):
-    """The banks as an (agents x tasks) bool table."""
-    held = np.zeros((n_agents, n_tasks), dtype=np.bool_)
-    for v in range(n_agents):
-        for p in range(n_tasks):
-            held[v, p] = _has(bits, v, p)
-    return held
+def _renumber(f_dir, n_flows, out_dir) -> None:
+    """The flows' directions by their numbers outside the loop (in place: no 92 MB copy)."""
+    for i in range(n_flows):
+        f_dir[i] = out_dir[f_dir[i]]
 
 
 @njit(cache=True, error_model="numpy")
@@ -325,10 +310,12 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
     Returns banks, merge times, student MACs, heap events, and the flows
     (start, end, direction, bytes, items) plus, with keep_items, each item's flow and package.
     """
-    bits, known_at = _banks(n_agents, n_tasks)
+    known_at = new_table(n_agents, n_tasks)
     merge_free = np.zeros(n_agents)
     no_merge = not (student > 0).any()
-    ds, di = _directions(src, dst, bw, lat)
+    # Inside the loop a direction's number is its place in out_dir: an agent's out-directions are
+    # then neighbouring rows, and the flows name directions by their own numbers again at the end.
+    ds, di = _directions(src[out_dir], dst[out_dir], bw[out_dir], lat[out_dir])
     reserve = max(1, int((out_ptr[1:] - out_ptr[:-1]).max()))  # rows one event may add to each table
     cap = max(cap, 1)
     flows = np.empty((cap, 4))  # per flow: start, end, bytes, packages
@@ -340,14 +327,14 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
     blocks = np.empty((cap, 2 * CHUNK), dtype=np.int64)  # item i: key at 2i + 1, arrival time at 2i
     c_next = np.empty(cap, dtype=np.int64)
     # A binary heap of the directions with packages on the way, keyed by their first arrival (and
-    # its key: sender first, so copies landing on one agent at one instant come in sender order).
-    n_dirs = len(src)
-    h_t, h_s, h_d = np.empty(n_dirs), np.empty(n_dirs, dtype=np.int64), np.empty(n_dirs, dtype=np.int64)
+    # its key: sender first, so copies landing on one agent at one instant come in sender order),
+    # one 32-byte record per direction (sim.compiled.line_heap).
+    h, _ = new_heap(len(src))
     state = np.array([0, 0, 0, 0, -1, 0, 0], dtype=np.int64)  # pi, h_n, n_flows, n_items, free, n_chunks, events
     macs = np.zeros(1)  # student MACs
-    while not _advance(out_ptr, out_dir, sizes, pub_t, pub_agent, pub_task, student, rates, forward, keep_items,
-                       reserve, bits, known_at, merge_free, no_merge, ds, di, flows, f_dir, i_fid, i_pkg, blocks,
-                       c_next, h_t, h_s, h_d, state, macs):
+    while not _advance(out_ptr, sizes, pub_t, pub_agent, pub_task, student, rates, forward, keep_items,
+                       reserve, known_at, merge_free, no_merge, ds, di, flows, f_dir, i_fid, i_pkg, blocks,
+                       c_next, h, state, macs):
         f_dir, c_next = grow(f_dir, state[2] + reserve), grow(c_next, state[5] + reserve)
         while len(flows) < len(f_dir):
             flows = grow_rows(flows)
@@ -357,8 +344,10 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
             i_fid, i_pkg = grow(i_fid, state[3] + reserve), grow(i_pkg, state[3] + reserve)
     n_flows, n_items = state[2], state[3]
     _close_all(ds, di, flows)
+    _renumber(f_dir, n_flows, out_dir)
     flows = flows[:n_flows]
-    return (_held(bits, n_agents, n_tasks), np.ascontiguousarray(known_at.T), macs[0],
+    held, merged = by_agent(known_at)
+    return (held, merged, macs[0],
             state[6], flows[:, F_START].copy(), flows[:, F_END].copy(), f_dir[:n_flows], flows[:, F_BYTES].copy(),
             flows[:, F_ITEMS].astype(np.int64), i_fid[:n_items], i_pkg[:n_items])
 

@@ -74,3 +74,54 @@ def test_sifts_give_a_swap_heaps_layout(seed):
         for a, b in zip(ours, ref):
             assert np.array_equal(a[:n], b[:n])
     assert len(popped) > 1000
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_line_heap_keeps_a_swap_heaps_layout(seed):
+    """sim/compiled/line_heap.py (records, 1-based, a sentinel after the last entry, prefetching
+    sifts) through push, replace_top and pop_top: the top is always the earliest (time, key), and
+    after every step the entries equal the 0-based swap heap's, entry for entry (ties on (time,
+    key) included, so the flood loop pops in the same order as with sim/compiled/heap.py), with the
+    sentinel right after the last entry."""
+    from sim.compiled.line_heap import KEY, PAY, T, new_heap, pop_top, push, replace_top
+
+    rng = np.random.default_rng(seed)
+    size = 300
+    h, hf = new_heap(size)
+    ref = [np.empty(size), np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64)]
+    n, payload, popped = 0, 0, []
+    for _ in range(4000):
+        if n < size and (n == 0 or rng.random() < 0.45):
+            entry = (float(rng.integers(0, 8)), int(rng.integers(0, 3)), payload)
+            payload += 1
+            for a, x in zip(ref, entry):
+                a[n] = x
+            swap_up(*ref, n)
+            n = push(h, hf, n, *entry)
+        else:
+            popped.append((hf[1, T], h[1, KEY]))
+            assert popped[-1] == min(zip(hf[1:n + 1, T], h[1:n + 1, KEY]))  # the top is the earliest
+            if rng.random() < 0.5:  # the top comes again later, payload kept
+                t, key = hf[1, T] + float(rng.integers(0, 4)), int(rng.integers(0, 3))
+                ref[0][0], ref[1][0] = t, key
+                swap_down(*ref, n, 0)
+                replace_top(h, hf, n, t, key)
+            else:  # the top leaves; the last entry takes its place
+                for a in ref:
+                    a[0] = a[n - 1]
+                swap_down(*ref, n - 1, 0)
+                n = pop_top(h, hf, n)
+        assert np.array_equal(hf[1:n + 1, T], ref[0][:n])
+        assert np.array_equal(h[1:n + 1, KEY], ref[1][:n])
+        assert np.array_equal(h[1:n + 1, PAY], ref[2][:n])
+        assert hf[n + 1, T] == np.inf
+    assert len(popped) > 1000
+
+
+def test_the_line_heap_puts_siblings_on_one_cache_line():
+    """Children 2i and 2i + 1 of every entry share a 64-byte line (the point of the layout)."""
+    from sim.compiled.line_heap import new_heap
+
+    for capacity in (1, 7, 1000):
+        h, _ = new_heap(capacity)
+        assert h.shape == (capacity + 2, 4) and h.ctypes.data % 64 == 32
