@@ -30,8 +30,8 @@ def new_heap(capacity: int):
     """A heap table for `capacity` entries on 64-byte lines, and its float64 view (rows 1..n hold
     the entries; the sentinel sits at row 1 while the heap is empty)."""
     raw = np.zeros((capacity + 4) * ROW, dtype=np.int64)  # (payloads past the end read as 0)
-    skip = ((64 - (raw.ctypes.data & 63)) & 63) >> 3  # words to the first 64-byte boundary ...
-    h = raw[skip + ROW:skip + ROW + (capacity + 2) * ROW].reshape((capacity + 2, ROW))  # ... less one row
+    skip = ((64 - (raw.ctypes.data & 63)) & 63) >> 3  # words to the first 64-byte boundary: row 0,
+    h = raw[skip:skip + (capacity + 2) * ROW].reshape((capacity + 2, ROW))  # so rows 2i and 2i + 1 share one
     hf = h.view(np.float64)
     _sentinel(h, hf, 1)
     return h, hf
