@@ -44,7 +44,7 @@ class InfNormLinear(nn.Linear):
 
     def __init__(self, in_features: int, out_features: int) -> None:
         super().__init__(in_features, out_features)
-        self.scale = 1.0 / float(np.sqrt(in_features))
+        self.scale = init_bound(in_features)
 
     def effective_weight(self) -> torch.Tensor:
         """The weight the layer applies: each row over its largest absolute entry, times `scale`."""
@@ -109,6 +109,11 @@ def split_train_val(labels: np.ndarray, val_fraction: float, seed: int) -> tuple
     return train_idx.astype(np.int64), val_idx.astype(np.int64)
 
 
+def init_bound(in_features: int) -> float:
+    """PyTorch's default bound for a linear layer's initial weights, 1/sqrt(D): a fresh row's size."""
+    return 1.0 / float(np.sqrt(in_features))
+
+
 def init_linear(in_features: int, out_features: int, seed: int) -> nn.Linear:
     """nn.Linear with PyTorch's default uniform(+-1/sqrt(D)) init drawn from a seeded numpy RNG.
 
@@ -116,7 +121,7 @@ def init_linear(in_features: int, out_features: int, seed: int) -> nn.Linear:
     """
     layer = nn.Linear(in_features, out_features)
     rng = np.random.default_rng(seed)
-    bound = 1.0 / np.sqrt(in_features)
+    bound = init_bound(in_features)
     with torch.no_grad():
         layer.weight.copy_(torch.from_numpy(rng.uniform(-bound, bound, (out_features, in_features))))
         layer.bias.copy_(torch.from_numpy(rng.uniform(-bound, bound, out_features)))
@@ -249,17 +254,18 @@ def train_head(features: np.ndarray, labels: np.ndarray, num_classes: int, cfg: 
 
 
 def _started(head: nn.Linear, start: HeadStart) -> nn.Linear:
-    """`head`'s random rows (in an InfNormLinear if `start.normalised`), the rows `start` names
-    replaced by its rows at a fresh row's size, 1/sqrt(D) (weight and bias alike, so a banked row
+    """`head`'s random rows (copied into an InfNormLinear if `start.normalised`, else `head`
+    itself), the rows `start` names replaced by its rows at a fresh row's size, 1/sqrt(D) (weight and bias alike, so a banked row
     keeps its decision boundary). Every row's parameters then have one size, and Adam's steps, which
     do not depend on the gradient's size, move every row by the same share of it."""
-    out = InfNormLinear(head.in_features, head.out_features) if start.normalised else copy.deepcopy(head)
-    out = out.to(head.weight.device)
-    rows = torch.as_tensor(list(start.rows), dtype=torch.long, device=head.weight.device)
+    device = head.weight.device
+    out = InfNormLinear(head.in_features, head.out_features).to(device) if start.normalised else head
+    rows = torch.as_tensor(list(start.rows), dtype=torch.long, device=device)
+    size = init_bound(head.in_features)
     with torch.no_grad():
-        out.weight.copy_(head.weight)
-        out.bias.copy_(head.bias)
-        size = 1.0 / float(np.sqrt(head.in_features))  # InfNormLinear.scale
-        out.weight[rows] = size * torch.as_tensor(np.asarray(start.weight, np.float32), device=head.weight.device)
-        out.bias[rows] = size * torch.as_tensor(np.asarray(start.bias, np.float32), device=head.weight.device)
+        if out is not head:
+            out.weight.copy_(head.weight)
+            out.bias.copy_(head.bias)
+        out.weight[rows] = size * torch.as_tensor(np.asarray(start.weight, np.float32), device=device)
+        out.bias[rows] = size * torch.as_tensor(np.asarray(start.bias, np.float32), device=device)
     return out

@@ -41,7 +41,6 @@ from sim.compiled.contract import LoopInput, LoopOutput
 from sim.compiled.memory import grow, grow_rows, prefetch
 
 NO_FLOW = -1
-# Columns of the per-direction rows: floats (item counts are exact as floats) and integers.
 # Columns of a direction's 128-byte row: eight floats (item counts are exact as floats), read
 # through ds, then eight integers, read through di (two views of one table).
 CUR_START, CUR_BYTES, CUR_END, NXT_BYTES, BW, LAT, CUR_ITEMS, NXT_ITEMS = range(8)
