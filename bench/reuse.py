@@ -108,12 +108,11 @@ def pairs(prepared) -> dict:
         donor_id = min(shared, key=lambda tid: (-shared[tid], tid))
         if 2 * shared[donor_id] < task.num_classes:
             continue
-        donor = learning.suite.tasks[[t.id for t in learning.suite.tasks].index(donor_id)]
-        matches = match_names(task.classes, {donor.id: packages[donor.id]}, 1.0)
+        matches = match_names(task.classes, {donor_id: packages[donor_id]}, 1.0)
         feats = train_features(task, learning.backbone, learning.features)
         test = eval_features(task, learning.backbone, learning.features)
         seed = task_seed(prepared.scenario.seed, task.id)
-        row = {"task": task.id, "donor": donor.id, "classes": task.num_classes, "matched": len(matches)}
+        row = {"task": task.id, "donor": donor_id, "classes": task.num_classes, "matched": len(matches)}
         # "normalised": random rows in the reused head's parametrisation (agents.head.InfNormLinear),
         # which separates what the start does from what training with normalised rows does
         dim = feats.shape[1]
