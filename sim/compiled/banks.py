@@ -6,7 +6,8 @@ the package, its merge time negated: the sign bit says "banked". Checking where 
 next (held? an earlier copy on its way?) then reads one cell, one cache line, where a separate
 bitset of banks cost a second line per receiver at N = 5000. Rows are packages because a package's
 arrivals and relays touch an agent and its neighbours, close indices on rings and small worlds;
-the output is by agent, so `by_agent` transposes once, in tiles.
+the output is by agent: `settle` reads the banks out in tiles, and the merge times are the table's
+transposed view.
 """
 
 from __future__ import annotations
@@ -39,20 +40,19 @@ def new_table(n_agents, n_tasks):
 
 
 @njit(cache=True, error_model="numpy")
-def by_agent(known_at):
-    """The banks (agents x tasks, bool) and the merge times (agents x tasks, +inf where not held),
-    read from the loop's package rows in 64 x 64 tiles (a transposing copy)."""
+def settle(known_at):
+    """Turn the finished table into merge times in place (a banked cell's sign flipped back; the
+    rest, +inf or a copy's arrival, kept) and return the banks by agent (agents x tasks, bool),
+    read in 64 x 64 tiles. The merge times by agent are then `known_at.T`, a view: the 400 MB
+    transposing copy at N = 5000 took fresh pages, which cost more on a VM than the copy."""
     n_tasks, n_agents = known_at.shape
     banked = known_at.view(np.int64)
     held = np.zeros((n_agents, n_tasks), dtype=np.bool_)
-    merged = np.empty((n_agents, n_tasks))
     for p0 in range(0, n_tasks, 64):
         for v0 in range(0, n_agents, 64):
             for v in range(v0, min(v0 + 64, n_agents)):
                 for p in range(p0, min(p0 + 64, n_tasks)):
                     if has(banked, v, p):
                         held[v, p] = True
-                        merged[v, p] = -known_at[p, v]
-                    else:
-                        merged[v, p] = known_at[p, v]
-    return held, merged
+                        known_at[p, v] = -known_at[p, v]
+    return held

@@ -30,8 +30,10 @@ class LoopInput:
     seed: int
     keep_items: bool  # also return which packages each flow carried
     # First rows of the loops' growable tables (flows, blocks, items; push_pull: capacity / 16
-    # digests in flight). Results never depend on it: tests start at 1 so every growth path runs.
-    capacity: int = 1024
+    # digests in flight); None: each loop's own choice (flood reserves the most a run can fill and
+    # never grows; push_pull starts at 1024). Results never depend on it: tests start at 1 so every
+    # growth path runs.
+    capacity: int | None = None
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,7 @@ class LoopOutput:
     """A finished run: banks, merge times, counts and every flow (the recorder's rows)."""
 
     held: np.ndarray  # (agents x tasks) bool
-    known_at: np.ndarray  # (agents x tasks) merge time, inf where not held
+    known_at: np.ndarray  # (agents x tasks) merge time, inf where not held (any memory layout)
     student_macs: float
     events: int  # heap events the loop processed
     flow_start: np.ndarray
@@ -49,3 +51,4 @@ class LoopOutput:
     flow_items: np.ndarray  # items each flow carried
     item_flow: np.ndarray  # with keep_items: each item's flow ...
     item_package: np.ndarray  # ... and package id (empty without keep_items)
+    dir_bytes: np.ndarray  # (directions,) bytes each direction carried

@@ -35,17 +35,17 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from sim.compiled.banks import add, by_agent, has, new_table
-from sim.compiled.line_heap import KEY, PAY, T, new_heap, pop_top, push, replace_top
+from sim.compiled.banks import add, has, new_table, settle
+from sim.compiled.line_heap import key_of, new_heap, payload_of, pop_top, push, replace_top, top_time
 from sim.compiled.contract import LoopInput, LoopOutput
-from sim.compiled.memory import grow, grow_rows, prefetch
+from sim.compiled.memory import grow, grow_rows, prefetch, reserve
 
 NO_FLOW = -1
 # Columns of a direction's 128-byte row: eight floats (item counts are exact as floats), read
 # through ds, then eight integers, read through di (two views of one table).
 CUR_START, CUR_BYTES, CUR_END, NXT_BYTES, BW, LAT, CUR_ITEMS, NXT_ITEMS = range(8)
 CUR_FID, NXT_FID, QHC, QHP, QTC, QTP, DST, SRC = range(8, 16)
-F_START, F_END, F_BYTES, F_ITEMS = range(4)  # columns of a flow row
+F_START, F_END, F_BYTES, F_ITEMS = range(4)  # columns of a flow row (items through an int64 view)
 CHUNK = 16  # packages per block of a direction's FIFO: pops and pushes walk memory in order
 TASK_BITS = 24  # an item's key packs (sender << TASK_BITS) | task
 TASK_MASK = (1 << TASK_BITS) - 1
@@ -63,7 +63,8 @@ def _open_flow(flows, f_dir, n_flows, start, d) -> int:
 @njit(cache=True, inline="always", error_model="numpy")
 def _close_flow(flows, fid, end, nbytes, items) -> None:
     """Flow fid has ended at `end`, having carried `nbytes` in `items` packages (one cache line)."""
-    flows[fid, F_END], flows[fid, F_BYTES], flows[fid, F_ITEMS] = end, nbytes, items
+    flows[fid, F_END], flows[fid, F_BYTES] = end, nbytes
+    flows.view(np.int64)[fid, F_ITEMS] = np.int64(items)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -106,7 +107,7 @@ def _pipe(ds, di, flows, f_dir, n_flows, d, t, s, pub):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _enqueue(di, blocks, times, c_next, h, hf, d, arrive, key, free, n_chunks, h_n):
+def _enqueue(di, blocks, times, c_next, h, d, arrive, key, free, n_chunks, h_n):
     """Queue an arrival at the tail of direction d's FIFO (a block from the free list, or a fresh
     one: the table has room); a direction that had none on its way enters the heap. Returns the
     free list's head, the blocks in use and the heap's size."""
@@ -130,18 +131,18 @@ def _enqueue(di, blocks, times, c_next, h, hf, d, arrive, key, free, n_chunks, h
     blocks[c, 2 * i + 1] = key
     di[d, QTP] = i + 1
     if empty:
-        h_n = push(h, hf, h_n, arrive, key, d)
+        h_n = push(h, h_n, arrive, key, d)
     return free, n_chunks, h_n
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _pop(di, blocks, times, c_next, h, hf, h_n, free):
+def _pop(di, blocks, times, c_next, h, h_n, free):
     """Take the earliest arrival off its direction's FIFO (a used-up block goes to the free list; a
     direction with nothing more on its way leaves the heap). Returns its time, package, direction,
     the heap's size and the free list's head."""
-    came = h[1, PAY]
-    prefetch(di, h[2, PAY], CUR_FID)  # one of the root's children comes next but one: its row, an event ahead
-    prefetch(di, h[3, PAY], CUR_FID)
+    came = payload_of(h, 1)
+    prefetch(di, payload_of(h, 2), CUR_FID)  # one of the root's children comes next but one: its row, an event ahead
+    prefetch(di, payload_of(h, 3), CUR_FID)
     c, i = di[came, QHC], di[came, QHP]
     t, p = times[c, 2 * i], blocks[c, 2 * i + 1] & TASK_MASK
     i += 1
@@ -149,7 +150,7 @@ def _pop(di, blocks, times, c_next, h, hf, h_n, free):
         c_next[c] = free
         free = c
         di[came, QHC] = di[came, QTC] = -1
-        h_n = pop_top(h, hf, h_n)
+        h_n = pop_top(h, h_n)
     else:
         if i == CHUNK:  # block used up: on to the next one
             nc = c_next[c]
@@ -158,7 +159,7 @@ def _pop(di, blocks, times, c_next, h, hf, h_n, free):
             c, i = nc, 0
             di[came, QHC] = c
         di[came, QHP] = i
-        replace_top(h, hf, h_n, times[c, 2 * i], blocks[c, 2 * i + 1])
+        replace_top(h, h_n, times[c, 2 * i], blocks[c, 2 * i + 1])
     return t, p, came, h_n, free
 
 
@@ -166,7 +167,7 @@ def _pop(di, blocks, times, c_next, h, hf, h_n, free):
 def _prefetch_next(out_ptr, known_at, ds, di, blocks, h) -> None:
     """The next arrival is known now: start loading what it will touch (its item, its cells, and
     the rows of the directions it goes on if it is new)."""
-    nd, np_ = h[1, PAY], h[1, KEY] & TASK_MASK
+    nd, np_ = payload_of(h, 1), key_of(h, 1) & TASK_MASK
     nv = di[nd, DST]
     prefetch(blocks, di[nd, QHC], 2 * di[nd, QHP])
     prefetch(known_at, np_, nv)
@@ -199,7 +200,6 @@ def _advance(out_ptr, sizes, pub_t, pub_agent, pub_task, student, rates, forward
     pi, h_n, n_flows, n_items, free, n_chunks, events = state[0], state[1], state[2], state[3], state[4], state[5], state[6]
     student_macs = macs[0]
     times = blocks.view(np.float64)  # (the same memory: an item's time and key share a cache line)
-    hf = h.view(np.float64)
     banked = known_at.view(np.int64)  # (sign bit: banked)
     n_pub = len(pub_t)
     finished = False
@@ -207,11 +207,11 @@ def _advance(out_ptr, sizes, pub_t, pub_agent, pub_task, student, rates, forward
         if (n_flows + reserve > len(f_dir) or n_chunks + reserve > len(c_next)
                 or keep_items and n_items + reserve > len(i_fid)):
             break
-        if pi < n_pub and (h_n == 0 or pub_t[pi] < hf[1, T]):  # an agent takes in, then publishes
+        if pi < n_pub and (h_n == 0 or pub_t[pi] < top_time(h)):  # an agent takes in, then publishes
             t, v, p, came = pub_t[pi], pub_agent[pi], pub_task[pi], -1
             pi += 1
         elif h_n > 0:
-            t, p, came, h_n, free = _pop(di, blocks, times, c_next, h, hf, h_n, free)
+            t, p, came, h_n, free = _pop(di, blocks, times, c_next, h, h_n, free)
             v = di[came, DST]
             if h_n > 0:
                 _prefetch_next(out_ptr, known_at, ds, di, blocks, h)
@@ -247,10 +247,10 @@ def _advance(out_ptr, sizes, pub_t, pub_agent, pub_task, student, rates, forward
             if known_at[p, w] < arrive:
                 continue  # an earlier copy is on its way there: this one will change nothing either
             known_at[p, w] = arrive
-            free, n_chunks, h_n = _enqueue(di, blocks, times, c_next, h, hf, d, arrive,
+            free, n_chunks, h_n = _enqueue(di, blocks, times, c_next, h, d, arrive,
                                            (di[d, SRC] << TASK_BITS) | p, free, n_chunks, h_n)
         if h_n > 0:  # the next arrival's out-directions' rows have loaded by now: on to their tails
-            nv, np_ = di[h[1, PAY], DST], h[1, KEY] & TASK_MASK  # and to the receivers' cells
+            nv, np_ = di[payload_of(h, 1), DST], key_of(h, 1) & TASK_MASK  # and to the receivers' cells
             for d in range(out_ptr[nv], out_ptr[nv + 1]):
                 prefetch(known_at, np_, di[d, DST])
                 if di[d, QTC] >= 0:
@@ -274,7 +274,7 @@ def _directions(src, dst, bw, lat):
     for d in range(n_dirs):
         ds[d, :8] = 0.0
         di[d, 8:] = -1
-        ds[d, BW], ds[d, LAT] = bw[d], lat[d]
+        ds[d, BW], ds[d, LAT] = bw[d], lat[d] + 0.0  # (-0.0 + 0.0 is +0.0: the heap orders times by their bits)
         di[d, DST], di[d, SRC] = dst[d], src[d]
     return ds, di
 
@@ -291,23 +291,30 @@ def _close_all(ds, di, flows) -> None:
 
 
 @njit(cache=True, error_model="numpy")
-def _renumber(f_dir, n_flows, out_dir) -> None:
-    """The flows' directions by their numbers outside the loop (in place: no 92 MB copy)."""
+def _renumber(f_dir, flows, n_flows, out_dir):
+    """The flows' directions by their numbers outside the loop (in place: no 92 MB copy), and the
+    bytes each direction carried (summed in flow order, as numpy's bincount would)."""
+    dir_bytes = np.zeros(len(out_dir))
     for i in range(n_flows):
-        f_dir[i] = out_dir[f_dir[i]]
+        d = out_dir[f_dir[i]]
+        f_dir[i] = d
+        dir_bytes[d] += flows[i, F_BYTES]
+    return dir_bytes
 
 
 @njit(cache=True, error_model="numpy")
 def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_t, pub_agent, pub_task,
-             student, rates, forward, keep_items, cap):
+             student, rates, forward, keep_items, flows, f_dir, i_fid, i_pkg, blocks, c_next):
     """Simulate every publish and package arrival in time order.
 
     out_ptr/out_dir: each agent's outgoing directions (CSR); src/dst/bw/lat: per direction;
     sizes/student: per task; pub_*: publish events sorted by time; forward: relay new packages
-    to every neighbour but their sender (flood) or not (broadcast); cap: first rows of the
-    flow, block and item tables (they grow by doubling).
-    Returns banks, merge times, student MACs, heap events, and the flows
-    (start, end, direction, bytes, items) plus, with keep_items, each item's flow and package.
+    to every neighbour but their sender (flood) or not (broadcast); flows, f_dir, i_fid, i_pkg,
+    blocks, c_next: the flow, item and block tables (`_tables`: a reserved bound, or rows that
+    grow by doubling).
+    Returns banks, merge times (by agent: a transposed view of the loop's table), student MACs,
+    heap events, the flows (start, end, direction, bytes, items: views of the flow table) plus,
+    with keep_items, each item's flow and package, and the bytes each direction carried.
     """
     known_at = new_table(n_agents, n_tasks)
     merge_free = np.zeros(n_agents)
@@ -316,19 +323,10 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
     # then neighbouring rows, and the flows name directions by their own numbers again at the end.
     ds, di = _directions(src[out_dir], dst[out_dir], bw[out_dir], lat[out_dir])
     reserve = max(1, int((out_ptr[1:] - out_ptr[:-1]).max()))  # rows one event may add to each table
-    cap = max(cap, 1)
-    flows = np.empty((cap, 4))  # per flow: start, end, bytes, packages
-    f_dir = np.empty(cap, dtype=np.int32)
-    i_fid = np.empty(cap if keep_items else 0, dtype=np.int64)
-    i_pkg = np.empty(cap if keep_items else 0, dtype=np.int32)
-    # Packages on their way, one FIFO per direction (arrivals on a direction come in send order),
-    # as a linked list of blocks of CHUNK items (arrival time, key), recycled through a free list.
-    blocks = np.empty((cap, 2 * CHUNK), dtype=np.int64)  # item i: key at 2i + 1, arrival time at 2i
-    c_next = np.empty(cap, dtype=np.int64)
     # A binary heap of the directions with packages on the way, keyed by their first arrival (and
     # its key: sender first, so copies landing on one agent at one instant come in sender order),
     # one 32-byte record per direction (sim.compiled.line_heap).
-    h, _ = new_heap(len(src))
+    h = new_heap(len(src))
     state = np.array([0, 0, 0, 0, -1, 0, 0], dtype=np.int64)  # pi, h_n, n_flows, n_items, free, n_chunks, events
     macs = np.zeros(1)  # student MACs
     while not _advance(out_ptr, sizes, pub_t, pub_agent, pub_task, student, rates, forward, keep_items,
@@ -343,17 +341,40 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
             i_fid, i_pkg = grow(i_fid, state[3] + reserve), grow(i_pkg, state[3] + reserve)
     n_flows, n_items = state[2], state[3]
     _close_all(ds, di, flows)
-    _renumber(f_dir, n_flows, out_dir)
+    dir_bytes = _renumber(f_dir, flows, n_flows, out_dir)
+    held = settle(known_at)
     flows = flows[:n_flows]
-    held, merged = by_agent(known_at)
-    return (held, merged, macs[0],
-            state[6], flows[:, F_START].copy(), flows[:, F_END].copy(), f_dir[:n_flows], flows[:, F_BYTES].copy(),
-            flows[:, F_ITEMS].astype(np.int64), i_fid[:n_items], i_pkg[:n_items])
+    return (held, known_at.T, macs[0], state[6], flows[:, F_START], flows[:, F_END], f_dir[:n_flows],
+            flows[:, F_BYTES], flows.view(np.int64)[:, F_ITEMS], i_fid[:n_items], i_pkg[:n_items], dir_bytes)
+
+
+def _tables(inp: LoopInput, forward: bool) -> tuple[np.ndarray, ...]:
+    """The flow, item and block tables: by default the most a run can fill, reserved (memory is
+    taken only where rows are written, so they never grow); with `inp.capacity`, that many rows,
+    grown by doubling. An agent sends a package at most once on each of its directions (flood: on
+    its first copy; broadcast: its own tasks), so a run has at most that many sends, flows and
+    items; a direction's FIFO holds its queued items in full blocks plus at most two part-filled."""
+    out_deg = np.diff(inp.out_ptr)
+    per_event = max(1, int(out_deg.max()))  # rows one event may add to each table
+    sends = inp.n_tasks * len(inp.src) if forward else int(out_deg[inp.pub_agent].sum())
+    rows = sends + per_event
+    chunks = sends // CHUNK + 2 * len(inp.src) + per_event
+    if inp.capacity is not None:
+        rows = chunks = max(inp.capacity, 1)
+    # Packages on their way, one FIFO per direction (arrivals on a direction come in send order),
+    # as a linked list of blocks of CHUNK items (arrival time, key), recycled through a free list.
+    return (reserve(rows, 4, np.float64, 1024),  # per flow: start, end, bytes, packages
+            reserve(rows, 0, np.int32, 1024),  # its direction
+            reserve(rows if inp.keep_items else 0, 0, np.int64, 1024),  # per item sent: its flow ...
+            reserve(rows if inp.keep_items else 0, 0, np.int32, 1024),  # ... and package
+            reserve(chunks, 2 * CHUNK, np.int64, 1024),  # item i: key at 2i + 1, arrival time at 2i
+            reserve(chunks, 0, np.int64, 1024))  # each block's successor
 
 
 def run(inp: LoopInput) -> LoopOutput:
     """Run flood (relays) or broadcast (no relays) on the compiled loop."""
+    forward = inp.gossip.protocol == "flood"
     return LoopOutput(*run_loop(
         inp.n_agents, inp.n_tasks, inp.out_ptr, inp.out_dir, inp.src, inp.dst, inp.bandwidth, inp.latency,
-        inp.sizes, inp.pub_t, inp.pub_agent, inp.pub_task, inp.student, inp.rates, inp.gossip.protocol == "flood",
-        inp.keep_items, inp.capacity))
+        inp.sizes, inp.pub_t, inp.pub_agent, inp.pub_task, inp.student, inp.rates, forward,
+        inp.keep_items, *_tables(inp, forward)))

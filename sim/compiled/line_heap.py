@@ -1,12 +1,20 @@
 """The flood loop's binary heap (numba), laid out so that each level of a sift reads one cache line.
 
-The same heap as sim/compiled/heap.py (entries (time, key, payload) ordered by time, then key; hole
-sifts; the same comparisons, so ties on (time, key) come out in the same order, entry for entry)
-in a different memory layout: one 32-byte record per entry (time, key, payload, spare) in an int64
+The same heap as sim/compiled/heap.py (entries (time, key, payload) ordered by time, then key; the
+same comparisons, so ties on (time, key) come out in the same order, entry for entry) in a
+different memory layout: one 32-byte record per entry (time, key, payload, spare) in a flat int64
 table, 1-based, so that the two children 2i and 2i + 1 of entry i fill one 64-byte line. The
 three-array heap reads three lines per level (times, keys, payloads), a record heap one. With
-20,000 directions the heap is 15 levels deep, and sift_down was 32 % of the flood loop's profile
-samples at N = 5000 (perf, cpu-clock). Times are read through a float64 view of the same memory.
+20,000 directions the heap is 15 levels deep, and its sifts were over half of the flood loop's
+profile samples at N = 5000 (perf, cpu-clock), so a level costs as few instructions as it can:
+- times are kept as their IEEE bits: for the loop's times (>= +0.0, +inf at most, never NaN or
+  -0.0) the bits order as the floats do, so a comparison is two integer ones;
+- records are indexed in a flat table with unsigned offsets (no row stride to multiply, no test
+  for negative indices);
+- sift_down goes bottom-up (Floyd): it moves the earlier child up to the leaves without comparing
+  the moving entry, then climbs back while that entry does not come after the one above it. The
+  path it moves along is sorted, so it stops where a swap sift would have, ties included, with a
+  comparison per level instead of two.
 
 The table has two rows more than entries: row 0 is unused, and the row after the last entry holds a
 sentinel (+inf, the largest key) that no entry comes after, so a sift never tests whether a node
@@ -16,33 +24,77 @@ has a right child. Callers keep it there: `push` and `pop_top` do.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
 
 from sim.compiled.memory import prefetch
 
-T, KEY, PAY = 0, 1, 2  # columns of a record (T through the float64 view)
+T, KEY, PAY = 0, 1, 2  # words of a record (T: the time's IEEE bits)
 ROW = 4  # int64 words per record: 32 bytes
 LAST_KEY = np.iinfo(np.int64).max
+INF_BITS = np.int64(0x7FF0000000000000)  # +inf's bits
+
+
+@intrinsic
+def bits(typingctx, t):
+    """The IEEE bits of a float64, as an int64 (no conversion)."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return types.int64(types.float64), codegen
+
+
+@intrinsic
+def from_bits(typingctx, b):
+    """The float64 whose IEEE bits are the int64 b."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return types.float64(types.int64), codegen
 
 
 @njit(cache=True, error_model="numpy")
 def new_heap(capacity: int):
-    """A heap table for `capacity` entries on 64-byte lines, and its float64 view (rows 1..n hold
-    the entries; the sentinel sits at row 1 while the heap is empty)."""
+    """A heap table for `capacity` entries, row 0 on a 64-byte boundary so that rows 2i and 2i + 1
+    share a line (rows 1..n hold the entries; the sentinel sits at row 1 while the heap is empty)."""
     raw = np.zeros((capacity + 4) * ROW, dtype=np.int64)  # (payloads past the end read as 0)
-    skip = ((64 - (raw.ctypes.data & 63)) & 63) >> 3  # words to the first 64-byte boundary: row 0,
-    h = raw[skip:skip + (capacity + 2) * ROW].reshape((capacity + 2, ROW))  # so rows 2i and 2i + 1 share one
-    hf = h.view(np.float64)
-    _sentinel(h, hf, 1)
-    return h, hf
+    skip = ((64 - (raw.ctypes.data & 63)) & 63) >> 3  # words to the first 64-byte boundary
+    h = raw[skip:skip + (capacity + 2) * ROW]
+    _sentinel(h, 1)
+    return h
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _sentinel(h, hf, i) -> None:
+def at(i: int, word: int):
+    """Where word `word` of record i sits in the flat table (unsigned: no negative-index test)."""
+    return np.uint64(ROW * i + word)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def top_time(h) -> float:
+    """The earliest entry's time (+inf when the heap is empty)."""
+    return from_bits(h[at(1, T)])
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def key_of(h, i: int) -> int:
+    """Record i's key."""
+    return h[at(i, KEY)]
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def payload_of(h, i: int) -> int:
+    """Record i's payload."""
+    return h[at(i, PAY)]
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _sentinel(h, i) -> None:
     """Row i holds the sentinel: after every entry (payload 0, a valid index to prefetch with)."""
-    hf[i, T] = np.inf
-    h[i, KEY] = LAST_KEY
-    h[i, PAY] = 0
+    h[at(i, T)] = INF_BITS
+    h[at(i, KEY)] = LAST_KEY
+    h[at(i, PAY)] = 0
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -52,63 +104,73 @@ def _before(t1, s1, t2, s2) -> bool:
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def sift_up(h, hf, i: int) -> None:
+def _put(h, i, t, s, p) -> None:
+    """Record i holds (t, s, p)."""
+    h[at(i, T)], h[at(i, KEY)], h[at(i, PAY)] = t, s, p
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def sift_up(h, i: int) -> None:
     """Move entry i up to its place."""
-    ti, si, pi = hf[i, T], h[i, KEY], h[i, PAY]
+    ti, si, pi = h[at(i, T)], h[at(i, KEY)], h[at(i, PAY)]
     while i > 1:
         parent = i >> 1
-        tp, sp = hf[parent, T], h[parent, KEY]
+        tp, sp = h[at(parent, T)], h[at(parent, KEY)]
         if not _before(ti, si, tp, sp):
             break
-        hf[i, T], h[i, KEY], h[i, PAY] = tp, sp, h[parent, PAY]
+        _put(h, i, tp, sp, h[at(parent, PAY)])
         i = parent
-    hf[i, T], h[i, KEY], h[i, PAY] = ti, si, pi
+    _put(h, i, ti, si, pi)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def sift_down(h, hf, n: int, i: int) -> None:
+def sift_down(h, n: int, i: int) -> None:
     """Move entry i down to its place among the n entries (row n + 1 holds the sentinel)."""
-    ti, si, pi = hf[i, T], h[i, KEY], h[i, PAY]
-    while True:
-        child = 2 * i
-        if child > n:
-            break
+    ti, si, pi = h[at(i, T)], h[at(i, KEY)], h[at(i, PAY)]
+    top = i
+    child = 2 * i
+    while child <= n:  # down to a leaf, the earlier child moving up each level
         if 2 * child < n:  # the grandchildren's two lines, one level ahead
-            prefetch(h, 2 * child, 0)
-            prefetch(h, 2 * child + 2, 0)
-        tc, sc, tr, sr = hf[child, T], h[child, KEY], hf[child + 1, T], h[child + 1, KEY]
+            prefetch(h, at(2 * child, 0), 0)
+            prefetch(h, at(2 * child + 2, 0), 0)
+        tc, sc, tr, sr = h[at(child, T)], h[at(child, KEY)], h[at(child + 1, T)], h[at(child + 1, KEY)]
         right = _before(tr, sr, tc, sc)  # on a tie the left child, as a swap sift takes
         child += right
-        tc, sc = (tr, sr) if right else (tc, sc)
-        if not _before(tc, sc, ti, si):
-            break
-        hf[i, T], h[i, KEY], h[i, PAY] = tc, sc, h[child, PAY]
+        _put(h, i, tr if right else tc, sr if right else sc, h[at(child, PAY)])
         i = child
-    hf[i, T], h[i, KEY], h[i, PAY] = ti, si, pi
+        child = 2 * i
+    while i > top:  # back up while the entry above does not come before the moving one
+        parent = i >> 1
+        tp, sp = h[at(parent, T)], h[at(parent, KEY)]
+        if _before(tp, sp, ti, si):
+            break
+        _put(h, i, tp, sp, h[at(parent, PAY)])
+        i = parent
+    _put(h, i, ti, si, pi)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def push(h, hf, n: int, t: float, key: int, payload: int) -> int:
+def push(h, n: int, t: float, key: int, payload: int) -> int:
     """Add an entry to the heap of n entries (the table has room); returns the new size."""
     n += 1
-    hf[n, T], h[n, KEY], h[n, PAY] = t, key, payload
-    _sentinel(h, hf, n + 1)
-    sift_up(h, hf, n)
+    _put(h, n, bits(t), key, payload)
+    _sentinel(h, n + 1)
+    sift_up(h, n)
     return n
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def pop_top(h, hf, n: int) -> int:
+def pop_top(h, n: int) -> int:
     """Drop the top entry of the heap of n entries (the last takes its place); returns the new size."""
-    hf[1, T], h[1, KEY], h[1, PAY] = hf[n, T], h[n, KEY], h[n, PAY]
-    _sentinel(h, hf, n)
+    _put(h, 1, h[at(n, T)], h[at(n, KEY)], h[at(n, PAY)])
+    _sentinel(h, n)
     n -= 1
-    sift_down(h, hf, n, 1)
+    sift_down(h, n, 1)
     return n
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def replace_top(h, hf, n: int, t: float, key: int) -> None:
+def replace_top(h, n: int, t: float, key: int) -> None:
     """The top entry, payload kept, comes again at (t, key): its next place in the heap of n entries."""
-    hf[1, T], h[1, KEY] = t, key
-    sift_down(h, hf, n, 1)
+    h[at(1, T)], h[at(1, KEY)] = bits(t), key
+    sift_down(h, n, 1)

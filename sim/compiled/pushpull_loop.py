@@ -382,7 +382,9 @@ def run(inp: LoopInput) -> LoopOutput:
     gossip = inp.gossip
     keys = np.array([draws.stream_key(inp.seed, "push_pull", a) for a in range(inp.n_agents)], dtype=np.uint64)
     max_rounds = -1 if gossip.max_rounds is None else gossip.max_rounds
-    return LoopOutput(*run_loop(
+    out = run_loop(
         inp.n_agents, inp.n_tasks, inp.out_ptr, inp.out_dir, inp.src, inp.dst, inp.bandwidth, inp.latency,
         inp.sizes, inp.pub_t, inp.pub_agent, inp.pub_task, inp.student, inp.rates, keys, gossip.period_s,
-        gossip.digest_bytes_per_id, gossip.idle_s, max_rounds, inp.keep_items, inp.capacity))
+        gossip.digest_bytes_per_id, gossip.idle_s, max_rounds, inp.keep_items,
+        1024 if inp.capacity is None else inp.capacity)
+    return LoopOutput(*out, dir_bytes=np.bincount(out[6], weights=out[7], minlength=len(inp.src)))

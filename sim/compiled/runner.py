@@ -91,7 +91,7 @@ def run(inp: LoopInput) -> LoopOutput:
 
 
 def loop_input(graph: nx.Graph, workload: Workload, rates: np.ndarray, network: NetworkConfig, alpha: float,
-               timing: str, gossip: GossipConfig, seed: int, keep_items: bool, capacity: int = 1024) -> LoopInput:
+               timing: str, gossip: GossipConfig, seed: int, keep_items: bool, capacity: int | None = None) -> LoopInput:
     """A run's graph, links, costs and publishes as the loops' arrays."""
     n = graph.number_of_nodes()
     links = link_table(graph, network, rates, alpha)
@@ -115,7 +115,7 @@ def run_compiled(graph: nx.Graph, workload: Workload, rates: np.ndarray, network
     inp = loop_input(graph, workload, rates, network, alpha, timing, gossip, seed, recorder.keep_packages)
     out = run(inp)
     src, dst = inp.src, inp.dst
-    dir_bytes = np.bincount(out.flow_dir, weights=out.flow_bytes, minlength=len(src))  # whole bytes: exact
+    dir_bytes = out.dir_bytes
     packages = offsets = None
     if recorder.keep_packages:  # items stay in send order within a flow
         packages = out.item_package[np.argsort(out.item_flow, kind="stable")]

@@ -1,9 +1,9 @@
 """The flood loop's merge-time table (sim/compiled/banks.py): +inf, then the earliest arrival on
-its way, then the merge time negated once banked; by_agent reads banks and merge times back."""
+its way, then the merge time negated once banked; settle reads banks and merge times back."""
 
 import numpy as np
 
-from sim.compiled.banks import add, by_agent, has, new_table
+from sim.compiled.banks import add, has, new_table, settle
 
 
 def test_banked_cells_read_back_as_banks_and_merge_times_zero_included():
@@ -16,15 +16,17 @@ def test_banked_cells_read_back_as_banks_and_merge_times_zero_included():
     banked = table.view(np.int64)
     assert has(banked, 0, 0) and has(banked, 2, 1)
     assert not has(banked, 0, 1) and not has(banked, 1, 0)
-    held, merged = by_agent(table)
+    held = settle(table)
+    merged = table.T
     assert held.tolist() == [[True, False], [False, False], [False, True]]
     assert merged[0, 0] == 0.0 and not np.signbit(merged[0, 0])
     assert merged[2, 1] == 7.25 and merged[0, 1] == 3.5
     assert np.isinf(merged[1, 0]) and np.isinf(merged[1, 1]) and np.isinf(merged[2, 0])
 
 
-def test_by_agent_transposes_across_tile_edges():
-    """Tables larger than one 64 x 64 tile, with ragged edges, come back transposed exactly."""
+def test_settle_reads_banks_across_tile_edges():
+    """Tables larger than one 64 x 64 tile, with ragged edges: banks come back by agent exactly,
+    and the table's transposed view holds the merge times."""
     rng = np.random.default_rng(3)
     table = new_table(130, 70)
     times = rng.random((70, 130))
@@ -32,6 +34,6 @@ def test_by_agent_transposes_across_tile_edges():
     for p, v in zip(*np.nonzero(banked_cells)):
         add(table, v, p, times[p, v])
     table[~banked_cells] = times[~banked_cells]
-    held, merged = by_agent(table)
+    held = settle(table)
     assert np.array_equal(held, banked_cells.T)
-    assert np.array_equal(merged, times.T)
+    assert np.array_equal(table.T, times.T)

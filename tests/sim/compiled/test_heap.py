@@ -76,46 +76,57 @@ def test_sifts_give_a_swap_heaps_layout(seed):
     assert len(popped) > 1000
 
 
+def records(h):
+    """The line heap's flat table as rows (time, key, payload, spare), times as floats."""
+    rows = h.reshape(-1, 4)
+    return rows.view(np.float64)[:, 0], rows[:, 1], rows[:, 2]
+
+
 @pytest.mark.parametrize("seed", range(20))
 def test_the_line_heap_keeps_a_swap_heaps_layout(seed):
-    """sim/compiled/line_heap.py (records, 1-based, a sentinel after the last entry, prefetching
-    sifts) through push, replace_top and pop_top: the top is always the earliest (time, key), and
-    after every step the entries equal the 0-based swap heap's, entry for entry (ties on (time,
-    key) included, so the flood loop pops in the same order as with sim/compiled/heap.py), with the
-    sentinel right after the last entry."""
-    from sim.compiled.line_heap import KEY, PAY, T, new_heap, pop_top, push, replace_top
+    """sim/compiled/line_heap.py (records, 1-based, a sentinel after the last entry, times as
+    their bits, bottom-up sift_down) through push, replace_top and pop_top: the top is always the
+    earliest (time, key), and after every step the entries equal the 0-based swap heap's, entry for
+    entry (ties on (time, key) included, so the flood loop pops in the same order as with
+    sim/compiled/heap.py), with the sentinel right after the last entry. Times include +0.0 and
+    values below 1 and above 2**52, where bit patterns and floats must agree on order."""
+    from sim.compiled.line_heap import new_heap, pop_top, push, replace_top, top_time
 
     rng = np.random.default_rng(seed)
     size = 300
-    h, hf = new_heap(size)
+    h = new_heap(size)
+    times, keys, payloads = records(h)
     ref = [np.empty(size), np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64)]
+    scale = [1.0, 1e-3, 2.0**60][seed % 3]
     n, payload, popped = 0, 0, []
     for _ in range(4000):
         if n < size and (n == 0 or rng.random() < 0.45):
-            entry = (float(rng.integers(0, 8)), int(rng.integers(0, 3)), payload)
+            entry = (float(rng.integers(0, 8)) * scale, int(rng.integers(0, 3)), payload)
             payload += 1
             for a, x in zip(ref, entry):
                 a[n] = x
             swap_up(*ref, n)
-            n = push(h, hf, n, *entry)
+            n = push(h, n, *entry)
         else:
-            popped.append((hf[1, T], h[1, KEY]))
-            assert popped[-1] == min(zip(hf[1:n + 1, T], h[1:n + 1, KEY]))  # the top is the earliest
+            popped.append((times[1], keys[1]))
+            assert top_time(h) == times[1]
+            assert popped[-1] == min(zip(times[1:n + 1], keys[1:n + 1]))  # the top is the earliest
             if rng.random() < 0.5:  # the top comes again later, payload kept
-                t, key = hf[1, T] + float(rng.integers(0, 4)), int(rng.integers(0, 3))
+                t, key = times[1] + float(rng.integers(0, 4)) * scale, int(rng.integers(0, 3))
                 ref[0][0], ref[1][0] = t, key
                 swap_down(*ref, n, 0)
-                replace_top(h, hf, n, t, key)
+                replace_top(h, n, t, key)
             else:  # the top leaves; the last entry takes its place
                 for a in ref:
                     a[0] = a[n - 1]
                 swap_down(*ref, n - 1, 0)
-                n = pop_top(h, hf, n)
-        assert np.array_equal(hf[1:n + 1, T], ref[0][:n])
-        assert np.array_equal(h[1:n + 1, KEY], ref[1][:n])
-        assert np.array_equal(h[1:n + 1, PAY], ref[2][:n])
-        assert hf[n + 1, T] == np.inf
+                n = pop_top(h, n)
+        assert np.array_equal(times[1:n + 1], ref[0][:n])
+        assert np.array_equal(keys[1:n + 1], ref[1][:n])
+        assert np.array_equal(payloads[1:n + 1], ref[2][:n])
+        assert times[n + 1] == np.inf
     assert len(popped) > 1000
+    assert top_time(new_heap(1)) == np.inf  # an empty heap's top: the sentinel
 
 
 def test_the_line_heap_puts_siblings_on_one_cache_line():
@@ -123,7 +134,7 @@ def test_the_line_heap_puts_siblings_on_one_cache_line():
     from sim.compiled.line_heap import new_heap
 
     for capacity in (1, 7, 1000):
-        h, _ = new_heap(capacity)
-        assert h.shape == (capacity + 2, 4)
-        line = [(h.ctypes.data + r * h.strides[0]) // 64 for r in range(capacity + 2)]
+        h = new_heap(capacity)
+        assert h.shape == ((capacity + 2) * 4,)
+        line = [(h.ctypes.data + r * 32) // 64 for r in range(capacity + 2)]
         assert all(line[2 * i] == line[2 * i + 1] for i in range(1, (capacity + 1) // 2))
