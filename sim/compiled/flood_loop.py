@@ -35,9 +35,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from sim.compiled import keys
 from sim.compiled.banks import add, has, new_table, settle
 from sim.compiled.line_heap import key_of, new_heap, payload_of, pop_top, push, replace_top, top_time
 from sim.compiled.contract import LoopInput, LoopOutput
+from sim.errors import SimError
 from sim.compiled.memory import grow, grow_rows, prefetch, reserve
 
 NO_FLOW = -1
@@ -47,9 +49,6 @@ CUR_START, CUR_BYTES, CUR_END, NXT_BYTES, BW, LAT, CUR_ITEMS, NXT_ITEMS = range(
 CUR_FID, NXT_FID, QHC, QHP, QTC, QTP, DST, SRC = range(8, 16)
 F_START, F_END, F_BYTES, F_ITEMS = range(4)  # columns of a flow row (items through an int64 view)
 CHUNK = 16  # packages per block of a direction's FIFO: pops and pushes walk memory in order
-TASK_BITS = 24  # an item's key packs (sender << TASK_BITS) | task
-TASK_MASK = (1 << TASK_BITS) - 1
-MAX_TASKS = 1 << TASK_BITS
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -136,7 +135,7 @@ def _enqueue(di, blocks, times, c_next, h, d, arrive, key, free, n_chunks, h_n):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _pop(di, blocks, times, c_next, h, h_n, free):
+def _pop(di, blocks, times, c_next, h, h_n, free, task_mask):
     """Take the earliest arrival off its direction's FIFO (a used-up block goes to the free list; a
     direction with nothing more on its way leaves the heap). Returns its time, package, direction,
     the heap's size and the free list's head."""
@@ -144,7 +143,7 @@ def _pop(di, blocks, times, c_next, h, h_n, free):
     prefetch(di, payload_of(h, 2), CUR_FID)  # one of the root's children comes next but one: its row, an event ahead
     prefetch(di, payload_of(h, 3), CUR_FID)
     c, i = di[came, QHC], di[came, QHP]
-    t, p = times[c, 2 * i], blocks[c, 2 * i + 1] & TASK_MASK
+    t, p = times[c, 2 * i], blocks[c, 2 * i + 1] & task_mask
     i += 1
     if c == di[came, QTC] and i == di[came, QTP]:  # that was the last one on its way
         c_next[c] = free
@@ -164,10 +163,10 @@ def _pop(di, blocks, times, c_next, h, h_n, free):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _prefetch_next(out_ptr, known_at, ds, di, blocks, h) -> None:
+def _prefetch_next(out_ptr, known_at, ds, di, blocks, h, task_mask) -> None:
     """The next arrival is known now: start loading what it will touch (its item, its cells, and
     the rows of the directions it goes on if it is new)."""
-    nd, np_ = payload_of(h, 1), key_of(h, 1) & TASK_MASK
+    nd, np_ = payload_of(h, 1), key_of(h, 1) & task_mask
     nv = di[nd, DST]
     prefetch(blocks, di[nd, QHC], 2 * di[nd, QHP])
     prefetch(known_at, np_, nv)
@@ -193,7 +192,7 @@ def _bank(banked, known_at, merge_free, student, rates, no_merge, v, p, t) -> bo
 @njit(cache=True, error_model="numpy", _nrt=False)
 def _advance(out_ptr, sizes, pub_t, pub_agent, pub_task, student, rates, forward, keep_items, reserve,
              known_at, merge_free, no_merge, ds, di, flows, f_dir, i_fid, i_pkg, blocks, c_next,
-             h, state, macs):
+             h, task_bits, state, macs):
     """The loop's core: every publish and arrival in time order, until the run ends (returns True)
     or a growable table may lack room for the next event (returns False: run_loop grows it and
     calls again). Tables are never replaced in here, so the loop holds no reference counts."""
@@ -201,6 +200,7 @@ def _advance(out_ptr, sizes, pub_t, pub_agent, pub_task, student, rates, forward
     student_macs = macs[0]
     times = blocks.view(np.float64)  # (the same memory: an item's time and key share a cache line)
     banked = known_at.view(np.int64)  # (sign bit: banked)
+    task_mask = (1 << task_bits) - 1  # an arrival's key: (sender << task_bits) | task
     n_pub = len(pub_t)
     finished = False
     while True:
@@ -211,10 +211,10 @@ def _advance(out_ptr, sizes, pub_t, pub_agent, pub_task, student, rates, forward
             t, v, p, came = pub_t[pi], pub_agent[pi], pub_task[pi], -1
             pi += 1
         elif h_n > 0:
-            t, p, came, h_n, free = _pop(di, blocks, times, c_next, h, h_n, free)
+            t, p, came, h_n, free = _pop(di, blocks, times, c_next, h, h_n, free, task_mask)
             v = di[came, DST]
             if h_n > 0:
-                _prefetch_next(out_ptr, known_at, ds, di, blocks, h)
+                _prefetch_next(out_ptr, known_at, ds, di, blocks, h, task_mask)
         else:
             finished = True
             break
@@ -248,9 +248,9 @@ def _advance(out_ptr, sizes, pub_t, pub_agent, pub_task, student, rates, forward
                 continue  # an earlier copy is on its way there: this one will change nothing either
             known_at[p, w] = arrive
             free, n_chunks, h_n = _enqueue(di, blocks, times, c_next, h, d, arrive,
-                                           (di[d, SRC] << TASK_BITS) | p, free, n_chunks, h_n)
+                                           (di[d, SRC] << task_bits) | p, free, n_chunks, h_n)
         if h_n > 0:  # the next arrival's out-directions' rows have loaded by now: on to their tails
-            nv, np_ = di[payload_of(h, 1), DST], key_of(h, 1) & TASK_MASK  # and to the receivers' cells
+            nv, np_ = di[payload_of(h, 1), DST], key_of(h, 1) & task_mask  # and to the receivers' cells
             for d in range(out_ptr[nv], out_ptr[nv + 1]):
                 prefetch(known_at, np_, di[d, DST])
                 if di[d, QTC] >= 0:
@@ -304,14 +304,14 @@ def _renumber(f_dir, flows, n_flows, out_dir):
 
 @njit(cache=True, error_model="numpy")
 def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_t, pub_agent, pub_task,
-             student, rates, forward, keep_items, flows, f_dir, i_fid, i_pkg, blocks, c_next):
+             student, rates, forward, keep_items, flows, f_dir, i_fid, i_pkg, blocks, c_next, task_bits):
     """Simulate every publish and package arrival in time order.
 
     out_ptr/out_dir: each agent's outgoing directions (CSR); src/dst/bw/lat: per direction;
     sizes/student: per task; pub_*: publish events sorted by time; forward: relay new packages
     to every neighbour but their sender (flood) or not (broadcast); flows, f_dir, i_fid, i_pkg,
     blocks, c_next: the flow, item and block tables (`_tables`: a reserved bound, or rows that
-    grow by doubling).
+    grow by doubling); task_bits: the width of a task id in an arrival's key (sim.compiled.keys).
     Returns banks, merge times (by agent: a transposed view of the loop's table), student MACs,
     heap events, the flows (start, end, direction, bytes, items: views of the flow table) plus,
     with keep_items, each item's flow and package, and the bytes each direction carried.
@@ -331,7 +331,7 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
     macs = np.zeros(1)  # student MACs
     while not _advance(out_ptr, sizes, pub_t, pub_agent, pub_task, student, rates, forward, keep_items,
                        reserve, known_at, merge_free, no_merge, ds, di, flows, f_dir, i_fid, i_pkg, blocks,
-                       c_next, h, state, macs):
+                       c_next, h, task_bits, state, macs):
         f_dir, c_next = grow(f_dir, state[2] + reserve), grow(c_next, state[5] + reserve)
         while len(flows) < len(f_dir):
             flows = grow_rows(flows)
@@ -374,7 +374,11 @@ def _tables(inp: LoopInput, forward: bool) -> tuple[np.ndarray, ...]:
 def run(inp: LoopInput) -> LoopOutput:
     """Run flood (relays) or broadcast (no relays) on the compiled loop."""
     forward = inp.gossip.protocol == "flood"
+    task_bits = keys.task_bits(inp.n_agents, inp.n_tasks)
+    if task_bits is None:
+        raise SimError(f"{inp.n_agents} agents and {inp.n_tasks} tasks do not fit the flood loop's 63-bit "
+                       "arrival keys; run it with engine: simpy")
     return LoopOutput(*run_loop(
         inp.n_agents, inp.n_tasks, inp.out_ptr, inp.out_dir, inp.src, inp.dst, inp.bandwidth, inp.latency,
         inp.sizes, inp.pub_t, inp.pub_agent, inp.pub_task, inp.student, inp.rates, forward,
-        inp.keep_items, *_tables(inp, forward)))
+        inp.keep_items, *_tables(inp, forward), task_bits))

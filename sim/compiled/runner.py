@@ -13,7 +13,7 @@ import importlib.util
 import networkx as nx
 import numpy as np
 
-from sim.compiled import cache
+from sim.compiled import cache, keys
 from sim.compiled.contract import LoopInput, LoopOutput
 from sim.config import FailuresConfig, GossipConfig, NetworkConfig
 from sim.errors import SimError
@@ -69,12 +69,19 @@ def batched_merges(workload: Workload) -> str | None:
     return None
 
 
+def too_wide(graph: nx.Graph, workload: Workload) -> str | None:
+    """Why the loops cannot number a run's arrivals (sim.compiled.keys), or None."""
+    if keys.task_bits(graph.number_of_nodes(), workload.num_tasks) is None:
+        return f"a run too large for the compiled loops' 63-bit event keys ({graph.number_of_nodes()} agents, {workload.num_tasks} tasks)"
+    return None
+
+
 def pick(graph: nx.Graph, workload: Workload, network: NetworkConfig, gossip: GossipConfig,
          failures: FailuresConfig, engine: str = "auto") -> tuple[str, str | None]:
     """The engine a run takes ("simpy" or "compiled") and, for SimPy, why."""
     if engine == "simpy":
         return "simpy", "engine='simpy'"
-    reason = supports(graph, network, gossip, failures) or batched_merges(workload)
+    reason = supports(graph, network, gossip, failures) or batched_merges(workload) or too_wide(graph, workload)
     if engine == "auto" and reason is None and graph.number_of_nodes() * workload.num_tasks < COMPILED_FROM_PAIRS:
         reason = f"a small run (under {COMPILED_FROM_PAIRS} agent-task pairs)"
     return ("simpy", reason) if reason else ("compiled", None)
