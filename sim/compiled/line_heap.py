@@ -8,7 +8,7 @@ three-array heap reads three lines per level (times, keys, payloads), a record h
 20,000 directions the heap is 15 levels deep, and its sifts were over half of the flood loop's
 profile samples at N = 5000 (perf, cpu-clock), so a level costs as few instructions as it can:
 - times are kept as their IEEE bits: for the loop's times (>= +0.0, +inf at most, never NaN or
-  -0.0) the bits order as the floats do, so a comparison is two integer ones;
+  -0.0) the bits order as the floats do, so (time, key) compares as one 128-bit integer;
 - records are indexed in a flat table with unsigned offsets (no row stride to multiply, no test
   for negative indices);
 - sift_down goes bottom-up (Floyd): it moves the earlier child up to the leaves without comparing
@@ -97,10 +97,20 @@ def _sentinel(h, i) -> None:
     h[at(i, PAY)] = 0
 
 
-@njit(cache=True, inline="always", error_model="numpy")
-def _before(t1, s1, t2, s2) -> bool:
-    """(t1, s1) comes before (t2, s2): by time, then key (no short circuit: a select, not a jump)."""
-    return (t1 < t2) | ((t1 == t2) & (s1 < s2))
+@intrinsic
+def _before(typingctx, t1, s1, t2, s2):
+    """(t1, s1) comes before (t2, s2): by time bits, then key, as one unsigned 128-bit comparison
+    (a compare and a subtract with borrow: no branch, no flags combined by hand). Both words are
+    non-negative, so this is the order of the pairs."""
+    def codegen(context, builder, signature, args):
+        wide = ir.IntType(128)
+
+        def pair(hi, lo):
+            return builder.or_(builder.shl(builder.zext(hi, wide), ir.Constant(wide, 64)), builder.zext(lo, wide))
+
+        return builder.icmp_unsigned("<", pair(args[0], args[1]), pair(args[2], args[3]))
+
+    return types.boolean(types.int64, types.int64, types.int64, types.int64), codegen
 
 
 @njit(cache=True, inline="always", error_model="numpy")
