@@ -55,6 +55,7 @@ class Recorder:
         self._chunks: list[np.ndarray] = []
         self._offsets = [0]
         self._bulk: dict[str, np.ndarray] | None = None  # rows logged at once by the compiled loop
+        self._directions: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # ... and their links
         self._order: np.ndarray | None = None  # rows in finish order, sorted on first read
         self.incidents: list[Event] = []
 
@@ -72,31 +73,43 @@ class Recorder:
             self._chunks.append(ids.astype(np.int32))
             self._offsets.append(self._offsets[-1] + len(ids))
 
-    def add_flows(self, start: np.ndarray, end: np.ndarray, src: np.ndarray, dst: np.ndarray,
-                  nbytes: np.ndarray, packages: np.ndarray | None = None, offsets: np.ndarray | None = None) -> None:
+    def add_flows(self, start: np.ndarray, end: np.ndarray, direction: np.ndarray, dir_src: np.ndarray,
+                  dir_dst: np.ndarray, nbytes: np.ndarray, packages: np.ndarray | None = None,
+                  offsets: np.ndarray | None = None) -> None:
         """Log a whole run's delivered flows at once, as arrays in any order (the compiled loop's
-        output); flow k carried packages[offsets[k]:offsets[k + 1]]. Rows are read in finish order,
-        as the SimPy engine logs them (sorted on first read: a large run may never read them)."""
+        output): flow k went on link direction direction[k], from dir_src to dir_dst of it, and
+        carried packages[offsets[k]:offsets[k + 1]]. Rows are read in finish order, as the SimPy
+        engine logs them (sorted, and senders and receivers looked up, on first read: a large run
+        may never read them)."""
         if len(self.start) or self._bulk is not None:
             raise ValueError("add_flows logs a whole run at once, into an empty recorder")
-        self._bulk = {"start": start, "end": end, "src": src, "dst": dst, "nbytes": nbytes}
+        self._bulk = {"start": start, "end": end, "nbytes": nbytes}
+        self._directions = (direction, dir_src, dir_dst)
         if self.keep_packages and packages is not None:
             self._chunks = [packages.astype(np.int32, copy=False)]
             self._offsets = offsets
+
+    def _bulk_rows(self) -> dict[str, np.ndarray]:
+        """The compiled loop's rows, senders and receivers looked up from their directions once."""
+        if self._directions is not None:
+            direction, dir_src, dir_dst = self._directions
+            self._bulk.update(src=dir_src[direction], dst=dir_dst[direction])
+            self._directions = None
+        return self._bulk
 
     def _index(self, i: int) -> int:
         """Where the i-th flow to finish is stored. Finish order is by end time, then start, sender
         and receiver: flows that end at one instant are listed the same way whichever engine ran
         (the SimPy engine logs them as they end, the compiled loops all at once)."""
         if self._order is None:
-            cols = self._bulk if self._bulk is not None else {k: np.asarray(getattr(self, k)) for k in ("start", "end", "src", "dst")}
+            cols = self._bulk_rows() if self._bulk is not None else {k: np.asarray(getattr(self, k)) for k in ("start", "end", "src", "dst")}
             self._order = np.lexsort((cols["dst"], cols["src"], cols["start"], cols["end"]))
         return int(self._order[i])
 
     def _row(self, i: int) -> dict:
         """Transfer i as a JSON-friendly row."""
         if self._bulk is not None:
-            b, k = self._bulk, self._index(i)
+            b, k = self._bulk_rows(), self._index(i)
             start, end, src, dst, nbytes = (b["start"][k], b["end"][k], b["src"][k], b["dst"][k], b["nbytes"][k])
             outcome = 0
         else:
@@ -133,7 +146,7 @@ class Recorder:
     def columns(self) -> dict[str, np.ndarray]:
         """Every transfer's start, end, src, dst and bytes as arrays, in finish order (as
         `transfers` lists them, without building a row per transfer)."""
-        cols = self._bulk if self._bulk is not None else {k: getattr(self, k) for k in ("start", "end", "src", "dst", "nbytes")}
+        cols = self._bulk_rows() if self._bulk is not None else {k: getattr(self, k) for k in ("start", "end", "src", "dst", "nbytes")}
         order = np.zeros(0, dtype=np.int64)
         if len(self):
             self._index(0)  # sorts the rows into finish order, once

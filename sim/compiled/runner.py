@@ -127,8 +127,7 @@ def run_compiled(graph: nx.Graph, workload: Workload, rates: np.ndarray, network
     if recorder.keep_packages:  # items stay in send order within a flow
         packages = out.item_package[np.argsort(out.item_flow, kind="stable")]
         offsets = np.concatenate([[0], np.cumsum(out.flow_items)])
-    recorder.add_flows(out.flow_start, out.flow_end, src[out.flow_dir], dst[out.flow_dir], out.flow_bytes,
-                       packages, offsets)
+    recorder.add_flows(out.flow_start, out.flow_end, out.flow_dir, src, dst, out.flow_bytes, packages, offsets)
     if recorder.wants_events:
         _replay(recorder, inp.pub_t, inp.pub_agent, inp.pub_task, out.known_at, out.held)
     total = float(dir_bytes.sum())

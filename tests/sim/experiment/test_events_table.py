@@ -102,8 +102,8 @@ def test_bank_changes_and_incidents_have_their_own_columns(tmp_path):
 def test_integer_columns_hold_integers_even_from_numpy_and_bulk_rows(tmp_path):
     """The compiled loop logs flows as arrays (float bytes, int64 ids): cells still read as ints."""
     rec = Recorder()
-    rec.add_flows(np.array([0.0, 1.0]), np.array([1.0, 2.0]), np.array([0, 1], dtype=np.int64),
-                  np.array([1, 0], dtype=np.int64), np.array([350.0, 40.0]),
+    rec.add_flows(np.array([0.0, 1.0]), np.array([1.0, 2.0]), np.array([0, 1], dtype=np.int32),
+                  np.array([0, 1], dtype=np.int64), np.array([1, 0], dtype=np.int64), np.array([350.0, 40.0]),
                   np.array([0, 1, 2], dtype=np.int64), np.array([0, 2, 3]))
     _, rows = read(tmp_path, Finished(rec, [(np.float64(1.0), np.int64(1), np.int64(0), 1)]))
     for row in rows:
