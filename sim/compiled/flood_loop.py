@@ -49,6 +49,7 @@ CUR_START, CUR_BYTES, CUR_END, NXT_BYTES, BW, LAT, CUR_ITEMS, NXT_ITEMS = range(
 CUR_FID, NXT_FID, QHC, QHP, QTC, QTP, DST, SRC = range(8, 16)
 F_START, F_END, F_BYTES, F_ITEMS = range(4)  # columns of a flow row (items through an int64 view)
 CHUNK = 16  # packages per block of a direction's FIFO: pops and pushes walk memory in order
+LOW = (1 << 32) - 1  # a heap entry's payload: its direction | its receiver << 32
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -130,20 +131,20 @@ def _enqueue(di, blocks, times, c_next, h, d, arrive, key, free, n_chunks, h_n):
     blocks[c, 2 * i + 1] = key
     di[d, QTP] = i + 1
     if empty:
-        h_n = push(h, h_n, arrive, key, d)
+        h_n = push(h, h_n, arrive, key, d | (di[d, DST] << 32))
     return free, n_chunks, h_n
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _pop(di, blocks, times, c_next, h, h_n, free, task_mask):
+def _pop(di, blocks, times, c_next, h, h_n, free):
     """Take the earliest arrival off its direction's FIFO (a used-up block goes to the free list; a
-    direction with nothing more on its way leaves the heap). Returns its time, package, direction,
-    the heap's size and the free list's head."""
-    came = payload_of(h, 1)
-    prefetch(di, payload_of(h, 2), CUR_FID)  # one of the root's children comes next but one: its row, an event ahead
-    prefetch(di, payload_of(h, 3), CUR_FID)
+    direction with nothing more on its way leaves the heap). Returns its time and key (the heap's
+    copy of the FIFO's head), direction, receiver, the heap's size and the free list's head."""
+    t, key, pay = top_time(h), key_of(h, 1), payload_of(h, 1)
+    came = pay & LOW
+    prefetch(di, payload_of(h, 2) & LOW, CUR_FID)  # one of the root's children comes next but one: its row, an event ahead
+    prefetch(di, payload_of(h, 3) & LOW, CUR_FID)
     c, i = di[came, QHC], di[came, QHP]
-    t, p = times[c, 2 * i], blocks[c, 2 * i + 1] & task_mask
     i += 1
     if c == di[came, QTC] and i == di[came, QTP]:  # that was the last one on its way
         c_next[c] = free
@@ -159,17 +160,18 @@ def _pop(di, blocks, times, c_next, h, h_n, free, task_mask):
             di[came, QHC] = c
         di[came, QHP] = i
         replace_top(h, h_n, times[c, 2 * i], blocks[c, 2 * i + 1])
-    return t, p, came, h_n, free
+    return t, key, came, pay >> 32, h_n, free
 
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _prefetch_next(out_ptr, known_at, ds, di, blocks, h, task_mask) -> None:
-    """The next arrival is known now: start loading what it will touch (its item, its cells, and
-    the rows of the directions it goes on if it is new)."""
-    nd, np_ = payload_of(h, 1), key_of(h, 1) & task_mask
-    nv = di[nd, DST]
-    prefetch(blocks, di[nd, QHC], 2 * di[nd, QHP])
+    """The next arrival is known now: start loading what it will touch (its cells, the rows of the
+    directions it goes on if it is new, and the item behind it on its FIFO, which replaces it in
+    the heap). The heap holds its time, key and receiver, so nothing here waits for its row."""
+    pay, np_ = payload_of(h, 1), key_of(h, 1) & task_mask
+    nd, nv = pay & LOW, pay >> 32
     prefetch(known_at, np_, nv)
+    prefetch(blocks, di[nd, QHC], 2 * di[nd, QHP] + 2)
     for d in range(out_ptr[nv], out_ptr[nv + 1]):
         prefetch(ds, d, 0)
         prefetch(di, d, CUR_FID)
@@ -211,8 +213,8 @@ def _advance(out_ptr, sizes, pub_t, pub_agent, pub_task, student, rates, forward
             t, v, p, came = pub_t[pi], pub_agent[pi], pub_task[pi], -1
             pi += 1
         elif h_n > 0:
-            t, p, came, h_n, free = _pop(di, blocks, times, c_next, h, h_n, free, task_mask)
-            v = di[came, DST]
+            t, key, came, v, h_n, free = _pop(di, blocks, times, c_next, h, h_n, free)
+            p = key & task_mask
             if h_n > 0:
                 _prefetch_next(out_ptr, known_at, ds, di, blocks, h, task_mask)
         else:
@@ -225,7 +227,7 @@ def _advance(out_ptr, sizes, pub_t, pub_agent, pub_task, student, rates, forward
             student_macs += student[p]
             if not forward:
                 continue
-            sender = di[came, SRC]
+            sender = key >> task_bits
         else:
             if not has(banked, v, p):
                 add(known_at, v, p, t)
@@ -250,7 +252,7 @@ def _advance(out_ptr, sizes, pub_t, pub_agent, pub_task, student, rates, forward
             free, n_chunks, h_n = _enqueue(di, blocks, times, c_next, h, d, arrive,
                                            (di[d, SRC] << task_bits) | p, free, n_chunks, h_n)
         if h_n > 0:  # the next arrival's out-directions' rows have loaded by now: on to their tails
-            nv, np_ = di[payload_of(h, 1), DST], key_of(h, 1) & task_mask  # and to the receivers' cells
+            nv, np_ = payload_of(h, 1) >> 32, key_of(h, 1) & task_mask  # and to the receivers' cells
             for d in range(out_ptr[nv], out_ptr[nv + 1]):
                 prefetch(known_at, np_, di[d, DST])
                 if di[d, QTC] >= 0:
@@ -375,7 +377,7 @@ def run(inp: LoopInput) -> LoopOutput:
     """Run flood (relays) or broadcast (no relays) on the compiled loop."""
     forward = inp.gossip.protocol == "flood"
     task_bits = keys.task_bits(inp.n_agents, inp.n_tasks)
-    if task_bits is None:
+    if task_bits is None or inp.n_agents > LOW >> 1 or len(inp.src) > LOW:
         raise SimError(f"{inp.n_agents} agents and {inp.n_tasks} tasks do not fit the flood loop's 63-bit "
                        "arrival keys; run it with engine: simpy")
     return LoopOutput(*run_loop(
