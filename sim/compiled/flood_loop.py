@@ -55,7 +55,7 @@ LOW = (1 << 32) - 1  # a heap entry's payload: its direction | its receiver << 3
 @njit(cache=True, inline="always", error_model="numpy")
 def _open_flow(flows, f_dir, n_flows, start, d) -> int:
     """Flow n_flows on direction d, starting at `start` (the table has room); returns the next id."""
-    flows[n_flows, F_START] = start
+    flows[np.uint64(n_flows), F_START] = start
     f_dir[n_flows] = d
     return n_flows + 1
 
@@ -63,47 +63,49 @@ def _open_flow(flows, f_dir, n_flows, start, d) -> int:
 @njit(cache=True, inline="always", error_model="numpy")
 def _close_flow(flows, fid, end, nbytes, items) -> None:
     """Flow fid has ended at `end`, having carried `nbytes` in `items` packages (one cache line)."""
-    flows[fid, F_END], flows[fid, F_BYTES] = end, nbytes
-    flows.view(np.int64)[fid, F_ITEMS] = np.int64(items)
+    r = np.uint64(fid)
+    flows[r, F_END], flows[r, F_BYTES] = end, nbytes
+    flows.view(np.int64)[r, F_ITEMS] = np.int64(items)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _pipe(ds, di, flows, f_dir, n_flows, d, t, s, pub):
     """Put a package of s bytes on direction d's FIFO pipe at time t (a publish waits for the flows
     its agent starts at this instant): the flow that carries it, when it leaves, the next flow id."""
-    if di[d, NXT_FID] != NO_FLOW and (t > ds[d, CUR_END] or pub and t == ds[d, CUR_END]):
+    r = np.uint64(d)  # (an unsigned row: no test for a negative index)
+    if di[r, NXT_FID] != NO_FLOW and (t > ds[r, CUR_END] or pub and t == ds[r, CUR_END]):
         # the next flow began when the current ended
-        _close_flow(flows, di[d, CUR_FID], ds[d, CUR_END], ds[d, CUR_BYTES], ds[d, CUR_ITEMS])
-        di[d, CUR_FID] = di[d, NXT_FID]
-        ds[d, CUR_START] = ds[d, CUR_END]
-        ds[d, CUR_BYTES] = ds[d, NXT_BYTES]
-        ds[d, CUR_ITEMS] = ds[d, NXT_ITEMS]
-        ds[d, CUR_END] = ds[d, CUR_START] + ds[d, CUR_BYTES] / ds[d, BW]
-        di[d, NXT_FID] = NO_FLOW
-    if di[d, CUR_FID] != NO_FLOW and t <= ds[d, CUR_START] and not pub:  # joins the flow starting now
-        ds[d, CUR_BYTES] += s
-        ds[d, CUR_ITEMS] += 1
-        ds[d, CUR_END] = ds[d, CUR_START] + ds[d, CUR_BYTES] / ds[d, BW]
-        return di[d, CUR_FID], ds[d, CUR_END], n_flows
-    if di[d, CUR_FID] != NO_FLOW and (t < ds[d, CUR_END] or t == ds[d, CUR_END] and not pub):
+        _close_flow(flows, di[r, CUR_FID], ds[r, CUR_END], ds[r, CUR_BYTES], ds[r, CUR_ITEMS])
+        di[r, CUR_FID] = di[r, NXT_FID]
+        ds[r, CUR_START] = ds[r, CUR_END]
+        ds[r, CUR_BYTES] = ds[r, NXT_BYTES]
+        ds[r, CUR_ITEMS] = ds[r, NXT_ITEMS]
+        ds[r, CUR_END] = ds[r, CUR_START] + ds[r, CUR_BYTES] / ds[r, BW]
+        di[r, NXT_FID] = NO_FLOW
+    if di[r, CUR_FID] != NO_FLOW and t <= ds[r, CUR_START] and not pub:  # joins the flow starting now
+        ds[r, CUR_BYTES] += s
+        ds[r, CUR_ITEMS] += 1
+        ds[r, CUR_END] = ds[r, CUR_START] + ds[r, CUR_BYTES] / ds[r, BW]
+        return di[r, CUR_FID], ds[r, CUR_END], n_flows
+    if di[r, CUR_FID] != NO_FLOW and (t < ds[r, CUR_END] or t == ds[r, CUR_END] and not pub):
         # busy: waits for the next flow
-        if di[d, NXT_FID] == NO_FLOW:
-            di[d, NXT_FID] = n_flows
-            n_flows = _open_flow(flows, f_dir, n_flows, ds[d, CUR_END], d)
-            ds[d, NXT_BYTES] = 0.0
-            ds[d, NXT_ITEMS] = 0
-        ds[d, NXT_BYTES] += s
-        ds[d, NXT_ITEMS] += 1
-        return di[d, NXT_FID], ds[d, CUR_END] + ds[d, NXT_BYTES] / ds[d, BW], n_flows
-    if di[d, CUR_FID] != NO_FLOW:  # idle: a new flow now
-        _close_flow(flows, di[d, CUR_FID], ds[d, CUR_END], ds[d, CUR_BYTES], ds[d, CUR_ITEMS])
-    di[d, CUR_FID] = n_flows
+        if di[r, NXT_FID] == NO_FLOW:
+            di[r, NXT_FID] = n_flows
+            n_flows = _open_flow(flows, f_dir, n_flows, ds[r, CUR_END], d)
+            ds[r, NXT_BYTES] = 0.0
+            ds[r, NXT_ITEMS] = 0
+        ds[r, NXT_BYTES] += s
+        ds[r, NXT_ITEMS] += 1
+        return di[r, NXT_FID], ds[r, CUR_END] + ds[r, NXT_BYTES] / ds[r, BW], n_flows
+    if di[r, CUR_FID] != NO_FLOW:  # idle: a new flow now
+        _close_flow(flows, di[r, CUR_FID], ds[r, CUR_END], ds[r, CUR_BYTES], ds[r, CUR_ITEMS])
+    di[r, CUR_FID] = n_flows
     n_flows = _open_flow(flows, f_dir, n_flows, t, d)
-    ds[d, CUR_START] = t
-    ds[d, CUR_BYTES] = s
-    ds[d, CUR_ITEMS] = 1
-    ds[d, CUR_END] = t + s / ds[d, BW]
-    return di[d, CUR_FID], ds[d, CUR_END], n_flows
+    ds[r, CUR_START] = t
+    ds[r, CUR_BYTES] = s
+    ds[r, CUR_ITEMS] = 1
+    ds[r, CUR_END] = t + s / ds[r, BW]
+    return di[r, CUR_FID], ds[r, CUR_END], n_flows
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -111,9 +113,10 @@ def _enqueue(di, blocks, times, c_next, h, d, arrive, key, free, n_chunks, h_n):
     """Queue an arrival at the tail of direction d's FIFO (a block from the free list, or a fresh
     one: the table has room); a direction that had none on its way enters the heap. Returns the
     free list's head, the blocks in use and the heap's size."""
-    c = di[d, QTC]
+    r = np.uint64(d)  # (an unsigned row: no test for a negative index)
+    c = di[r, QTC]
     empty = c == -1
-    if empty or di[d, QTP] == CHUNK:  # a new block at the tail
+    if empty or di[r, QTP] == CHUNK:  # a new block at the tail
         if free >= 0:
             nc = free
             free = c_next[nc]
@@ -122,16 +125,16 @@ def _enqueue(di, blocks, times, c_next, h, d, arrive, key, free, n_chunks, h_n):
             n_chunks += 1
         c_next[nc] = -1
         if empty:
-            di[d, QHC], di[d, QHP] = nc, 0
+            di[r, QHC], di[r, QHP] = nc, 0
         else:
             c_next[c] = nc
-        c, di[d, QTC], di[d, QTP] = nc, nc, 0
-    i = di[d, QTP]
+        c, di[r, QTC], di[r, QTP] = nc, nc, 0
+    i = di[r, QTP]
     times[c, 2 * i] = arrive
     blocks[c, 2 * i + 1] = key
-    di[d, QTP] = i + 1
+    di[r, QTP] = i + 1
     if empty:
-        h_n = push(h, h_n, arrive, key, d | (di[d, DST] << 32))
+        h_n = push(h, h_n, arrive, key, d | (di[r, DST] << 32))
     return free, n_chunks, h_n
 
 
@@ -142,14 +145,15 @@ def _pop(di, blocks, times, c_next, h, h_n, free):
     copy of the FIFO's head), direction, receiver, the heap's size and the free list's head."""
     t, key, pay = top_time(h), key_of(h, 1), payload_of(h, 1)
     came = pay & LOW
+    r = np.uint64(came)  # (an unsigned row: no test for a negative index)
     prefetch(di, payload_of(h, 2) & LOW, CUR_FID)  # one of the root's children comes next but one: its row, an event ahead
     prefetch(di, payload_of(h, 3) & LOW, CUR_FID)
-    c, i = di[came, QHC], di[came, QHP]
+    c, i = di[r, QHC], di[r, QHP]
     i += 1
-    if c == di[came, QTC] and i == di[came, QTP]:  # that was the last one on its way
+    if c == di[r, QTC] and i == di[r, QTP]:  # that was the last one on its way
         c_next[c] = free
         free = c
-        di[came, QHC] = di[came, QTC] = -1
+        di[r, QHC] = di[r, QTC] = -1
         h_n = pop_top(h, h_n)
     else:
         if i == CHUNK:  # block used up: on to the next one
@@ -157,8 +161,8 @@ def _pop(di, blocks, times, c_next, h, h_n, free):
             c_next[c] = free
             free = c
             c, i = nc, 0
-            di[came, QHC] = c
-        di[came, QHP] = i
+            di[r, QHC] = c
+        di[r, QHP] = i
         replace_top(h, h_n, times[c, 2 * i], blocks[c, 2 * i + 1])
     return t, key, came, pay >> 32, h_n, free
 
@@ -233,9 +237,10 @@ def _advance(out_ptr, sizes, pub_t, pub_agent, pub_task, student, rates, forward
                 add(known_at, v, p, t)
                 merge_free[v] = max(merge_free[v], t)
             sender = -1
-        s = sizes[p]
+        s, relay_key = sizes[p], (v << task_bits) | p  # (v sends on every direction below)
         for d in range(out_ptr[v], out_ptr[v + 1]):  # (directions numbered by sender: see run_loop)
-            w = di[d, DST]
+            r = np.uint64(d)  # (an unsigned row: no test for a negative index)
+            w = di[r, DST]
             if w == sender:
                 continue
             fid, leave, n_flows = _pipe(ds, di, flows, f_dir, n_flows, d, t, s, came < 0)
@@ -245,12 +250,12 @@ def _advance(out_ptr, sizes, pub_t, pub_agent, pub_task, student, rates, forward
                 n_items += 1
             if has(banked, w, p):
                 continue  # the receiver holds it already: a copy that changes nothing when it lands
-            arrive = leave + ds[d, LAT]
-            if known_at[p, w] < arrive:
+            arrive = leave + ds[r, LAT]
+            cell = (np.uint64(p), np.uint64(w))
+            if known_at[cell] < arrive:
                 continue  # an earlier copy is on its way there: this one will change nothing either
-            known_at[p, w] = arrive
-            free, n_chunks, h_n = _enqueue(di, blocks, times, c_next, h, d, arrive,
-                                           (di[d, SRC] << task_bits) | p, free, n_chunks, h_n)
+            known_at[cell] = arrive
+            free, n_chunks, h_n = _enqueue(di, blocks, times, c_next, h, d, arrive, relay_key, free, n_chunks, h_n)
         if h_n > 0:  # the next arrival's out-directions' rows have loaded by now: on to their tails
             nv, np_ = payload_of(h, 1) >> 32, key_of(h, 1) & task_mask  # and to the receivers' cells
             for d in range(out_ptr[nv], out_ptr[nv + 1]):
