@@ -14,7 +14,7 @@ At N = 5000 it is bound by memory latency (perf, cpu-clock, before the layouts b
 sift_down 32 % of the core's samples, waiting for the next arrival's direction row 23 %, for the
 out-directions' rows while prefetching their FIFO tails 11 %; page faults of fresh tables 14 % of
 the run). Hence the cache-line layouts, huge pages and prefetches: the heap keeps one record per
-line half (sim/compiled/line_heap.py; the heap's order, ties included, is a pinned part of the
+line half (sim/compiled/heap.py; the heap's order, ties included, is a pinned part of the
 results: it decides which of two copies on their way at one instant is queued, hence `events`);
 a direction's state is one 128-byte row, rows are numbered by sender so an agent's out-directions
 are neighbours; banks are the sign bit of the merge-time cells (sim/compiled/banks.py); and the
@@ -37,7 +37,7 @@ from numba import njit
 
 from sim.compiled import keys
 from sim.compiled.banks import add, has, new_table, settle
-from sim.compiled.line_heap import key_of, new_heap, payload_of, pop_top, push, replace_top, top_time
+from sim.compiled.heap import key_of, new_heap, payload_of, pop_top, push, replace_top, top_time
 from sim.compiled.contract import LoopInput, LoopOutput
 from sim.errors import SimError
 from sim.compiled.memory import grow, grow_rows, prefetch, reserve
@@ -332,7 +332,7 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
     reserve = max(1, int((out_ptr[1:] - out_ptr[:-1]).max()))  # rows one event may add to each table
     # A binary heap of the directions with packages on the way, keyed by their first arrival (and
     # its key: sender first, so copies landing on one agent at one instant come in sender order),
-    # one 32-byte record per direction (sim.compiled.line_heap).
+    # one 32-byte record per direction (sim.compiled.heap).
     h = new_heap(len(src))
     state = np.array([0, 0, 0, 0, -1, 0, 0], dtype=np.int64)  # pi, h_n, n_flows, n_items, free, n_chunks, events
     macs = np.zeros(1)  # student MACs

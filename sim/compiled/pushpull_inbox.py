@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from sim.compiled.heap import sift_up
+from sim.compiled.heap import push
 from sim.ranks import WAKE as RANK_WAKE
 
 PUBLISH, TIMER, FLOW_END, WAKE = range(4)  # event kinds: code = subject * 4 + kind
@@ -30,15 +30,12 @@ def event_rank(kind, agent, n_agents):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def push_event(h_t, h_s, h_c, c, t, code, rank) -> None:
+def push_event(h, c, t, code, rank) -> None:
     """Schedule event `code` at time t (the heap has room: see the reserve at the loop's top).
     Events of one instant run by rank, as in the SimPy engine (sim.ranks.rank): flow ends (rank
     0), then wake-ups, publishes and timers, each in agent order; equal ranks in scheduling order."""
-    n = c[H_N]
-    h_t[n], h_s[n], h_c[n] = t, (rank << RANK_SHIFT) | c[SEQ], code
+    c[H_N] = push(h, c[H_N], t, (rank << RANK_SHIFT) | c[SEQ], code)
     c[SEQ] += 1
-    c[H_N] = n + 1
-    sift_up(h_t, h_s, h_c, n)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -62,7 +59,7 @@ def hold(bits, n_held, holders, c, n_agents, v, p) -> None:
 
 @njit(cache=True, error_model="numpy", _nrt=False)
 def open_flow(d, head, now, c, fs, fi, bt, items, tsize, sizes, bw, lat, d_dst, d_busy, inbox_head, inbox_tail,
-          tok_in, h_t, h_s, h_c) -> None:
+          tok_in, h) -> None:
     """Start a flow on direction d carrying the batch chain from `head`: its bytes, end event, the
     wake-ups of the digests it carries, and its place at the end of the receiver's inbox. The end
     is scheduled before the wake-ups, as in the SimPy engine: with zero latency the last item lands
@@ -84,7 +81,7 @@ def open_flow(d, head, now, c, fs, fi, bt, items, tsize, sizes, bw, lat, d_dst, 
                 fs[fid, ARRIVE] = now + total / bw[d] + lat[d]
             n += 1
         b = bt[b, NEXT]
-    push_event(h_t, h_s, h_c, c, now + total / bw[d], d * 4 + FLOW_END, 0)
+    push_event(h, c, now + total / bw[d], d * 4 + FLOW_END, 0)
     if npkg < n:  # digests on board: wake their receiver when each lands (the same sums again)
         cum = 0.0
         b = head
@@ -94,7 +91,7 @@ def open_flow(d, head, now, c, fs, fi, bt, items, tsize, sizes, bw, lat, d_dst, 
                 cum += tsize[bt[b, SLOT]] if x < 0 else sizes[x]
                 if x < 0:
                     wake = event_rank(RANK_WAKE, dst, len(tok_in))  # tok_in: one entry per agent
-                    push_event(h_t, h_s, h_c, c, now + cum / bw[d] + lat[d], dst * 4 + WAKE, wake)
+                    push_event(h, c, now + cum / bw[d] + lat[d], dst * 4 + WAKE, wake)
                     tok_in[dst] += 1
             b = bt[b, NEXT]
     fs[fid, START], fs[fid, BYTES], fs[fid, CUM] = now, total, 0.0

@@ -26,7 +26,7 @@ from numba import njit
 
 from sim import draws
 from sim.compiled.contract import LoopInput, LoopOutput
-from sim.compiled.heap import sift_down
+from sim.compiled.heap import capacity, grow_heap, new_heap, payload_of, pop_top, top_time
 from sim.compiled.memory import grow, grow_rows, huge
 from sim.compiled.pushpull_inbox import (
     ANSWER, ASK, BYTES, CLAIMED, DIR, END, EVENTS, FIRST, FLOW_END, FREE_SLOT, H_N, IDLE, INCOMING, LEN,
@@ -67,13 +67,13 @@ LAST_CHANGE, MACS = range(2)  # the loop's float state: when a bank last changed
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _has_room(v, c, tok_in, n_tasks, n_agents, n_pub, n_dirs, items, bt, fs, tsize, scratch, h_t) -> bool:
+def _has_room(v, c, tok_in, n_tasks, n_agents, n_pub, n_dirs, items, bt, fs, tsize, scratch, h) -> bool:
     """Room for the worst an event of agent v can add: every digest on its way to v answered, one
     more sent (run_loop grows the tables otherwise)."""
     sends = tok_in[v] + 2
     return (c[N_ITEMS] + sends * (n_tasks + 1) <= len(items) and c[N_BATCHES] + sends <= len(bt)
             and c[N_FLOWS] + sends <= len(fs) and c[N_SLOTS] + sends <= len(tsize) and tok_in[v] <= len(scratch)
-            and n_agents + n_pub + n_dirs + len(tsize) + 2 * sends <= len(h_t))
+            and n_agents + n_pub + n_dirs + len(tsize) + 2 * sends <= capacity(h))
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -135,7 +135,7 @@ def _new_digest(v, kind, c, snap, tsize, tkind, bits, n_held, digest_bytes) -> i
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _timer_direction(v, t, c, out_ptr, out_dir, keys, rounds, d_busy, q_head, h_t, h_s, h_c, f, period, idle_s,
+def _timer_direction(v, t, c, out_ptr, out_dir, keys, rounds, d_busy, q_head, h, f, period, idle_s,
                      max_rounds, n_agents) -> int:
     """v's timer fires: the direction it asks on this round, or -1 when it does not (rounds ran
     out, nothing can be new, exchanges gave up, or the link is busy: then the round is skipped)."""
@@ -151,7 +151,7 @@ def _timer_direction(v, t, c, out_ptr, out_dir, keys, rounds, d_busy, q_head, h_
     d_ask = out_dir[out_ptr[v] + np.int64(draw(keys[v], r + 1) % np.uint64(deg))]
     rounds[v] = r + 1
     if d_busy[d_ask] != IDLE or q_head[d_ask] >= 0:  # the link is still sending: this round is skipped
-        push_event(h_t, h_s, h_c, c, t + period, v * 4 + TIMER, event_rank(RANK_TIMER, v, n_agents))
+        push_event(h, c, t + period, v * 4 + TIMER, event_rank(RANK_TIMER, v, n_agents))
         return -1
     return d_ask
 
@@ -160,25 +160,22 @@ def _timer_direction(v, t, c, out_ptr, out_dir, keys, rounds, d_busy, q_head, h_
 def _advance(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_t, pub_agent, pub_task, student,
              rates, keys, period, digest_bytes, idle_s, max_rounds, bits, known_at, merge_free, n_held, holders,
              no_merge, rounds, left, tok_in, inbox_head, inbox_tail, d_busy, q_head, q_tail, d_rev, c, f, items, bt,
-             fs, fi, snap, tsize, tkind, scratch, want, table, h_t, h_s, h_c) -> bool:
+             fs, fi, snap, tsize, tkind, scratch, want, table, h) -> bool:
     """The loop's core: every event in time order, until none is left (returns True) or a growable
     table may lack room for the next one (returns False before taking it: run_loop grows the table
     and calls again). Tables are never replaced in here, so the loop holds no reference counts."""
     n_dirs = len(src)
     while c[H_N] > 0:
-        t, code = h_t[0], h_c[0]
+        t, code = top_time(h), payload_of(h, 1)
         kind, x = code & 3, code >> 2
         v = pub_agent[x] if kind == PUBLISH else (src[x] if kind == FLOW_END else x)
-        if not _has_room(v, c, tok_in, n_tasks, n_agents, len(pub_t), n_dirs, items, bt, fs, tsize, scratch, h_t):
+        if not _has_room(v, c, tok_in, n_tasks, n_agents, len(pub_t), n_dirs, items, bt, fs, tsize, scratch, h):
             return False
-        n = c[H_N] - 1
-        h_t[0], h_s[0], h_c[0] = h_t[n], h_s[n], h_c[n]
-        c[H_N] = n
-        sift_down(h_t, h_s, h_c, n, 0)
+        c[H_N] = pop_top(h, c[H_N])
         c[EVENTS] += 1
         d_ask = -1
         if kind == TIMER:
-            d_ask = _timer_direction(v, t, c, out_ptr, out_dir, keys, rounds, d_busy, q_head, h_t, h_s, h_c, f,
+            d_ask = _timer_direction(v, t, c, out_ptr, out_dir, keys, rounds, d_busy, q_head, h, f,
                                      period, idle_s, max_rounds, n_agents)
             if d_ask < 0:
                 continue
@@ -229,7 +226,7 @@ def _advance(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
             c[QUEUED] += pos - start - (1 if answer else 0)
             if d_busy[d] == IDLE:
                 open_flow(d, b, t, c, fs, fi, bt, items, tsize, sizes, bw, lat, dst, d_busy, inbox_head, inbox_tail,
-                          tok_in, h_t, h_s, h_c)
+                          tok_in, h)
             else:
                 if q_tail[d] >= 0:
                     bt[q_tail[d], NEXT] = b
@@ -249,9 +246,9 @@ def _advance(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
                 head = q_head[x]
                 q_head[x] = q_tail[x] = -1
                 open_flow(x, head, t, c, fs, fi, bt, items, tsize, sizes, bw, lat, dst, d_busy, inbox_head, inbox_tail,
-                          tok_in, h_t, h_s, h_c)
+                          tok_in, h)
         elif kind == TIMER:  # the next round
-            push_event(h_t, h_s, h_c, c, t + period, v * 4 + TIMER, event_rank(RANK_TIMER, v, n_agents))
+            push_event(h, c, t + period, v * 4 + TIMER, event_rank(RANK_TIMER, v, n_agents))
     return True
 
 
@@ -283,14 +280,14 @@ def _held(bits, n_agents, n_tasks):
 
 
 @njit(cache=True, error_model="numpy")
-def _first_events(h_t, h_s, h_c, c, pub_t, pub_agent, out_ptr, keys, period, n_agents) -> None:
+def _first_events(h, c, pub_t, pub_agent, out_ptr, keys, period, n_agents) -> None:
     """Every publish, and each agent's first timer at a drawn phase of its period."""
     for i in range(len(pub_t)):
-        push_event(h_t, h_s, h_c, c, pub_t[i], i * 4 + PUBLISH, event_rank(RANK_LEARNED, pub_agent[i], n_agents))
+        push_event(h, c, pub_t[i], i * 4 + PUBLISH, event_rank(RANK_LEARNED, pub_agent[i], n_agents))
     for a in range(n_agents):
         if out_ptr[a + 1] > out_ptr[a]:
             u = (draw(keys[a], 0) >> np.uint64(11)) * (2.0 ** -53)
-            push_event(h_t, h_s, h_c, c, u * period, a * 4 + TIMER, event_rank(RANK_TIMER, a, n_agents))
+            push_event(h, c, u * period, a * 4 + TIMER, event_rank(RANK_TIMER, a, n_agents))
 
 
 @njit(cache=True, error_model="numpy")
@@ -342,14 +339,14 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
     want = np.empty(n_words, dtype=np.uint64)
     table = _debruijn_table()
     room = n_agents + len(pub_t) + n_dirs + 64
-    h_t, h_s, h_c = np.empty(room), np.empty(room, dtype=np.int64), np.empty(room, dtype=np.int64)
-    _first_events(h_t, h_s, h_c, c, pub_t, pub_agent, out_ptr, keys, period, n_agents)
+    h = new_heap(room)
+    _first_events(h, c, pub_t, pub_agent, out_ptr, keys, period, n_agents)
     while not _advance(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_t, pub_agent, pub_task,
                        student, rates, keys, period, digest_bytes, idle_s, max_rounds, bits, known_at, merge_free,
                        n_held, holders, no_merge, rounds, left, tok_in, inbox_head, inbox_tail, d_busy, q_head,
-                       q_tail, d_rev, c, f, items, bt, fs, fi, snap, tsize, tkind, scratch, want, table, h_t, h_s, h_c):
+                       q_tail, d_rev, c, f, items, bt, fs, fi, snap, tsize, tkind, scratch, want, table, h):
         # the event at the heap's top needs more room: grow what it may fill
-        code = h_c[0]
+        code = payload_of(h, 1)
         kind, x = code & 3, code >> 2
         v = pub_agent[x] if kind == PUBLISH else (src[x] if kind == FLOW_END else x)
         sends = tok_in[v] + 2
@@ -362,9 +359,8 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
             snap, tsize, tkind = grow_rows(snap), grow(tsize, 2 * len(tsize)), grow(tkind, 2 * len(tkind))
         if tok_in[v] > len(scratch):
             scratch = np.empty((2 * tok_in[v], 2), dtype=np.int64)
-        if n_agents + len(pub_t) + n_dirs + len(tsize) + 2 * sends > len(h_t):
-            room = n_agents + len(pub_t) + n_dirs + 2 * len(tsize) + 2 * sends
-            h_t, h_s, h_c = grow(h_t, room), grow(h_s, room), grow(h_c, room)
+        if n_agents + len(pub_t) + n_dirs + len(tsize) + 2 * sends > capacity(h):
+            h = grow_heap(h, c[H_N], n_agents + len(pub_t) + n_dirs + 2 * len(tsize) + 2 * sends)
     for v in range(n_agents):  # packages that land after the last event are taken in, as in SimPy
         got = collect(v, np.inf, c, fs, fi, bt, items, tsize, sizes, bw, lat, src, bits, n_held, holders, n_agents,
                       known_at, merge_free, student, rates, no_merge, tok_in, inbox_head, inbox_tail, scratch)[1]

@@ -1,12 +1,11 @@
 """The loops' binary heap (sim/compiled/heap.py) against a textbook swap heap written here.
 
-Claim: the hole sifts (Floyd's for sift_down) leave the three arrays exactly as a swap sift does,
+Claim: the hole sifts (bottom-up for sift_down) leave the entries exactly as a swap sift does,
 entry for entry, ties on (time, key) included, so the loops pop in the same order as before."""
 
 import numpy as np
 import pytest
 
-from sim.compiled.heap import sift_down, sift_up
 
 
 def less(t, s, i, j):
@@ -38,59 +37,21 @@ def swap_down(t, s, d, n, i):
         i = child
 
 
-@pytest.mark.parametrize("seed", range(20))
-def test_sifts_give_a_swap_heaps_layout(seed):
-    """Random pushes and pops (the root replaced by a later entry, as a direction's next arrival,
-    or by the last entry, as a direction that empties) on few distinct times and keys: the arrays
-    stay equal to the swap heap's after every step, and pops come out in (time, key) order."""
-    rng = np.random.default_rng(seed)
-    size = 200
-    ours = [np.empty(size), np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64)]
-    ref = [np.empty(size), np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64)]
-    n, payload, popped = 0, 0, []
-    for _ in range(3000):
-        if n < size and (n == 0 or rng.random() < 0.45):  # push
-            entry = (float(rng.integers(0, 8)), int(rng.integers(0, 3)), payload)
-            payload += 1
-            for arrays in (ours, ref):
-                for a, x in zip(arrays, entry):
-                    a[n] = x
-            sift_up(*ours, n)
-            swap_up(*ref, n)
-            n += 1
-        else:  # pop the root; put back a later entry or the last one
-            popped.append((ours[0][0], ours[1][0]))
-            if rng.random() < 0.5:
-                entry = (ours[0][0] + float(rng.integers(0, 4)), int(rng.integers(0, 3)), payload)
-                payload += 1
-            else:
-                n -= 1
-                entry = (ours[0][n], ours[1][n], ours[2][n])
-            for arrays in (ours, ref):
-                for a, x in zip(arrays, entry):
-                    a[0] = x
-            sift_down(*ours, n, 0)
-            swap_down(*ref, n, 0)
-        for a, b in zip(ours, ref):
-            assert np.array_equal(a[:n], b[:n])
-    assert len(popped) > 1000
-
-
 def records(h):
-    """The line heap's flat table as rows (time, key, payload, spare), times as floats."""
+    """The heap's flat table as rows (time, key, payload, spare), times as floats."""
     rows = h.reshape(-1, 4)
     return rows.view(np.float64)[:, 0], rows[:, 1], rows[:, 2]
 
 
 @pytest.mark.parametrize("seed", range(20))
-def test_the_line_heap_keeps_a_swap_heaps_layout(seed):
-    """sim/compiled/line_heap.py (records, 1-based, a sentinel after the last entry, times as
+def test_the_heap_keeps_a_swap_heaps_layout(seed):
+    """sim/compiled/heap.py (records, 1-based, a sentinel after the last entry, times as
     their bits, bottom-up sift_down) through push, replace_top and pop_top: the top is always the
     earliest (time, key), and after every step the entries equal the 0-based swap heap's, entry for
     entry (ties on (time, key) included, so the flood loop pops in the same order as with
     sim/compiled/heap.py), with the sentinel right after the last entry. Times include +0.0 and
     values below 1 and above 2**52, where bit patterns and floats must agree on order."""
-    from sim.compiled.line_heap import new_heap, pop_top, push, replace_top, top_time
+    from sim.compiled.heap import new_heap, pop_top, push, replace_top, top_time
 
     rng = np.random.default_rng(seed)
     size = 300
@@ -129,12 +90,32 @@ def test_the_line_heap_keeps_a_swap_heaps_layout(seed):
     assert top_time(new_heap(1)) == np.inf  # an empty heap's top: the sentinel
 
 
-def test_the_line_heap_puts_siblings_on_one_cache_line():
+def test_the_heap_puts_siblings_on_one_cache_line():
     """Children 2i and 2i + 1 of every entry share a 64-byte line (the point of the layout)."""
-    from sim.compiled.line_heap import new_heap
+    from sim.compiled.heap import new_heap
 
     for capacity in (1, 7, 1000):
         h = new_heap(capacity)
         assert h.shape == ((capacity + 2) * 4,)
         line = [(h.ctypes.data + r * 32) // 64 for r in range(capacity + 2)]
         assert all(line[2 * i] == line[2 * i + 1] for i in range(1, (capacity + 1) // 2))
+
+
+def test_a_grown_heap_keeps_its_entries_and_order():
+    """grow_heap (push_pull's heap grows with its digests in flight): the entries and sentinel
+    move to a table of at least the room asked for, and pops continue in (time, key) order."""
+    from sim.compiled.heap import capacity, grow_heap, new_heap, pop_top, push, top_time
+
+    rng = np.random.default_rng(5)
+    h, n = new_heap(4), 0
+    entries = [(float(rng.integers(0, 5)), k, k) for k in range(40)]
+    for t, key, payload in entries:
+        if n == capacity(h):
+            h = grow_heap(h, n, n + 1)
+        n = push(h, n, t, key, payload)
+    assert capacity(h) >= 40 and capacity(grow_heap(h, n, 100)) >= 100
+    popped = []
+    while n:
+        popped.append((top_time(h), records(h)[1][1]))
+        n = pop_top(h, n)
+    assert popped == sorted((t, key) for t, key, _ in entries)
