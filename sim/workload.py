@@ -40,8 +40,8 @@ class TaskWork:
     def __post_init__(self) -> None:
         for name in ("task_id", "owner", "macs", "nbytes", "student_macs", "wall_s", "batch_macs", "hold_macs",
                      "exemplars", "classes"):
-            if getattr(self, name) < 0:
-                raise SimError(f"TaskWork.{name} must be >= 0, got {getattr(self, name)!r}")
+            if not getattr(self, name) >= 0:  # (NaN too: it would order after every time)
+                raise SimError(f"TaskWork.{name} must be a number >= 0, got {getattr(self, name)!r}")
         if self.nbytes < 1:  # a package that took no time on the wire would land as it is sent
             raise SimError(f"TaskWork.nbytes must be >= 1 (a package has at least a header), got {self.nbytes!r}")
 

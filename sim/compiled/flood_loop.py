@@ -22,7 +22,8 @@ rows of the event after next, the next arrival's cells and its out-directions' t
 prefetched an event ahead. The core
 (`_advance`) is compiled without numba's reference counts (`_nrt=False`): it allocates nothing and
 never replaces a table; when one may lack room for the next event's worst case (a row per
-out-direction) it returns, and `run_loop` grows the table and calls it again. With reference counts
+out-direction) it returns, and `run_loop` grows the table and calls it again (tables reserved at the
+run's bound, as `_tables` makes them by default, never need it). With reference counts
 on, every array handed to an inlined helper cost atomic increments and decrements per event (29 %
 of the loop's profile samples). The SimPy engine
 (sim/engine/) stays the reference for every other setting; tests/sim/compiled/test_loops.py checks that both
@@ -381,10 +382,10 @@ def _tables(inp: LoopInput, forward: bool) -> tuple[np.ndarray, ...]:
 def run(inp: LoopInput) -> LoopOutput:
     """Run flood (relays) or broadcast (no relays) on the compiled loop."""
     forward = inp.gossip.protocol == "flood"
-    task_bits = keys.task_bits(inp.n_agents, inp.n_tasks)
-    if task_bits is None or inp.n_agents > LOW >> 1 or len(inp.src) > LOW:
-        raise SimError(f"{inp.n_agents} agents and {inp.n_tasks} tasks do not fit the flood loop's 63-bit "
-                       "arrival keys; run it with engine: simpy")
+    task_bits = keys.task_bits(inp.n_agents, inp.n_tasks, len(inp.src))
+    if task_bits is None:
+        raise SimError(f"{inp.n_agents} agents, {inp.n_tasks} tasks and {len(inp.src)} link directions do not fit "
+                       "the flood loop's arrival keys (sim/compiled/keys.py); run it with engine: simpy")
     return LoopOutput(*run_loop(
         inp.n_agents, inp.n_tasks, inp.out_ptr, inp.out_dir, inp.src, inp.dst, inp.bandwidth, inp.latency,
         inp.sizes, inp.pub_t, inp.pub_agent, inp.pub_task, inp.student, inp.rates, forward,

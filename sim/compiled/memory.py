@@ -72,8 +72,10 @@ def reserve(rows: int, cols: int, dtype, fallback_rows: int) -> np.ndarray:
         m = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | _NORESERVE)
     except (AttributeError, OSError, OverflowError, TypeError, ValueError):
         return np.empty((fallback_rows, cols) if cols else fallback_rows, dtype)
-    if hasattr(mmap, "MADV_HUGEPAGE"):
+    try:
         m.madvise(mmap.MADV_HUGEPAGE)
+    except (AttributeError, OSError):  # no such advice here (no transparent huge pages): small pages
+        pass
     a = np.frombuffer(m, dtype=dtype)
     return a.reshape((-1, cols)) if cols else a
 

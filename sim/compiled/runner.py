@@ -71,7 +71,7 @@ def batched_merges(workload: Workload) -> str | None:
 
 def too_wide(graph: nx.Graph, workload: Workload) -> str | None:
     """Why the loops cannot number a run's arrivals (sim.compiled.keys), or None."""
-    if keys.task_bits(graph.number_of_nodes(), workload.num_tasks) is None:
+    if keys.task_bits(graph.number_of_nodes(), workload.num_tasks, 2 * graph.number_of_edges()) is None:
         return f"a run too large for the compiled loops' 63-bit event keys ({graph.number_of_nodes()} agents, {workload.num_tasks} tasks)"
     return None
 

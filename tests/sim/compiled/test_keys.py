@@ -10,17 +10,19 @@ from sim.workload import synthetic_workload
 def test_task_bits_are_the_bits_of_the_largest_task_id():
     """Hand counts: ids 0..9999 need 14 bits, 0..1 and a lone task 1 bit; 5000 agents (13 bits)
     and 2**50 tasks (50 bits) fit 63 bits, 2**51 tasks do not."""
-    assert keys.task_bits(5000, 10_000) == 14
-    assert keys.task_bits(5000, 16_384) == 14 and keys.task_bits(5000, 16_385) == 15
-    assert keys.task_bits(2, 2) == 1 and keys.task_bits(1, 1) == 1
-    assert keys.task_bits(5000, 2**50) == 50
-    assert keys.task_bits(5000, 2**51) is None
+    assert keys.task_bits(5000, 10_000, 20_000) == 14
+    assert keys.task_bits(5000, 16_384, 2) == 14 and keys.task_bits(5000, 16_385, 2) == 15
+    assert keys.task_bits(2, 2, 2) == 1 and keys.task_bits(1, 1, 0) == 1
+    assert keys.task_bits(5000, 2**50, 2) == 50
+    assert keys.task_bits(5000, 2**51, 2) is None
+    assert keys.task_bits(2**31, 2, 2) is None  # a payload holds the receiver in 32 bits, signed
+    assert keys.task_bits(2, 2, 2**32 + 1) is None  # ... and the direction in 32
 
 
 def test_keys_keep_sender_then_task_order_whatever_the_width():
     """Packing with the run's width orders (sender, task) pairs as the pairs do."""
     pairs = [(s, t) for s in range(5) for t in range(7)]
-    bits = keys.task_bits(5, 7)
+    bits = keys.task_bits(5, 7, 10)
     packed = [(s << bits) | t for s, t in pairs]
     assert sorted(range(len(pairs)), key=lambda i: packed[i]) == sorted(range(len(pairs)), key=lambda i: pairs[i])
 

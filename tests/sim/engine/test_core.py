@@ -92,8 +92,10 @@ def test_bad_arguments_name_the_field(kwargs, match, run):
 def test_bad_workload_and_links_name_the_field(run, linked):
     with pytest.raises(SimError, match="owner 5 is not an agent"):
         run(linked(nx.path_graph(2)), Workload([TaskWork(0, 5, 1, 1, 0)]))
-    with pytest.raises(SimError, match="macs must be >= 0"):
+    with pytest.raises(SimError, match="macs must be a number >= 0"):
         TaskWork(0, 0, -1, 1, 0)
+    with pytest.raises(SimError, match="wall_s must be a number >= 0, got nan"):
+        TaskWork(0, 0, 1, 1, 0, wall_s=float("nan"))
     with pytest.raises(SimError, match="bandwidth must be > 0"):
         run(linked(nx.path_graph(2), bw=-5.0), Workload([TaskWork(0, 0, 1, 1, 0)]))
     graph = nx.path_graph(2)
