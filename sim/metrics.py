@@ -91,7 +91,11 @@ def _pieces(values: np.ndarray, size: int = 1 << 20):
 
 def coverage_curve(known_at: np.ndarray, removed: list, total: int) -> list[tuple[float, float]]:
     """Fraction of `total` agent-task pairs known over time, as steps (sampled for very large runs)."""
-    n_times = sum(int(np.count_nonzero(np.isfinite(v))) for v in _pieces(known_at))
+    n_times, top = 0, -np.inf  # finite times, and the latest
+    for v in _pieces(known_at):
+        finite = np.isfinite(v)
+        n_times += int(np.count_nonzero(finite))
+        top = max(top, float(np.max(v, where=finite, initial=-np.inf)))
     downs = np.array([r[0] for r in removed], dtype=np.float64)
     rebanked = np.array([r[3] for r in removed], dtype=np.float64)
     if total == 0 or n_times + len(rebanked) == 0:
@@ -104,7 +108,6 @@ def coverage_curve(known_at: np.ndarray, removed: list, total: int) -> list[tupl
         steps, level = steps[order], np.cumsum(delta[order]) / total
         last = np.r_[steps[1:] != steps[:-1], True]  # keep the level after the last change at a time
         return [(0.0, 0.0)] + list(zip(steps[last].tolist(), level[last].tolist()))
-    top = max(float(np.max(v, where=np.isfinite(v), initial=-np.inf)) for v in _pieces(known_at))
     grid = np.linspace(0.0, float(max(top, rebanked.max(initial=-np.inf), downs.max(initial=0.0))), CURVE_GRID)
     up = _at_most(rebanked, grid) + sum(_at_most(v[np.isfinite(v)], grid) for v in _pieces(known_at))
     down = _at_most(downs, grid) if len(downs) else 0

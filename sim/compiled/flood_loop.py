@@ -45,9 +45,10 @@ from sim.compiled.memory import grow, grow_rows, prefetch, reserve
 
 NO_FLOW = -1
 # Columns of a direction's 128-byte row: eight floats (item counts are exact as floats), read
-# through ds, then eight integers, read through di (two views of one table).
+# through ds, then integers, read through di (two views of one table; the last word is spare: a
+# copy's sender is in its key).
 CUR_START, CUR_BYTES, CUR_END, NXT_BYTES, BW, LAT, CUR_ITEMS, NXT_ITEMS = range(8)
-CUR_FID, NXT_FID, QHC, QHP, QTC, QTP, DST, SRC = range(8, 16)
+CUR_FID, NXT_FID, QHC, QHP, QTC, QTP, DST = range(8, 15)
 F_START, F_END, F_BYTES, F_ITEMS = range(4)  # columns of a flow row (items through an int64 view)
 CHUNK = 16  # packages per block of a direction's FIFO: pops and pushes walk memory in order
 LOW = (1 << 32) - 1  # a heap entry's payload: its direction | its receiver << 32
@@ -197,7 +198,7 @@ def _bank(banked, known_at, merge_free, student, rates, no_merge, v, p, t) -> bo
 
 
 @njit(cache=True, error_model="numpy", _nrt=False)
-def _advance(out_ptr, sizes, pub_t, pub_agent, pub_task, student, rates, forward, keep_items, reserve,
+def _advance(out_ptr, sizes, pub_t, pub_agent, pub_task, student, rates, forward, keep_items, per_event,
              known_at, merge_free, no_merge, ds, di, flows, f_dir, i_fid, i_pkg, blocks, c_next,
              h, task_bits, state, macs):
     """The loop's core: every publish and arrival in time order, until the run ends (returns True)
@@ -211,8 +212,8 @@ def _advance(out_ptr, sizes, pub_t, pub_agent, pub_task, student, rates, forward
     n_pub = len(pub_t)
     finished = False
     while True:
-        if (n_flows + reserve > len(f_dir) or n_chunks + reserve > len(c_next)
-                or keep_items and n_items + reserve > len(i_fid)):
+        if (n_flows + per_event > len(f_dir) or n_chunks + per_event > len(c_next)
+                or keep_items and n_items + per_event > len(i_fid)):
             break
         if pi < n_pub and (h_n == 0 or pub_t[pi] < top_time(h)):  # an agent takes in, then publishes
             t, v, p, came = pub_t[pi], pub_agent[pi], pub_task[pi], -1
@@ -269,12 +270,12 @@ def _advance(out_ptr, sizes, pub_t, pub_agent, pub_task, student, rates, forward
 
 
 @njit(cache=True, error_model="numpy")
-def _directions(src, dst, bw, lat):
+def _directions(dst, bw, lat):
     """Per direction, its state in one 128-byte row on a 128-byte boundary: two cache lines that
     the L2's adjacent-line prefetcher fetches as a pair (at N = 5000 there are 20,000 directions;
     separate arrays per field cost a miss per field, separate float and integer tables two misses
     per direction). Returns the row table as floats (ds) and as integers (di)."""
-    n_dirs = len(src)
+    n_dirs = len(dst)
     raw = np.empty((n_dirs + 1) * 16, dtype=np.int64)
     skip = ((128 - (raw.ctypes.data & 127)) & 127) >> 3
     di = raw[skip:skip + n_dirs * 16].reshape((n_dirs, 16))
@@ -283,7 +284,7 @@ def _directions(src, dst, bw, lat):
         ds[d, :8] = 0.0
         di[d, 8:] = -1
         ds[d, BW], ds[d, LAT] = bw[d], lat[d] + 0.0  # (-0.0 + 0.0 is +0.0: the heap orders times by their bits)
-        di[d, DST], di[d, SRC] = dst[d], src[d]
+        di[d, DST] = dst[d]
     return ds, di
 
 
@@ -312,14 +313,15 @@ def _renumber(f_dir, flows, n_flows, out_dir):
 
 @njit(cache=True, error_model="numpy")
 def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_t, pub_agent, pub_task,
-             student, rates, forward, keep_items, flows, f_dir, i_fid, i_pkg, blocks, c_next, task_bits):
+             student, rates, forward, keep_items, flows, f_dir, i_fid, i_pkg, blocks, c_next, per_event, task_bits):
     """Simulate every publish and package arrival in time order.
 
     out_ptr/out_dir: each agent's outgoing directions (CSR); src/dst/bw/lat: per direction;
     sizes/student: per task; pub_*: publish events sorted by time; forward: relay new packages
     to every neighbour but their sender (flood) or not (broadcast); flows, f_dir, i_fid, i_pkg,
     blocks, c_next: the flow, item and block tables (`_tables`: a reserved bound, or rows that
-    grow by doubling); task_bits: the width of a task id in an arrival's key (sim.compiled.keys).
+    grow by doubling); per_event: the rows one event may add to each (the most out-directions of an
+    agent); task_bits: the width of a task id in an arrival's key (sim.compiled.keys).
     Returns banks, merge times (by agent: a transposed view of the loop's table), student MACs,
     heap events, the flows (start, end, direction, bytes, items: views of the flow table) plus,
     with keep_items, each item's flow and package, and the bytes each direction carried.
@@ -329,8 +331,7 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
     no_merge = not (student > 0).any()
     # Inside the loop a direction's number is its place in out_dir: an agent's out-directions are
     # then neighbouring rows, and the flows name directions by their own numbers again at the end.
-    ds, di = _directions(src[out_dir], dst[out_dir], bw[out_dir], lat[out_dir])
-    reserve = max(1, int((out_ptr[1:] - out_ptr[:-1]).max()))  # rows one event may add to each table
+    ds, di = _directions(dst[out_dir], bw[out_dir], lat[out_dir])
     # A binary heap of the directions with packages on the way, keyed by their first arrival (and
     # its key: sender first, so copies landing on one agent at one instant come in sender order),
     # one 32-byte record per direction (sim.compiled.heap).
@@ -338,15 +339,15 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
     state = np.array([0, 0, 0, 0, -1, 0, 0], dtype=np.int64)  # pi, h_n, n_flows, n_items, free, n_chunks, events
     macs = np.zeros(1)  # student MACs
     while not _advance(out_ptr, sizes, pub_t, pub_agent, pub_task, student, rates, forward, keep_items,
-                       reserve, known_at, merge_free, no_merge, ds, di, flows, f_dir, i_fid, i_pkg, blocks,
+                       per_event, known_at, merge_free, no_merge, ds, di, flows, f_dir, i_fid, i_pkg, blocks,
                        c_next, h, task_bits, state, macs):
-        f_dir, c_next = grow(f_dir, state[2] + reserve), grow(c_next, state[5] + reserve)
+        f_dir, c_next = grow(f_dir, state[2] + per_event), grow(c_next, state[5] + per_event)
         while len(flows) < len(f_dir):
             flows = grow_rows(flows)
         while len(blocks) < len(c_next):
             blocks = grow_rows(blocks)
         if keep_items:
-            i_fid, i_pkg = grow(i_fid, state[3] + reserve), grow(i_pkg, state[3] + reserve)
+            i_fid, i_pkg = grow(i_fid, state[3] + per_event), grow(i_pkg, state[3] + per_event)
     n_flows, n_items = state[2], state[3]
     _close_all(ds, di, flows)
     dir_bytes = _renumber(f_dir, flows, n_flows, out_dir)
@@ -356,14 +357,13 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
             flows[:, F_BYTES], flows.view(np.int64)[:, F_ITEMS], i_fid[:n_items], i_pkg[:n_items], dir_bytes)
 
 
-def _tables(inp: LoopInput, forward: bool) -> tuple[np.ndarray, ...]:
+def _tables(inp: LoopInput, forward: bool, per_event: int) -> tuple[np.ndarray, ...]:
     """The flow, item and block tables: by default the most a run can fill, reserved (memory is
     taken only where rows are written, so they never grow); with `inp.capacity`, that many rows,
     grown by doubling. An agent sends a package at most once on each of its directions (flood: on
     its first copy; broadcast: its own tasks), so a run has at most that many sends, flows and
     items; a direction's FIFO holds its queued items in full blocks plus at most two part-filled."""
     out_deg = np.diff(inp.out_ptr)
-    per_event = max(1, int(out_deg.max()))  # rows one event may add to each table
     sends = inp.n_tasks * len(inp.src) if forward else int(out_deg[inp.pub_agent].sum())
     rows = sends + per_event
     chunks = sends // CHUNK + 2 * len(inp.src) + per_event
@@ -371,17 +371,18 @@ def _tables(inp: LoopInput, forward: bool) -> tuple[np.ndarray, ...]:
         rows = chunks = max(inp.capacity, 1)
     # Packages on their way, one FIFO per direction (arrivals on a direction come in send order),
     # as a linked list of blocks of CHUNK items (arrival time, key), recycled through a free list.
-    return (reserve(rows, 4, np.float64, 1024),  # per flow: start, end, bytes, packages
-            reserve(rows, 0, np.int32, 1024),  # its direction
-            reserve(rows if inp.keep_items else 0, 0, np.int64, 1024),  # per item sent: its flow ...
-            reserve(rows if inp.keep_items else 0, 0, np.int32, 1024),  # ... and package
-            reserve(chunks, 2 * CHUNK, np.int64, 1024),  # item i: key at 2i + 1, arrival time at 2i
-            reserve(chunks, 0, np.int64, 1024))  # each block's successor
+    return (reserve(rows, 4, np.float64),  # per flow: start, end, bytes, packages
+            reserve(rows, 0, np.int32),  # its direction
+            reserve(rows if inp.keep_items else 0, 0, np.int64),  # per item sent: its flow ...
+            reserve(rows if inp.keep_items else 0, 0, np.int32),  # ... and package
+            reserve(chunks, 2 * CHUNK, np.int64),  # item i: key at 2i + 1, arrival time at 2i
+            reserve(chunks, 0, np.int64))  # each block's successor
 
 
 def run(inp: LoopInput) -> LoopOutput:
     """Run flood (relays) or broadcast (no relays) on the compiled loop."""
     forward = inp.gossip.protocol == "flood"
+    per_event = max(1, int(np.diff(inp.out_ptr).max()))  # rows one event may add to each table
     task_bits = keys.task_bits(inp.n_agents, inp.n_tasks, len(inp.src))
     if task_bits is None:
         raise SimError(f"{inp.n_agents} agents, {inp.n_tasks} tasks and {len(inp.src)} link directions do not fit "
@@ -389,4 +390,4 @@ def run(inp: LoopInput) -> LoopOutput:
     return LoopOutput(*run_loop(
         inp.n_agents, inp.n_tasks, inp.out_ptr, inp.out_dir, inp.src, inp.dst, inp.bandwidth, inp.latency,
         inp.sizes, inp.pub_t, inp.pub_agent, inp.pub_task, inp.student, inp.rates, forward,
-        inp.keep_items, *_tables(inp, forward), task_bits))
+        inp.keep_items, *_tables(inp, forward, per_event), per_event, task_bits))

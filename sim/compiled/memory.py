@@ -59,7 +59,7 @@ def prefetch(typingctx, arr, i, j):
 _NORESERVE = getattr(mmap, "MAP_NORESERVE", 0x4000 if sys.platform.startswith("linux") else 0)
 
 
-def reserve(rows: int, cols: int, dtype, fallback_rows: int) -> np.ndarray:
+def reserve(rows: int, cols: int, dtype, fallback_rows: int = 1024) -> np.ndarray:
     """A table of `rows` x `cols` (cols 0: a vector) whose memory is taken only where it is written:
     an anonymous mapping, on huge pages. A loop that bounds a table's rows reserves the bound and
     never grows it (growing by doubling writes rows twice and takes twice the fresh pages, at 2-3 ms
