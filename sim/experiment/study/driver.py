@@ -67,42 +67,40 @@ def run_study(study: Study, out: Path, executor: Executor | Callable[[], Executo
     all_cells = cellmod.expand(study)
     store = stores.CellStore(out)
     todo = [c for c in all_cells if not store.done(c.key)]
-    if not todo:
-        progress("study_started", total=len(all_cells), reused=len(all_cells), executor=NO_EXECUTOR)
-        final = [store.get(c.key) or _pending(c) for c in all_cells]
-        summary = write_outputs(out, study, all_cells, final, NO_EXECUTOR)
-        failed = [r for r in final if r["status"] not in ("ok", "pending")]
-        progress("study_done", failed=len(failed))
-        return Outcome(final, 0, len(all_cells), failed, summary)
     with contextlib.ExitStack() as stack:
-        if not isinstance(executor, Executor):
+        if todo and not isinstance(executor, Executor):
             executor = stack.enter_context(executor())  # closed (aborted on an error) when the study ends
-        return _run_cells(study, out, executor, all_cells, todo, store, cache_dir, progress)
+        return _run_cells(study, out, executor if todo else None, all_cells, todo, store, cache_dir, progress)
 
 
-def _run_cells(study: Study, out: Path, executor: Executor, all_cells: list[cellmod.Cell], todo: list[cellmod.Cell],
-               store: stores.CellStore, cache_dir: Path | None, progress: Progress) -> Outcome:
-    """Learn what the unfinished cells `todo` need, run them on `executor`, and write the outputs."""
-    progress("study_started", total=len(all_cells), reused=len(all_cells) - len(todo), executor=executor.describe())
+def _run_cells(study: Study, out: Path, executor: Executor | None, all_cells: list[cellmod.Cell],
+               todo: list[cellmod.Cell], store: stores.CellStore, cache_dir: Path | None, progress: Progress) -> Outcome:
+    """Learn what the unfinished cells `todo` need, run them on `executor`, and write the outputs
+    (no executor: nothing is left to run, and the outputs are only rewritten)."""
+    def described() -> str:
+        return executor.describe() if executor is not None else NO_EXECUTOR
+
+    progress("study_started", total=len(all_cells), reused=len(all_cells) - len(todo), executor=described())
     cache = str(Path(cache_dir).expanduser().resolve()) if cache_dir else None
     records: dict[str, dict[str, Any]] = {}
     executed = 0
     try:
-        entries = _learn(todo, executor, cache, progress)
-        jobs = [work.CellJob(c.name, c.key, work.learning_group(c.scenario), c.scenario.resolved(),
-                             cache, str(out / stores.EVALUATIONS)) for c in todo]
-        by_key = {c.key: c for c in todo}
-        for output in executor.cells(jobs, entries if executor.ships_learning else None):
-            cell = by_key[output.key]
-            record = _save_cell(out, store, cell, output)
-            records[cell.key] = record
-            executed += 1
-            progress("cell_done", label=cell.label, status=record["status"], message=record["message"],
-                     seconds=sum(v for k, v in output.timings.items() if k.endswith("_s")))
-        executor.finish()  # the workers stop while the tables and figures are written
+        if executor is not None:
+            entries = _learn(todo, executor, cache, progress)
+            jobs = [work.CellJob(c.name, c.key, work.learning_group(c.scenario), c.scenario.resolved(),
+                                 cache, str(out / stores.EVALUATIONS)) for c in todo]
+            by_key = {c.key: c for c in todo}
+            for output in executor.cells(jobs, entries if executor.ships_learning else None):
+                cell = by_key[output.key]
+                record = _save_cell(out, store, cell, output)
+                records[cell.key] = record
+                executed += 1
+                progress("cell_done", label=cell.label, status=record["status"], message=record["message"],
+                         seconds=sum(v for k, v in output.timings.items() if k.endswith("_s")))
+            executor.finish()  # the workers stop while the tables and figures are written
     finally:  # an interrupted study still gets its tables (unfinished cells as `pending`)
         final = [records.get(c.key) or store.get(c.key) or _pending(c) for c in all_cells]
-        summary = write_outputs(out, study, all_cells, final, executor.describe())
+        summary = write_outputs(out, study, all_cells, final, described())
     failed = [r for r in final if r["status"] not in ("ok", "pending")]
     progress("study_done", failed=len(failed))
     return Outcome(final, executed, len(all_cells) - len(todo), failed, summary)
