@@ -369,15 +369,12 @@ def _tables(inp: LoopInput, forward: bool, per_event: int) -> tuple[np.ndarray, 
     chunks = sends // CHUNK + 2 * len(inp.src) + per_event
     if inp.capacity is not None:
         rows = chunks = max(inp.capacity, 1)
-    # Flows and items are written in order (a flow's row once more when it closes, a few thousand
-    # rows later), so they take small pages; the blocks are reused at random.
     # Packages on their way, one FIFO per direction (arrivals on a direction come in send order),
     # as a linked list of blocks of CHUNK items (arrival time, key), recycled through a free list.
-    items = rows if inp.keep_items else 0
-    return (reserve(rows, 4, np.float64, huge_pages=False),  # per flow: start, end, bytes, packages
-            reserve(rows, 0, np.int32, huge_pages=False),  # its direction
-            reserve(items, 0, np.int64, huge_pages=False),  # per item sent: its flow ...
-            reserve(items, 0, np.int32, huge_pages=False),  # ... and package
+    return (reserve(rows, 4, np.float64),  # per flow: start, end, bytes, packages
+            reserve(rows, 0, np.int32),  # its direction
+            reserve(rows if inp.keep_items else 0, 0, np.int64),  # per item sent: its flow ...
+            reserve(rows if inp.keep_items else 0, 0, np.int32),  # ... and package
             reserve(chunks, 2 * CHUNK, np.int64),  # item i: key at 2i + 1, arrival time at 2i
             reserve(chunks, 0, np.int64))  # each block's successor
 

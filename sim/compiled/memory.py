@@ -59,17 +59,13 @@ def prefetch(typingctx, arr, i, j):
 _NORESERVE = getattr(mmap, "MAP_NORESERVE", 0x4000 if sys.platform.startswith("linux") else 0)
 
 
-def reserve(rows: int, cols: int, dtype, fallback_rows: int = 1024, huge_pages: bool = True) -> np.ndarray:
+def reserve(rows: int, cols: int, dtype, fallback_rows: int = 1024) -> np.ndarray:
     """A table of `rows` x `cols` (cols 0: a vector) whose memory is taken only where it is written:
-    an anonymous mapping, on huge pages unless `huge_pages` is False. A loop that bounds a table's
-    rows reserves the bound and never grows it (growing by doubling writes rows twice and takes twice
-    the fresh pages). Where the system refuses the mapping (strict overcommit, a virtual-memory
-    limit, no anonymous mmap), `fallback_rows` rows of an ordinary array, which the loop grows as it
-    fills.
-
-    Huge pages pay off for tables read at random (fewer TLB misses); a table written in order does
-    not need them, and fresh ones cost more: on a VM whose balloon hands freed memory back to the
-    host, a fresh huge page costs 2-3 ms per MB, a small one 0.4 (bench/results, session 8)."""
+    an anonymous mapping, on huge pages. A loop that bounds a table's rows reserves the bound and
+    never grows it (growing by doubling writes rows twice and takes twice the fresh pages, at 2-3 ms
+    per MB on a VM whose balloon hands freed pages back to the host). Where the system refuses the
+    mapping (strict overcommit, a virtual-memory limit, no anonymous mmap), `fallback_rows` rows of
+    an ordinary array, which the loop grows as it fills."""
     width = max(cols, 1)
     nbytes = max(rows, 1) * width * np.dtype(dtype).itemsize
     try:
@@ -77,8 +73,7 @@ def reserve(rows: int, cols: int, dtype, fallback_rows: int = 1024, huge_pages: 
     except (AttributeError, OSError, OverflowError, TypeError, ValueError):
         return np.empty((fallback_rows, cols) if cols else fallback_rows, dtype)
     try:
-        if huge_pages:
-            m.madvise(mmap.MADV_HUGEPAGE)
+        m.madvise(mmap.MADV_HUGEPAGE)
     except (AttributeError, OSError):  # no such advice here (no transparent huge pages): small pages
         pass
     a = np.frombuffer(m, dtype=dtype)

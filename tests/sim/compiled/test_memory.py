@@ -3,11 +3,9 @@ fallback to ordinary growable rows where the system refuses the mapping."""
 
 import dataclasses
 import mmap
-import os
 
 import networkx as nx
 import numpy as np
-import pytest
 
 from sim.compiled import loop_input, run as run_loop
 from sim.compiled.memory import reserve
@@ -45,31 +43,3 @@ def test_where_the_mapping_is_refused_the_flood_loop_grows_its_tables_and_gives_
     grown = run_loop(inp)
     for field in dataclasses.fields(reserved):
         assert np.array_equal(getattr(reserved, field.name), getattr(grown, field.name)), field.name
-
-
-def _vm_flags(array: np.ndarray) -> list[str] | None:
-    """The kernel's flags for the mapping that holds `array` (/proc/self/smaps), or None off Linux."""
-    try:
-        lines = open("/proc/self/smaps").read().splitlines()
-    except OSError:
-        return None
-    address, inside = array.ctypes.data, False
-    for line in lines:
-        head = line.split()[0]
-        if "-" in head and all(c in "0123456789abcdef-" for c in head):
-            lo, hi = (int(x, 16) for x in head.split("-"))
-            inside = lo <= address < hi
-        elif inside and head == "VmFlags:":
-            return line.split()[1:]
-    return None
-
-
-def test_huge_pages_are_asked_for_random_tables_only():
-    """`reserve` advises huge pages (the kernel's "hg" flag on the mapping) unless told the table
-    is written in order."""
-    random_rows, in_order = reserve(1 << 20, 4, np.float64), reserve(1 << 20, 4, np.float64, huge_pages=False)
-    flags = _vm_flags(random_rows)
-    if flags is None or not hasattr(mmap, "MADV_HUGEPAGE") or not os.path.isdir("/sys/kernel/mm/transparent_hugepage"):
-        pytest.skip("no /proc/self/smaps or no transparent huge pages on this system")
-    assert "hg" in flags
-    assert "hg" not in _vm_flags(in_order)
