@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from sim.compiled.memory import huge
+from sim.compiled.memory import reserve
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -30,13 +30,17 @@ def add(known_at: np.ndarray, v: int, p: int, done: float) -> None:
     known_at[p, v] = -done
 
 
-@njit(cache=True, error_model="numpy")
-def new_table(n_agents, n_tasks):
-    """The table for n_agents and n_tasks, every cell +inf, on huge pages (400 MB at N = 5000)."""
-    known_at = np.empty((n_tasks, n_agents))
-    huge(known_at)
+def reserved_table(n_agents: int, n_tasks: int) -> np.ndarray:
+    """The table for n_agents and n_tasks, reserved on huge pages (400 MB at N = 5000), its cells
+    zero until `clear` sets them (a separate step, which a helper thread overlaps:
+    sim/compiled/prefault.py)."""
+    return reserve(n_tasks, n_agents, np.float64, fallback_rows=n_tasks)
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def clear(known_at) -> None:
+    """Every cell +inf: no copy on its way anywhere (without the GIL: sim/compiled/prefault.py)."""
     known_at[:] = np.inf
-    return known_at
 
 
 @njit(cache=True, error_model="numpy")

@@ -37,11 +37,12 @@ import numpy as np
 from numba import njit
 
 from sim.compiled import keys
-from sim.compiled.banks import add, has, new_table, settle
+from sim.compiled.banks import add, clear, has, reserved_table, settle
 from sim.compiled.heap import key_of, new_heap, payload_of, pop_top, push, replace_top, top_time
 from sim.compiled.contract import LoopInput, LoopOutput
 from sim.errors import SimError
 from sim.compiled.memory import grow, grow_rows, prefetch, reserve
+from sim.compiled.prefault import Prefault
 
 NO_FLOW = -1
 # Columns of a direction's 128-byte row: eight floats (item counts are exact as floats), read
@@ -51,6 +52,10 @@ CUR_START, CUR_BYTES, CUR_END, NXT_BYTES, BW, LAT, CUR_ITEMS, NXT_ITEMS = range(
 CUR_FID, NXT_FID, QHC, QHP, QTC, QTP, DST = range(8, 15)
 F_START, F_END, F_BYTES, F_ITEMS = range(4)  # columns of a flow row (items through an int64 view)
 CHUNK = 16  # packages per block of a direction's FIFO: pops and pushes walk memory in order
+# The loop's counters (`state`), written back after each slice of SLICE events: the prefault helper
+# reads how far the tables are filled from them
+PI, H_N, N_FLOWS, N_ITEMS, FREE, N_CHUNKS, EVENTS = range(7)
+SLICE = 1 << 16
 LOW = (1 << 32) - 1  # a heap entry's payload: its direction | its receiver << 32
 
 
@@ -201,10 +206,12 @@ def _bank(banked, known_at, merge_free, student, rates, no_merge, v, p, t) -> bo
 def _advance(out_ptr, sizes, pub_t, pub_agent, pub_task, student, rates, forward, keep_items, per_event,
              known_at, merge_free, no_merge, ds, di, flows, f_dir, i_fid, i_pkg, blocks, c_next,
              h, task_bits, state, macs):
-    """The loop's core: every publish and arrival in time order, until the run ends (returns True)
-    or a growable table may lack room for the next event (returns False: run_loop grows it and
-    calls again). Tables are never replaced in here, so the loop holds no reference counts."""
+    """The loop's core: every publish and arrival in time order, until the run ends (returns True),
+    a slice of SLICE events is done or a growable table may lack room for the next event (returns
+    False: run_loop grows what needs it and calls again). Tables are never replaced in here, so
+    the loop holds no reference counts."""
     pi, h_n, n_flows, n_items, free, n_chunks, events = state[0], state[1], state[2], state[3], state[4], state[5], state[6]
+    slice_end = events + SLICE
     student_macs = macs[0]
     times = blocks.view(np.float64)  # (the same memory: an item's time and key share a cache line)
     banked = known_at.view(np.int64)  # (sign bit: banked)
@@ -213,7 +220,7 @@ def _advance(out_ptr, sizes, pub_t, pub_agent, pub_task, student, rates, forward
     finished = False
     while True:
         if (n_flows + per_event > len(f_dir) or n_chunks + per_event > len(c_next)
-                or keep_items and n_items + per_event > len(i_fid)):
+                or keep_items and n_items + per_event > len(i_fid) or events >= slice_end):
             break
         if pi < n_pub and (h_n == 0 or pub_t[pi] < top_time(h)):  # an agent takes in, then publishes
             t, v, p, came = pub_t[pi], pub_agent[pi], pub_task[pi], -1
@@ -311,22 +318,23 @@ def _renumber(f_dir, flows, n_flows, out_dir):
     return dir_bytes
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", nogil=True)
 def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_t, pub_agent, pub_task,
-             student, rates, forward, keep_items, flows, f_dir, i_fid, i_pkg, blocks, c_next, per_event, task_bits):
+             student, rates, forward, keep_items, known_at, state, flows, f_dir, i_fid, i_pkg, blocks, c_next,
+             per_event, task_bits):
     """Simulate every publish and package arrival in time order.
 
     out_ptr/out_dir: each agent's outgoing directions (CSR); src/dst/bw/lat: per direction;
     sizes/student: per task; pub_*: publish events sorted by time; forward: relay new packages
-    to every neighbour but their sender (flood) or not (broadcast); flows, f_dir, i_fid, i_pkg,
-    blocks, c_next: the flow, item and block tables (`_tables`: a reserved bound, or rows that
-    grow by doubling); per_event: the rows one event may add to each (the most out-directions of an
+    to every neighbour but their sender (flood) or not (broadcast); known_at: the bank table
+    (sim.compiled.banks, cleared); state: the loop's counters, zero but FREE (-1); flows, f_dir,
+    i_fid, i_pkg, blocks, c_next: the flow, item and block tables (`_tables`: a reserved bound, or
+    rows that grow by doubling); per_event: the rows one event may add to each (the most out-directions of an
     agent); task_bits: the width of a task id in an arrival's key (sim.compiled.keys).
     Returns banks, merge times (by agent: a transposed view of the loop's table), student MACs,
     heap events, the flows (start, end, direction, bytes, items: views of the flow table) plus,
     with keep_items, each item's flow and package, and the bytes each direction carried.
     """
-    known_at = new_table(n_agents, n_tasks)
     merge_free = np.zeros(n_agents)
     no_merge = not (student > 0).any()
     # Inside the loop a direction's number is its place in out_dir: an agent's out-directions are
@@ -336,24 +344,23 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
     # its key: sender first, so copies landing on one agent at one instant come in sender order),
     # one 32-byte record per direction (sim.compiled.heap).
     h = new_heap(len(src))
-    state = np.array([0, 0, 0, 0, -1, 0, 0], dtype=np.int64)  # pi, h_n, n_flows, n_items, free, n_chunks, events
     macs = np.zeros(1)  # student MACs
     while not _advance(out_ptr, sizes, pub_t, pub_agent, pub_task, student, rates, forward, keep_items,
                        per_event, known_at, merge_free, no_merge, ds, di, flows, f_dir, i_fid, i_pkg, blocks,
                        c_next, h, task_bits, state, macs):
-        f_dir, c_next = grow(f_dir, state[2] + per_event), grow(c_next, state[5] + per_event)
+        f_dir, c_next = grow(f_dir, state[N_FLOWS] + per_event), grow(c_next, state[N_CHUNKS] + per_event)
         while len(flows) < len(f_dir):
             flows = grow_rows(flows)
         while len(blocks) < len(c_next):
             blocks = grow_rows(blocks)
         if keep_items:
-            i_fid, i_pkg = grow(i_fid, state[3] + per_event), grow(i_pkg, state[3] + per_event)
-    n_flows, n_items = state[2], state[3]
+            i_fid, i_pkg = grow(i_fid, state[N_ITEMS] + per_event), grow(i_pkg, state[N_ITEMS] + per_event)
+    n_flows, n_items = state[N_FLOWS], state[N_ITEMS]
     _close_all(ds, di, flows)
     dir_bytes = _renumber(f_dir, flows, n_flows, out_dir)
     held = settle(known_at)
     flows = flows[:n_flows]
-    return (held, known_at.T, macs[0], state[6], flows[:, F_START], flows[:, F_END], f_dir[:n_flows],
+    return (held, known_at.T, macs[0], state[EVENTS], flows[:, F_START], flows[:, F_END], f_dir[:n_flows],
             flows[:, F_BYTES], flows.view(np.int64)[:, F_ITEMS], i_fid[:n_items], i_pkg[:n_items], dir_bytes)
 
 
@@ -387,7 +394,19 @@ def run(inp: LoopInput) -> LoopOutput:
     if task_bits is None:
         raise SimError(f"{inp.n_agents} agents, {inp.n_tasks} tasks and {len(inp.src)} link directions do not fit "
                        "the flood loop's arrival keys (sim/compiled/keys.py); run it with engine: simpy")
-    return LoopOutput(*run_loop(
-        inp.n_agents, inp.n_tasks, inp.out_ptr, inp.out_dir, inp.src, inp.dst, inp.bandwidth, inp.latency,
-        inp.sizes, inp.pub_t, inp.pub_agent, inp.pub_task, inp.student, inp.rates, forward,
-        inp.keep_items, *_tables(inp, forward, per_event), per_event, task_bits))
+    known_at, tables = reserved_table(inp.n_agents, inp.n_tasks), _tables(inp, forward, per_event)
+    state = np.zeros(7, dtype=np.int64)
+    state[FREE] = -1  # no block on the free list
+    flows, f_dir, i_fid, i_pkg, blocks, c_next = tables
+    # The loop runs without the GIL; meanwhile a helper thread faults in fresh pages ahead of it
+    # (sim/compiled/prefault.py): the bank table's from the back while it is cleared from the
+    # front, then the tables the loop fills in order, past the rows `state` says are filled.
+    tracked = [(flows, N_FLOWS), (f_dir, N_FLOWS), (i_fid, N_ITEMS), (i_pkg, N_ITEMS), (blocks, N_CHUNKS),
+               (c_next, N_CHUNKS)]
+    with Prefault(state, tracked, first=[known_at]):
+        clear(known_at)
+        out = run_loop(
+            inp.n_agents, inp.n_tasks, inp.out_ptr, inp.out_dir, inp.src, inp.dst, inp.bandwidth, inp.latency,
+            inp.sizes, inp.pub_t, inp.pub_agent, inp.pub_task, inp.student, inp.rates, forward,
+            inp.keep_items, known_at, state, *tables, per_event, task_bits)
+    return LoopOutput(*out)

@@ -3,13 +3,14 @@ its way, then the merge time negated once banked; settle reads banks and merge t
 
 import numpy as np
 
-from sim.compiled.banks import add, has, new_table, settle
+from sim.compiled.banks import add, clear, has, reserved_table, settle
 
 
 def test_banked_cells_read_back_as_banks_and_merge_times_zero_included():
     """A package banked at time 0.0 (stored as -0.0) is held and reads back as +0.0 bit for bit;
     a cell with a copy on its way and an untouched cell are not held and read back unchanged."""
-    table = new_table(3, 2)  # 3 agents, 2 packages
+    table = reserved_table(3, 2)  # 3 agents, 2 packages
+    clear(table)
     add(table, 0, 0, 0.0)
     add(table, 2, 1, 7.25)
     table[1, 0] = 3.5  # package 1 on its way to agent 0, not banked
@@ -28,7 +29,8 @@ def test_settle_reads_banks_across_tile_edges():
     """Tables larger than one 64 x 64 tile, with ragged edges: banks come back by agent exactly,
     and the table's transposed view holds the merge times."""
     rng = np.random.default_rng(3)
-    table = new_table(130, 70)
+    table = reserved_table(130, 70)
+    clear(table)
     times = rng.random((70, 130))
     banked_cells = rng.random((70, 130)) < 0.5
     for p, v in zip(*np.nonzero(banked_cells)):
