@@ -19,7 +19,9 @@ results: it decides which of two copies on their way at one instant is queued, h
 a direction's state is one 128-byte row, rows are numbered by sender so an agent's out-directions
 are neighbours; banks are the sign bit of the merge-time cells (sim/compiled/banks.py); and the
 rows of the event after next, the next arrival's cells and its out-directions' tails are
-prefetched an event ahead. The core
+prefetched an event ahead. `run_loop` runs without the GIL, and meanwhile a helper thread faults
+in fresh pages on the other core, just ahead of the loop's writes (sim/compiled/prefault.py: 2-3 s
+of the loop's own time on this VM). The core
 (`_advance`) is compiled without numba's reference counts (`_nrt=False`): it allocates nothing and
 never replaces a table; when one may lack room for the next event's worst case (a row per
 out-direction) it returns, and `run_loop` grows the table and calls it again (tables reserved at the
@@ -38,81 +40,20 @@ from numba import njit
 
 from sim.compiled import keys
 from sim.compiled.banks import add, clear, has, reserved_table, settle
-from sim.compiled.heap import key_of, new_heap, payload_of, pop_top, push, replace_top, top_time
 from sim.compiled.contract import LoopInput, LoopOutput
-from sim.errors import SimError
+from sim.compiled.flood_pipes import (CUR_FID, DST, F_BYTES, F_END, F_ITEMS, F_START, LAT, QHC, QHP, QTC, QTP,
+                                      close_all, directions, pipe, renumber)
+from sim.compiled.heap import key_of, new_heap, payload_of, pop_top, push, replace_top, top_time
 from sim.compiled.memory import grow, grow_rows, prefetch, reserve
 from sim.compiled.prefault import Prefault
+from sim.errors import SimError
 
-NO_FLOW = -1
-# Columns of a direction's 128-byte row: eight floats (item counts are exact as floats), read
-# through ds, then integers, read through di (two views of one table; the last word is spare: a
-# copy's sender is in its key).
-CUR_START, CUR_BYTES, CUR_END, NXT_BYTES, BW, LAT, CUR_ITEMS, NXT_ITEMS = range(8)
-CUR_FID, NXT_FID, QHC, QHP, QTC, QTP, DST = range(8, 15)
-F_START, F_END, F_BYTES, F_ITEMS = range(4)  # columns of a flow row (items through an int64 view)
 CHUNK = 16  # packages per block of a direction's FIFO: pops and pushes walk memory in order
 # The loop's counters (`state`), written back after each slice of SLICE events: the prefault helper
 # reads how far the tables are filled from them
 PI, H_N, N_FLOWS, N_ITEMS, FREE, N_CHUNKS, EVENTS = range(7)
 SLICE = 1 << 16
 LOW = (1 << 32) - 1  # a heap entry's payload: its direction | its receiver << 32
-
-
-@njit(cache=True, inline="always", error_model="numpy")
-def _open_flow(flows, f_dir, n_flows, start, d) -> int:
-    """Flow n_flows on direction d, starting at `start` (the table has room); returns the next id."""
-    flows[np.uint64(n_flows), F_START] = start
-    f_dir[n_flows] = d
-    return n_flows + 1
-
-
-@njit(cache=True, inline="always", error_model="numpy")
-def _close_flow(flows, fid, end, nbytes, items) -> None:
-    """Flow fid has ended at `end`, having carried `nbytes` in `items` packages (one cache line)."""
-    r = np.uint64(fid)
-    flows[r, F_END], flows[r, F_BYTES] = end, nbytes
-    flows.view(np.int64)[r, F_ITEMS] = np.int64(items)
-
-
-@njit(cache=True, inline="always", error_model="numpy")
-def _pipe(ds, di, flows, f_dir, n_flows, d, t, s, pub):
-    """Put a package of s bytes on direction d's FIFO pipe at time t (a publish waits for the flows
-    its agent starts at this instant): the flow that carries it, when it leaves, the next flow id."""
-    r = np.uint64(d)  # (an unsigned row: no test for a negative index)
-    if di[r, NXT_FID] != NO_FLOW and (t > ds[r, CUR_END] or pub and t == ds[r, CUR_END]):
-        # the next flow began when the current ended
-        _close_flow(flows, di[r, CUR_FID], ds[r, CUR_END], ds[r, CUR_BYTES], ds[r, CUR_ITEMS])
-        di[r, CUR_FID] = di[r, NXT_FID]
-        ds[r, CUR_START] = ds[r, CUR_END]
-        ds[r, CUR_BYTES] = ds[r, NXT_BYTES]
-        ds[r, CUR_ITEMS] = ds[r, NXT_ITEMS]
-        ds[r, CUR_END] = ds[r, CUR_START] + ds[r, CUR_BYTES] / ds[r, BW]
-        di[r, NXT_FID] = NO_FLOW
-    if di[r, CUR_FID] != NO_FLOW and t <= ds[r, CUR_START] and not pub:  # joins the flow starting now
-        ds[r, CUR_BYTES] += s
-        ds[r, CUR_ITEMS] += 1
-        ds[r, CUR_END] = ds[r, CUR_START] + ds[r, CUR_BYTES] / ds[r, BW]
-        return di[r, CUR_FID], ds[r, CUR_END], n_flows
-    if di[r, CUR_FID] != NO_FLOW and (t < ds[r, CUR_END] or t == ds[r, CUR_END] and not pub):
-        # busy: waits for the next flow
-        if di[r, NXT_FID] == NO_FLOW:
-            di[r, NXT_FID] = n_flows
-            n_flows = _open_flow(flows, f_dir, n_flows, ds[r, CUR_END], d)
-            ds[r, NXT_BYTES] = 0.0
-            ds[r, NXT_ITEMS] = 0
-        ds[r, NXT_BYTES] += s
-        ds[r, NXT_ITEMS] += 1
-        return di[r, NXT_FID], ds[r, CUR_END] + ds[r, NXT_BYTES] / ds[r, BW], n_flows
-    if di[r, CUR_FID] != NO_FLOW:  # idle: a new flow now
-        _close_flow(flows, di[r, CUR_FID], ds[r, CUR_END], ds[r, CUR_BYTES], ds[r, CUR_ITEMS])
-    di[r, CUR_FID] = n_flows
-    n_flows = _open_flow(flows, f_dir, n_flows, t, d)
-    ds[r, CUR_START] = t
-    ds[r, CUR_BYTES] = s
-    ds[r, CUR_ITEMS] = 1
-    ds[r, CUR_END] = t + s / ds[r, BW]
-    return di[r, CUR_FID], ds[r, CUR_END], n_flows
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -252,7 +193,7 @@ def _advance(out_ptr, sizes, pub_t, pub_agent, pub_task, student, rates, forward
             w = di[r, DST]
             if w == sender:
                 continue
-            fid, leave, n_flows = _pipe(ds, di, flows, f_dir, n_flows, d, t, s, came < 0)
+            fid, leave, n_flows = pipe(ds, di, flows, f_dir, n_flows, d, t, s, came < 0)
             if keep_items:
                 i_fid[n_items] = fid
                 i_pkg[n_items] = p
@@ -276,47 +217,6 @@ def _advance(out_ptr, sizes, pub_t, pub_agent, pub_task, student, rates, forward
     return finished
 
 
-@njit(cache=True, error_model="numpy")
-def _directions(dst, bw, lat):
-    """Per direction, its state in one 128-byte row on a 128-byte boundary: two cache lines that
-    the L2's adjacent-line prefetcher fetches as a pair (at N = 5000 there are 20,000 directions;
-    separate arrays per field cost a miss per field, separate float and integer tables two misses
-    per direction). Returns the row table as floats (ds) and as integers (di)."""
-    n_dirs = len(dst)
-    raw = np.empty((n_dirs + 1) * 16, dtype=np.int64)
-    skip = ((128 - (raw.ctypes.data & 127)) & 127) >> 3
-    di = raw[skip:skip + n_dirs * 16].reshape((n_dirs, 16))
-    ds = di.view(np.float64)
-    for d in range(n_dirs):
-        ds[d, :8] = 0.0
-        di[d, 8:] = -1
-        ds[d, BW], ds[d, LAT] = bw[d], lat[d] + 0.0  # (-0.0 + 0.0 is +0.0: the heap orders times by their bits)
-        di[d, DST] = dst[d]
-    return ds, di
-
-
-@njit(cache=True, error_model="numpy")
-def _close_all(ds, di, flows) -> None:
-    """Close the flows still open when the last package arrived."""
-    for d in range(len(ds)):
-        if di[d, CUR_FID] != NO_FLOW:
-            _close_flow(flows, di[d, CUR_FID], ds[d, CUR_END], ds[d, CUR_BYTES], ds[d, CUR_ITEMS])
-        if di[d, NXT_FID] != NO_FLOW:
-            _close_flow(flows, di[d, NXT_FID], ds[d, CUR_END] + ds[d, NXT_BYTES] / ds[d, BW], ds[d, NXT_BYTES],
-                        ds[d, NXT_ITEMS])
-
-
-@njit(cache=True, error_model="numpy")
-def _renumber(f_dir, flows, n_flows, out_dir):
-    """The flows' directions by their numbers outside the loop (in place: no 92 MB copy), and the
-    bytes each direction carried (summed in flow order, as numpy's bincount would)."""
-    dir_bytes = np.zeros(len(out_dir))
-    for i in range(n_flows):
-        d = out_dir[f_dir[i]]
-        f_dir[i] = d
-        dir_bytes[d] += flows[i, F_BYTES]
-    return dir_bytes
-
 
 @njit(cache=True, error_model="numpy", nogil=True)
 def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_t, pub_agent, pub_task,
@@ -339,7 +239,7 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
     no_merge = not (student > 0).any()
     # Inside the loop a direction's number is its place in out_dir: an agent's out-directions are
     # then neighbouring rows, and the flows name directions by their own numbers again at the end.
-    ds, di = _directions(dst[out_dir], bw[out_dir], lat[out_dir])
+    ds, di = directions(dst[out_dir], bw[out_dir], lat[out_dir])
     # A binary heap of the directions with packages on the way, keyed by their first arrival (and
     # its key: sender first, so copies landing on one agent at one instant come in sender order),
     # one 32-byte record per direction (sim.compiled.heap).
@@ -356,8 +256,8 @@ def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_
         if keep_items:
             i_fid, i_pkg = grow(i_fid, state[N_ITEMS] + per_event), grow(i_pkg, state[N_ITEMS] + per_event)
     n_flows, n_items = state[N_FLOWS], state[N_ITEMS]
-    _close_all(ds, di, flows)
-    dir_bytes = _renumber(f_dir, flows, n_flows, out_dir)
+    close_all(ds, di, flows)
+    dir_bytes = renumber(f_dir, flows, n_flows, out_dir)
     held = settle(known_at)
     flows = flows[:n_flows]
     return (held, known_at.T, macs[0], state[EVENTS], flows[:, F_START], flows[:, F_END], f_dir[:n_flows],
