@@ -31,14 +31,14 @@ def add(known_at: np.ndarray, v: int, p: int, done: float) -> None:
 
 
 def reserved_table(n_agents: int, n_tasks: int) -> np.ndarray:
-    """The table for n_agents and n_tasks, reserved on huge pages (400 MB at N = 5000), its cells
-    zero until `clear` sets them (a separate step, which a helper thread overlaps:
-    sim/compiled/prefault.py)."""
-    return reserve(n_tasks, n_agents, np.float64, fallback_rows=n_tasks)
+    """The table for n_agents and n_tasks (400 MB at N = 5000), a mapping on huge pages where the
+    system grants one (an ordinary array where not), its cells unset until `clear` sets them: a
+    separate step, which a helper thread overlaps (sim/compiled/prefault.py)."""
+    return reserve(n_tasks, n_agents, np.float64, fallback_rows=n_tasks, lazy=False)[:n_tasks]  # (0 tasks: 0 rows)
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
-def clear(known_at) -> None:
+def clear(known_at: np.ndarray) -> None:
     """Every cell +inf: no copy on its way anywhere (without the GIL: sim/compiled/prefault.py)."""
     known_at[:] = np.inf
 

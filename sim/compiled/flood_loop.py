@@ -217,7 +217,6 @@ def _advance(out_ptr, sizes, pub_t, pub_agent, pub_task, student, rates, forward
     return finished
 
 
-
 @njit(cache=True, error_model="numpy", nogil=True)
 def run_loop(n_agents, n_tasks, out_ptr, out_dir, src, dst, bw, lat, sizes, pub_t, pub_agent, pub_task,
              student, rates, forward, keep_items, known_at, state, flows, f_dir, i_fid, i_pkg, blocks, c_next,

@@ -76,8 +76,6 @@ def pipe(ds, di, flows, f_dir, n_flows, d, t, s, pub):
     return di[r, CUR_FID], ds[r, CUR_END], n_flows
 
 
-
-
 @njit(cache=True, error_model="numpy")
 def directions(dst, bw, lat):
     """Per direction, its state in one 128-byte row on a 128-byte boundary: two cache lines that

@@ -16,9 +16,10 @@ from numba.extending import intrinsic
 # at N = 5000 it is bound by TLB misses unless they sit on huge pages. numpy asks Linux for those on
 # its own allocations; numba's allocator does not, so the loop asks with madvise (Linux only; called
 # by symbol name, so the compiled loop stays cacheable).
+CAN_POPULATE = sys.platform.startswith("linux")  # `populate_bytes` can fault pages in (Linux 5.14 on)
 if sys.platform.startswith("linux"):
     _madvise = types.ExternalFunction("madvise", types.int32(types.uintp, types.uintp, types.int32))
-    MADV_HUGEPAGE = 14
+    MADV_HUGEPAGE, MADV_POPULATE_WRITE = 14, 23
 
     @njit(cache=True)
     def huge(a: np.ndarray) -> None:
@@ -27,10 +28,22 @@ if sys.platform.startswith("linux"):
         end = (a.ctypes.data + a.nbytes) & ~4095
         if end > start + (1 << 21):
             _madvise(start, end - start, MADV_HUGEPAGE)
+
+    @njit(cache=True, nogil=True)
+    def populate_bytes(a: np.ndarray, start: int, stop: int) -> bool:
+        """Fault in bytes [start, stop) of `a` (from the page holding `start`) for writing, contents
+        unchanged, without holding the GIL; False where the kernel refuses (MADV_POPULATE_WRITE
+        needs Linux 5.14; out of memory)."""
+        begin = (a.ctypes.data + start) & ~4095
+        return _madvise(begin, a.ctypes.data + stop - begin, MADV_POPULATE_WRITE) == 0
 else:
     @njit(cache=True)
     def huge(a: np.ndarray) -> None:
         """Huge pages are asked for on Linux only."""
+
+    def populate_bytes(a: np.ndarray, start: int, stop: int) -> bool:
+        """Pages are faulted in ahead on Linux only."""
+        return False
 
 
 @intrinsic
@@ -59,17 +72,18 @@ def prefetch(typingctx, arr, i, j):
 _NORESERVE = getattr(mmap, "MAP_NORESERVE", 0x4000 if sys.platform.startswith("linux") else 0)
 
 
-def reserve(rows: int, cols: int, dtype, fallback_rows: int = 1024) -> np.ndarray:
+def reserve(rows: int, cols: int, dtype, fallback_rows: int = 1024, lazy: bool = True) -> np.ndarray:
     """A table of `rows` x `cols` (cols 0: a vector) whose memory is taken only where it is written:
     an anonymous mapping, on huge pages. A loop that bounds a table's rows reserves the bound and
     never grows it (growing by doubling writes rows twice and takes twice the fresh pages, at 2-3 ms
     per MB on a VM whose balloon hands freed pages back to the host). Where the system refuses the
     mapping (strict overcommit, a virtual-memory limit, no anonymous mmap), `fallback_rows` rows of
-    an ordinary array, which the loop grows as it fills."""
+    an ordinary array, which the loop grows as it fills. A table the loop writes whole is not
+    `lazy`: the system then checks up front that it has the memory (MemoryError, not a kill later)."""
     width = max(cols, 1)
     nbytes = max(rows, 1) * width * np.dtype(dtype).itemsize
     try:
-        m = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | _NORESERVE)
+        m = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | (_NORESERVE if lazy else 0))
     except (AttributeError, OSError, OverflowError, TypeError, ValueError):
         return np.empty((fallback_rows, cols) if cols else fallback_rows, dtype)
     try:

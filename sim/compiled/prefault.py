@@ -7,7 +7,9 @@ writes its flow and block tables in order, so a helper thread can fault in the p
 rows it has filled, and the loop's core finds them present. The advice fills pages without changing
 what they hold (a fresh page reads as zeros either way, a written one keeps its contents), so a run
 is the same with or without the helper; where the system lacks it (Linux before 5.14, other
-systems, a table that is not a reserved mapping) the loop faults its own pages as before.
+systems, a table that is not a reserved mapping) the loop faults its own pages as before. The
+helper calls the kernel without the GIL (sim.compiled.memory.populate_bytes), so it slows no
+other Python thread.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-MADV_POPULATE_WRITE = getattr(mmap, "MADV_POPULATE_WRITE", 23)  # (Linux's number; Python 3.11 lacks the name)
-STEP = 2 << 20  # bytes per call: one huge page, so that a stop request waits at most one page
+from sim.compiled.memory import CAN_POPULATE, populate_bytes
+
+STEP = 2 << 20  # bytes per call (a huge page, two where a range starts inside one): a stop waits for one
 AHEAD = 8 << 20  # how far past the filled rows a table is kept populated, at most (~0.15 s of flood's writes)
 POLL_S = 0.002  # how often the helper looks at the loop's progress
 _MAPPING = mmap.mmap  # (the class, as imported: a test may replace the module's name to refuse mappings)
@@ -37,17 +40,12 @@ def mapping(table: np.ndarray) -> mmap.mmap | None:
 
 def populate(table: np.ndarray, start: int, stop: int) -> bool:
     """Fault in the bytes [start, stop) of a reserved table for writing, contents unchanged.
-    False where that cannot be done here (then nothing is done)."""
-    m = mapping(table)
-    start = start & ~(mmap.PAGESIZE - 1)
-    stop = min(stop, table.nbytes)
-    if m is None or stop <= start:
-        return m is not None
-    try:
-        m.madvise(MADV_POPULATE_WRITE, start, stop - start)
-    except (OSError, ValueError):  # no such advice on this system
+    False where that cannot be done here (not a reserved table, no such advice, no memory left):
+    then nothing is done."""
+    if not CAN_POPULATE or mapping(table) is None:
         return False
-    return True
+    stop = min(stop, table.nbytes)
+    return stop <= start or populate_bytes(table, start, stop)
 
 
 class Prefault:
@@ -55,7 +53,8 @@ class Prefault:
     past the rows its loop has filled (`progress[slot]` rows, read as the loop publishes them):
     up to twice the filled bytes, at least STEP and at most AHEAD further. Before that it fills the
     `first` tables from their ends backwards (a table the caller is about to fill from the front:
-    the two meet in the middle)."""
+    the two meet in the middle). It stops when every table is populated to its end, or at the
+    first refusal."""
 
     def __init__(self, progress: np.ndarray, tracked: Sequence[tuple[np.ndarray, int]],
                  first: Sequence[np.ndarray] = ()) -> None:
@@ -66,16 +65,20 @@ class Prefault:
         self.thread = threading.Thread(target=self._run, name="skill-sim prefault", daemon=True)
 
     def __enter__(self) -> Prefault:
-        if self.first or self.tracked:
-            self.thread.start()
+        if CAN_POPULATE and (self.first or self.tracked):
+            try:
+                self.thread.start()
+            except RuntimeError:  # no thread to be had (a thread limit): the loop faults its own pages
+                pass
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stopping.set()
         if self.thread.is_alive():
             self.thread.join()
 
     def _run(self) -> None:
+        """Populate the `first` tables, then follow the progress until told to stop."""
         for table in self.first:
             for end in range(table.nbytes, 0, -STEP):
                 if self.stopping.is_set() or not populate(table, max(end - STEP, 0), end):
@@ -90,3 +93,5 @@ class Prefault:
                         return
                     start += STEP
                 self.done[i] = max(self.done[i], want)
+            if all(done >= table.nbytes for done, (table, _, _) in zip(self.done, self.tracked)):
+                return

@@ -39,3 +39,9 @@ def test_settle_reads_banks_across_tile_edges():
     held = settle(table)
     assert np.array_equal(held, banked_cells.T)
     assert np.array_equal(table.T, times.T)
+
+
+def test_a_table_without_packages_has_no_rows():
+    """No tasks, no rows (a mapping of no bytes cannot be made: the table is a view of none of one)."""
+    assert reserved_table(10, 0).shape == (0, 10)
+    assert reserved_table(10, 3).shape == (3, 10)

@@ -468,3 +468,15 @@ def test_tables_that_start_at_one_row_and_grow_give_the_same_run(protocol, data)
     for field in dataclasses.fields(small):
         a, b = getattr(small, field.name), getattr(roomy, field.name)
         assert np.array_equal(a, b), field.name
+
+
+@pytest.mark.parametrize("protocol", [FloodConfig(), BroadcastConfig()])
+def test_a_run_without_tasks_is_the_same_on_both_engines(protocol):
+    """No tasks: both engines report empty banks and merge times (agents x 0) and the same metrics."""
+    graph = nx.complete_graph(6)  # (broadcast needs a full graph)
+    nx.set_edge_attributes(graph, 1000.0, "bandwidth")
+    nx.set_edge_attributes(graph, 0.01, "latency")
+    ref = run(graph, Workload(tasks=[]), [1e6] * 6, NetworkConfig(), protocol, "simpy")
+    got = run(graph, Workload(tasks=[]), [1e6] * 6, NetworkConfig(), protocol, "compiled")
+    assert ref.held.shape == got.held.shape == got.known_at.shape == (6, 0)
+    assert metrics_without_events(ref) == metrics_without_events(got)
