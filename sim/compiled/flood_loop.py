@@ -151,7 +151,8 @@ def _advance(out_ptr, sizes, pub_t, pub_agent, pub_task, student, rates, forward
     a slice of SLICE events is done or a growable table may lack room for the next event (returns
     False: run_loop grows what needs it and calls again). Tables are never replaced in here, so
     the loop holds no reference counts."""
-    pi, h_n, n_flows, n_items, free, n_chunks, events = state[0], state[1], state[2], state[3], state[4], state[5], state[6]
+    pi, h_n, n_flows, n_items, free, n_chunks = state[PI], state[H_N], state[N_FLOWS], state[N_ITEMS], state[FREE], state[N_CHUNKS]
+    events = state[EVENTS]
     slice_end = events + SLICE
     student_macs = macs[0]
     times = blocks.view(np.float64)  # (the same memory: an item's time and key share a cache line)
@@ -212,7 +213,8 @@ def _advance(out_ptr, sizes, pub_t, pub_agent, pub_task, student, rates, forward
                 prefetch(known_at, np_, di[d, DST])
                 if di[d, QTC] >= 0:
                     prefetch(blocks, di[d, QTC], 2 * di[d, QTP])
-    state[0], state[1], state[2], state[3], state[4], state[5], state[6] = pi, h_n, n_flows, n_items, free, n_chunks, events
+    state[PI], state[H_N], state[N_FLOWS], state[N_ITEMS], state[FREE], state[N_CHUNKS] = pi, h_n, n_flows, n_items, free, n_chunks
+    state[EVENTS] = events
     macs[0] = student_macs
     return finished
 

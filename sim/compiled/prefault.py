@@ -42,8 +42,8 @@ def populate(table: np.ndarray, start: int, stop: int) -> bool:
     """Fault in the bytes [start, stop) of a reserved table for writing, contents unchanged.
     False where that cannot be done here (not a reserved table, no such advice, no memory left):
     then nothing is done."""
-    if not CAN_POPULATE or mapping(table) is None:
-        return False
+    if mapping(table) is None:
+        return False  # (off Linux, populate_bytes refuses too)
     stop = min(stop, table.nbytes)
     return stop <= start or populate_bytes(table, start, stop)
 
